@@ -1,0 +1,40 @@
+"""The Celery app that workers run and the web app sends to."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import Celery
+from celery.signals import worker_process_init
+
+from transcoder.services import Services, build_services
+from transcoder.settings import Settings
+
+from .config import celery_config
+
+
+def make_celery(settings: Settings) -> Celery:
+    celery = Celery("transcoder", include=["tasks.transcode"])
+    celery.conf.update(celery_config(settings))
+    celery.conf.transcoder_settings = settings
+    return celery
+
+
+app = make_celery(Settings.from_env())
+
+_services: Services | None = None
+
+
+def services() -> Services:
+    """This process's clients, made on first use so each forked worker gets its own."""
+    global _services
+    if _services is None:
+        _services = build_services(app.conf.transcoder_settings)
+    return _services
+
+
+@worker_process_init.connect
+def _fresh_clients(**_: object) -> None:
+    global _services
+    _services = None
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

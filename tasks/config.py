@@ -1,0 +1,66 @@
+"""Celery settings, derived from our settings by one pure function.
+
+Choices follow Celery's guidance for long, idempotent tasks on a Redis broker:
+
+- ``task_acks_late`` + ``task_reject_on_worker_lost``: a message is acknowledged
+  only after its task ends, and re-queued if the worker process dies mid-encode.
+  Rendition tasks are idempotent (a finished rung is a no-op), so a re-run is safe.
+- ``worker_prefetch_multiplier=1``: a worker process holds one message at a time,
+  so a second worker can take the next rung instead of it waiting in a buffer.
+- soft time limit < hard time limit < visibility timeout: Redis re-delivers a
+  message not acknowledged within the visibility timeout, so that must outlast
+  any healthy run. It is set in all three places Celery reads it.
+- ``worker_cancel_long_running_tasks_on_connection_loss``: after a broker
+  connection loss, unacknowledged tasks are re-delivered anyway; cancelling ours
+  avoids two encodes of one rung at once.
+- ``result_expires`` longer than any video's life in Redis: chord bookkeeping
+  lives in result keys and would otherwise expire under a long job.
+- Two queues: short work (closing a video) never waits behind long encodes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kombu import Queue
+
+from transcoder.settings import Settings
+
+SHORT_QUEUE = "transcoder.short"
+ENCODE_QUEUE = "transcoder.encode"
+
+ENCODE_TASK = "tasks.transcode.encode"
+CLOSE_TASK = "tasks.transcode.close"
+
+#: Seconds between the soft limit (ffmpeg is stopped, the rung marked failed) and the hard kill.
+HARD_LIMIT_GRACE_S = 60
+#: Slack between the hard time limit and Redis re-delivering an unacknowledged message.
+VISIBILITY_SLACK_S = 600
+
+
+def celery_config(settings: Settings) -> dict[str, Any]:
+    hard_limit = settings.task_time_limit + HARD_LIMIT_GRACE_S
+    visibility = hard_limit + VISIBILITY_SLACK_S
+    return {
+        "broker_url": settings.redis_url,
+        "result_backend": settings.redis_url,
+        "broker_connection_retry_on_startup": True,
+        "broker_transport_options": {"visibility_timeout": visibility},
+        "result_backend_transport_options": {"visibility_timeout": visibility},
+        "visibility_timeout": visibility,
+        "task_serializer": "json",
+        "result_serializer": "json",
+        "accept_content": ["json"],
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "task_soft_time_limit": settings.task_time_limit,
+        "task_time_limit": hard_limit,
+        "worker_cancel_long_running_tasks_on_connection_loss": True,
+        "result_expires": settings.record_ttl + 24 * 3600,
+        "task_queues": (Queue(SHORT_QUEUE), Queue(ENCODE_QUEUE)),
+        "task_default_queue": SHORT_QUEUE,
+        "task_create_missing_queues": False,
+        "task_routes": {ENCODE_TASK: {"queue": ENCODE_QUEUE}, CLOSE_TASK: {"queue": SHORT_QUEUE}},
+        "worker_hijack_root_logger": False,
+    }

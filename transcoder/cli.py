@@ -1,0 +1,82 @@
+"""``transcoder``: submit a video to a running server and follow it in the terminal."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn
+
+from .client import Client
+from .errors import TranscoderError
+
+DEFAULT_URL = "http://127.0.0.1:8000"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="transcoder", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    submit = sub.add_parser("submit", help="upload a video")
+    submit.add_argument("file", type=Path)
+    submit.add_argument("--url", default=DEFAULT_URL, help="the server's base URL")
+    submit.add_argument("--watch", action="store_true", help="follow progress until the video ends")
+    args = parser.parse_args(argv)
+
+    console = Console(stderr=True)
+    client = Client(args.url)
+    try:
+        if args.command == "submit":
+            return _submit(client, args.file, args.watch, console)
+    except TranscoderError as exc:
+        console.print(f"[red]error[/red] ({exc.code}): {exc.message}")
+        return 2
+    except OSError as exc:
+        console.print(f"[red]error[/red]: {exc}")
+        return 2
+    return 0
+
+
+def _submit(client: Client, path: Path, watch: bool, console: Console) -> int:
+    created = client.upload(path)
+    print(created["id"])
+    if not watch:
+        return 0
+    return watch_video(client, created["id"], console)
+
+
+def watch_video(client: Client, video_id: str, console: Console) -> int:
+    """Draw one bar per rendition until the video ends; 0 when ready, 1 when failed."""
+    final: dict = {}
+    columns = (TextColumn("{task.description:>5}"), BarColumn(), TextColumn("{task.fields[info]}"))
+    with Progress(*columns, console=console, transient=False) as bars:
+        ids: dict[str, int] = {}
+        for video in client.follow(video_id):
+            for r in video["renditions"]:
+                if r["name"] not in ids:
+                    ids[r["name"]] = bars.add_task(r["name"], total=100, info="")
+                bars.update(ids[r["name"]], completed=r["progress"], info=_info(r))
+            final = video
+    if final.get("state") == "ready":
+        for r in final["renditions"]:
+            print(f"{r['name']}: {client.base}{r['url']}" if r["url"] else r["name"])
+        return 0
+    error = final.get("error") or {}
+    console.print(f"[red]failed[/red] ({error.get('code')}): {error.get('message')}")
+    return 1
+
+
+def _info(r: dict) -> str:
+    if r["state"] == "failed":
+        return f"failed: {(r.get('error') or {}).get('message', '')}"
+    parts = [f"{r['progress']:.0f} %", r["state"]]
+    if r.get("fps"):
+        parts.append(f"{r['fps']:.0f} fps")
+    if r.get("eta_seconds") is not None and r["state"] == "running":
+        parts.append(f"ETA {r['eta_seconds']:.0f} s")
+    return " · ".join(parts)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

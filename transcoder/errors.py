@@ -1,0 +1,57 @@
+"""Our exception types.
+
+Each carries a machine-readable ``code`` and a message a person can act on, so
+the API, the job record and the CLI can all show the same sentence.
+"""
+
+from __future__ import annotations
+
+
+class TranscoderError(Exception):
+    """Base of every error this project raises on purpose."""
+
+    code = "internal_error"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+    def to_dict(self) -> dict[str, str]:
+        return {"code": self.code, "message": self.message}
+
+
+class ConfigError(TranscoderError):
+    """Raised when a TRANSCODER_* setting has a value we cannot use."""
+
+    code = "bad_setting"
+
+
+class InvalidInput(TranscoderError):
+    """Raised when an upload is not something we can transcode; the user must send another file."""
+
+    code = "invalid_input"
+
+
+class FfmpegFailed(TranscoderError):
+    """Raised when ffmpeg exits non-zero; keeps the tail of its stderr for the operator."""
+
+    code = "encode_failed"
+
+    def __init__(self, message: str, *, returncode: int, stderr_tail: str) -> None:
+        super().__init__(message)
+        self.returncode = returncode
+        self.stderr_tail = stderr_tail
+
+
+class VideoNotFound(TranscoderError):
+    """Raised when a video id names nothing we store."""
+
+    code = "not_found"
+
+
+class StorageError(TranscoderError):
+    """Raised when a stored object is missing or cannot be written."""
+
+    code = "storage_error"

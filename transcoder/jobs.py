@@ -1,0 +1,217 @@
+"""Video and rendition state, and its one home in Redis.
+
+A video is one JSON document (state, source, renditions, a sequence number).
+Transitions are pure functions on that document; ``VideoStore.update`` applies
+one inside a Redis optimistic transaction that also bumps the sequence number
+and publishes the new snapshot, so the stored state, the number and the event
+always agree, and deciding "all renditions are done" happens exactly once.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable
+from enum import StrEnum
+from typing import Any
+
+import redis
+
+from . import keys
+from .errors import VideoNotFound
+from .ladder import Rendition
+from .probe import MediaInfo
+
+Video = dict[str, Any]
+
+
+class VideoState(StrEnum):
+    QUEUED = "queued"
+    PROCESSING = "processing"
+    READY = "ready"
+    FAILED = "failed"
+
+
+class RungState(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    READY = "ready"
+    FAILED = "failed"
+
+
+TERMINAL = {VideoState.READY.value, VideoState.FAILED.value}
+RUNG_TERMINAL = {RungState.READY.value, RungState.FAILED.value}
+
+
+def new_video_id() -> str:
+    return uuid.uuid4().hex
+
+
+def new_video(
+    video_id: str, filename: str, media: MediaInfo, renditions: list[Rendition], now: float
+) -> Video:
+    return {
+        "id": video_id,
+        "state": VideoState.QUEUED.value,
+        "error": None,
+        "filename": filename,
+        "created_at": now,
+        "finished_at": None,
+        "seq": 0,
+        "source": media.to_dict(),
+        "renditions": [
+            {
+                **r.to_dict(),
+                "state": RungState.QUEUED.value,
+                "progress": 0.0,
+                "fps": None,
+                "eta_seconds": None,
+                "error": None,
+                "attempts": 0,
+                "worker": None,
+            }
+            for r in renditions
+        ],
+    }
+
+
+def rung(video: Video, name: str) -> dict[str, Any]:
+    for entry in video["renditions"]:
+        if entry["name"] == name:
+            return entry
+    raise VideoNotFound(f"Video {video['id']} has no {name} rendition.")
+
+
+# --- transitions: each returns True when it changed the document -------------
+
+
+def start_rung(video: Video, name: str, worker: str) -> bool:
+    """Mark a rendition running; a finished one is left alone (a duplicate run is a no-op)."""
+    entry = rung(video, name)
+    if entry["state"] in RUNG_TERMINAL or video["state"] in TERMINAL:
+        return False
+    entry.update(state=RungState.RUNNING.value, progress=0.0, fps=None, eta_seconds=None)
+    entry["attempts"] += 1
+    entry["worker"] = worker
+    video["state"] = VideoState.PROCESSING.value
+    return True
+
+
+def report_progress(video: Video, name: str, percent: float, fps: float | None, eta: float | None) -> bool:
+    entry = rung(video, name)
+    if entry["state"] != RungState.RUNNING.value:
+        return False
+    # Never let a bar go backwards, whatever order reports arrive in.
+    entry["progress"] = round(max(entry["progress"], min(percent, 100.0)), 1)
+    entry["fps"] = None if fps is None else round(fps, 1)
+    entry["eta_seconds"] = None if eta is None else round(eta, 1)
+    return True
+
+
+def finish_rung(video: Video, name: str, now: float) -> bool:
+    entry = rung(video, name)
+    if entry["state"] in RUNG_TERMINAL:
+        return False
+    entry.update(state=RungState.READY.value, progress=100.0, eta_seconds=0.0, error=None)
+    settle(video, now)
+    return True
+
+
+def fail_rung(video: Video, name: str, error: dict[str, str], now: float) -> bool:
+    entry = rung(video, name)
+    if entry["state"] in RUNG_TERMINAL:
+        return False
+    entry.update(state=RungState.FAILED.value, eta_seconds=None, error=error)
+    settle(video, now)
+    return True
+
+
+def settle(video: Video, now: float) -> bool:
+    """Close the video once every rendition has ended; the first caller to see that wins."""
+    if video["state"] in TERMINAL:
+        return False
+    entries = video["renditions"]
+    if any(e["state"] not in RUNG_TERMINAL for e in entries):
+        return False
+    failed = [e for e in entries if e["state"] == RungState.FAILED.value]
+    if failed:
+        names = ", ".join(e["name"] for e in failed)
+        first = failed[0]["error"] or {}
+        video["state"] = VideoState.FAILED.value
+        video["error"] = {
+            "code": first.get("code", "encode_failed"),
+            "message": f"The {names} rendition failed: {first.get('message', 'unknown reason')}",
+        }
+    else:
+        video["state"] = VideoState.READY.value
+    video["finished_at"] = now
+    return True
+
+
+def overall_progress(video: Video) -> float:
+    entries = video["renditions"]
+    if video["state"] == VideoState.READY.value:
+        return 100.0
+    if not entries:
+        return 0.0
+    return round(sum(e["progress"] for e in entries) / len(entries), 1)
+
+
+class VideoStore:
+    """Video documents in Redis, written only through transitions."""
+
+    def __init__(self, client: redis.Redis, ttl_seconds: int) -> None:
+        self.redis = client
+        self.ttl = ttl_seconds
+
+    def create(self, video: Video) -> Video:
+        video = {**video, "seq": 1}
+        data = json.dumps(video)
+        with self.redis.pipeline() as pipe:
+            pipe.set(keys.video_key(video["id"]), data, ex=self.ttl, nx=True)
+            pipe.zadd(keys.VIDEOS_INDEX, {video["id"]: video["created_at"]})
+            pipe.publish(keys.events_channel(video["id"]), data)
+            pipe.execute()
+        return video
+
+    def get(self, video_id: str) -> Video:
+        raw = self.redis.get(keys.video_key(video_id))
+        if raw is None:
+            raise VideoNotFound(f"No video with id {video_id!r}.")
+        return json.loads(raw)
+
+    def update(self, video_id: str, change: Callable[[Video], bool]) -> tuple[Video, bool]:
+        """Apply ``change`` atomically; publish the new snapshot when it changed something."""
+        key = keys.video_key(video_id)
+        with self.redis.pipeline() as pipe:
+            while True:
+                try:
+                    pipe.watch(key)
+                    raw = pipe.get(key)
+                    if raw is None:
+                        raise VideoNotFound(f"No video with id {video_id!r}.")
+                    video = json.loads(raw)
+                    if not change(video):
+                        pipe.unwatch()
+                        return video, False
+                    video["seq"] += 1
+                    data = json.dumps(video)
+                    pipe.multi()
+                    pipe.set(key, data, keepttl=True)
+                    pipe.publish(keys.events_channel(video_id), data)
+                    pipe.execute()
+                    return video, True
+                except redis.WatchError:
+                    continue
+
+    def recent(self, limit: int = 50) -> list[Video]:
+        ids = self.redis.zrevrange(keys.VIDEOS_INDEX, 0, limit - 1)
+        if not ids:
+            return []
+        raws = self.redis.mget([keys.video_key(i.decode() if isinstance(i, bytes) else i) for i in ids])
+        return [json.loads(raw) for raw in raws if raw is not None]
+
+
+def now() -> float:
+    return time.time()

@@ -1,0 +1,18 @@
+"""Every Redis key and channel name this project uses, in one place."""
+
+from __future__ import annotations
+
+PREFIX = "transcoder"
+
+#: Sorted set of video ids scored by creation time, for "recent videos".
+VIDEOS_INDEX = f"{PREFIX}:videos"
+
+
+def video_key(video_id: str) -> str:
+    """The JSON snapshot of one video: the single source of truth for its state."""
+    return f"{PREFIX}:video:{video_id}"
+
+
+def events_channel(video_id: str) -> str:
+    """Pub/sub channel that carries every new snapshot of one video."""
+    return f"{PREFIX}:events:{video_id}"

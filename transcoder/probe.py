@@ -1,0 +1,148 @@
+"""What a source video is, as ffprobe reports it.
+
+``parse_probe`` is pure (ffprobe's JSON in, ``MediaInfo`` out) so every odd case
+can be tested from a recorded document; ``probe`` is the one place that runs ffprobe.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from dataclasses import asdict, dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from .errors import InvalidInput
+
+PROBE_TIMEOUT_S = 60
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    duration: float
+    #: Size of the decoded frames, before rotation and pixel aspect.
+    coded_width: int
+    coded_height: int
+    #: Size a player shows: pixel aspect applied, then rotation.
+    width: int
+    height: int
+    rotation: int
+    sample_aspect_ratio: str
+    fps: float
+    has_audio: bool
+    video_codec: str
+    audio_codec: str | None
+    pix_fmt: str
+    format_name: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> MediaInfo:
+        return cls(**data)
+
+
+def probe_args(path: Path | str) -> list[str]:
+    """The ffprobe command line; the same options as ``ffmpeg.probe`` plus quiet logging."""
+    return ["ffprobe", "-v", "error", "-show_format", "-show_streams", "-of", "json", str(path)]
+
+
+def probe(path: Path | str, timeout: float = PROBE_TIMEOUT_S) -> MediaInfo:
+    """Run ffprobe on a local, server-chosen path and describe the media.
+
+    ffmpeg-python's own ``probe`` has no time limit, and a crafted file can keep
+    ffprobe busy, so we run the same command with one.
+    """
+    try:
+        done = subprocess.run(
+            probe_args(path), stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise InvalidInput("Reading this file took too long; it may be damaged.", code="not_a_video") from exc
+    if done.returncode != 0:
+        raise InvalidInput("This file is not a video we can read.", code="not_a_video")
+    try:
+        data = json.loads(done.stdout or b"{}")
+    except ValueError as exc:
+        raise InvalidInput("This file is not a video we can read.", code="not_a_video") from exc
+    return parse_probe(data)
+
+
+def parse_probe(data: dict[str, Any]) -> MediaInfo:
+    """Turn ffprobe's ``-show_format -show_streams`` JSON into ``MediaInfo``."""
+    streams = data.get("streams") or []
+    fmt = data.get("format") or {}
+    video = _first(streams, "video")
+    if video is None:
+        raise InvalidInput("This file has no video track.", code="no_video_stream")
+    audio = _first(streams, "audio")
+
+    coded_w, coded_h = int(video.get("width") or 0), int(video.get("height") or 0)
+    if coded_w <= 0 or coded_h <= 0:
+        raise InvalidInput("The video track has no picture size.", code="not_a_video")
+    sar = _ratio(video.get("sample_aspect_ratio")) or Fraction(1)
+    rotation = _rotation(video)
+    shown_w = max(1, round(coded_w * sar))
+    shown_h = coded_h
+    if rotation % 180 == 90:
+        shown_w, shown_h = shown_h, shown_w
+
+    duration = _float(fmt.get("duration")) or _float(video.get("duration")) or 0.0
+    if duration <= 0:
+        raise InvalidInput("The video has no duration we can read.", code="not_a_video")
+    fps_ratio = _ratio(video.get("avg_frame_rate")) or _ratio(video.get("r_frame_rate"))
+    return MediaInfo(
+        duration=duration,
+        coded_width=coded_w,
+        coded_height=coded_h,
+        width=shown_w,
+        height=shown_h,
+        rotation=rotation,
+        sample_aspect_ratio=f"{sar.numerator}:{sar.denominator}",
+        fps=round(float(fps_ratio), 3) if fps_ratio else 0.0,
+        has_audio=audio is not None,
+        video_codec=str(video.get("codec_name", "unknown")),
+        audio_codec=str(audio.get("codec_name")) if audio else None,
+        pix_fmt=str(video.get("pix_fmt", "unknown")),
+        format_name=str(fmt.get("format_name", "unknown")),
+    )
+
+
+def _first(streams: list[dict[str, Any]], kind: str) -> dict[str, Any] | None:
+    for stream in streams:
+        if stream.get("codec_type") != kind:
+            continue
+        # Cover art in audio files and MP4s shows up as a one-picture video stream.
+        if (stream.get("disposition") or {}).get("attached_pic"):
+            continue
+        return stream
+    return None
+
+
+def _rotation(video: dict[str, Any]) -> int:
+    for side in video.get("side_data_list") or []:
+        if "rotation" in side:
+            return int(round(float(side["rotation"]))) % 360
+    rotate = (video.get("tags") or {}).get("rotate")
+    return int(round(float(rotate))) % 360 if rotate else 0
+
+
+def _ratio(text: object) -> Fraction | None:
+    if not text or not isinstance(text, str):
+        return None
+    num, _, den = text.partition(":") if ":" in text else text.partition("/")
+    try:
+        value = Fraction(int(num), int(den or 1))
+    except (ValueError, ZeroDivisionError):
+        return None
+    return value if value > 0 else None
+
+
+def _float(text: object) -> float | None:
+    try:
+        value = float(text)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return value if value == value and value > 0 else None

@@ -1,0 +1,86 @@
+"""One settings object, read once from TRANSCODER_* environment variables.
+
+Every process (web, worker, CLI, tests) builds it with ``Settings.from_env`` and
+passes it on; no other module reads the environment. The README lists each variable.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from .errors import ConfigError
+
+PREFIX = "TRANSCODER_"
+
+
+@dataclass(frozen=True)
+class Settings:
+    #: Redis for job state, progress events, the Celery broker and results.
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    #: Where uploads and renditions live (local storage).
+    storage_dir: Path = Path("var/storage")
+    #: Largest accepted upload, in bytes (HTTP 413 above it).
+    max_upload_bytes: int = 2 * 1024**3
+    #: Address the web app listens on under `make run`.
+    host: str = "127.0.0.1"
+    port: int = 8000
+    #: Threads each ffmpeg may use (0: ffmpeg decides).
+    ffmpeg_threads: int = 0
+    #: x264 preset: speed against size at the same quality.
+    x264_preset: str = "veryfast"
+    #: Least time between two progress events of one rendition, in seconds.
+    progress_interval: float = 0.25
+    #: Seconds of silence after which the event stream sends a keep-alive comment.
+    sse_keepalive: float = 15.0
+    #: How long video records stay in Redis, in seconds (default 30 days).
+    record_ttl: int = 30 * 24 * 3600
+    #: Longest one rendition task may run before it is stopped, in seconds.
+    task_time_limit: int = 3 * 3600
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        """Build settings from ``environ`` (default ``os.environ``), then ``overrides``."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            raw = environ.get(PREFIX + f.name.upper())
+            if raw is None or raw == "":
+                continue
+            values[f.name] = _convert(f.name, f.type, raw)
+        values.update(overrides)
+        settings = cls(**values)  # type: ignore[arg-type]
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        if not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
+            raise ConfigError(
+                f"{PREFIX}REDIS_URL must start with redis://, rediss:// or unix://, got {self.redis_url!r}"
+            )
+        if self.max_upload_bytes <= 0:
+            raise ConfigError(f"{PREFIX}MAX_UPLOAD_BYTES must be positive")
+        if self.progress_interval < 0:
+            raise ConfigError(f"{PREFIX}PROGRESS_INTERVAL must not be negative")
+        if not 0 < self.port < 65536:
+            raise ConfigError(f"{PREFIX}PORT must be between 1 and 65535")
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+
+def _convert(name: str, type_name: object, raw: str) -> object:
+    kind = type_name if isinstance(type_name, str) else getattr(type_name, "__name__", "str")
+    try:
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            return float(raw)
+        if kind == "Path":
+            return Path(raw)
+        return raw
+    except ValueError:
+        raise ConfigError(f"{PREFIX}{name.upper()} must be a {kind}, got {raw!r}") from None

@@ -1,0 +1,25 @@
+"""The Flask app: HTTP API, event streams and the upload page."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from tasks.celery import make_celery
+from transcoder.services import build_services
+from transcoder.settings import Settings
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    settings = settings or Settings.from_env()
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes
+    app.extensions["transcoder"] = build_services(settings)
+    app.extensions["celery"] = make_celery(settings)
+
+    from . import api, errors, pages, stream
+
+    app.register_blueprint(api.bp)
+    app.register_blueprint(stream.bp)
+    app.register_blueprint(pages.bp)
+    errors.register(app)
+    return app
