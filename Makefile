@@ -1,0 +1,46 @@
+# `make run` starts everything; `make test` runs the whole suite. Both set up first:
+# the virtualenv, the Python packages, and ffmpeg and redis-server where missing.
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: help setup system redis run worker test lint format clean
+
+help:
+	@echo "make run     set up, then start Redis (if none answers), one worker and the web app"
+	@echo "make worker  start one more worker against the same Redis and storage"
+	@echo "make test    set up, then run the whole test suite"
+	@echo "make lint    ruff check and format check"
+
+setup: system $(VENV)/.installed
+
+system:
+	@infra/setup-system.sh
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+redis: system
+	@infra/ensure-redis.sh
+
+run: setup redis
+	@infra/run.sh
+
+worker: setup redis
+	$(BIN)/celery -A tasks worker --loglevel INFO --hostname "worker-$$$$@%h"
+
+test: setup redis lint
+	$(BIN)/pytest
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.installed
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the project runs on, where they are missing:
+# ffmpeg (ffmpeg, ffprobe), redis-server, and Python's venv module.
+# Extra package names can be passed as arguments (e.g. chromium for browser tests).
+set -euo pipefail
+
+need=()
+command -v ffmpeg >/dev/null 2>&1 && command -v ffprobe >/dev/null 2>&1 || need+=(ffmpeg)
+command -v redis-server >/dev/null 2>&1 && command -v redis-cli >/dev/null 2>&1 || need+=(redis-server redis-tools)
+python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
+for extra in "$@"; do
+  command -v "$extra" >/dev/null 2>&1 || need+=("$extra")
+done
+[ ${#need[@]} -eq 0 ] && exit 0
+
+echo "Installing Debian packages: ${need[*]}"
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq "${need[@]}"

@@ -1,0 +1,31 @@
+from tasks.config import CLOSE_TASK, ENCODE_QUEUE, ENCODE_TASK, SHORT_QUEUE, celery_config
+from transcoder.settings import Settings
+
+
+def test_limits_are_ordered_so_a_healthy_run_is_never_redelivered():
+    conf = celery_config(Settings.from_env({}, task_time_limit=1800))
+    visibility = conf["broker_transport_options"]["visibility_timeout"]
+    assert conf["task_soft_time_limit"] == 1800
+    assert conf["task_soft_time_limit"] < conf["task_time_limit"] < visibility
+    assert (
+        visibility
+        == conf["result_backend_transport_options"]["visibility_timeout"]
+        == conf["visibility_timeout"]
+    )
+
+
+def test_delivery_settings_for_long_idempotent_tasks():
+    conf = celery_config(Settings.from_env({}))
+    assert conf["task_acks_late"] and conf["task_reject_on_worker_lost"]
+    assert conf["worker_prefetch_multiplier"] == 1
+    assert conf["worker_cancel_long_running_tasks_on_connection_loss"]
+    assert conf["result_expires"] > Settings().record_ttl
+
+
+def test_encodes_and_short_work_use_separate_declared_queues():
+    conf = celery_config(Settings.from_env({"TRANSCODER_REDIS_URL": "redis://h:1/3"}))
+    assert conf["broker_url"] == conf["result_backend"] == "redis://h:1/3"
+    assert {q.name for q in conf["task_queues"]} == {SHORT_QUEUE, ENCODE_QUEUE}
+    assert conf["task_routes"][ENCODE_TASK] == {"queue": ENCODE_QUEUE}
+    assert conf["task_routes"][CLOSE_TASK] == {"queue": SHORT_QUEUE}
+    assert conf["task_create_missing_queues"] is False

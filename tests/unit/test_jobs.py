@@ -1,0 +1,71 @@
+"""Video and rendition state transitions (pure; the Redis side is in the integration tests)."""
+
+from transcoder import jobs
+from transcoder.ladder import plan
+from transcoder.probe import MediaInfo
+
+MEDIA = MediaInfo(5.0, 640, 272, 640, 272, 0, "1:1", 25.0, False, "h264", None, "yuv420p", "mov")
+
+
+def fresh():
+    return jobs.new_video("v1", "bikes.mp4", MEDIA, plan(640, 272), now=1.0)
+
+
+def test_new_video_is_queued_with_its_ladder():
+    video = fresh()
+    assert video["state"] == "queued"
+    assert [(r["name"], r["state"], r["progress"]) for r in video["renditions"]] == [
+        ("144p", "queued", 0.0),
+        ("240p", "queued", 0.0),
+    ]
+
+
+def test_all_rungs_ready_makes_the_video_ready_once():
+    video = fresh()
+    assert jobs.start_rung(video, "144p", "w1")
+    assert video["state"] == "processing"
+    assert jobs.finish_rung(video, "144p", now=2.0)
+    assert video["state"] == "processing"
+    jobs.start_rung(video, "240p", "w2")
+    assert jobs.finish_rung(video, "240p", now=3.0)
+    assert (video["state"], video["finished_at"], jobs.overall_progress(video)) == ("ready", 3.0, 100.0)
+    assert not jobs.finish_rung(video, "240p", now=4.0)
+    assert not jobs.settle(video, now=5.0)
+    assert video["finished_at"] == 3.0
+
+
+def test_a_finished_rung_is_not_started_again():
+    video = fresh()
+    jobs.start_rung(video, "144p", "w1")
+    jobs.finish_rung(video, "144p", now=2.0)
+    assert not jobs.start_rung(video, "144p", "w2")
+    assert jobs.rung(video, "144p")["attempts"] == 1
+
+
+def test_progress_never_goes_backwards_and_only_while_running():
+    video = fresh()
+    assert not jobs.report_progress(video, "144p", 10.0, 30.0, 4.0)
+    jobs.start_rung(video, "144p", "w1")
+    jobs.report_progress(video, "144p", 40.0, 30.0, 3.0)
+    jobs.report_progress(video, "144p", 35.0, 31.0, 2.5)
+    entry = jobs.rung(video, "144p")
+    assert (entry["progress"], entry["fps"], entry["eta_seconds"]) == (40.0, 31.0, 2.5)
+
+
+def test_failed_rung_fails_the_video_naming_it_and_keeps_the_others():
+    video = fresh()
+    jobs.start_rung(video, "144p", "w1")
+    jobs.finish_rung(video, "144p", now=2.0)
+    jobs.start_rung(video, "240p", "w1")
+    jobs.fail_rung(video, "240p", {"code": "encode_failed", "message": "bad frame"}, now=3.0)
+    assert video["state"] == "failed"
+    assert video["error"] == {"code": "encode_failed", "message": "The 240p rendition failed: bad frame"}
+    assert jobs.rung(video, "144p")["state"] == "ready"
+
+
+def test_video_stays_processing_while_a_rung_still_runs():
+    video = fresh()
+    jobs.start_rung(video, "144p", "w1")
+    jobs.fail_rung(video, "144p", {"code": "encode_failed", "message": "x"}, now=2.0)
+    assert video["state"] == "processing"
+    assert not jobs.settle(video, now=2.0)

@@ -1,0 +1,51 @@
+from pathlib import Path
+
+import pytest
+
+from transcoder.errors import ConfigError
+from transcoder.settings import Settings
+
+
+def test_defaults_need_no_environment():
+    s = Settings.from_env({})
+    assert s.redis_url == "redis://127.0.0.1:6379/0"
+    assert s.storage_dir == Path("var/storage")
+    assert s.base_url == "http://127.0.0.1:8000"
+
+
+def test_prefixed_variables_are_read_and_typed():
+    s = Settings.from_env(
+        {
+            "TRANSCODER_REDIS_URL": "redis://cache:6380/2",
+            "TRANSCODER_STORAGE_DIR": "/srv/videos",
+            "TRANSCODER_MAX_UPLOAD_BYTES": "1000",
+            "TRANSCODER_PROGRESS_INTERVAL": "0.5",
+            "REDIS_URL": "redis://ignored:1/1",
+        }
+    )
+    assert (s.redis_url, s.storage_dir, s.max_upload_bytes, s.progress_interval) == (
+        "redis://cache:6380/2",
+        Path("/srv/videos"),
+        1000,
+        0.5,
+    )
+
+
+def test_overrides_win_over_the_environment():
+    s = Settings.from_env({"TRANSCODER_PORT": "9000"}, port=9100)
+    assert s.port == 9100
+
+
+@pytest.mark.parametrize(
+    "name,value,fragment",
+    [
+        ("TRANSCODER_MAX_UPLOAD_BYTES", "lots", "must be a int"),
+        ("TRANSCODER_MAX_UPLOAD_BYTES", "0", "must be positive"),
+        ("TRANSCODER_REDIS_URL", "http://x", "must start with redis://"),
+        ("TRANSCODER_PORT", "70000", "between 1 and 65535"),
+    ],
+)
+def test_bad_values_are_refused_with_the_variable_named(name, value, fragment):
+    with pytest.raises(ConfigError) as info:
+        Settings.from_env({name: value})
+    assert fragment in info.value.message
