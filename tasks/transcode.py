@@ -11,13 +11,14 @@ from .config import CLOSE_TASK, ENCODE_TASK
 
 
 @app.task(name=ENCODE_TASK, bind=True)
-def encode(self: Task, video_id: str, rendition: str) -> str:
-    """Encode one rung; returns only the rung name, so a duplicate run returns the same value."""
-    transcode.encode_rendition(services(), video_id, rendition, worker=self.request.hostname or "")
-    return rendition
+def encode(self: Task, video_id: str, rendition: str) -> None:
+    """Encode one rung; the run that ends the video enqueues its closing callback."""
+    ended = transcode.encode_rendition(services(), video_id, rendition, worker=self.request.hostname or "")
+    if ended:
+        close.delay(video_id)
 
 
-@app.task(name=CLOSE_TASK, ignore_result=True)
-def close(_results: list[str] | None, video_id: str) -> None:
-    """Chord callback: closes the video if its rungs have ended (the rungs usually did already)."""
+@app.task(name=CLOSE_TASK)
+def close(video_id: str) -> None:
+    """Callback once every rung has ended: close the video (idempotent) and tidy up."""
     transcode.close_video(services(), video_id)

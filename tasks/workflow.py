@@ -1,19 +1,24 @@
 """Enqueueing a video's work: the one thing the web app asks of ``tasks``.
 
 Tasks are addressed by name, so the sender needs no task code. The plan is a
-list of independent encode tasks plus a closing callback; chunked encoding will
-change what the list holds, not how it is sent.
+group of independent encode tasks; chunked encoding will change what the group
+holds, not how it is sent.
+
+The closing callback is not a Celery chord: on Redis a re-delivered header task
+can fire a chord early. Instead each encode task records its rung in the video's
+state atomically, and the one whose update ends the video enqueues ``close``
+(see ``tasks.transcode.encode``), so it runs once, after every rung has ended.
 """
 
 from __future__ import annotations
 
-from celery import Celery, chord
+from celery import Celery, group
 
-from .config import CLOSE_TASK, ENCODE_TASK
+from .config import ENCODE_TASK
 
 
 def submit(celery: Celery, video_id: str, renditions: list[str]) -> None:
-    """Fan a video out into one encode task per rendition, lowest first, then close it."""
+    """Fan a video out into one encode task per rendition, lowest first."""
     header = [celery.signature(ENCODE_TASK, args=(video_id, name), immutable=True) for name in renditions]
-    body = celery.signature(CLOSE_TASK, args=(video_id,))
-    chord(header, app=celery)(body)
+    # The sender never waits for these, so it must not subscribe to their results.
+    group(header, app=celery).apply_async(ignore_result=True)

@@ -16,3 +16,12 @@ def video_key(video_id: str) -> str:
 def events_channel(video_id: str) -> str:
     """Pub/sub channel that carries every new snapshot of one video."""
     return f"{PREFIX}:events:{video_id}"
+
+
+def runs_key(video_id: str) -> str:
+    """Hash of rendition name -> how many times an encode task for it was started.
+
+    Counts duplicates too (a re-delivered message that found the rung done), so
+    operators and tests can see at-least-once delivery at work.
+    """
+    return f"{PREFIX}:runs:{video_id}"

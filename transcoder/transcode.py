@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import BinaryIO
 
-from . import ffmpeg, jobs
+from . import ffmpeg, jobs, keys
 from .errors import InvalidInput, TranscoderError
 from .ladder import Rendition, plan
 from .probe import MediaInfo, probe
@@ -36,13 +37,21 @@ def accept_upload(services: Services, stream: BinaryIO, filename: str) -> jobs.V
     return services.videos.create(video)
 
 
-def encode_rendition(services: Services, video_id: str, name: str, worker: str) -> None:
-    """Encode one rung of a video and record the outcome; running it twice is harmless."""
+def encode_rendition(services: Services, video_id: str, name: str, worker: str) -> bool:
+    """Encode one rung of a video and record the outcome; running it twice is harmless.
+
+    Returns True when this call's outcome ended the video (every rung has ended),
+    which happens for exactly one call per video.
+    """
     videos = services.videos
+    with services.redis.pipeline() as pipe:
+        pipe.hincrby(keys.runs_key(video_id), name, 1)
+        pipe.expire(keys.runs_key(video_id), services.settings.record_ttl)
+        pipe.execute()
     video, started = videos.update(video_id, lambda v: jobs.start_rung(v, name, worker))
     if not started:
         log.info("video %s %s: already %s, nothing to do", video_id, name, jobs.rung(video, name)["state"])
-        return
+        return False
     try:
         media = MediaInfo.from_dict(video["source"])
         entry = jobs.rung(video, name)
@@ -62,17 +71,26 @@ def encode_rendition(services: Services, video_id: str, name: str, worker: str) 
     except TranscoderError as exc:
         log.warning("video %s %s failed: %s", video_id, name, exc.message)
         reason = exc.to_dict()
-        videos.update(video_id, lambda v: jobs.fail_rung(v, name, reason, time.time()))
-        return
+        return _record_end(services, video_id, lambda v: jobs.fail_rung(v, name, reason, time.time()))
     except Exception as exc:
         log.exception("video %s %s: unexpected error", video_id, name)
         reason = {
             "code": "internal_error",
             "message": f"An internal error stopped this rendition ({type(exc).__name__}).",
         }
-        videos.update(video_id, lambda v: jobs.fail_rung(v, name, reason, time.time()))
+        _record_end(services, video_id, lambda v: jobs.fail_rung(v, name, reason, time.time()))
         raise
-    videos.update(video_id, lambda v: jobs.finish_rung(v, name, time.time()))
+    return _record_end(services, video_id, lambda v: jobs.finish_rung(v, name, time.time()))
+
+
+def _record_end(services: Services, video_id: str, change: Callable[[jobs.Video], bool]) -> bool:
+    """Apply a rung's final transition; True when it was the one that ended the video.
+
+    A rung's end changes the document only if the rung had not ended yet, and the
+    video can only end when its last rung does, so exactly one call sees both.
+    """
+    video, changed = services.videos.update(video_id, change)
+    return changed and video["state"] in jobs.TERMINAL
 
 
 def close_video(services: Services, video_id: str) -> jobs.Video:

@@ -1,0 +1,187 @@
+"""Real services for integration tests: Redis, `celery worker` processes, gunicorn, ffmpeg.
+
+One Redis database (flushed before and after the session), one storage folder, two
+worker processes and one web server, shared by the whole session. Nothing is faked.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import redis
+import requests
+
+from transcoder.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+REDIS_URL = os.environ.get("TRANSCODER_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+MAX_UPLOAD = 20 * 1024 * 1024
+WORKERS = ("w1", "w2")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def redis_client():
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        client.ping()
+    except redis.ConnectionError as exc:
+        pytest.fail(f"Integration tests need Redis at {REDIS_URL} (make test starts one): {exc}")
+    client.flushdb()
+    yield client
+    client.flushdb()
+
+
+@pytest.fixture(scope="session")
+def storage_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("storage")
+
+
+@pytest.fixture(scope="session")
+def settings(storage_dir) -> Settings:
+    return Settings.from_env({}, redis_url=REDIS_URL, storage_dir=storage_dir, max_upload_bytes=MAX_UPLOAD)
+
+
+@pytest.fixture(scope="session")
+def service_env(settings, storage_dir) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRANSCODER_")}
+    env.update(
+        TRANSCODER_REDIS_URL=settings.redis_url,
+        TRANSCODER_STORAGE_DIR=str(storage_dir),
+        TRANSCODER_MAX_UPLOAD_BYTES=str(MAX_UPLOAD),
+        TRANSCODER_PROGRESS_INTERVAL="0.1",
+        TRANSCODER_SSE_KEEPALIVE="2",
+    )
+    return env
+
+
+class Processes:
+    def __init__(self, logs: Path) -> None:
+        self.logs = logs
+        self.procs: list[subprocess.Popen] = []
+
+    def start(self, name: str, argv: list[str], env: dict[str, str]) -> tuple[subprocess.Popen, Path]:
+        log = self.logs / f"{name}.log"
+        proc = subprocess.Popen(
+            argv, cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True
+        )
+        self.procs.append(proc)
+        return proc, log
+
+    def stop_all(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 20
+        for proc in self.procs:
+            try:
+                proc.wait(max(deadline - time.monotonic(), 0.1))
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+
+def wait_for(predicate, timeout: float, what: str, proc=None, log: Path | None = None):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            break
+        result = predicate()
+        if result:
+            return result
+        time.sleep(0.1)
+    tail = log.read_text(errors="replace")[-3000:] if log and log.exists() else ""
+    pytest.fail(f"{what} did not happen within {timeout} s\n{tail}")
+
+
+@pytest.fixture(scope="session")
+def processes(tmp_path_factory):
+    procs = Processes(tmp_path_factory.mktemp("logs"))
+    yield procs
+    procs.stop_all()
+
+
+@pytest.fixture(scope="session")
+def workers(redis_client, service_env, processes) -> list[str]:
+    """Two `celery worker` processes with one slot each, like two small machines."""
+    names = []
+    for short in WORKERS:
+        argv = [str(BIN / "celery"), "-A", "tasks", "worker", "--loglevel", "INFO", "--concurrency", "1",
+                "--hostname", f"{short}@%h", "--without-gossip", "--without-mingle"]  # fmt: skip
+        proc, log = processes.start(short, argv, service_env)
+        wait_for(lambda log=log: b" ready." in log.read_bytes(), 60, f"worker {short} start", proc, log)
+        names.append(f"{short}@{socket.gethostname()}")
+    return names
+
+
+@pytest.fixture(scope="session")
+def base_url(redis_client, service_env, processes) -> str:
+    port = free_port()
+    argv = [str(BIN / "gunicorn"), "--worker-class", "gthread", "--threads", "16", "--bind",
+            f"127.0.0.1:{port}", "web:create_app()"]  # fmt: skip
+    proc, log = processes.start("web", argv, service_env)
+    url = f"http://127.0.0.1:{port}"
+
+    def up():
+        try:
+            return requests.get(f"{url}/healthz", timeout=1).ok
+        except requests.RequestException:
+            return False
+
+    wait_for(up, 30, "web server start", proc, log)
+    return url
+
+
+@pytest.fixture(scope="session")
+def system(workers, base_url) -> str:
+    """The whole system running: web app and two workers. Returns the web app's URL."""
+    return base_url
+
+
+def upload(base_url: str, path: Path, name: str | None = None) -> requests.Response:
+    with open(path, "rb") as fh:
+        return requests.post(f"{base_url}/api/videos", files={"file": (name or path.name, fh)}, timeout=60)
+
+
+def wait_terminal(base_url: str, video_id: str, timeout: float = 180) -> dict:
+    def done():
+        video = requests.get(f"{base_url}/api/videos/{video_id}", timeout=10).json()
+        return video if video["state"] in ("ready", "failed") else None
+
+    return wait_for(done, timeout, f"video {video_id} finishing")
+
+
+def make_clip(path: Path, *, size: str, seconds: float, audio: bool, rate: int = 25) -> Path:
+    """A test clip from ffmpeg's lavfi sources: moving pattern, optional tone."""
+    argv = ["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i",
+            f"testsrc2=size={size}:rate={rate}:duration={seconds}"]  # fmt: skip
+    if audio:
+        argv += ["-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}"]
+    argv += ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
+    argv += ["-c:a", "aac", "-shortest"] if audio else []
+    subprocess.run([*argv, str(path)], check=True)
+    return path
+
+
+@pytest.fixture(scope="session")
+def lavfi_clip(tmp_path_factory) -> Path:
+    return make_clip(tmp_path_factory.mktemp("clips") / "tone.mp4", size="640x360", seconds=4, audio=True)
+
+
+@pytest.fixture(scope="session")
+def long_clip(tmp_path_factory) -> Path:
+    """Long enough at 720p that a rung reports progress several times before it ends."""
+    return make_clip(tmp_path_factory.mktemp("clips") / "long.mp4", size="1280x720", seconds=12, audio=True)

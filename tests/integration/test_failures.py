@@ -1,0 +1,23 @@
+"""A rung that cannot be encoded fails the video with a reason that names it."""
+
+from tasks import workflow
+from tasks.celery import make_celery
+from transcoder import storage, transcode
+from transcoder.services import build_services
+
+from .conftest import wait_terminal
+
+
+def test_missing_source_fails_every_rung_and_the_video(system, settings, data_dir):
+    services = build_services(settings)
+    with open(data_dir / "bikes.mp4", "rb") as fh:
+        video = transcode.accept_upload(services, fh, "bikes.mp4")
+    # The source vanishes before any worker gets to it (a disk cleaned by hand, say).
+    services.storage.path(storage.source_key(video["id"])).unlink()
+    workflow.submit(make_celery(settings), video["id"], [r["name"] for r in video["renditions"]])
+
+    final = wait_terminal(system, video["id"])
+    assert final["state"] == "failed"
+    assert final["error"]["code"] == "storage_error"
+    assert final["error"]["message"].startswith("The 144p, 240p rendition failed: ")
+    assert all(r["state"] == "failed" and r["url"] is None for r in final["renditions"])

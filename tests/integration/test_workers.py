@@ -1,0 +1,23 @@
+"""Two worker processes share the work, and each rung is encoded exactly once."""
+
+from transcoder import keys
+
+from .conftest import upload, wait_terminal
+
+
+def test_two_workers_share_jobs_and_run_each_rung_once(system, workers, redis_client, lavfi_clip):
+    ids = [upload(system, lavfi_clip).json()["id"] for _ in range(3)]
+    videos = [wait_terminal(system, video_id) for video_id in ids]
+
+    used = set()
+    for video in videos:
+        assert video["state"] == "ready"
+        runs = redis_client.hgetall(keys.runs_key(video["id"]))
+        assert {k.decode(): int(v) for k, v in runs.items()} == {r["name"]: 1 for r in video["renditions"]}
+        stored = redis_client.get(keys.video_key(video["id"]))
+        import json
+
+        for entry in json.loads(stored)["renditions"]:
+            assert entry["attempts"] == 1
+            used.add(entry["worker"])
+    assert used == set(workers)
