@@ -3,12 +3,13 @@
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: help setup system redis run worker test lint format clean
+.PHONY: help setup system redis run worker test lint format clean bench
 
 help:
 	@echo "make run     set up, then start Redis (if none answers), one worker and the web app"
 	@echo "make worker  start one more worker against the same Redis and storage"
 	@echo "make test    set up, then run the whole test suite"
+	@echo "make bench   time upload-to-ready against the same ffmpeg commands run by hand"
 	@echo "make lint    ruff check and format check"
 
 setup: system $(VENV)/.installed
@@ -32,6 +33,7 @@ worker: setup redis
 	$(BIN)/celery -A tasks worker --loglevel INFO --hostname "worker-$$$$@%h"
 
 test: setup redis lint
+	@infra/setup-system.sh chromium
 	$(BIN)/pytest
 
 lint: $(VENV)/.installed
@@ -44,3 +46,6 @@ format: $(VENV)/.installed
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache
+
+bench: setup redis
+	$(BIN)/python -m tests.bench.pipeline

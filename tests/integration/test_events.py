@@ -4,9 +4,8 @@ import json
 
 import requests
 
+from tests.system import upload, wait_terminal
 from transcoder.client import parse_sse
-
-from .conftest import upload, wait_terminal
 
 
 def read_stream(url, timeout=180):

@@ -2,10 +2,9 @@
 
 from tasks import workflow
 from tasks.celery import make_celery
+from tests.system import wait_terminal
 from transcoder import storage, transcode
 from transcoder.services import build_services
-
-from .conftest import wait_terminal
 
 
 def test_missing_source_fails_every_rung_and_the_video(system, settings, data_dir):

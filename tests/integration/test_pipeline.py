@@ -6,7 +6,7 @@ import subprocess
 import pytest
 import requests
 
-from .conftest import upload, wait_terminal
+from tests.system import upload, wait_terminal
 
 RUNGS = {"144p": 144, "240p": 240, "360p": 360, "480p": 480}
 

@@ -1,8 +1,7 @@
 """Two worker processes share the work, and each rung is encoded exactly once."""
 
+from tests.system import upload, wait_terminal
 from transcoder import keys
-
-from .conftest import upload, wait_terminal
 
 
 def test_two_workers_share_jobs_and_run_each_rung_once(system, workers, redis_client, lavfi_clip):

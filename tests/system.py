@@ -1,4 +1,4 @@
-"""Real services for integration tests: Redis, `celery worker` processes, gunicorn, ffmpeg.
+"""Real services for integration and browser tests: Redis, `celery worker` processes, gunicorn, ffmpeg.
 
 One Redis database (flushed before and after the session), one storage folder, two
 worker processes and one web server, shared by the whole session. Nothing is faked.
@@ -20,7 +20,7 @@ import requests
 
 from transcoder.settings import Settings
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 REDIS_URL = os.environ.get("TRANSCODER_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 MAX_UPLOAD = 20 * 1024 * 1024

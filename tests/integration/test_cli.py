@@ -1,0 +1,37 @@
+"""`transcoder submit FILE --url BASE --watch` as a person runs it in a terminal."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+CLI = str(Path(sys.executable).parent / "transcoder")
+
+
+def run_cli(*args, timeout=180):
+    return subprocess.run([CLI, *args], capture_output=True, text=True, timeout=timeout)
+
+
+def test_submit_and_watch_until_ready(system, data_dir):
+    done = run_cli("submit", str(data_dir / "bikes.mp4"), "--url", system, "--watch")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    video_id = lines[0]
+    assert len(video_id) == 32
+    assert lines[1:] == [
+        f"{name}: {system}/api/videos/{video_id}/renditions/{name}.mp4" for name in ("144p", "240p")
+    ]
+    assert "100 %" in done.stderr
+
+
+def test_refused_file_exits_non_zero_with_the_reason(system, tmp_path):
+    junk = tmp_path / "x.mp4"
+    junk.write_text("not a video")
+    done = run_cli("submit", str(junk), "--url", system, "--watch")
+    assert done.returncode == 2
+    assert "not_a_video" in done.stderr and "not a video we can read" in done.stderr
+
+
+def test_unreachable_server_is_reported(tmp_path, data_dir):
+    done = run_cli("submit", str(data_dir / "bikes.mp4"), "--url", "http://127.0.0.1:9", timeout=60)
+    assert done.returncode == 2
+    assert "error" in done.stderr.lower()
