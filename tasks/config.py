@@ -16,13 +16,16 @@ Choices follow Celery's guidance for long, idempotent tasks on a Redis broker:
 - ``result_expires`` longer than any video's life in Redis: chord bookkeeping
   lives in result keys and would otherwise expire under a long job.
 - Two queues: short work (closing a video) never waits behind long encodes.
+  Each has its own direct exchange and routing key; left to the defaults, both
+  would be bound to the default exchange under one key, and a message could be
+  copied into both.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from kombu import Queue
+from kombu import Exchange, Queue
 
 from transcoder.settings import Settings
 
@@ -58,9 +61,13 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_time_limit": hard_limit,
         "worker_cancel_long_running_tasks_on_connection_loss": True,
         "result_expires": settings.record_ttl + 24 * 3600,
-        "task_queues": (Queue(SHORT_QUEUE), Queue(ENCODE_QUEUE)),
+        "task_queues": tuple(_queue(name) for name in (SHORT_QUEUE, ENCODE_QUEUE)),
         "task_default_queue": SHORT_QUEUE,
         "task_create_missing_queues": False,
         "task_routes": {ENCODE_TASK: {"queue": ENCODE_QUEUE}, CLOSE_TASK: {"queue": SHORT_QUEUE}},
         "worker_hijack_root_logger": False,
     }
+
+
+def _queue(name: str) -> Queue:
+    return Queue(name, Exchange(name, type="direct"), routing_key=name)

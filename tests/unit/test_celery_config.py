@@ -29,3 +29,11 @@ def test_encodes_and_short_work_use_separate_declared_queues():
     assert conf["task_routes"][ENCODE_TASK] == {"queue": ENCODE_QUEUE}
     assert conf["task_routes"][CLOSE_TASK] == {"queue": SHORT_QUEUE}
     assert conf["task_create_missing_queues"] is False
+
+
+def test_each_queue_has_its_own_exchange_and_key():
+    queues = celery_config(Settings.from_env({}))["task_queues"]
+    assert {(q.name, q.exchange.name, q.routing_key) for q in queues} == {
+        (SHORT_QUEUE, SHORT_QUEUE, SHORT_QUEUE),
+        (ENCODE_QUEUE, ENCODE_QUEUE, ENCODE_QUEUE),
+    }
