@@ -33,6 +33,7 @@ SHORT_QUEUE = "transcoder.short"
 ENCODE_QUEUE = "transcoder.encode"
 
 ENCODE_TASK = "tasks.transcode.encode"
+PREVIEWS_TASK = "tasks.transcode.previews"
 CLOSE_TASK = "tasks.transcode.close"
 
 #: Seconds between the soft limit (ffmpeg is stopped, the rung marked failed) and the hard kill.
@@ -64,7 +65,11 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_queues": tuple(_queue(name) for name in (SHORT_QUEUE, ENCODE_QUEUE)),
         "task_default_queue": SHORT_QUEUE,
         "task_create_missing_queues": False,
-        "task_routes": {ENCODE_TASK: {"queue": ENCODE_QUEUE}, CLOSE_TASK: {"queue": SHORT_QUEUE}},
+        "task_routes": {
+            ENCODE_TASK: {"queue": ENCODE_QUEUE},
+            PREVIEWS_TASK: {"queue": ENCODE_QUEUE},
+            CLOSE_TASK: {"queue": SHORT_QUEUE},
+        },
         "worker_hijack_root_logger": False,
     }
 

@@ -70,10 +70,22 @@ def new_video(
                 "error": None,
                 "attempts": 0,
                 "worker": None,
+                "hls": None,
             }
             for r in renditions
         ],
+        "previews": {
+            "state": RungState.QUEUED.value,
+            "error": None,
+            "attempts": 0,
+            "worker": None,
+            "storyboard": None,
+        },
     }
+
+
+#: The part of a video's work that makes its poster and storyboard.
+PREVIEWS = "previews"
 
 
 def rung(video: Video, name: str) -> dict[str, Any]:
@@ -83,15 +95,26 @@ def rung(video: Video, name: str) -> dict[str, Any]:
     raise VideoNotFound(f"Video {video['id']} has no {name} rendition.")
 
 
+def part(video: Video, name: str) -> dict[str, Any]:
+    """One unit of a video's work: a rendition by name, or ``PREVIEWS``."""
+    return video["previews"] if name == PREVIEWS else rung(video, name)
+
+
+def parts(video: Video) -> list[dict[str, Any]]:
+    return [*video["renditions"], video["previews"]]
+
+
 # --- transitions: each returns True when it changed the document -------------
 
 
-def start_rung(video: Video, name: str, worker: str) -> bool:
-    """Mark a rendition running; a finished one is left alone (a duplicate run is a no-op)."""
-    entry = rung(video, name)
+def start_part(video: Video, name: str, worker: str) -> bool:
+    """Mark a part running; a finished one is left alone (a duplicate run is a no-op)."""
+    entry = part(video, name)
     if entry["state"] in RUNG_TERMINAL or video["state"] in TERMINAL:
         return False
-    entry.update(state=RungState.RUNNING.value, progress=0.0, fps=None, eta_seconds=None)
+    entry["state"] = RungState.RUNNING.value
+    if name != PREVIEWS:
+        entry.update(progress=0.0, fps=None, eta_seconds=None)
     entry["attempts"] += 1
     entry["worker"] = worker
     video["state"] = VideoState.PROCESSING.value
@@ -109,31 +132,40 @@ def report_progress(video: Video, name: str, percent: float, fps: float | None, 
     return True
 
 
-def finish_rung(video: Video, name: str, now: float) -> bool:
-    entry = rung(video, name)
+def finish_part(video: Video, name: str, now: float, **results: Any) -> bool:
+    """Mark a part ready, keeping what it produced (``hls`` for a rung, ``storyboard`` for previews)."""
+    entry = part(video, name)
     if entry["state"] in RUNG_TERMINAL:
         return False
-    entry.update(state=RungState.READY.value, progress=100.0, eta_seconds=0.0, error=None)
+    entry.update(state=RungState.READY.value, error=None, **results)
+    if name != PREVIEWS:
+        entry.update(progress=100.0, eta_seconds=0.0)
     settle(video, now)
     return True
 
 
-def fail_rung(video: Video, name: str, error: dict[str, str], now: float) -> bool:
-    entry = rung(video, name)
+def fail_part(video: Video, name: str, error: dict[str, str], now: float) -> bool:
+    entry = part(video, name)
     if entry["state"] in RUNG_TERMINAL:
         return False
-    entry.update(state=RungState.FAILED.value, eta_seconds=None, error=error)
+    entry.update(state=RungState.FAILED.value, error=error)
+    if name != PREVIEWS:
+        entry["eta_seconds"] = None
     settle(video, now)
     return True
 
 
 def settle(video: Video, now: float) -> bool:
-    """Close the video once every rendition has ended; the first caller to see that wins."""
+    """Close the video once all its work has ended; the first caller to see that wins.
+
+    The renditions decide ready or failed; previews that could not be made leave
+    the video without a poster, not broken.
+    """
     if video["state"] in TERMINAL:
         return False
-    entries = video["renditions"]
-    if any(e["state"] not in RUNG_TERMINAL for e in entries):
+    if any(e["state"] not in RUNG_TERMINAL for e in parts(video)):
         return False
+    entries = video["renditions"]
     failed = [e for e in entries if e["state"] == RungState.FAILED.value]
     if failed:
         names = ", ".join(e["name"] for e in failed)
@@ -147,6 +179,11 @@ def settle(video: Video, now: float) -> bool:
         video["state"] = VideoState.READY.value
     video["finished_at"] = now
     return True
+
+
+def playable_variants(video: Video) -> list[dict[str, Any]]:
+    """Ready renditions with HLS, lowest first: what the master playlist lists right now."""
+    return [e for e in video["renditions"] if e["state"] == RungState.READY.value and e.get("hls")]
 
 
 def overall_progress(video: Video) -> float:

@@ -50,7 +50,12 @@ def probe_args(path: Path | str) -> list[str]:
 
 
 def probe(path: Path | str, timeout: float = PROBE_TIMEOUT_S) -> MediaInfo:
-    """Run ffprobe on a local, server-chosen path and describe the media.
+    """Run ffprobe on a local, server-chosen path and describe the media."""
+    return parse_probe(run_ffprobe(path, timeout))
+
+
+def run_ffprobe(path: Path | str, timeout: float = PROBE_TIMEOUT_S) -> dict[str, Any]:
+    """ffprobe's JSON for a local, server-chosen path.
 
     ffmpeg-python's own ``probe`` has no time limit, and a crafted file can keep
     ffprobe busy, so we run the same command with one.
@@ -67,7 +72,7 @@ def probe(path: Path | str, timeout: float = PROBE_TIMEOUT_S) -> MediaInfo:
         data = json.loads(done.stdout or b"{}")
     except ValueError as exc:
         raise InvalidInput("This file is not a video we can read.", code="not_a_video") from exc
-    return parse_probe(data)
+    return data
 
 
 def parse_probe(data: dict[str, Any]) -> MediaInfo:

@@ -24,6 +24,7 @@ class Storage(Protocol):
     def put_stream(self, key: str, stream: BinaryIO) -> int: ...
     def local_input(self, key: str) -> Path: ...
     def writing(self, key: str) -> AbstractContextManager[Path]: ...
+    def writing_dir(self, prefix: str) -> AbstractContextManager[Path]: ...
     def exists(self, key: str) -> bool: ...
     def delete_prefix(self, prefix: str) -> None: ...
 
@@ -34,6 +35,15 @@ def source_key(video_id: str) -> str:
 
 def rendition_key(video_id: str, name: str) -> str:
     return f"videos/{video_id}/{name}.mp4"
+
+
+def hls_prefix(video_id: str, name: str) -> str:
+    return f"videos/{video_id}/hls/{name}"
+
+
+def preview_key(video_id: str, filename: str) -> str:
+    """``poster.jpg``, ``storyboard.jpg`` or ``storyboard.vtt``."""
+    return f"videos/{video_id}/{filename}"
 
 
 class LocalStorage:
@@ -79,6 +89,27 @@ class LocalStorage:
             os.replace(tmp, final)
         finally:
             tmp.unlink(missing_ok=True)
+
+    @contextmanager
+    def writing_dir(self, prefix: str) -> Iterator[Path]:
+        """Yield a temporary folder; on success it becomes ``prefix`` in one rename.
+
+        If a complete copy is already there (an earlier run of the same task), it is
+        kept and ours dropped: both hold the same result.
+        """
+        final = self.path(prefix)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = final.with_name(f".{final.name}.{uuid.uuid4().hex}.part")
+        tmp.mkdir()
+        try:
+            yield tmp
+            try:
+                os.rename(tmp, final)
+            except OSError:
+                if not final.is_dir():
+                    raise
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
 
     def exists(self, key: str) -> bool:
         return self.path(key).is_file()

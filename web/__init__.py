@@ -16,10 +16,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["transcoder"] = build_services(settings)
     app.extensions["celery"] = make_celery(settings)
 
-    from . import api, errors, pages, stream
+    from . import api, errors, media, pages, stream
 
     app.register_blueprint(api.bp)
     app.register_blueprint(stream.bp)
+    app.register_blueprint(media.bp)
     app.register_blueprint(pages.bp)
     errors.register(app)
     return app

@@ -9,8 +9,7 @@ from flask import Blueprint, Response, stream_with_context
 
 from transcoder import events
 
-from .api import checked_id
-from .views import services, video_json
+from .views import checked_id, services, video_json
 
 bp = Blueprint("stream", __name__, url_prefix="/api")
 

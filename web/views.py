@@ -1,34 +1,44 @@
-"""The public shape of a video, shared by the JSON API and the event stream."""
+"""The public shape of a video, shared by the JSON API, the event stream and the pages."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from flask import current_app, url_for
+from flask import abort, current_app, url_for
 
 from transcoder import jobs
 from transcoder.services import Services
 
 RENDITION_FIELDS = ("name", "width", "height", "state", "progress", "fps", "eta_seconds", "error")
+VIDEO_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
 def services() -> Services:
     return current_app.extensions["transcoder"]
 
 
+def checked_id(video_id: str) -> str:
+    """Ids are ours (uuid4 hex); anything else never reaches Redis or storage."""
+    if not VIDEO_ID.match(video_id):
+        abort(404)
+    return video_id
+
+
 def video_json(video: jobs.Video) -> dict[str, Any]:
+    video_id = video["id"]
     source = video["source"]
     renditions = []
     for entry in video["renditions"]:
         item = {field: entry[field] for field in RENDITION_FIELDS}
-        item["url"] = (
-            url_for("api.rendition_file", video_id=video["id"], name=entry["name"])
-            if entry["state"] == jobs.RungState.READY.value
-            else None
-        )
+        ready = entry["state"] == jobs.RungState.READY.value
+        url = url_for("media.rendition_file", video_id=video_id, name=entry["name"])
+        item["url"] = url if ready else None
         renditions.append(item)
+    playable = bool(jobs.playable_variants(video))
+    previews_ready = video["previews"]["state"] == jobs.RungState.READY.value
     return {
-        "id": video["id"],
+        "id": video_id,
         "state": video["state"],
         "progress": jobs.overall_progress(video),
         "error": video["error"],
@@ -42,8 +52,17 @@ def video_json(video: jobs.Video) -> dict[str, Any]:
             "has_audio": source["has_audio"],
         },
         "renditions": renditions,
-        "links": links(video["id"]),
+        "playable": playable,
+        "hls_url": url_for("media.master_playlist", video_id=video_id) if playable else None,
+        "poster_url": _preview(video_id, "poster.jpg") if previews_ready else None,
+        "storyboard_vtt_url": _preview(video_id, "storyboard.vtt") if previews_ready else None,
+        "watch_url": url_for("pages.watch", video_id=video_id),
+        "links": links(video_id),
     }
+
+
+def _preview(video_id: str, filename: str) -> str:
+    return url_for("media.preview_file", video_id=video_id, filename=filename)
 
 
 def links(video_id: str) -> dict[str, str]:

@@ -13,7 +13,7 @@ def test_missing_source_fails_every_rung_and_the_video(system, settings, data_di
         video = transcode.accept_upload(services, fh, "bikes.mp4")
     # The source vanishes before any worker gets to it (a disk cleaned by hand, say).
     services.storage.path(storage.source_key(video["id"])).unlink()
-    workflow.submit(make_celery(settings), video["id"], [r["name"] for r in video["renditions"]])
+    workflow.submit(make_celery(settings), video)
 
     final = wait_terminal(system, video["id"])
     assert final["state"] == "failed"

@@ -1,5 +1,7 @@
 """Two worker processes share the work, and each rung is encoded exactly once."""
 
+import json
+
 from tests.system import upload, wait_terminal
 from transcoder import keys
 
@@ -12,11 +14,10 @@ def test_two_workers_share_jobs_and_run_each_rung_once(system, workers, redis_cl
     for video in videos:
         assert video["state"] == "ready"
         runs = redis_client.hgetall(keys.runs_key(video["id"]))
-        assert {k.decode(): int(v) for k, v in runs.items()} == {r["name"]: 1 for r in video["renditions"]}
-        stored = redis_client.get(keys.video_key(video["id"]))
-        import json
-
-        for entry in json.loads(stored)["renditions"]:
+        expected = {r["name"]: 1 for r in video["renditions"]} | {"previews": 1}
+        assert {k.decode(): int(v) for k, v in runs.items()} == expected
+        stored = json.loads(redis_client.get(keys.video_key(video["id"])))
+        for entry in [*stored["renditions"], stored["previews"]]:
             assert entry["attempts"] == 1
             used.add(entry["worker"])
     assert used == set(workers)

@@ -20,32 +20,39 @@ def test_new_video_is_queued_with_its_ladder():
     ]
 
 
-def test_all_rungs_ready_makes_the_video_ready_once():
+def finish_previews(video, now=1.5):
+    jobs.start_part(video, jobs.PREVIEWS, "w1")
+    jobs.finish_part(video, jobs.PREVIEWS, now, storyboard={"count": 5})
+
+
+def test_all_work_done_makes_the_video_ready_once():
     video = fresh()
-    assert jobs.start_rung(video, "144p", "w1")
+    assert jobs.start_part(video, "144p", "w1")
     assert video["state"] == "processing"
-    assert jobs.finish_rung(video, "144p", now=2.0)
+    assert jobs.finish_part(video, "144p", now=2.0)
     assert video["state"] == "processing"
-    jobs.start_rung(video, "240p", "w2")
-    assert jobs.finish_rung(video, "240p", now=3.0)
+    jobs.start_part(video, "240p", "w2")
+    assert jobs.finish_part(video, "240p", now=2.5)
+    assert video["state"] == "processing"  # the previews are not made yet
+    finish_previews(video, now=3.0)
     assert (video["state"], video["finished_at"], jobs.overall_progress(video)) == ("ready", 3.0, 100.0)
-    assert not jobs.finish_rung(video, "240p", now=4.0)
+    assert not jobs.finish_part(video, "240p", now=4.0)
     assert not jobs.settle(video, now=5.0)
     assert video["finished_at"] == 3.0
 
 
 def test_a_finished_rung_is_not_started_again():
     video = fresh()
-    jobs.start_rung(video, "144p", "w1")
-    jobs.finish_rung(video, "144p", now=2.0)
-    assert not jobs.start_rung(video, "144p", "w2")
+    jobs.start_part(video, "144p", "w1")
+    jobs.finish_part(video, "144p", now=2.0)
+    assert not jobs.start_part(video, "144p", "w2")
     assert jobs.rung(video, "144p")["attempts"] == 1
 
 
 def test_progress_never_goes_backwards_and_only_while_running():
     video = fresh()
     assert not jobs.report_progress(video, "144p", 10.0, 30.0, 4.0)
-    jobs.start_rung(video, "144p", "w1")
+    jobs.start_part(video, "144p", "w1")
     jobs.report_progress(video, "144p", 40.0, 30.0, 3.0)
     jobs.report_progress(video, "144p", 35.0, 31.0, 2.5)
     entry = jobs.rung(video, "144p")
@@ -54,10 +61,11 @@ def test_progress_never_goes_backwards_and_only_while_running():
 
 def test_failed_rung_fails_the_video_naming_it_and_keeps_the_others():
     video = fresh()
-    jobs.start_rung(video, "144p", "w1")
-    jobs.finish_rung(video, "144p", now=2.0)
-    jobs.start_rung(video, "240p", "w1")
-    jobs.fail_rung(video, "240p", {"code": "encode_failed", "message": "bad frame"}, now=3.0)
+    finish_previews(video)
+    jobs.start_part(video, "144p", "w1")
+    jobs.finish_part(video, "144p", now=2.0)
+    jobs.start_part(video, "240p", "w1")
+    jobs.fail_part(video, "240p", {"code": "encode_failed", "message": "bad frame"}, now=3.0)
     assert video["state"] == "failed"
     assert video["error"] == {"code": "encode_failed", "message": "The 240p rendition failed: bad frame"}
     assert jobs.rung(video, "144p")["state"] == "ready"
@@ -65,7 +73,26 @@ def test_failed_rung_fails_the_video_naming_it_and_keeps_the_others():
 
 def test_video_stays_processing_while_a_rung_still_runs():
     video = fresh()
-    jobs.start_rung(video, "144p", "w1")
-    jobs.fail_rung(video, "144p", {"code": "encode_failed", "message": "x"}, now=2.0)
+    jobs.start_part(video, "144p", "w1")
+    jobs.fail_part(video, "144p", {"code": "encode_failed", "message": "x"}, now=2.0)
     assert video["state"] == "processing"
     assert not jobs.settle(video, now=2.0)
+
+
+def test_failed_previews_leave_the_video_ready_without_a_storyboard():
+    video = fresh()
+    for name in ("144p", "240p"):
+        jobs.start_part(video, name, "w1")
+        jobs.finish_part(video, name, now=2.0)
+    jobs.start_part(video, jobs.PREVIEWS, "w2")
+    jobs.fail_part(video, jobs.PREVIEWS, {"code": "encode_failed", "message": "x"}, now=3.0)
+    assert (video["state"], video["error"], video["previews"]["storyboard"]) == ("ready", None, None)
+
+
+def test_playable_as_soon_as_one_rung_has_hls():
+    video = fresh()
+    assert jobs.playable_variants(video) == []
+    jobs.start_part(video, "144p", "w1")
+    jobs.finish_part(video, "144p", now=2.0, hls={"bandwidth": 1})
+    assert [e["name"] for e in jobs.playable_variants(video)] == ["144p"]
+    assert video["state"] == "processing"
