@@ -22,6 +22,11 @@ def main(argv: list[str] | None = None) -> int:
     submit.add_argument("file", type=Path)
     submit.add_argument("--url", default=DEFAULT_URL, help="the server's base URL")
     submit.add_argument("--watch", action="store_true", help="follow progress until the video ends")
+    watch = sub.add_parser("watch", help="follow an existing video until it ends")
+    watch.add_argument("id")
+    watch.add_argument("--url", default=DEFAULT_URL, help="the server's base URL")
+    ls = sub.add_parser("ls", help="list the most recent videos")
+    ls.add_argument("--url", default=DEFAULT_URL, help="the server's base URL")
     args = parser.parse_args(argv)
 
     console = Console(stderr=True)
@@ -29,6 +34,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "submit":
             return _submit(client, args.file, args.watch, console)
+        if args.command == "watch":
+            return watch_video(client, args.id, console)
+        if args.command == "ls":
+            return _list(client)
     except TranscoderError as exc:
         console.print(f"[red]error[/red] ({exc.code}): {exc.message}")
         return 2
@@ -44,6 +53,18 @@ def _submit(client: Client, path: Path, watch: bool, console: Console) -> int:
     if not watch:
         return 0
     return watch_video(client, created["id"], console)
+
+
+def _list(client: Client) -> int:
+    videos = client.videos()
+    if not videos:
+        print("No videos yet.")
+        return 0
+    print(f"{'ID':<32}  {'STATE':<10}  {'PROGRESS':>8}  {'DURATION':>8}  NAME")
+    for v in videos:
+        duration = f"{v['source']['duration']:.1f}s"
+        print(f"{v['id']:<32}  {v['state']:<10}  {v['progress']:>7.0f}%  {duration:>8}  {v['filename']}")
+    return 0
 
 
 def watch_video(client: Client, video_id: str, console: Console) -> int:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask import abort, current_app, url_for
+from flask import current_app, url_for
 
 from transcoder import jobs
+from transcoder.errors import VideoNotFound
 from transcoder.services import Services
 
 RENDITION_FIELDS = ("name", "width", "height", "state", "progress", "fps", "eta_seconds", "error")
@@ -21,7 +22,7 @@ def services() -> Services:
 def checked_id(video_id: str) -> str:
     """Ids are ours (uuid4 hex); anything else never reaches Redis or storage."""
     if not VIDEO_ID.match(video_id):
-        abort(404)
+        raise VideoNotFound(f"No video with id {video_id[:64]!r}.")
     return video_id
 
 
