@@ -41,7 +41,8 @@ def test_storyboard_plan_caps_tiles_and_keeps_aspect():
 def test_storyboard_command_tiles_frames_into_one_image():
     plan = StoryboardPlan(2, 13, 10, 2, 160, 90)
     assert storyboard_args("src", "out", plan) == [
-        "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-i", "src", "-filter_complex", "[0:v]fps=1/2[s0];[s0]scale=160:90[s1];[s1]setsar=1[s2];[s2]tile=10x2[s3]",
+        "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-i", "src",
+        "-filter_complex", "[0:v]fps=1/2[s0];[s0]scale=160:90[s1];[s1]setsar=1[s2];[s2]tile=10x2[s3]",
         "-map", "[s3]", "-f", "image2", "-q:v", "4", "-vcodec", "mjpeg", "-vframes", "1", "out",
     ]  # fmt: skip
 
