@@ -164,13 +164,13 @@ def wait_terminal(base_url: str, video_id: str, timeout: float = 180) -> dict:
     return wait_for(done, timeout, f"video {video_id} finishing")
 
 
-def make_clip(path: Path, *, size: str, seconds: float, audio: bool, rate: int = 25) -> Path:
+def make_clip(path: Path, *, size: str, seconds: float, audio: bool, rate: int = 25, crf: int = 23) -> Path:
     """A test clip from ffmpeg's lavfi sources: moving pattern, optional tone."""
     argv = ["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i",
             f"testsrc2=size={size}:rate={rate}:duration={seconds}"]  # fmt: skip
     if audio:
         argv += ["-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}"]
-    argv += ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
+    argv += ["-c:v", "libx264", "-preset", "ultrafast", "-crf", str(crf), "-pix_fmt", "yuv420p"]
     argv += ["-c:a", "aac", "-shortest"] if audio else []
     subprocess.run([*argv, str(path)], check=True)
     return path

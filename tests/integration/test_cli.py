@@ -35,3 +35,20 @@ def test_unreachable_server_is_reported(tmp_path, data_dir):
     done = run_cli("submit", str(data_dir / "bikes.mp4"), "--url", "http://127.0.0.1:9", timeout=60)
     assert done.returncode == 2
     assert "error" in done.stderr.lower()
+
+
+def test_watch_and_ls_follow_existing_videos(system, data_dir):
+    video_id = run_cli("submit", str(data_dir / "bikes.mp4"), "--url", system).stdout.strip()
+    watched = run_cli("watch", video_id, "--url", system)
+    assert watched.returncode == 0, watched.stderr
+    assert watched.stdout.splitlines()[0] == f"144p: {system}/api/videos/{video_id}/renditions/144p.mp4"
+    listed = run_cli("ls", "--url", system)
+    assert listed.returncode == 0
+    header, first = listed.stdout.splitlines()[:2]
+    assert header.split() == ["ID", "STATE", "PROGRESS", "DURATION", "NAME"]
+    assert first.split() == [video_id, "ready", "100%", "10.0s", "bikes.mp4"]
+
+
+def test_watch_unknown_video(system):
+    done = run_cli("watch", "f" * 32, "--url", system)
+    assert done.returncode == 2 and "not_found" in done.stderr

@@ -1,0 +1,118 @@
+"""The pages in a real Chromium, against the real system: upload, live progress, library, watch."""
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.system import make_clip, upload, wait_terminal
+
+RUNGS = ("144p", "240p", "360p", "480p")
+
+
+def choose_and_upload(page, *paths):
+    page.get_by_label("Choose video files").set_input_files([str(p) for p in paths])
+    page.get_by_role("button", name="Upload").click()
+
+
+def test_upload_shows_a_bar_per_rung_reaching_100_and_download_links(system, data_dir, page):
+    page.goto(system + "/")
+    choose_and_upload(page, data_dir / "bigbuckbunny.mp4")
+    card = page.locator(".video").first
+    for name in RUNGS:
+        expect(card.get_by_label(f"{name} progress")).to_have_attribute("value", "100", timeout=120_000)
+    expect(card.locator(".state")).to_have_text("Ready")
+    links = card.get_by_role("link", name="MP4")
+    expect(links).to_have_count(4)
+    for href in links.evaluate_all("els => els.map(e => e.href)"):
+        response = page.request.get(href)
+        assert response.ok and response.headers["content-type"] == "video/mp4"
+    expect(card.get_by_role("link", name="Watch")).to_be_visible()
+
+
+def test_several_files_at_once_each_get_their_own_card(system, data_dir, page):
+    page.goto(system + "/")
+    choose_and_upload(page, data_dir / "bikes.mp4", data_dir / "bigbuckbunny.mp4")
+    expect(page.locator(".video")).to_have_count(2)
+    for card in page.locator(".video").all():
+        expect(card.locator(".state")).to_have_text("Ready", timeout=120_000)
+    expect(page.locator(".video h2")).to_have_text(["bigbuckbunny.mp4", "bikes.mp4"], ignore_case=False)
+
+
+def test_bars_reach_100_by_polling_when_event_streams_are_blocked(system, data_dir, page):
+    page.route("**/events", lambda route: route.abort())
+    page.goto(system + "/")
+    choose_and_upload(page, data_dir / "bikes.mp4")
+    expect(page.get_by_role("status").first).to_contain_text("checked every second")
+    card = page.locator(".video").first
+    for name in ("144p", "240p"):
+        expect(card.get_by_label(f"{name} progress")).to_have_attribute("value", "100", timeout=120_000)
+    expect(card.locator(".state")).to_have_text("Ready")
+
+
+MID_ENCODE = """() => {
+  const bars = [...document.querySelectorAll(".rung progress")].filter((b) => b.value > 5 && b.value < 100);
+  return bars.length ? [bars[0].getAttribute("aria-label"), bars[0].value] : null;
+}"""
+
+
+def test_reload_mid_encode_shows_current_progress(system, page, tmp_path):
+    clip = make_clip(tmp_path / "long.mp4", size="1280x720", seconds=30, audio=True, crf=30)
+    page.goto(system + "/")
+    choose_and_upload(page, clip)
+    label, before = page.wait_for_function(MID_ENCODE, timeout=120_000).json_value()
+    page.reload()
+    bar = page.get_by_label(label)
+    expect(bar).to_be_attached()
+    after = float(bar.evaluate("b => b.value"))
+    assert after >= before > 5, (label, before, after)
+    expect(page.locator(".video").first.locator(".state")).to_have_text("Ready", timeout=180_000)
+
+
+@pytest.fixture(scope="module")
+def bunny(system, data_dir):
+    return wait_terminal(system, upload(system, data_dir / "bigbuckbunny.mp4").json()["id"])
+
+
+def test_watch_plays_with_hls_js_switches_quality_and_shows_the_poster(system, bunny, page):
+    page.goto(system + bunny["watch_url"])
+    video = page.locator("video#video")
+    expect(video).to_have_attribute("poster", bunny["poster_url"])
+    assert page.request.get(system + bunny["poster_url"]).headers["content-type"] == "image/jpeg"
+    expect(page.get_by_label("Quality").locator("option")).to_have_text(["Auto", *RUNGS])
+
+    page.evaluate("() => { const v = document.getElementById('video'); v.muted = true; return v.play(); }")
+    page.wait_for_function("document.getElementById('video').currentTime > 1", timeout=30_000)
+    assert page.evaluate("window.transcoderPlayer.media === document.getElementById('video')")
+
+    page.get_by_label("Quality").select_option(label="144p")
+    page.wait_for_function("window.transcoderPlayer.currentLevel === 0")
+    expect(page.locator("#playing-level")).to_have_text("Playing 144p")
+    expect(page.get_by_role("link", name="MP4")).to_have_count(4)
+
+
+def test_storyboard_preview_on_the_seek_bar(system, bunny, page):
+    page.goto(system + bunny["watch_url"])
+    seek = page.get_by_label("Seek")
+    box = seek.bounding_box()
+    page.wait_for_timeout(500)  # the storyboard cues load after the page
+    page.mouse.move(box["x"] + box["width"] * 0.7, box["y"] + box["height"] / 2)
+    preview = page.locator("#preview")
+    expect(preview).to_be_visible()
+    style = preview.locator(".frame").get_attribute("style")
+    assert "storyboard.jpg" in style and "-480px 0px" in style  # 70 % of 5.3 s is the 4th tile
+
+
+def test_library_lists_videos_with_poster_state_and_link(system, bunny, page):
+    page.goto(system + "/videos")
+    item = page.locator(f".item[data-id='{bunny['id']}']")
+    expect(item.locator("img")).to_have_attribute("src", bunny["poster_url"])
+    expect(item.locator(".state")).to_have_text("ready")
+    item.get_by_role("link").click()
+    expect(page).to_have_url(system + bunny["watch_url"])
+
+
+def test_phone_width_and_keyboard(system, page):
+    page.set_viewport_size({"width": 375, "height": 740})
+    page.goto(system + "/")
+    page.keyboard.press("Tab")
+    expect(page.locator(".skip")).to_be_focused()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
