@@ -9,7 +9,7 @@ help:
 	@echo "make run     set up, then start Redis (if none answers), one worker and the web app"
 	@echo "make worker  start one more worker against the same Redis and storage"
 	@echo "make test    set up, then run the whole test suite"
-	@echo "make bench   time upload-to-ready against the same ffmpeg commands run by hand"
+	@echo "make bench   time upload to playable and to ready, against the same encodes by hand"
 	@echo "make lint    ruff check and format check"
 
 setup: system $(VENV)/.installed

@@ -12,6 +12,7 @@ from .views import checked_id, links, services, video_json
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
+
 @bp.post("/videos")
 def upload():  # type: ignore[no-untyped-def]
     upload = request.files.get("file")
