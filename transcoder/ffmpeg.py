@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import tempfile
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import ffmpeg
 
 from .errors import FfmpegFailed
 from .ladder import Rendition
+from .policy import DEFAULT_LIMITS, Limits, command_head, input_options, local_input
 from .probe import MediaInfo
 from .progress import Progress, parse_blocks
 
@@ -35,12 +37,19 @@ def build_args(
     *,
     preset: str = "veryfast",
     threads: int = 0,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> list[str]:
-    """The ffmpeg command that turns ``src`` into one rendition at ``dst`` (an MP4)."""
-    source = ffmpeg.input(str(src))
+    """The ffmpeg command that turns ``src`` into one rendition at ``dst`` (an MP4).
+
+    ffmpeg rotates the picture upright itself (autorotate) before our filters, so
+    the scale is to the displayed size and the output carries no rotation.
+    """
+    source = ffmpeg.input(local_input(src), **input_options(limits))
+    video = source[str(media.video_stream)]
+    if media.interlaced:
+        video = video.filter("bwdif")
     video = (
-        source["v:0"]
-        .filter("scale", rendition.width, rendition.height)
+        video.filter("scale", rendition.width, rendition.height)
         .filter("setsar", 1)
         .filter("format", "yuv420p")
     )
@@ -55,21 +64,27 @@ def build_args(
         "force_key_frames": f"expr:gte(t,n_forced*{KEYFRAME_INTERVAL_S})",
         "sc_threshold": 0,
         "threads": threads,
+        # The header's duration can lie; never encode more than the longest video we accept.
+        "t": limits.max_duration,
     }
     streams = [video]
     if media.has_audio:
-        streams.append(source["a:0"])
+        streams.append(source["a:0" if media.audio_stream is None else str(media.audio_stream)])
         options.update(acodec="aac", audio_bitrate=f"{rendition.audio_bitrate_k}k", ac=2)
     output = ffmpeg.output(*streams, str(dst), **options)
-    head = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-nostats"]
-    return output.compile(cmd=head + ["-progress", "pipe:1", "-y"])
+    return output.compile(cmd=command_head(limits) + ["-nostats", "-progress", "pipe:1"])
 
 
-def run(argv: list[str], on_progress: Callable[[Progress], None] | None = None) -> None:
+def run(
+    argv: list[str],
+    on_progress: Callable[[Progress], None] | None = None,
+    wall_seconds: float | None = None,
+) -> None:
     """Run ffmpeg to the end, reporting each progress block; raise ``FfmpegFailed`` on failure.
 
     ffmpeg gets its own process group, so a kill reaches it and anything it forked,
     and an interrupted caller (time limit, cancel, shutdown) never leaves it running.
+    A run longer than ``wall_seconds`` is killed.
     """
     with tempfile.TemporaryFile() as stderr:
         proc = subprocess.Popen(
@@ -80,6 +95,16 @@ def run(argv: list[str], on_progress: Callable[[Progress], None] | None = None) 
             start_new_session=True,
             text=True,
         )
+        expired = threading.Event()
+
+        def expire() -> None:
+            expired.set()
+            _kill_group(proc)
+
+        timer = threading.Timer(wall_seconds, expire) if wall_seconds else None
+        if timer is not None:
+            timer.daemon = True
+            timer.start()
         try:
             assert proc.stdout is not None
             for progress in parse_blocks(proc.stdout):
@@ -87,10 +112,19 @@ def run(argv: list[str], on_progress: Callable[[Progress], None] | None = None) 
                     on_progress(progress)
             returncode = proc.wait()
         finally:
+            if timer is not None:
+                timer.cancel()
             if proc.poll() is None:
                 _kill_group(proc)
+                proc.wait()
             if proc.stdout is not None:
                 proc.stdout.close()
+        if expired.is_set():
+            raise FfmpegFailed(
+                f"Encoding took longer than {wall_seconds:g} seconds and was stopped.",
+                returncode=returncode,
+                stderr_tail="",
+            )
         if returncode != 0:
             stderr.seek(0)
             tail = stderr.read().decode("utf-8", "replace")[-STDERR_TAIL_CHARS:]
@@ -102,7 +136,6 @@ def _kill_group(proc: subprocess.Popen[str]) -> None:
         os.killpg(proc.pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
-    proc.wait()
 
 
 def _explain(returncode: int, tail: str) -> str:

@@ -16,6 +16,8 @@ from typing import Any
 
 import ffmpeg
 
+from .policy import DEFAULT_LIMITS, Limits, command_head, input_options, local_input
+
 SEGMENT_SECONDS = 4
 PLAYLIST = "index.m3u8"
 INIT = "init.mp4"
@@ -50,10 +52,10 @@ class Variant:
         return cls(**data)
 
 
-def segment_args(mp4: Path | str, out_dir: Path | str) -> list[str]:
+def segment_args(mp4: Path | str, out_dir: Path | str, limits: Limits = DEFAULT_LIMITS) -> list[str]:
     """Cut an encoded MP4 into an fMP4 HLS rendition in ``out_dir``, without re-encoding."""
     out = Path(out_dir)
-    stream = ffmpeg.input(str(mp4)).output(
+    stream = ffmpeg.input(local_input(mp4), **input_options(limits)).output(
         str(out / PLAYLIST),
         c="copy",
         f="hls",
@@ -64,7 +66,7 @@ def segment_args(mp4: Path | str, out_dir: Path | str) -> list[str]:
         hls_segment_filename=str(out / "seg_%03d.m4s"),
         hls_flags="independent_segments",
     )
-    return stream.compile(cmd=["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y"])
+    return stream.compile(cmd=command_head(limits))
 
 
 def parse_media_playlist(text: str) -> list[Segment]:

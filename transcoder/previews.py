@@ -9,6 +9,7 @@ from typing import Any
 
 import ffmpeg
 
+from .policy import DEFAULT_LIMITS, Limits, command_head, input_options, local_input
 from .probe import MediaInfo
 
 #: Frames the thumbnail filter compares to pick the most typical one (not a black or fade frame).
@@ -41,18 +42,20 @@ def poster_size(media: MediaInfo) -> tuple[int, int]:
     return _even(media.width * scale), _even(media.height * scale)
 
 
-def poster_args(src: Path | str, dst: Path | str, media: MediaInfo) -> list[str]:
+def poster_args(
+    src: Path | str, dst: Path | str, media: MediaInfo, limits: Limits = DEFAULT_LIMITS
+) -> list[str]:
     """Look a little way in (past a fade-in), then take the most representative of the next frames."""
     width, height = poster_size(media)
     start = 0.0 if media.duration < 2 else round(min(media.duration * 0.1, 60.0), 3)
     stream = (
-        ffmpeg.input(str(src), ss=start)
-        .video.filter("thumbnail", POSTER_CANDIDATES)
+        _video(ffmpeg.input(local_input(src), ss=start, **input_options(limits)), media)
+        .filter("thumbnail", POSTER_CANDIDATES)
         .filter("scale", width, height)
         .filter("setsar", 1)
         .output(str(dst), vframes=1, format="image2", vcodec="mjpeg", **{"q:v": 3})
     )
-    return stream.compile(cmd=_head())
+    return stream.compile(cmd=command_head(limits))
 
 
 def plan_storyboard(media: MediaInfo) -> StoryboardPlan:
@@ -64,16 +67,18 @@ def plan_storyboard(media: MediaInfo) -> StoryboardPlan:
     return StoryboardPlan(interval, count, columns, math.ceil(count / columns), TILE_WIDTH, tile_height)
 
 
-def storyboard_args(src: Path | str, dst: Path | str, plan: StoryboardPlan) -> list[str]:
+def storyboard_args(
+    src: Path | str, dst: Path | str, plan: StoryboardPlan, media: MediaInfo, limits: Limits = DEFAULT_LIMITS
+) -> list[str]:
     stream = (
-        ffmpeg.input(str(src))
-        .video.filter("fps", f"1/{plan.interval}")
+        _video(ffmpeg.input(local_input(src), **input_options(limits)), media)
+        .filter("fps", f"1/{plan.interval}")
         .filter("scale", plan.tile_width, plan.tile_height)
         .filter("setsar", 1)
         .filter("tile", f"{plan.columns}x{plan.rows}")
         .output(str(dst), vframes=1, format="image2", vcodec="mjpeg", **{"q:v": 4})
     )
-    return stream.compile(cmd=_head())
+    return stream.compile(cmd=command_head(limits))
 
 
 def storyboard_vtt(plan: StoryboardPlan, duration: float, image_url: str) -> str:
@@ -92,8 +97,10 @@ def storyboard_vtt(plan: StoryboardPlan, duration: float, image_url: str) -> str
     return "\n".join(lines)
 
 
-def _head() -> list[str]:
-    return ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y"]
+def _video(source: ffmpeg.nodes.FilterableStream, media: MediaInfo) -> ffmpeg.nodes.FilterableStream:
+    """The chosen video stream, deinterlaced if it needs to be."""
+    video = source[str(media.video_stream)]
+    return video.filter("bwdif") if media.interlaced else video
 
 
 def _even(value: float) -> int:

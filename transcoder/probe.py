@@ -7,12 +7,14 @@ can be tested from a recorded document; ``probe`` is the one place that runs ffp
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from . import policy
 from .errors import InvalidInput
 
 PROBE_TIMEOUT_S = 60
@@ -35,6 +37,11 @@ class MediaInfo:
     audio_codec: str | None
     pix_fmt: str
     format_name: str
+    #: Absolute indices of the streams we encode: the default (else first) of each kind.
+    video_stream: int = 0
+    audio_stream: int | None = None
+    interlaced: bool = False
+    stream_count: int = 1
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -45,13 +52,27 @@ class MediaInfo:
 
 
 def probe_args(path: Path | str) -> list[str]:
-    """The ffprobe command line; the same options as ``ffmpeg.probe`` plus quiet logging."""
-    return ["ffprobe", "-v", "error", "-show_format", "-show_streams", "-of", "json", str(path)]
+    """The ffprobe command line: ``ffmpeg.probe``'s options, our allowlists, quiet logging."""
+    return [
+        "ffprobe", "-v", "error",
+        "-protocol_whitelist", policy.PROTOCOLS,
+        "-format_whitelist", ",".join(policy.FORMATS),
+        "-show_format", "-show_streams", "-of", "json",
+        policy.local_input(path),
+    ]  # fmt: skip
 
 
-def probe(path: Path | str, timeout: float = PROBE_TIMEOUT_S) -> MediaInfo:
-    """Run ffprobe on a local, server-chosen path and describe the media."""
-    return parse_probe(run_ffprobe(path, timeout))
+def probe(
+    path: Path | str, limits: policy.Limits | None = None, timeout: float = PROBE_TIMEOUT_S
+) -> MediaInfo:
+    """Describe the media at a local, server-chosen path, refusing what we do not accept."""
+    media = parse_probe(run_ffprobe(path, timeout))
+    policy.check_codecs(media.video_codec, media.audio_codec)
+    policy.check(
+        media.duration, media.coded_width, media.coded_height, media.fps, media.stream_count,
+        limits or policy.Limits(),
+    )  # fmt: skip
+    return media
 
 
 def run_ffprobe(path: Path | str, timeout: float = PROBE_TIMEOUT_S) -> dict[str, Any]:
@@ -67,7 +88,7 @@ def run_ffprobe(path: Path | str, timeout: float = PROBE_TIMEOUT_S) -> dict[str,
     except subprocess.TimeoutExpired as exc:
         raise InvalidInput("Reading this file took too long; it may be damaged.", code="not_a_video") from exc
     if done.returncode != 0:
-        raise InvalidInput("This file is not a video we can read.", code="not_a_video")
+        raise refusal(done.stderr.decode("utf-8", "replace"), Path(path))
     try:
         data = json.loads(done.stdout or b"{}")
     except ValueError as exc:
@@ -75,14 +96,36 @@ def run_ffprobe(path: Path | str, timeout: float = PROBE_TIMEOUT_S) -> dict[str,
     return data
 
 
+#: ISO media (MP4, MOV, 3GP) starts with a box: 4 bytes of size, then one of these.
+ISO_BOXES = (b"ftyp", b"moov", b"mdat", b"free", b"wide", b"skip", b"pnot")
+
+
+def refusal(stderr: str, path: Path) -> InvalidInput:
+    """Why ffprobe could not read a file, in words a person can act on."""
+    if "not on whitelist" in stderr:
+        kind = re.search(r"\[(\w+) @", stderr)
+        what = f" ({kind.group(1)})" if kind else ""
+        return InvalidInput(
+            f"This kind of file{what} is not accepted: upload a video file such as MP4, MOV, MKV or WebM.",
+            code="unsupported_format",
+        )
+    with open(path, "rb") as fh:
+        head = fh.read(12)
+    if "moov atom not found" in stderr or head[4:8] in ISO_BOXES:
+        return InvalidInput(
+            "This video is damaged or incomplete (was the upload cut short?).", code="corrupt"
+        )
+    return InvalidInput("This file is not a video we can read.", code="not_a_video")
+
+
 def parse_probe(data: dict[str, Any]) -> MediaInfo:
     """Turn ffprobe's ``-show_format -show_streams`` JSON into ``MediaInfo``."""
     streams = data.get("streams") or []
     fmt = data.get("format") or {}
-    video = _first(streams, "video")
+    video = _chosen(streams, "video")
     if video is None:
         raise InvalidInput("This file has no video track.", code="no_video_stream")
-    audio = _first(streams, "audio")
+    audio = _chosen(streams, "audio")
 
     coded_w, coded_h = int(video.get("width") or 0), int(video.get("height") or 0)
     if coded_w <= 0 or coded_h <= 0:
@@ -112,18 +155,25 @@ def parse_probe(data: dict[str, Any]) -> MediaInfo:
         audio_codec=str(audio.get("codec_name")) if audio else None,
         pix_fmt=str(video.get("pix_fmt", "unknown")),
         format_name=str(fmt.get("format_name", "unknown")),
+        video_stream=int(video.get("index", 0)),
+        audio_stream=int(audio.get("index", 0)) if audio else None,
+        interlaced=video.get("field_order") in INTERLACED,
+        stream_count=len(streams),
     )
 
 
-def _first(streams: list[dict[str, Any]], kind: str) -> dict[str, Any] | None:
-    for stream in streams:
-        if stream.get("codec_type") != kind:
-            continue
-        # Cover art in audio files and MP4s shows up as a one-picture video stream.
-        if (stream.get("disposition") or {}).get("attached_pic"):
-            continue
-        return stream
-    return None
+INTERLACED = {"tt", "bb", "tb", "bt"}
+
+
+def _chosen(streams: list[dict[str, Any]], kind: str) -> dict[str, Any] | None:
+    """The stream a player would pick: the one marked default, else the first."""
+    # Cover art in audio files and MP4s shows up as a one-picture video stream.
+    candidates = [
+        s for s in streams
+        if s.get("codec_type") == kind and not (s.get("disposition") or {}).get("attached_pic")
+    ]  # fmt: skip
+    defaults = [s for s in candidates if (s.get("disposition") or {}).get("default")]
+    return (defaults or candidates or [None])[0]
 
 
 def _rotation(video: dict[str, Any]) -> int:

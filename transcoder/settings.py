@@ -12,6 +12,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 from .errors import ConfigError
+from .policy import Limits
 
 PREFIX = "TRANSCODER_"
 
@@ -39,6 +40,13 @@ class Settings:
     record_ttl: int = 30 * 24 * 3600
     #: Longest one rendition task may run before it is stopped, in seconds.
     task_time_limit: int = 3 * 3600
+    #: What one upload may ask of us (see transcoder.policy).
+    max_duration: float = 4 * 3600
+    max_pixels: int = 4096 * 2304
+    max_fps: float = 240.0
+    max_streams: int = 16
+    ffmpeg_cpu_seconds: int = 6 * 3600
+    ffmpeg_wall_seconds: float = 3 * 3600
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -64,8 +72,23 @@ class Settings:
             raise ConfigError(f"{PREFIX}MAX_UPLOAD_BYTES must be positive")
         if self.progress_interval < 0:
             raise ConfigError(f"{PREFIX}PROGRESS_INTERVAL must not be negative")
+        for name in ("max_duration", "max_pixels", "max_fps", "max_streams", "ffmpeg_cpu_seconds",
+                     "ffmpeg_wall_seconds"):  # fmt: skip
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{PREFIX}{name.upper()} must be positive")
         if not 0 < self.port < 65536:
             raise ConfigError(f"{PREFIX}PORT must be between 1 and 65535")
+
+    @property
+    def limits(self) -> Limits:
+        return Limits(
+            max_duration=self.max_duration,
+            max_pixels=self.max_pixels,
+            max_fps=self.max_fps,
+            max_streams=self.max_streams,
+            ffmpeg_cpu_seconds=self.ffmpeg_cpu_seconds,
+            ffmpeg_wall_seconds=self.ffmpeg_wall_seconds,
+        )
 
     @property
     def base_url(self) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -30,12 +31,21 @@ def accept_upload(services: Services, stream: BinaryIO, filename: str) -> jobs.V
         size = services.storage.put_stream(key, stream)
         if size == 0:
             raise InvalidInput("The uploaded file is empty.", code="empty_file")
-        media = probe(services.storage.local_input(key))
+        media = probe(services.storage.local_input(key), services.settings.limits)
     except BaseException:
         services.storage.delete_prefix(f"videos/{video_id}")
         raise
-    video = jobs.new_video(video_id, filename, media, plan(media.width, media.height), time.time())
+    name = clean_filename(filename)
+    video = jobs.new_video(video_id, name, media, plan(media.width, media.height), time.time())
     return services.videos.create(video)
+
+
+def clean_filename(name: str) -> str:
+    """The upload's own name, kept only to show people: no folders, no control or direction
+    characters (a right-to-left override can disguise an extension), at most 255 characters."""
+    name = unicodedata.normalize("NFC", name).replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if unicodedata.category(ch) not in ("Cc", "Cf", "Zl", "Zp"))
+    return name.strip()[:255]
 
 
 def encode_rendition(services: Services, video_id: str, name: str, worker: str) -> bool:
@@ -90,6 +100,7 @@ def _encode(services: Services, video: jobs.Video, name: str) -> dict[str, Any]:
     entry = jobs.rung(video, name)
     rendition = Rendition.from_dict({k: entry[k] for k in Rendition.__dataclass_fields__})
     reporter = _ProgressReporter(services, video_id, name, media.duration)
+    limits = services.settings.limits
     src = services.storage.local_input(source_key(video_id))
     with services.storage.writing(rendition_key(video_id, name)) as mp4:
         argv = ffmpeg.build_args(
@@ -99,10 +110,11 @@ def _encode(services: Services, video: jobs.Video, name: str) -> dict[str, Any]:
             media,
             preset=services.settings.x264_preset,
             threads=services.settings.ffmpeg_threads,
+            limits=limits,
         )
-        ffmpeg.run(argv, reporter)
+        ffmpeg.run(argv, reporter, wall_seconds=limits.ffmpeg_wall_seconds)
         with services.storage.writing_dir(hls_prefix(video_id, name)) as folder:
-            ffmpeg.run(hls.segment_args(mp4, folder))
+            ffmpeg.run(hls.segment_args(mp4, folder, limits), wall_seconds=limits.ffmpeg_wall_seconds)
             variant = _describe_variant(mp4, folder, rendition)
     return {"hls": variant.to_dict()}
 
@@ -119,12 +131,13 @@ def _previews(services: Services, video: jobs.Video) -> dict[str, Any]:
     video_id = video["id"]
     media = MediaInfo.from_dict(video["source"])
     src = services.storage.local_input(source_key(video_id))
-    storage = services.storage
+    storage, limits = services.storage, services.settings.limits
+    wall = limits.ffmpeg_wall_seconds
     with storage.writing(preview_key(video_id, "poster.jpg")) as poster:
-        ffmpeg.run(previews.poster_args(src, poster, media))
+        ffmpeg.run(previews.poster_args(src, poster, media, limits), wall_seconds=wall)
     plan = previews.plan_storyboard(media)
     with storage.writing(preview_key(video_id, "storyboard.jpg")) as sprite:
-        ffmpeg.run(previews.storyboard_args(src, sprite, plan))
+        ffmpeg.run(previews.storyboard_args(src, sprite, plan, media, limits), wall_seconds=wall)
     with storage.writing(preview_key(video_id, "storyboard.vtt")) as vtt:
         vtt.write_text(previews.storyboard_vtt(plan, media.duration, "storyboard.jpg"))
     return {"storyboard": plan.to_dict()}

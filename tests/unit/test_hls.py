@@ -24,7 +24,9 @@ seg_001.m4s
 
 def test_segment_command_copies_streams_into_fmp4_segments():
     assert segment_args("/w/480p.part", "/w/hls") == [
-        "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-i", "/w/480p.part",
+        "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-timelimit", "21600", "-y",
+        "-format_whitelist", "mov,matroska,avi,mpegts,flv,ogg,mxf,mpeg", "-max_pixels", "9437184",
+        "-protocol_whitelist", "file", "-i", "file:/w/480p.part",
         "-f", "hls", "-c", "copy", "-hls_flags", "independent_segments",
         "-hls_fmp4_init_filename", "init.mp4", "-hls_playlist_type", "vod",
         "-hls_segment_filename", "/w/hls/seg_%03d.m4s", "-hls_segment_type", "fmp4",

@@ -8,6 +8,8 @@ from transcoder.previews import (
 )
 from transcoder.probe import MediaInfo
 
+HEAD = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-timelimit", "21600", "-y"]
+
 
 def media(duration, width=1280, height=720):
     return MediaInfo(
@@ -17,8 +19,9 @@ def media(duration, width=1280, height=720):
 
 def test_poster_skips_the_opening_and_picks_a_typical_frame():
     assert poster_args("/s/source", "/s/poster.part", media(30.0)) == [
-        "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-ss", "3.0", "-i", "/s/source",
-        "-filter_complex", "[0:v]thumbnail=50[s0];[s0]scale=854:480[s1];[s1]setsar=1[s2]",
+        *HEAD, "-format_whitelist", "mov,matroska,avi,mpegts,flv,ogg,mxf,mpeg", "-max_pixels", "9437184",
+        "-protocol_whitelist", "file", "-ss", "3.0", "-i", "file:/s/source",
+        "-filter_complex", "[0:0]thumbnail=50[s0];[s0]scale=854:480[s1];[s1]setsar=1[s2]",
         "-map", "[s2]", "-f", "image2", "-q:v", "3", "-vcodec", "mjpeg", "-vframes", "1", "/s/poster.part",
     ]  # fmt: skip
 
@@ -40,9 +43,10 @@ def test_storyboard_plan_caps_tiles_and_keeps_aspect():
 
 def test_storyboard_command_tiles_frames_into_one_image():
     plan = StoryboardPlan(2, 13, 10, 2, 160, 90)
-    assert storyboard_args("src", "out", plan) == [
-        "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-i", "src",
-        "-filter_complex", "[0:v]fps=1/2[s0];[s0]scale=160:90[s1];[s1]setsar=1[s2];[s2]tile=10x2[s3]",
+    assert storyboard_args("/s/source", "out", plan, media(26.0)) == [
+        *HEAD, "-format_whitelist", "mov,matroska,avi,mpegts,flv,ogg,mxf,mpeg", "-max_pixels", "9437184",
+        "-protocol_whitelist", "file", "-i", "file:/s/source",
+        "-filter_complex", "[0:0]fps=1/2[s0];[s0]scale=160:90[s1];[s1]setsar=1[s2];[s2]tile=10x2[s3]",
         "-map", "[s3]", "-f", "image2", "-q:v", "4", "-vcodec", "mjpeg", "-vframes", "1", "out",
     ]  # fmt: skip
 
