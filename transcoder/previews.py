@@ -45,12 +45,18 @@ def poster_size(media: MediaInfo) -> tuple[int, int]:
 def poster_args(
     src: Path | str, dst: Path | str, media: MediaInfo, limits: Limits = DEFAULT_LIMITS
 ) -> list[str]:
-    """Look a little way in (past a fade-in), then take the most representative of the next frames."""
+    """Look a little way in (past a fade-in), then take the most representative of the next frames.
+
+    The first frames are decoded and dropped (``trim``) rather than skipped with an
+    input seek, which lands on nothing in some MPEG-TS files.
+    """
     width, height = poster_size(media)
-    start = 0.0 if media.duration < 2 else round(min(media.duration * 0.1, 60.0), 3)
+    video = _video(ffmpeg.input(local_input(src), **input_options(limits)), media)
+    if media.duration >= 2:
+        start = round(min(media.duration * 0.1, 60.0), 3)
+        video = video.filter("trim", start=start).filter("setpts", "PTS-STARTPTS")
     stream = (
-        _video(ffmpeg.input(local_input(src), ss=start, **input_options(limits)), media)
-        .filter("thumbnail", POSTER_CANDIDATES)
+        video.filter("thumbnail", POSTER_CANDIDATES)
         .filter("scale", width, height)
         .filter("setsar", 1)
         .output(str(dst), vframes=1, format="image2", vcodec="mjpeg", **{"q:v": 3})
@@ -72,7 +78,8 @@ def storyboard_args(
 ) -> list[str]:
     stream = (
         _video(ffmpeg.input(local_input(src), **input_options(limits)), media)
-        .filter("fps", f"1/{plan.interval}")
+        # eof_action=pass: a clip shorter than one interval still yields its one tile.
+        .filter("fps", f"1/{plan.interval}", eof_action="pass")
         .filter("scale", plan.tile_width, plan.tile_height)
         .filter("setsar", 1)
         .filter("tile", f"{plan.columns}x{plan.rows}")

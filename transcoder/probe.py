@@ -98,6 +98,15 @@ def run_ffprobe(path: Path | str, timeout: float = PROBE_TIMEOUT_S) -> dict[str,
 
 #: ISO media (MP4, MOV, 3GP) starts with a box: 4 bytes of size, then one of these.
 ISO_BOXES = (b"ftyp", b"moov", b"mdat", b"free", b"wide", b"skip", b"pnot")
+#: How Matroska/WebM and AVI files begin.
+EBML, RIFF = b"\x1a\x45\xdf\xa3", b"RIFF"
+
+
+def looks_like_video(head: bytes) -> bool:
+    """Whether the first bytes are those of a video container, damaged or not."""
+    return (
+        head[4:8] in ISO_BOXES or head.startswith(EBML) or (head.startswith(RIFF) and head[8:12] == b"AVI ")
+    )
 
 
 def refusal(stderr: str, path: Path) -> InvalidInput:
@@ -111,7 +120,7 @@ def refusal(stderr: str, path: Path) -> InvalidInput:
         )
     with open(path, "rb") as fh:
         head = fh.read(12)
-    if "moov atom not found" in stderr or head[4:8] in ISO_BOXES:
+    if looks_like_video(head):
         return InvalidInput(
             "This video is damaged or incomplete (was the upload cut short?).", code="corrupt"
         )

@@ -1,0 +1,126 @@
+"""Every case in cases.py, uploaded through the API to the real system; its exact outcome checked."""
+
+import json
+import re
+import socket
+import subprocess
+import threading
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.system import upload, wait_terminal
+
+from .cases import CASES, table
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+@pytest.fixture(scope="module")
+def canary():
+    """An HTTP listener no upload may ever reach; counts the connections it gets."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    server.settimeout(0.2)
+    hits, stop = [], threading.Event()
+
+    def serve():
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                continue
+            hits.append(conn.recv(1024))
+            conn.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield server.getsockname()[1], hits
+    stop.set()
+    thread.join()
+    server.close()
+
+
+def ffprobe(path: Path) -> dict:
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_format", "-show_streams", "-of", "json", str(path)],
+        check=True,
+        capture_output=True,
+    ).stdout
+    return json.loads(out)
+
+
+def mean_volume(path: Path) -> float:
+    err = subprocess.run(
+        ["ffmpeg", "-nostdin", "-hide_banner", "-i", str(path), "-af", "volumedetect", "-f", "null", "-"],
+        capture_output=True,
+        text=True,
+    ).stderr
+    return float(re.search(r"mean_volume: (-?[\d.]+|-inf) dB", err).group(1).replace("-inf", "-999"))
+
+
+def check_output(path: Path, rendition: dict, case, source_duration: float) -> None:
+    data = ffprobe(path)
+    video = [s for s in data["streams"] if s["codec_type"] == "video"]
+    audio = [s for s in data["streams"] if s["codec_type"] == "audio"]
+    assert len(video) == 1
+    v = video[0]
+    assert v["codec_name"] == "h264" and v["pix_fmt"] == "yuv420p"
+    assert (v["width"], v["height"]) == (rendition["width"], rendition["height"])
+    assert v["width"] % 2 == 0 and v["height"] % 2 == 0
+    assert v.get("sample_aspect_ratio", "1:1") in ("1:1", "0:1")
+    # Upright: no rotation left for a player to apply.
+    assert "rotate" not in v.get("tags", {})
+    assert not any("rotation" in side for side in v.get("side_data_list", []))
+    assert v.get("field_order", "progressive") in ("progressive", "unknown")
+    assert len(audio) == (1 if case.audio else 0)
+    duration = float(data["format"]["duration"])
+    assert abs(duration - source_duration) <= 0.02 * source_duration + case.slack, (duration, source_duration)
+    if case.extra.get("loud"):
+        assert mean_volume(path) > -40, "the default (loud) audio track was not the one encoded"
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+def test_case(case, system, canary, tmp_path):
+    port, hits = canary
+    path = case.make(tmp_path)
+    path.write_bytes(path.read_bytes().replace(b"{port}", str(port).encode()))
+    response = upload(system, path)
+
+    if case.code:
+        assert response.status_code == case.status, response.text
+        error = response.json()["error"]
+        assert error["code"] == case.code
+        assert len(error["message"]) > 20
+        assert hits == []
+        return
+
+    assert response.status_code == 201, response.text
+    video = wait_terminal(system, response.json()["id"])
+    assert video["state"] == "ready", video["error"]
+    assert tuple((r["name"], r["width"], r["height"]) for r in video["renditions"]) == case.ladder
+    assert video["source"]["has_audio"] is case.audio
+    assert video["playable"] and video["poster_url"]
+    for rendition in video["renditions"]:
+        out = tmp_path / f"{rendition['name']}.mp4"
+        out.write_bytes(requests.get(system + rendition["url"], timeout=30).content)
+        check_output(out, rendition, case, video["source"]["duration"])
+    assert hits == []
+
+
+def test_no_case_wrote_outside_its_video_folder_or_stopped_a_worker(system, storage_dir, processes):
+    assert sorted(p.name for p in storage_dir.iterdir()) == ["videos"]
+    allowed = re.compile(r"^(source|\d+p\.mp4|poster\.jpg|storyboard\.(jpg|vtt)|hls)$")
+    for folder in (storage_dir / "videos").iterdir():
+        assert re.fullmatch(r"[0-9a-f]{32}", folder.name)
+        assert all(allowed.match(p.name) for p in folder.iterdir()), sorted(p.name for p in folder.iterdir())
+    assert all(proc.poll() is None for proc in processes.procs), "a worker or the web server died"
+
+
+def test_readme_lists_every_case_with_its_outcome():
+    text = README.read_text()
+    start = text.index("<!-- inputs-table -->") + len("<!-- inputs-table -->\n")
+    end = text.index("<!-- /inputs-table -->")
+    assert text[start:end] == table(), "run: python -m tests.inputs.cases, and paste it into README.md"
