@@ -48,7 +48,8 @@ def test_storyboard_command_tiles_frames_into_one_image():
     assert storyboard_args("/s/source", "out", plan, media(26.0)) == [
         *HEAD, "-format_whitelist", "mov,matroska,avi,mpegts,flv,ogg,mxf,mpeg", "-max_pixels", "9437184",
         "-protocol_whitelist", "file", "-i", "file:/s/source",
-        "-filter_complex", "[0:0]fps=1/2:eof_action=pass[s0];[s0]scale=160:90[s1];[s1]setsar=1[s2];[s2]tile=10x2[s3]",
+        "-filter_complex",
+        "[0:0]fps=1/2:eof_action=pass[s0];[s0]scale=160:90[s1];[s1]setsar=1[s2];[s2]tile=10x2[s3]",
         "-map", "[s3]", "-f", "image2", "-q:v", "4", "-vcodec", "mjpeg", "-vframes", "1", "out",
     ]  # fmt: skip
 
