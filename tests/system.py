@@ -129,10 +129,17 @@ def workers(redis_client, service_env, processes) -> list[str]:
 
 @pytest.fixture(scope="session")
 def base_url(redis_client, service_env, processes) -> str:
+    return start_web(processes, service_env, "web")
+
+
+API_KEYS = ("key-one", "key-two")
+
+
+def start_web(processes: Processes, env: dict[str, str], name: str) -> str:
     port = free_port()
     argv = [str(BIN / "gunicorn"), "--worker-class", "gthread", "--threads", "16", "--bind",
             f"127.0.0.1:{port}", "web:create_app()"]  # fmt: skip
-    proc, log = processes.start("web", argv, service_env)
+    proc, log = processes.start(name, argv, env)
     url = f"http://127.0.0.1:{port}"
 
     def up():
@@ -141,8 +148,14 @@ def base_url(redis_client, service_env, processes) -> str:
         except requests.RequestException:
             return False
 
-    wait_for(up, 30, "web server start", proc, log)
+    wait_for(up, 30, f"{name} server start", proc, log)
     return url
+
+
+@pytest.fixture(scope="session")
+def keyed_url(workers, service_env, processes) -> str:
+    """A second web server on the same Redis and storage, that requires API keys."""
+    return start_web(processes, {**service_env, "TRANSCODER_API_KEYS": ",".join(API_KEYS)}, "web-keyed")
 
 
 @pytest.fixture(scope="session")

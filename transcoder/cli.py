@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -27,10 +28,16 @@ def main(argv: list[str] | None = None) -> int:
     watch.add_argument("--url", default=DEFAULT_URL, help="the server's base URL")
     ls = sub.add_parser("ls", help="list the most recent videos")
     ls.add_argument("--url", default=DEFAULT_URL, help="the server's base URL")
+    for command in (submit, watch, ls):
+        command.add_argument(
+            "--api-key",
+            default=os.environ.get("TRANSCODER_API_KEY"),
+            help="sent as a Bearer token (default: $TRANSCODER_API_KEY)",
+        )
     args = parser.parse_args(argv)
 
     console = Console(stderr=True)
-    client = Client(args.url)
+    client = Client(args.url, api_key=args.api_key)
     try:
         if args.command == "submit":
             return _submit(client, args.file, args.watch, console)

@@ -20,10 +20,12 @@ class ApiError(TranscoderError):
 
 
 class Client:
-    def __init__(self, base_url: str, timeout: float = 30.0) -> None:
+    def __init__(self, base_url: str, timeout: float = 30.0, api_key: str | None = None) -> None:
         self.base = base_url.rstrip("/")
         self.timeout = timeout
         self.http = requests.Session()
+        if api_key:
+            self.http.headers["Authorization"] = f"Bearer {api_key}"
 
     def _check(self, response: requests.Response) -> Any:
         try:

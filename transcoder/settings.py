@@ -40,6 +40,10 @@ class Settings:
     record_ttl: int = 30 * 24 * 3600
     #: Longest one rendition task may run before it is stopped, in seconds.
     task_time_limit: int = 3 * 3600
+    #: Comma-separated API keys; when set, the API needs "Authorization: Bearer <key>".
+    api_keys: str = ""
+    #: Signs browser sessions; random per process when empty.
+    secret_key: str = ""
     #: What one upload may ask of us (see transcoder.policy).
     max_duration: float = 4 * 3600
     max_pixels: int = 4096 * 2304

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 from flask import Flask
 
 from tasks.celery import make_celery
@@ -13,11 +15,14 @@ def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes
+    # Signs page sessions; a random one per process unless set (set it for several web processes).
+    app.secret_key = settings.secret_key or secrets.token_bytes(32)
     app.extensions["transcoder"] = build_services(settings)
     app.extensions["celery"] = make_celery(settings)
 
-    from . import api, errors, media, pages, stream
+    from . import api, errors, media, pages, security, stream
 
+    security.register(app, security.parse_keys(settings.api_keys))
     app.register_blueprint(api.bp)
     app.register_blueprint(stream.bp)
     app.register_blueprint(media.bp)

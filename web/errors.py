@@ -2,34 +2,32 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify
+from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
-from transcoder.errors import InvalidInput, TranscoderError, VideoNotFound
+from transcoder.errors import InvalidInput, TranscoderError
 
-STATUS = {InvalidInput: 422, VideoNotFound: 404}
-#: Refusals that are about the request rather than the file's contents.
-BAD_REQUEST_CODES = {"no_file", "empty_file"}
-
+#: Status by error code; otherwise a refused upload is 422 and anything else 500.
+CODE_STATUS = {"no_file": 400, "empty_file": 400, "unauthorized": 401, "forbidden": 403, "not_found": 404}
 HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "too_large"}
-HTTP_MESSAGES = {
-    413: "The upload is larger than this server accepts.",
-    404: "Nothing here.",
-}
+HTTP_MESSAGES = {404: "Nothing here."}
 
 
-def error_response(code: str, message: str, status: int):  # type: ignore[no-untyped-def]
-    return jsonify({"error": {"code": code, "message": message}}), status
+def error_response(code: str, message: str, status: int) -> tuple[Response, int]:
+    response = jsonify({"error": {"code": code, "message": message}})
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="transcoder"'
+    return response, status
 
 
 def register(app: Flask) -> None:
     @app.errorhandler(TranscoderError)
-    def _ours(exc: TranscoderError):  # type: ignore[no-untyped-def]
-        status = 400 if exc.code in BAD_REQUEST_CODES else STATUS.get(type(exc), 500)
+    def _ours(exc: TranscoderError) -> tuple[Response, int]:
+        status = CODE_STATUS.get(exc.code) or (422 if isinstance(exc, InvalidInput) else 500)
         return error_response(exc.code, exc.message, status)
 
     @app.errorhandler(HTTPException)
-    def _http(exc: HTTPException):  # type: ignore[no-untyped-def]
+    def _http(exc: HTTPException) -> tuple[Response, int]:
         status = exc.code or 500
         message = HTTP_MESSAGES.get(status, exc.description or exc.name)
         if status == 413:

@@ -7,6 +7,7 @@ sends becomes part of a file path.
 from __future__ import annotations
 
 from pathlib import PurePath
+from urllib.parse import quote
 
 from flask import Blueprint, Response, abort, request, send_file
 
@@ -32,15 +33,17 @@ def rendition_file(video_id: str, name: str):  # type: ignore[no-untyped-def]
     video = services().videos.get(checked_id(video_id))
     _ready_rung(video, name)
     path = services().storage.local_input(storage.rendition_key(video_id, name))
-    stem = PurePath(video["filename"] or "video").stem or "video"
-    return send_file(
-        path,
-        mimetype="video/mp4",
-        conditional=True,
-        max_age=3600,
-        as_attachment=request.args.get("download") == "1",
-        download_name=f"{stem}-{name}.mp4",
-    )
+    response = send_file(path, mimetype="video/mp4", conditional=True, max_age=3600)
+    if request.args.get("download") == "1":
+        stem = PurePath(video["filename"] or "video").stem or "video"
+        response.headers["Content-Disposition"] = content_disposition(f"{stem}-{name}.mp4")
+    return response
+
+
+def content_disposition(filename: str) -> str:
+    """An attachment header that keeps any name intact (RFC 6266) and cannot break out of quotes."""
+    fallback = "".join(c if c.isascii() and c.isprintable() and c not in '"\\%;' else "_" for c in filename)
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 @bp.get("/hls/master.m3u8")

@@ -111,4 +111,6 @@ def test_media_urls_refuse_anything_but_our_files(system, bunny):
 
 def test_downloads_are_named_after_the_upload(system, bunny):
     response = requests.get(system + bunny["renditions"][0]["url"] + "?download=1", timeout=10)
-    assert response.headers["Content-Disposition"] == "attachment; filename=bigbuckbunny-144p.mp4"
+    assert response.headers["Content-Disposition"] == (
+        "attachment; filename=\"bigbuckbunny-144p.mp4\"; filename*=UTF-8''bigbuckbunny-144p.mp4"
+    )

@@ -105,5 +105,8 @@ const Transcoder = (() => {
     };
   }
 
-  return { el, seconds, renderRungs, describe, follow, TERMINAL };
+  // The page's CSRF token: required on uploads when the server uses API keys.
+  const csrf = () => (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
+
+  return { el, seconds, renderRungs, describe, follow, csrf, TERMINAL };
 })();

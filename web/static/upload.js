@@ -51,6 +51,7 @@
     data.append("file", file);
     const xhr = new XMLHttpRequest();
     xhr.open("POST", "/api/videos");
+    xhr.setRequestHeader("X-CSRF-Token", Transcoder.csrf());
     xhr.upload.onprogress = (e) => {
       if (!e.lengthComputable) return;
       bar.value = (100 * e.loaded) / e.total;

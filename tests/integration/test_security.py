@@ -1,0 +1,157 @@
+"""API keys, page sessions, CSRF, security headers, file names and paths that try to escape."""
+
+import re
+import socket
+import time
+
+import pytest
+import requests
+
+from tests.system import API_KEYS, upload, wait_terminal
+from transcoder import keys
+
+
+def post_video(url, data_dir, **kwargs):
+    with open(data_dir / "bikes.mp4", "rb") as fh:
+        return requests.post(f"{url}/api/videos", files={"file": ("bikes.mp4", fh)}, timeout=60, **kwargs)
+
+
+def page_session(url):
+    session = requests.Session()
+    page = session.get(url + "/", timeout=10)
+    token = re.search(r'<meta name="csrf-token" content="([^"]+)">', page.text).group(1)
+    return session, token
+
+
+def test_api_needs_a_key_when_keys_are_set(keyed_url, data_dir):
+    for response in (post_video(keyed_url, data_dir),
+                     post_video(keyed_url, data_dir, headers={"Authorization": "Bearer wrong"}),
+                     requests.get(f"{keyed_url}/api/videos", timeout=10)):  # fmt: skip
+        assert response.status_code == 401
+        assert response.json()["error"]["code"] == "unauthorized"
+        assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+    auth = {"Authorization": f"Bearer {API_KEYS[1]}"}
+    created = post_video(keyed_url, data_dir, headers=auth)
+    assert created.status_code == 201
+    video_id = created.json()["id"]
+    assert requests.get(f"{keyed_url}/api/videos/{video_id}", headers=auth, timeout=10).status_code == 200
+    for path in (
+        f"/api/videos/{video_id}",
+        f"/api/videos/{video_id}/events",
+        f"/api/videos/{video_id}/poster.jpg",
+    ):
+        assert requests.get(keyed_url + path, timeout=10).status_code == 401, path
+
+
+def test_page_session_works_with_its_csrf_token_only(keyed_url, data_dir):
+    session, token = page_session(keyed_url)
+    without = post_video(keyed_url, data_dir, cookies=session.cookies)
+    assert without.status_code == 403 and without.json()["error"]["code"] == "forbidden"
+    with_token = post_video(keyed_url, data_dir, cookies=session.cookies, headers={"X-CSRF-Token": token})
+    assert with_token.status_code == 201
+    video = session.get(f"{keyed_url}/api/videos/{with_token.json()['id']}", timeout=10)
+    assert video.status_code == 200
+
+
+@pytest.mark.parametrize("server", ["base_url", "keyed_url"])
+def test_cross_origin_posts_are_refused(server, request, data_dir, redis_client):
+    url = request.getfixturevalue(server)
+    before = redis_client.zcard(keys.VIDEOS_INDEX)
+    headers = {"Origin": "http://evil.example", "Authorization": f"Bearer {API_KEYS[0]}"}
+    response = post_video(url, data_dir, headers=headers)
+    assert response.status_code == 403 and response.json()["error"]["code"] == "forbidden"
+    assert redis_client.zcard(keys.VIDEOS_INDEX) == before
+
+
+def test_security_headers_on_pages_and_api(base_url):
+    for path in ("/", "/videos", "/api/videos", "/static/app.css", "/api/videos/nope"):
+        headers = requests.get(base_url + path, timeout=10).headers
+        assert "default-src 'self'" in headers["Content-Security-Policy"]
+        assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+        assert headers["X-Content-Type-Options"] == "nosniff"
+        assert headers["X-Frame-Options"] == "DENY"
+
+
+NAMES = [
+    ("../../etc/passwd.mp4", "passwd.mp4"),
+    ("C:\\\\Windows\\\\evil.mp4", "evil.mp4"),
+    ("film\u202e4pm.exe", "film4pm.exe"),
+    ("日本語の動画 🎬.mp4", "日本語の動画 🎬.mp4"),
+    ("<script>alert(1)</script>.mp4", "script>.mp4"),
+    ("<img src=x onerror=alert(1)>.mp4", "<img src=x onerror=alert(1)>.mp4"),
+    ("x" * 1000 + ".mp4", "x" * 255),
+    ("concat:a.mp4|b.mp4", "concat:a.mp4|b.mp4"),
+    ("-y.mp4", "-y.mp4"),
+]
+
+
+@pytest.mark.parametrize("sent,kept", NAMES, ids=range(len(NAMES)))
+def test_file_names_are_only_escaped_metadata(system, data_dir, storage_dir, sent, kept):
+    created = upload(system, data_dir / "bikes.mp4", name=sent)
+    assert created.status_code == 201
+    video = wait_terminal(system, created.json()["id"])
+    assert video["state"] == "ready" and video["filename"] == kept
+    assert sorted(p.name for p in storage_dir.iterdir()) == ["videos"]
+    download = requests.get(system + video["renditions"][0]["url"] + "?download=1", timeout=10)
+    disposition = download.headers["Content-Disposition"]
+    assert disposition.startswith('attachment; filename="') and "filename*=UTF-8''" in disposition
+    assert "\n" not in disposition and disposition.count('"') == 2
+    library = requests.get(system + "/videos", timeout=10).text
+    assert "<img src=x" not in library and "<script>alert" not in library
+
+
+TRAVERSALS = [
+    "/videos/..%2F..%2Fetc%2Fpasswd",
+    "/videos/../../etc/passwd",
+    "/api/videos/..%2F..%2Fetc%2Fpasswd",
+    "/api/videos/%2e%2e/events",
+    "/api/videos/{id}/renditions/..%2F..%2F..%2Fetc%2Fpasswd.mp4",
+    "/api/videos/{id}/hls/..%2F..%2F/index.m3u8",
+    "/api/videos/{id}/hls/144p/..%2F..%2Fsource",
+    "/api/videos/{id}/hls/144p/%2e%2e%2fsource",
+    "/api/videos/{id}/source",
+    "/api/videos/{id}/..%2Fsource",
+    "/static/..%2F..%2Fpyproject.toml",
+    "/static/../../pyproject.toml",
+    "/static/%2e%2e/%2e%2e/README.md",
+]
+
+
+def test_no_url_reaches_outside_storage(system, data_dir):
+    video_id = wait_terminal(system, upload(system, data_dir / "bikes.mp4").json()["id"])["id"]
+    for path in TRAVERSALS:
+        response = requests.get(system + path.format(id=video_id), timeout=10)
+        assert response.status_code == 404, (path, response.status_code)
+        assert b"root:" not in response.content and b"[project]" not in response.content
+
+
+def test_oversized_upload_is_refused_before_the_body_is_sent(base_url):
+    host, port = base_url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as conn:
+        conn.sendall(
+            b"POST /api/videos HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\n"
+            b"Content-Length: 1000000000\r\n\r\n"
+        )
+        reply = conn.recv(4096)
+    assert reply.startswith(b"HTTP/1.1 413")
+    assert b'"too_large"' in reply
+
+
+def test_client_that_disconnects_mid_upload_leaves_nothing(base_url, data_dir, storage_dir, redis_client):
+    before = (sorted((storage_dir / "videos").iterdir()), redis_client.zcard(keys.VIDEOS_INDEX))
+    body = (data_dir / "bigbuckbunny.mp4").read_bytes()
+    head = (b"--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"v.mp4\"\r\n"
+            b"Content-Type: video/mp4\r\n\r\n")  # fmt: skip
+    total = len(head) + len(body) + len(b"\r\n--b--\r\n")
+    host, port = base_url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as conn:
+        conn.sendall(
+            b"POST /api/videos HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\n"
+            + f"Content-Length: {total}\r\n\r\n".encode()
+            + head
+            + body[: len(body) // 2]
+        )
+        time.sleep(0.5)
+    time.sleep(1.0)
+    assert (sorted((storage_dir / "videos").iterdir()), redis_client.zcard(keys.VIDEOS_INDEX)) == before

@@ -1,0 +1,101 @@
+"""Who may use the API, and the headers every response carries.
+
+Without ``TRANSCODER_API_KEYS`` the API is open, as on a private network. With
+keys, API clients send ``Authorization: Bearer <key>``; the pages keep working
+because visiting one gives the browser a same-origin session, whose unsafe
+requests must also carry the page's CSRF token. Cross-origin posts are always
+refused, keys or not.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from urllib.parse import urlsplit
+
+from flask import Flask, Response, request, session
+
+from transcoder.errors import TranscoderError
+
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+CSRF_HEADER = "X-CSRF-Token"
+
+#: What the pages need and nothing else: our own scripts, styles and media; blob: for
+#: the media source and worker hls.js creates; no framing, no plugins, no foreign forms.
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "media-src 'self' blob:; worker-src 'self' blob:; connect-src 'self'; object-src 'none'; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+}
+
+
+class Unauthorized(TranscoderError):
+    """Raised when the API is called without a valid key or page session."""
+
+    code = "unauthorized"
+
+
+class Forbidden(TranscoderError):
+    """Raised for a cross-origin post or a session request without its CSRF token."""
+
+    code = "forbidden"
+
+
+def parse_keys(text: str) -> frozenset[str]:
+    return frozenset(key.strip() for key in text.split(",") if key.strip())
+
+
+def csrf_token() -> str:
+    """The token a page puts in its requests; made once per browser session."""
+    if "csrf" not in session:
+        session["csrf"] = secrets.token_urlsafe(24)
+    session["page"] = True
+    return session["csrf"]
+
+
+def register(app: Flask, api_keys: frozenset[str]) -> None:
+    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax")
+    app.jinja_env.globals["csrf_token"] = csrf_token
+
+    @app.before_request
+    def _guard() -> None:
+        if not request.path.startswith("/api/"):
+            return
+        unsafe = request.method not in SAFE_METHODS
+        if unsafe and not _same_origin():
+            raise Forbidden("Requests from other sites are not accepted.")
+        if _bearer_ok(api_keys):
+            return
+        if api_keys and not session.get("page"):
+            raise Unauthorized("This API needs a key: send 'Authorization: Bearer <key>'.")
+        if unsafe and session.get("page"):
+            sent = request.headers.get(CSRF_HEADER, "")
+            if not hmac.compare_digest(sent, session.get("csrf", "")):
+                raise Forbidden("The page's security token is missing or stale: reload the page.")
+
+    @app.after_request
+    def _headers(response: Response) -> Response:
+        for name, value in HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
+
+def _bearer_ok(api_keys: frozenset[str]) -> bool:
+    scheme, _, key = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not key:
+        return False
+    return any(hmac.compare_digest(key.strip(), known) for known in api_keys)
+
+
+def _same_origin() -> bool:
+    """A browser names the page's origin on every cross-site post; tools send none."""
+    origin = request.headers.get("Origin") or request.headers.get("Referer")
+    if not origin:
+        return True
+    return urlsplit(origin).netloc == request.host
