@@ -80,11 +80,11 @@ def test_watch_plays_with_hls_js_switches_quality_and_shows_the_poster(system, b
     expect(page.get_by_label("Quality").locator("option")).to_have_text(["Auto", *RUNGS])
 
     page.evaluate("() => { const v = document.getElementById('video'); v.muted = true; return v.play(); }")
-    page.wait_for_function("document.getElementById('video').currentTime > 1", timeout=30_000)
-    assert page.evaluate("window.transcoderPlayer.media === document.getElementById('video')")
+    page.wait_for_function("() => document.getElementById('video').currentTime > 1", timeout=30_000)
+    assert page.evaluate("() => window.transcoderPlayer.media === document.getElementById('video')")
 
     page.get_by_label("Quality").select_option(label="144p")
-    page.wait_for_function("window.transcoderPlayer.currentLevel === 0")
+    page.wait_for_function("() => window.transcoderPlayer.currentLevel === 0")
     expect(page.locator("#playing-level")).to_have_text("Playing 144p")
     expect(page.get_by_role("link", name="MP4")).to_have_count(4)
 
@@ -116,3 +116,24 @@ def test_phone_width_and_keyboard(system, page):
     page.keyboard.press("Tab")
     expect(page.locator(".skip")).to_be_focused()
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def test_refused_upload_shows_the_reason(system, page, tmp_path):
+    junk = tmp_path / "notes.mp4"
+    junk.write_text("this is not a video\n" * 20)
+    page.goto(system + "/")
+    choose_and_upload(page, junk)
+    expect(page.locator(".video .sent")).to_have_text("This file is not a video we can read.")
+
+
+def test_pages_work_through_the_session_when_api_keys_are_set(keyed_url, data_dir, page):
+    errors = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(keyed_url + "/")
+    choose_and_upload(page, data_dir / "bikes.mp4")
+    card = page.locator(".video").first
+    expect(card.locator(".state")).to_have_text("Ready", timeout=120_000)
+    card.get_by_role("link", name="Watch").click()
+    page.evaluate("() => { const v = document.getElementById('video'); v.muted = true; return v.play(); }")
+    page.wait_for_function("() => document.getElementById('video').currentTime > 1", timeout=30_000)
+    assert not [e for e in errors if "Content Security Policy" in e], errors
