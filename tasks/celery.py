@@ -14,7 +14,7 @@ from .config import celery_config
 
 
 def make_celery(settings: Settings) -> Celery:
-    celery = Celery("transcoder", include=["tasks.transcode"])
+    celery = Celery("transcoder", include=["tasks.transcode", "tasks.sweeper"])
     celery.conf.update(celery_config(settings))
     celery.conf.transcoder_settings = settings
     return celery
@@ -29,7 +29,7 @@ def services() -> Services:
     """This process's clients, made on first use so each forked worker gets its own."""
     global _services
     if _services is None:
-        _services = build_services(app.conf.transcoder_settings)
+        _services = build_services(app.conf.transcoder_settings, patient=True)
     return _services
 
 

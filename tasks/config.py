@@ -15,6 +15,8 @@ Choices follow Celery's guidance for long, idempotent tasks on a Redis broker:
   avoids two encodes of one rung at once.
 - ``result_expires`` longer than any video's life in Redis: chord bookkeeping
   lives in result keys and would otherwise expire under a long job.
+- ``worker_soft_shutdown_timeout``: on a stop, a worker gives running encodes this
+  long to finish before it cancels them and hands their messages back to Redis.
 - Two queues: short work (closing a video) never waits behind long encodes.
   Each has its own direct exchange and routing key; left to the defaults, both
   would be bound to the default exchange under one key, and a message could be
@@ -38,6 +40,8 @@ CLOSE_TASK = "tasks.transcode.close"
 
 #: Seconds between the soft limit (ffmpeg is stopped, the rung marked failed) and the hard kill.
 HARD_LIMIT_GRACE_S = 60
+#: Seconds a stopping worker lets running encodes go on before handing them back.
+SOFT_SHUTDOWN_S = 30.0
 #: Slack between the hard time limit and Redis re-delivering an unacknowledged message.
 VISIBILITY_SLACK_S = 600
 
@@ -61,6 +65,8 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_soft_time_limit": settings.task_time_limit,
         "task_time_limit": hard_limit,
         "worker_cancel_long_running_tasks_on_connection_loss": True,
+        "worker_soft_shutdown_timeout": SOFT_SHUTDOWN_S,
+        "worker_enable_soft_shutdown_on_idle": True,
         "result_expires": settings.record_ttl + 24 * 3600,
         "task_queues": tuple(_queue(name) for name in (SHORT_QUEUE, ENCODE_QUEUE)),
         "task_default_queue": SHORT_QUEUE,

@@ -20,16 +20,29 @@ from transcoder import jobs
 from .config import ENCODE_TASK, PREVIEWS_TASK
 
 
-def plan(celery: Celery, video: jobs.Video) -> list[Signature]:
-    rungs = [
-        celery.signature(ENCODE_TASK, args=(video["id"], r["name"]), immutable=True)
-        for r in video["renditions"]
-    ]
-    previews = celery.signature(PREVIEWS_TASK, args=(video["id"],), immutable=True)
-    return [*rungs[:1], previews, *rungs[1:]]
+def parts_in_order(video: jobs.Video) -> list[str]:
+    """The lowest rung first (playable soonest), then the previews, then the other rungs."""
+    rungs = [r["name"] for r in video["renditions"]]
+    return [*rungs[:1], jobs.PREVIEWS, *rungs[1:]]
 
 
 def submit(celery: Celery, video: jobs.Video) -> None:
     """Send all of a video's work to the workers."""
+    send(celery, video["id"], parts_in_order(video))
+
+
+def send(celery: Celery, video_id: str, parts: list[str]) -> None:
+    """Send some of a video's parts: all of them, the failed ones again, or one the sweeper found."""
+    signatures = [_signature(celery, video_id, name) for name in parts]
     # The sender never waits for these, so it must not subscribe to their results.
-    group(plan(celery, video), app=celery).apply_async(ignore_result=True)
+    group(signatures, app=celery).apply_async(ignore_result=True)
+
+
+def send_part(celery: Celery, video_id: str, part: str) -> None:
+    send(celery, video_id, [part])
+
+
+def _signature(celery: Celery, video_id: str, part: str) -> Signature:
+    if part == jobs.PREVIEWS:
+        return celery.signature(PREVIEWS_TASK, args=(video_id,), immutable=True)
+    return celery.signature(ENCODE_TASK, args=(video_id, part), immutable=True)

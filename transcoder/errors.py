@@ -55,3 +55,39 @@ class StorageError(TranscoderError):
     """Raised when a stored object is missing or cannot be written."""
 
     code = "storage_error"
+
+
+class Transient(TranscoderError):
+    """Raised for failures worth retrying: the input was fine, the moment was not."""
+
+    code = "transient"
+
+
+class EncoderKilled(Transient):
+    """Raised when ffmpeg was killed by a signal we did not send (out of memory, an operator)."""
+
+    code = "encoder_killed"
+
+
+class Stalled(Transient):
+    """Raised when ffmpeg stopped reporting progress and the watchdog killed it."""
+
+    code = "encoder_stalled"
+
+
+class Canceled(TranscoderError):
+    """Raised inside a task whose video was canceled while it ran."""
+
+    code = "canceled"
+
+
+class Unavailable(TranscoderError):
+    """Raised when Redis or storage cannot be reached; the request may be tried again later."""
+
+    code = "unavailable"
+
+
+class Conflict(TranscoderError):
+    """Raised when a request does not fit the video's state (retrying one that did not fail)."""
+
+    code = "conflict"

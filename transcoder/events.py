@@ -29,8 +29,9 @@ def follow(
     ``None`` is yielded after ``keepalive_s`` without news, so a caller can keep
     its connection open. Raises ``VideoNotFound`` before subscribing for long.
     """
+    channel = keys.events_channel(video_id)
     pubsub = client.pubsub(ignore_subscribe_messages=True)
-    pubsub.subscribe(keys.events_channel(video_id))
+    pubsub.subscribe(channel)
     try:
         video = store.get(video_id)
         last_seq = video["seq"]
@@ -39,9 +40,18 @@ def follow(
             return
         last_sent = last_check = time.monotonic()
         while True:
-            message = pubsub.get_message(timeout=1.0)
-            now = time.monotonic()
             fresh: Video | None = None
+            try:
+                message = pubsub.get_message(timeout=1.0)
+            except redis.RedisError:
+                # The subscription dropped (Redis restarted, the connection was killed):
+                # subscribe again and read the snapshot, so nothing in between is missed.
+                time.sleep(0.5)
+                pubsub.close()
+                pubsub = client.pubsub(ignore_subscribe_messages=True)
+                pubsub.subscribe(channel)
+                message, last_check = None, 0.0
+            now = time.monotonic()
             if message is not None and message.get("type") == "message":
                 fresh = json.loads(message["data"])
             elif now - last_check >= RESYNC_INTERVAL_S:

@@ -7,17 +7,22 @@ reaps it, together with anything it started, even when the caller is interrupted
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import logging
 import os
 import signal
 import subprocess
 import tempfile
 import threading
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import ffmpeg
 
-from .errors import FfmpegFailed
+from .errors import Canceled, EncoderKilled, FfmpegFailed, Stalled
 from .ladder import Rendition
 from .policy import DEFAULT_LIMITS, Limits, command_head, input_options, local_input
 from .probe import MediaInfo
@@ -27,6 +32,8 @@ from .progress import Progress, parse_blocks
 KEYFRAME_INTERVAL_S = 2
 CRF = 23
 STDERR_TAIL_CHARS = 2000
+
+log = logging.getLogger(__name__)
 
 
 def build_args(
@@ -72,20 +79,36 @@ def build_args(
         streams.append(source["a:0" if media.audio_stream is None else str(media.audio_stream)])
         options.update(acodec="aac", audio_bitrate=f"{rendition.audio_bitrate_k}k", ac=2)
     output = ffmpeg.output(*streams, str(dst), **options)
-    return output.compile(cmd=command_head(limits) + ["-nostats", "-progress", "pipe:1"])
+    return output.compile(cmd=command_head(limits))
+
+
+@dataclass(frozen=True)
+class Watch:
+    """What ``run`` watches for while ffmpeg works."""
+
+    #: Kill a run that takes longer than this (permanent failure).
+    wall_seconds: float | None = None
+    #: Kill a run that reports no progress for this long (worth retrying); only for
+    #: commands that report progress.
+    stall_seconds: float | None = None
+    #: Polled while running; True means the user canceled: kill at once.
+    should_stop: Callable[[], bool] | None = None
+    #: Called every ``heartbeat_seconds`` while running (lease renewal).
+    heartbeat: Callable[[], None] | None = None
+    heartbeat_seconds: float = 5.0
+    poll_seconds: float = 0.25
 
 
 def run(
-    argv: list[str],
-    on_progress: Callable[[Progress], None] | None = None,
-    wall_seconds: float | None = None,
+    argv: list[str], on_progress: Callable[[Progress], None] | None = None, watch: Watch | None = None
 ) -> None:
-    """Run ffmpeg to the end, reporting each progress block; raise ``FfmpegFailed`` on failure.
+    """Run ffmpeg to the end, reporting each progress block; raise one of our errors on failure.
 
     ffmpeg gets its own process group, so a kill reaches it and anything it forked,
     and an interrupted caller (time limit, cancel, shutdown) never leaves it running.
-    A run longer than ``wall_seconds`` is killed.
+    A monitor thread enforces ``watch``.
     """
+    watch = watch or Watch()
     with tempfile.TemporaryFile() as stderr:
         proc = subprocess.Popen(
             argv,
@@ -93,42 +116,96 @@ def run(
             stdout=subprocess.PIPE,
             stderr=stderr,
             start_new_session=True,
+            preexec_fn=_die_with_parent,
             text=True,
         )
-        expired = threading.Event()
-
-        def expire() -> None:
-            expired.set()
-            _kill_group(proc)
-
-        timer = threading.Timer(wall_seconds, expire) if wall_seconds else None
-        if timer is not None:
-            timer.daemon = True
-            timer.start()
+        monitor = _Monitor(proc, watch)
+        monitor.start()
         try:
             assert proc.stdout is not None
             for progress in parse_blocks(proc.stdout):
+                monitor.last_progress = time.monotonic()
                 if on_progress is not None:
                     on_progress(progress)
             returncode = proc.wait()
         finally:
-            if timer is not None:
-                timer.cancel()
+            monitor.stop()
             if proc.poll() is None:
                 _kill_group(proc)
                 proc.wait()
             if proc.stdout is not None:
                 proc.stdout.close()
-        if expired.is_set():
+        if monitor.reason == "canceled":
+            raise Canceled("The video was canceled.")
+        if monitor.reason == "stalled":
+            raise Stalled(
+                f"The encoder made no progress for {watch.stall_seconds:g} seconds and was stopped."
+            )
+        if monitor.reason == "timeout":
             raise FfmpegFailed(
-                f"Encoding took longer than {wall_seconds:g} seconds and was stopped.",
+                f"Encoding took longer than {watch.wall_seconds:g} seconds and was stopped.",
                 returncode=returncode,
                 stderr_tail="",
             )
+        if returncode < 0:
+            raise EncoderKilled(f"The encoder was killed by signal {-returncode}.")
         if returncode != 0:
             stderr.seek(0)
             tail = stderr.read().decode("utf-8", "replace")[-STDERR_TAIL_CHARS:]
-            raise FfmpegFailed(_explain(returncode, tail), returncode=returncode, stderr_tail=tail)
+            raise _failure(returncode, tail)
+
+
+class _Monitor(threading.Thread):
+    def __init__(self, proc: subprocess.Popen[str], watch: Watch) -> None:
+        super().__init__(daemon=True)
+        self.proc, self.watch = proc, watch
+        self.started_at = self.last_progress = self.last_beat = time.monotonic()
+        self.reason: str | None = None
+        self._done = threading.Event()
+
+    def stop(self) -> None:
+        self._done.set()
+        self.join()
+
+    def run(self) -> None:
+        watch = self.watch
+        while not self._done.wait(watch.poll_seconds):
+            now = time.monotonic()
+            if watch.wall_seconds and now - self.started_at > watch.wall_seconds:
+                self._kill("timeout")
+            elif watch.stall_seconds and now - self.last_progress > watch.stall_seconds:
+                self._kill("stalled")
+            elif watch.should_stop and self._ask(watch.should_stop):
+                self._kill("canceled")
+            if watch.heartbeat and now - self.last_beat >= watch.heartbeat_seconds:
+                self.last_beat = now
+                self._ask(watch.heartbeat)
+            if self.reason:
+                return
+
+    def _ask(self, check: Callable[[], object]) -> bool:
+        try:
+            return bool(check())
+        except Exception:  # Redis blinked: never kill an encode for that
+            log.warning("ffmpeg monitor check failed", exc_info=True)
+            return False
+
+    def _kill(self, reason: str) -> None:
+        self.reason = reason
+        _kill_group(self.proc)
+
+
+_PR_SET_PDEATHSIG = 1
+_libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: be killed if the process that started us dies.
+
+    A worker process killed outright (SIGKILL, out of memory) cannot kill its
+    ffmpeg; the kernel does it, so no encode is left running for nobody.
+    """
+    _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
 def _kill_group(proc: subprocess.Popen[str]) -> None:
@@ -138,10 +215,19 @@ def _kill_group(proc: subprocess.Popen[str]) -> None:
         pass
 
 
-def _explain(returncode: int, tail: str) -> str:
-    if returncode < 0:
-        return f"The encoder was stopped by signal {-returncode}."
+def _failure(returncode: int, tail: str) -> FfmpegFailed:
+    if "No space left on device" in tail:
+        error = FfmpegFailed(
+            "The server ran out of disk space while writing this video; an operator must free some.",
+            returncode=returncode,
+            stderr_tail=tail,
+        )
+        error.code = "storage_full"
+        return error
     last = next((line for line in reversed(tail.splitlines()) if line.strip()), "")
-    if last:
-        return f"The encoder could not process this video: {last.strip()}"
-    return f"The encoder failed with exit code {returncode}."
+    message = (
+        f"The encoder could not process this video: {last.strip()}"
+        if last
+        else (f"The encoder failed with exit code {returncode}.")
+    )
+    return FfmpegFailed(message, returncode=returncode, stderr_tail=tail)

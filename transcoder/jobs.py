@@ -31,6 +31,7 @@ class VideoState(StrEnum):
     PROCESSING = "processing"
     READY = "ready"
     FAILED = "failed"
+    CANCELED = "canceled"
 
 
 class RungState(StrEnum):
@@ -38,10 +39,11 @@ class RungState(StrEnum):
     RUNNING = "running"
     READY = "ready"
     FAILED = "failed"
+    CANCELED = "canceled"
 
 
-TERMINAL = {VideoState.READY.value, VideoState.FAILED.value}
-RUNG_TERMINAL = {RungState.READY.value, RungState.FAILED.value}
+TERMINAL = {VideoState.READY.value, VideoState.FAILED.value, VideoState.CANCELED.value}
+RUNG_TERMINAL = {RungState.READY.value, RungState.FAILED.value, RungState.CANCELED.value}
 
 
 def new_video_id() -> str:
@@ -113,8 +115,10 @@ def start_part(video: Video, name: str, worker: str) -> bool:
     if entry["state"] in RUNG_TERMINAL or video["state"] in TERMINAL:
         return False
     entry["state"] = RungState.RUNNING.value
+    entry["retry_at"] = None
     if name != PREVIEWS:
-        entry.update(progress=0.0, fps=None, eta_seconds=None)
+        # Progress is kept from an earlier attempt: a bar never goes back.
+        entry.update(fps=None, eta_seconds=None)
     entry["attempts"] += 1
     entry["worker"] = worker
     video["state"] = VideoState.PROCESSING.value
@@ -135,7 +139,7 @@ def report_progress(video: Video, name: str, percent: float, fps: float | None, 
 def finish_part(video: Video, name: str, now: float, **results: Any) -> bool:
     """Mark a part ready, keeping what it produced (``hls`` for a rung, ``storyboard`` for previews)."""
     entry = part(video, name)
-    if entry["state"] in RUNG_TERMINAL:
+    if entry["state"] in RUNG_TERMINAL or video["state"] in TERMINAL:
         return False
     entry.update(state=RungState.READY.value, error=None, **results)
     if name != PREVIEWS:
@@ -146,13 +150,61 @@ def finish_part(video: Video, name: str, now: float, **results: Any) -> bool:
 
 def fail_part(video: Video, name: str, error: dict[str, str], now: float) -> bool:
     entry = part(video, name)
-    if entry["state"] in RUNG_TERMINAL:
+    if entry["state"] in RUNG_TERMINAL or video["state"] in TERMINAL:
         return False
     entry.update(state=RungState.FAILED.value, error=error)
     if name != PREVIEWS:
         entry["eta_seconds"] = None
     settle(video, now)
     return True
+
+
+def requeue_part(video: Video, name: str, error: dict[str, str], now: float, *, max_attempts: int,
+                 retry_at: float | None = None) -> bool:  # fmt: skip
+    """Put a running part back in the queue after a failure worth retrying, or fail it for good.
+
+    ``error`` says what went wrong; after ``max_attempts`` starts the part fails with it,
+    so an input that kills its worker every time cannot loop forever.
+    """
+    entry = part(video, name)
+    if entry["state"] != RungState.RUNNING.value or video["state"] in TERMINAL:
+        return False
+    if entry["attempts"] >= max_attempts:
+        reason = {
+            "code": error["code"],
+            "message": f"{error['message']} This happened {entry['attempts']} times, so we stopped trying.",
+        }
+        return fail_part(video, name, reason, now)
+    entry.update(state=RungState.QUEUED.value, retry_at=retry_at, eta_seconds=None, last_error=error)
+    return True
+
+
+def cancel(video: Video, now: float) -> bool:
+    """Stop a video for good: every part not yet ended is canceled with it."""
+    if video["state"] in TERMINAL:
+        return False
+    for entry in parts(video):
+        if entry["state"] not in RUNG_TERMINAL:
+            entry.update(state=RungState.CANCELED.value, eta_seconds=None)
+    video.update(
+        state=VideoState.CANCELED.value,
+        error={"code": "canceled", "message": "This video was canceled."},
+        finished_at=now,
+    )
+    return True
+
+
+def retry_failed(video: Video) -> list[str]:
+    """Queue a failed video's failed parts again; returns their names (none if it had not failed)."""
+    if video["state"] != VideoState.FAILED.value:
+        return []
+    names = []
+    for entry in parts(video):
+        if entry["state"] == RungState.FAILED.value:
+            entry.update(state=RungState.QUEUED.value, error=None, attempts=0, retry_at=None)
+            names.append(entry.get("name", PREVIEWS))
+    video.update(state=VideoState.PROCESSING.value, error=None, finished_at=None)
+    return names
 
 
 def settle(video: Video, now: float) -> bool:
@@ -208,6 +260,7 @@ class VideoStore:
         with self.redis.pipeline() as pipe:
             pipe.set(keys.video_key(video["id"]), data, ex=self.ttl, nx=True)
             pipe.zadd(keys.VIDEOS_INDEX, {video["id"]: video["created_at"]})
+            pipe.sadd(keys.ACTIVE_VIDEOS, video["id"])
             pipe.publish(keys.events_channel(video["id"]), data)
             pipe.execute()
         return video
@@ -236,11 +289,29 @@ class VideoStore:
                     data = json.dumps(video)
                     pipe.multi()
                     pipe.set(key, data, keepttl=True)
+                    if video["state"] in TERMINAL:
+                        pipe.srem(keys.ACTIVE_VIDEOS, video_id)
+                    else:
+                        pipe.sadd(keys.ACTIVE_VIDEOS, video_id)
                     pipe.publish(keys.events_channel(video_id), data)
                     pipe.execute()
                     return video, True
                 except redis.WatchError:
                     continue
+
+    def delete(self, video_id: str) -> None:
+        """Forget a video that never got going (its work could not be queued)."""
+        with self.redis.pipeline() as pipe:
+            pipe.delete(keys.video_key(video_id))
+            pipe.zrem(keys.VIDEOS_INDEX, video_id)
+            pipe.srem(keys.ACTIVE_VIDEOS, video_id)
+            pipe.execute()
+
+    def active(self) -> list[str]:
+        """Ids of videos not yet ended, for the sweeper."""
+        return sorted(
+            i.decode() if isinstance(i, bytes) else i for i in self.redis.smembers(keys.ACTIVE_VIDEOS)
+        )
 
     def recent(self, limit: int = 50) -> list[Video]:
         ids = self.redis.zrevrange(keys.VIDEOS_INDEX, 0, limit - 1)

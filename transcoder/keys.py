@@ -6,6 +6,8 @@ PREFIX = "transcoder"
 
 #: Sorted set of video ids scored by creation time, for "recent videos".
 VIDEOS_INDEX = f"{PREFIX}:videos"
+#: Set of ids of videos not yet ended; the sweeper looks only at these.
+ACTIVE_VIDEOS = f"{PREFIX}:active"
 
 
 def video_key(video_id: str) -> str:
@@ -25,3 +27,13 @@ def runs_key(video_id: str) -> str:
     operators and tests can see at-least-once delivery at work.
     """
     return f"{PREFIX}:runs:{video_id}"
+
+
+def lease_key(video_id: str, part: str) -> str:
+    """Held by the one task running a part; kept alive by its heartbeat, gone when the worker is."""
+    return f"{PREFIX}:lease:{video_id}:{part}"
+
+
+def cancel_key(video_id: str) -> str:
+    """Exists once a video is canceled; running encodes poll it and stop."""
+    return f"{PREFIX}:cancel:{video_id}"

@@ -61,9 +61,11 @@ def input_options(limits: Limits) -> dict[str, object]:
 
 
 def command_head(limits: Limits) -> list[str]:
-    """Global options of every ffmpeg we run: no stdin, quiet, a CPU-time cap, overwrite."""
+    """Global options of every ffmpeg we run: no stdin, quiet, a CPU-time cap, overwrite, and
+    progress on stdout, which shows it is alive (a silent one is killed as stalled)."""
     return ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error",
-            "-timelimit", str(limits.ffmpeg_cpu_seconds), "-y"]  # fmt: skip
+            "-timelimit", str(limits.ffmpeg_cpu_seconds), "-y",
+            "-nostats", "-progress", "pipe:1"]  # fmt: skip
 
 
 def check(media_duration: float, width: int, height: int, fps: float, streams: int, limits: Limits) -> None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import redis
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
 
 from .jobs import VideoStore
 from .settings import Settings
@@ -22,8 +24,18 @@ class Services:
     videos: VideoStore
 
 
-def build_services(settings: Settings) -> Services:
-    client = redis.Redis.from_url(settings.redis_url, health_check_interval=30)
+def build_services(settings: Settings, patient: bool = False) -> Services:
+    """Clients for one process. A patient one (a worker) retries Redis for about half a
+    minute, long enough to ride out a restart mid-encode; a web request gives up in a
+    second or two and answers 503."""
+    retry = Retry(ExponentialBackoff(cap=4.0, base=0.1), 12 if patient else 2)
+    client = redis.Redis.from_url(
+        settings.redis_url,
+        health_check_interval=30,
+        socket_connect_timeout=5,
+        retry=retry,
+        retry_on_error=[redis.ConnectionError, redis.TimeoutError],
+    )
     return Services(
         settings=settings,
         redis=client,

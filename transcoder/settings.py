@@ -44,6 +44,15 @@ class Settings:
     api_keys: str = ""
     #: Signs browser sessions; random per process when empty.
     secret_key: str = ""
+    #: A running part's lease lasts this long without a heartbeat; a dead worker's part
+    #: is taken up again this soon after it died.
+    lease_seconds: float = 30.0
+    #: An encode that reports no progress for this long is killed and tried again.
+    stall_seconds: float = 120.0
+    #: How often each worker looks for parts whose worker died.
+    sweep_seconds: float = 10.0
+    #: A part is tried this many times before it fails for good.
+    max_attempts: int = 3
     #: What one upload may ask of us (see transcoder.policy).
     max_duration: float = 4 * 3600
     max_pixels: int = 4096 * 2304
@@ -77,7 +86,8 @@ class Settings:
         if self.progress_interval < 0:
             raise ConfigError(f"{PREFIX}PROGRESS_INTERVAL must not be negative")
         for name in ("max_duration", "max_pixels", "max_fps", "max_streams", "ffmpeg_cpu_seconds",
-                     "ffmpeg_wall_seconds"):  # fmt: skip
+                     "ffmpeg_wall_seconds", "lease_seconds", "stall_seconds", "sweep_seconds",
+                     "max_attempts"):  # fmt: skip
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{PREFIX}{name.upper()} must be positive")
         if not 0 < self.port < 65536:

@@ -25,6 +25,7 @@ class Storage(Protocol):
     def local_input(self, key: str) -> Path: ...
     def writing(self, key: str) -> AbstractContextManager[Path]: ...
     def writing_dir(self, prefix: str) -> AbstractContextManager[Path]: ...
+    def discard_partials(self, prefix: str) -> None: ...
     def exists(self, key: str) -> bool: ...
     def delete_prefix(self, prefix: str) -> None: ...
 
@@ -110,6 +111,23 @@ class LocalStorage:
                     raise
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
+
+    def discard_partials(self, key: str) -> None:
+        """Remove temporary copies of ``key`` that a killed writer left (or, for a folder
+        key, any inside it); never a finished file.
+
+        Only safe while nobody writes ``key``: callers hold its part's lease, or the
+        video has ended.
+        """
+        final = self.path(key)
+        leftovers = list(final.parent.glob(f".{final.name}.*.part"))
+        if final.is_dir():
+            leftovers += list(final.rglob(".*.part"))
+        for leftover in leftovers:
+            if leftover.is_dir():
+                shutil.rmtree(leftover, ignore_errors=True)
+            else:
+                leftover.unlink(missing_ok=True)
 
     def exists(self, key: str) -> bool:
         return self.path(key).is_file()

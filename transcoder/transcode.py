@@ -9,9 +9,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
+import redis
+
 from . import ffmpeg, hls, jobs, keys, previews
-from .errors import InvalidInput, TranscoderError
+from .errors import Canceled, InvalidInput, StorageError, TranscoderError, Transient
 from .ladder import Rendition, plan
+from .leases import Lease
 from .probe import MediaInfo, probe, run_ffprobe
 from .progress import Progress
 from .services import Services
@@ -33,7 +36,7 @@ def accept_upload(services: Services, stream: BinaryIO, filename: str) -> jobs.V
             raise InvalidInput("The uploaded file is empty.", code="empty_file")
         media = probe(services.storage.local_input(key), services.settings.limits)
     except BaseException:
-        services.storage.delete_prefix(f"videos/{video_id}")
+        services.storage.delete_prefix(video_prefix(video_id))
         raise
     name = clean_filename(filename)
     video = jobs.new_video(video_id, name, media, plan(media.width, media.height), time.time())
@@ -48,18 +51,32 @@ def clean_filename(name: str) -> str:
     return name.strip()[:255]
 
 
+class RetryLater(Exception):
+    """Raised to a task when its part failed for a passing reason and was queued again."""
+
+    def __init__(self, countdown: float, reason: TranscoderError) -> None:
+        super().__init__(reason.message)
+        self.countdown = countdown
+        self.reason = reason
+
+
 def encode_rendition(services: Services, video_id: str, name: str, worker: str) -> bool:
     """Encode one rung (MP4 and HLS) and record the outcome; running it twice is harmless.
 
     Returns True when this call's outcome ended the video (all its work has ended),
-    which happens for exactly one call per video.
+    which happens for exactly one call per video. Raises ``RetryLater`` when the
+    failure was transient and the part should run again after a pause.
     """
-    return _run_part(services, video_id, name, worker, lambda video: _encode(services, video, name))
+    return _run_part(
+        services, video_id, name, worker, lambda video, watch: _encode(services, video, name, watch)
+    )
 
 
 def make_previews(services: Services, video_id: str, worker: str) -> bool:
     """Make the poster and the storyboard; like ``encode_rendition`` otherwise."""
-    return _run_part(services, video_id, jobs.PREVIEWS, worker, lambda video: _previews(services, video))
+    return _run_part(
+        services, video_id, jobs.PREVIEWS, worker, lambda video, watch: _previews(services, video, watch)
+    )
 
 
 def _run_part(
@@ -67,34 +84,117 @@ def _run_part(
     video_id: str,
     name: str,
     worker: str,
-    work: Callable[[jobs.Video], dict[str, Any]],
+    work: Callable[[jobs.Video, ffmpeg.Watch], dict[str, Any]],
 ) -> bool:
+    settings = services.settings
     with services.redis.pipeline() as pipe:
         pipe.hincrby(keys.runs_key(video_id), name, 1)
-        pipe.expire(keys.runs_key(video_id), services.settings.record_ttl)
+        pipe.expire(keys.runs_key(video_id), settings.record_ttl)
         pipe.execute()
-    video, started = services.videos.update(video_id, lambda v: jobs.start_part(v, name, worker))
-    if not started:
-        log.info("video %s %s: already %s, nothing to do", video_id, name, jobs.part(video, name)["state"])
+    lease = Lease(services.redis, keys.lease_key(video_id, name), settings.lease_seconds)
+    if not lease.acquire():
+        log.info("video %s %s: another worker is running it; this copy does nothing", video_id, name)
         return False
     try:
-        results = work(video)
+        video, started = services.videos.update(video_id, lambda v: jobs.start_part(v, name, worker))
+        if not started:
+            log.info(
+                "video %s %s: already %s, nothing to do", video_id, name, jobs.part(video, name)["state"]
+            )
+            return False
+        for key in _outputs(video_id, name):
+            services.storage.discard_partials(key)  # left by a run of this part that was killed
+        watch = ffmpeg.Watch(
+            wall_seconds=settings.ffmpeg_wall_seconds,
+            stall_seconds=settings.stall_seconds,
+            should_stop=lambda: services.redis.exists(keys.cancel_key(video_id)),
+            heartbeat=lease.renew,
+            heartbeat_seconds=settings.lease_seconds / 3,
+        )
+        return _finish(services, video_id, name, lambda: work(video, watch))
+    finally:
+        lease.release()
+
+
+def _finish(services: Services, video_id: str, name: str, work: Callable[[], dict[str, Any]]) -> bool:
+    """Run the work and record its outcome: ready, queued again, failed, or nothing if canceled."""
+    now = time.time
+    try:
+        results = work()
+    except Canceled:
+        log.info("video %s %s: canceled while running", video_id, name)
+        services.storage.delete_prefix(video_prefix(video_id))
+        return False
+    except Transient as exc:
+        video = services.videos.get(video_id)
+        attempts = jobs.part(video, name)["attempts"]
+        countdown = min(2.0**attempts, 60.0)
+        log.warning("video %s %s: %s; trying again in %g s", video_id, name, exc.message, countdown)
+        reason = exc.to_dict()
+        max_attempts = services.settings.max_attempts
+        ended = _record_end(
+            services,
+            video_id,
+            lambda v: jobs.requeue_part(
+                v, name, reason, now(), max_attempts=max_attempts, retry_at=now() + countdown
+            ),
+        )
+        if jobs.part(services.videos.get(video_id), name)["state"] == jobs.RungState.QUEUED.value:
+            raise RetryLater(countdown, exc) from exc
+        return ended
     except TranscoderError as exc:
         log.warning("video %s %s failed: %s", video_id, name, exc.message)
         reason = exc.to_dict()
-        return _record_end(services, video_id, lambda v: jobs.fail_part(v, name, reason, time.time()))
+        return _record_end(services, video_id, lambda v: jobs.fail_part(v, name, reason, now()))
     except Exception as exc:
         log.exception("video %s %s: unexpected error", video_id, name)
         reason = {
             "code": "internal_error",
             "message": f"An internal error stopped this work ({type(exc).__name__}).",
         }
-        _record_end(services, video_id, lambda v: jobs.fail_part(v, name, reason, time.time()))
+        _record_end(services, video_id, lambda v: jobs.fail_part(v, name, reason, now()))
         raise
-    return _record_end(services, video_id, lambda v: jobs.finish_part(v, name, time.time(), **results))
+    ended = _record_end(services, video_id, lambda v: jobs.finish_part(v, name, now(), **results))
+    if services.redis.exists(keys.cancel_key(video_id)):
+        services.storage.delete_prefix(video_prefix(video_id))  # canceled as it finished
+    return ended
 
 
-def _encode(services: Services, video: jobs.Video, name: str) -> dict[str, Any]:
+def cancel_video(services: Services, video_id: str) -> jobs.Video:
+    """Cancel a video: running encodes see the flag within a second and stop; files are removed."""
+    services.redis.set(keys.cancel_key(video_id), 1, ex=services.settings.record_ttl)
+    video, _ = services.videos.update(video_id, lambda v: jobs.cancel(v, time.time()))
+    if video["state"] == jobs.VideoState.CANCELED.value:
+        services.storage.delete_prefix(video_prefix(video_id))
+    else:
+        services.redis.delete(keys.cancel_key(video_id))  # it had already ended
+    return video
+
+
+def retry_video(services: Services, video_id: str) -> tuple[jobs.Video, list[str]]:
+    """Queue the failed parts of a failed video again; returns the video and those parts."""
+    names: list[str] = []
+
+    def change(video: jobs.Video) -> bool:
+        names[:] = jobs.retry_failed(video)
+        return bool(names)
+
+    video, _ = services.videos.update(video_id, change)
+    return video, names
+
+
+def _outputs(video_id: str, name: str) -> list[str]:
+    """The storage keys one part writes."""
+    if name == jobs.PREVIEWS:
+        return [preview_key(video_id, f) for f in ("poster.jpg", "storyboard.jpg", "storyboard.vtt")]
+    return [rendition_key(video_id, name), hls_prefix(video_id, name)]
+
+
+def video_prefix(video_id: str) -> str:
+    return f"videos/{video_id}"
+
+
+def _encode(services: Services, video: jobs.Video, name: str, watch: ffmpeg.Watch) -> dict[str, Any]:
     video_id = video["id"]
     media = MediaInfo.from_dict(video["source"])
     entry = jobs.rung(video, name)
@@ -112,32 +212,38 @@ def _encode(services: Services, video: jobs.Video, name: str) -> dict[str, Any]:
             threads=services.settings.ffmpeg_threads,
             limits=limits,
         )
-        ffmpeg.run(argv, reporter, wall_seconds=limits.ffmpeg_wall_seconds)
+        ffmpeg.run(argv, reporter, watch)
         with services.storage.writing_dir(hls_prefix(video_id, name)) as folder:
-            ffmpeg.run(hls.segment_args(mp4, folder, limits), wall_seconds=limits.ffmpeg_wall_seconds)
-            variant = _describe_variant(mp4, folder, rendition)
+            ffmpeg.run(hls.segment_args(mp4, folder, limits), watch=watch)
+            variant = _describe_variant(mp4, folder, rendition, media.duration)
     return {"hls": variant.to_dict()}
 
 
-def _describe_variant(mp4: Path, folder: Path, rendition: Rendition) -> hls.Variant:
+def _describe_variant(mp4: Path, folder: Path, rendition: Rendition, duration: float) -> hls.Variant:
+    """What the master playlist says of a rung, once its segments are checked complete.
+
+    Some muxers exit cleanly after a failed write (a full disk), so the segments'
+    durations must add up and every one must be there before the rung is ready.
+    """
     segments = hls.parse_media_playlist((folder / hls.PLAYLIST).read_text())
-    sizes = {s.uri: (folder / s.uri).stat().st_size for s in segments}
+    sizes = {s.uri: (folder / s.uri).stat().st_size if (folder / s.uri).exists() else 0 for s in segments}
+    if not segments or 0 in sizes.values() or sum(s.duration for s in segments) < 0.9 * duration - 0.5:
+        raise StorageError("The HLS segments of this rendition were not all written (is the disk full?).")
     peak, average = hls.bandwidths(segments, sizes, (folder / hls.INIT).stat().st_size)
     codecs = hls.codecs(run_ffprobe(mp4))
     return hls.Variant(rendition.name, rendition.width, rendition.height, peak, average, codecs)
 
 
-def _previews(services: Services, video: jobs.Video) -> dict[str, Any]:
+def _previews(services: Services, video: jobs.Video, watch: ffmpeg.Watch) -> dict[str, Any]:
     video_id = video["id"]
     media = MediaInfo.from_dict(video["source"])
     src = services.storage.local_input(source_key(video_id))
     storage, limits = services.storage, services.settings.limits
-    wall = limits.ffmpeg_wall_seconds
     with storage.writing(preview_key(video_id, "poster.jpg")) as poster:
-        ffmpeg.run(previews.poster_args(src, poster, media, limits), wall_seconds=wall)
+        ffmpeg.run(previews.poster_args(src, poster, media, limits), watch=watch)
     plan = previews.plan_storyboard(media)
     with storage.writing(preview_key(video_id, "storyboard.jpg")) as sprite:
-        ffmpeg.run(previews.storyboard_args(src, sprite, plan, media, limits), wall_seconds=wall)
+        ffmpeg.run(previews.storyboard_args(src, sprite, plan, media, limits), watch=watch)
     with storage.writing(preview_key(video_id, "storyboard.vtt")) as vtt:
         vtt.write_text(previews.storyboard_vtt(plan, media.duration, "storyboard.jpg"))
     return {"storyboard": plan.to_dict()}
@@ -154,8 +260,10 @@ def _record_end(services: Services, video_id: str, change: Callable[[jobs.Video]
 
 
 def close_video(services: Services, video_id: str) -> jobs.Video:
-    """Make sure a video whose renditions have all ended is closed; safe to call any time."""
+    """Make sure a video whose renditions have all ended is closed, and tidy its folder."""
     video, _ = services.videos.update(video_id, lambda v: jobs.settle(v, time.time()))
+    if video["state"] in jobs.TERMINAL:
+        services.storage.discard_partials(video_prefix(video_id))
     return video
 
 
@@ -177,7 +285,11 @@ class _ProgressReporter:
         self.last = now
         percent = progress.fraction(self.duration) * 100
         eta = progress.eta_seconds(self.duration)
-        self.services.videos.update(
-            self.video_id,
-            lambda v: jobs.report_progress(v, self.name, percent, progress.fps, eta),
-        )
+        try:
+            self.services.videos.update(
+                self.video_id,
+                lambda v: jobs.report_progress(v, self.name, percent, progress.fps, eta),
+            )
+        except redis.RedisError:
+            # Progress is worth less than the encode: keep going through a Redis restart.
+            log.warning("video %s %s: progress not recorded (Redis unavailable)", self.video_id, self.name)

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
+
+import kombu.exceptions
+import redis
 from flask import Blueprint, current_app, jsonify, request
 
 from tasks import workflow
 from transcoder import transcode
-from transcoder.errors import InvalidInput
+from transcoder.errors import Conflict, InvalidInput, Unavailable
 
 from .views import checked_id, links, services, video_json
 
 bp = Blueprint("api", __name__, url_prefix="/api")
+
+
+UNREACHABLE = (redis.RedisError, kombu.exceptions.OperationalError, OSError)
 
 
 @bp.post("/videos")
@@ -18,8 +25,19 @@ def upload():  # type: ignore[no-untyped-def]
     upload = request.files.get("file")
     if upload is None:
         raise InvalidInput("Send the video in a multipart form field named 'file'.", code="no_file")
-    video = transcode.accept_upload(services(), upload.stream, upload.filename or "")
-    workflow.submit(current_app.extensions["celery"], video)
+    svc = services()
+    try:
+        video = transcode.accept_upload(svc, upload.stream, upload.filename or "")
+    except UNREACHABLE as exc:
+        raise Unavailable("The service cannot store videos right now; try again in a minute.") from exc
+    try:
+        workflow.submit(current_app.extensions["celery"], video)
+    except UNREACHABLE as exc:
+        # Nothing half-done: the work could not be queued, so the video is not kept.
+        svc.storage.delete_prefix(transcode.video_prefix(video["id"]))
+        with contextlib.suppress(*UNREACHABLE):
+            svc.videos.delete(video["id"])
+        raise Unavailable("The service cannot queue work right now; try again in a minute.") from exc
     body = {"id": video["id"], "state": video["state"], "links": links(video["id"])}
     return jsonify(body), 201, {"Location": body["links"]["self"]}
 
@@ -33,3 +51,23 @@ def list_videos():  # type: ignore[no-untyped-def]
 @bp.get("/videos/<video_id>")
 def get_video(video_id: str):  # type: ignore[no-untyped-def]
     return jsonify(video_json(services().videos.get(checked_id(video_id))))
+
+
+@bp.delete("/videos/<video_id>")
+def cancel(video_id: str):  # type: ignore[no-untyped-def]
+    """Cancel: running encodes stop within a second or two, queued ones are skipped, files removed."""
+    svc = services()
+    svc.videos.get(checked_id(video_id))
+    return jsonify(video_json(transcode.cancel_video(svc, video_id)))
+
+
+@bp.post("/videos/<video_id>/retry")
+def retry(video_id: str):  # type: ignore[no-untyped-def]
+    """Run a failed video's failed parts again; the parts that succeeded are kept."""
+    svc = services()
+    svc.videos.get(checked_id(video_id))
+    video, parts = transcode.retry_video(svc, video_id)
+    if not parts:
+        raise Conflict(f"Only a failed video can be retried; this one is {video['state']}.")
+    workflow.send(current_app.extensions["celery"], video_id, parts)
+    return jsonify(video_json(video)), 202

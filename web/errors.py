@@ -8,7 +8,15 @@ from werkzeug.exceptions import HTTPException
 from transcoder.errors import InvalidInput, TranscoderError
 
 #: Status by error code; otherwise a refused upload is 422 and anything else 500.
-CODE_STATUS = {"no_file": 400, "empty_file": 400, "unauthorized": 401, "forbidden": 403, "not_found": 404}
+CODE_STATUS = {
+    "no_file": 400,
+    "empty_file": 400,
+    "unauthorized": 401,
+    "forbidden": 403,
+    "not_found": 404,
+    "conflict": 409,
+    "unavailable": 503,
+}
 HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "too_large"}
 HTTP_MESSAGES = {404: "Nothing here."}
 

@@ -25,6 +25,7 @@ seg_001.m4s
 def test_segment_command_copies_streams_into_fmp4_segments():
     assert segment_args("/w/480p.part", "/w/hls") == [
         "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-timelimit", "21600", "-y",
+        "-nostats", "-progress", "pipe:1",
         "-format_whitelist", "mov,matroska,avi,mpegts,flv,ogg,mxf,mpeg", "-max_pixels", "9437184",
         "-protocol_whitelist", "file", "-i", "file:/w/480p.part",
         "-f", "hls", "-c", "copy", "-hls_flags", "independent_segments",

@@ -96,3 +96,46 @@ def test_playable_as_soon_as_one_rung_has_hls():
     jobs.finish_part(video, "144p", now=2.0, hls={"bandwidth": 1})
     assert [e["name"] for e in jobs.playable_variants(video)] == ["144p"]
     assert video["state"] == "processing"
+
+
+def test_cancel_ends_the_video_and_its_unfinished_parts_only():
+    video = fresh()
+    jobs.start_part(video, "144p", "w1")
+    jobs.finish_part(video, "144p", now=2.0)
+    jobs.start_part(video, "240p", "w1")
+    assert jobs.cancel(video, now=3.0)
+    assert video["state"] == "canceled" and video["error"]["code"] == "canceled"
+    assert [e["state"] for e in jobs.parts(video)] == ["ready", "canceled", "canceled"]
+    assert not jobs.cancel(video, now=4.0)
+    assert not jobs.start_part(video, "240p", "w2")
+    assert not jobs.finish_part(video, "240p", now=5.0)
+
+
+def test_requeue_keeps_progress_and_fails_after_the_last_attempt():
+    video = fresh()
+    error = {"code": "worker_lost", "message": "The worker stopped."}
+    for attempt in (1, 2):
+        jobs.start_part(video, "144p", "w1")
+        jobs.report_progress(video, "144p", 30.0 * attempt, None, None)
+        assert jobs.requeue_part(video, "144p", error, now=2.0, max_attempts=3, retry_at=9.0)
+        entry = jobs.rung(video, "144p")
+        assert (entry["state"], entry["progress"], entry["retry_at"]) == ("queued", 30.0 * attempt, 9.0)
+    jobs.start_part(video, "144p", "w1")
+    assert jobs.rung(video, "144p")["attempts"] == 3
+    assert jobs.requeue_part(video, "144p", error, now=3.0, max_attempts=3)
+    entry = jobs.rung(video, "144p")
+    assert entry["state"] == "failed"
+    assert entry["error"]["message"] == "The worker stopped. This happened 3 times, so we stopped trying."
+
+
+def test_retry_queues_only_the_failed_parts_of_a_failed_video():
+    video = fresh()
+    finish_previews(video)
+    jobs.start_part(video, "144p", "w1")
+    jobs.finish_part(video, "144p", now=2.0)
+    assert jobs.retry_failed(video) == []
+    jobs.start_part(video, "240p", "w1")
+    jobs.fail_part(video, "240p", {"code": "encode_failed", "message": "x"}, now=3.0)
+    assert jobs.retry_failed(video) == ["240p"]
+    assert (video["state"], video["error"]) == ("processing", None)
+    assert jobs.rung(video, "240p")["state"] == "queued" and jobs.rung(video, "144p")["state"] == "ready"

@@ -8,7 +8,8 @@ from transcoder.previews import (
 )
 from transcoder.probe import MediaInfo
 
-HEAD = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-timelimit", "21600", "-y"]
+HEAD = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-timelimit", "21600", "-y",
+        "-nostats", "-progress", "pipe:1"]  # fmt: skip
 
 
 def media(duration, width=1280, height=720):

@@ -1,0 +1,42 @@
+"""Runs ``transcoder.sweeper`` in every worker's main process, on a timer.
+
+A thread rather than Celery beat, so no extra process needs deploying and a
+cluster keeps sweeping as long as any worker lives; sweeps by several workers
+at once are safe (see ``transcoder.sweeper``).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from celery.signals import worker_ready, worker_shutdown
+
+from transcoder.services import build_services
+from transcoder.sweeper import sweep
+
+from .celery import app
+from .workflow import send_part
+
+log = logging.getLogger(__name__)
+_stop = threading.Event()
+
+
+@worker_ready.connect
+def _start(**_: object) -> None:
+    settings = app.conf.transcoder_settings
+    services = build_services(settings, patient=True)
+
+    def loop() -> None:
+        while not _stop.wait(settings.sweep_seconds):
+            try:
+                sweep(services, lambda video_id, part: send_part(app, video_id, part))
+            except Exception:
+                log.exception("sweep failed; trying again next time")
+
+    threading.Thread(target=loop, name="transcoder-sweeper", daemon=True).start()
+
+
+@worker_shutdown.connect
+def _stop_sweeping(**_: object) -> None:
+    _stop.set()

@@ -1,0 +1,154 @@
+"""A system of our own for fault trials: redis-server with AOF on its own port, workers, web.
+
+Trials kill and restart these processes, so they share nothing with the other tests.
+Each trial runs TRANSCODER_FAULT_TRIALS times (2 under `make test`, 20 under
+`make faults`); the counts are printed at the end and written to tests/artifacts/faults.md.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import redis
+
+from tests.system import BIN, ROOT, Processes, free_port, make_clip, start_web, wait_for
+
+TRIALS = int(os.environ.get("TRANSCODER_FAULT_TRIALS", "2"))
+RESULTS: dict[str, list[bool]] = {}
+
+
+class RedisServer:
+    """redis-server with the operators' config (AOF everysec), on a free port, data in a temp dir."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder, self.port = folder, free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            ["redis-server", str(ROOT / "infra" / "redis.conf"), "--port", str(self.port),
+             "--bind", "127.0.0.1", "--dir", str(self.folder), "--save", "",
+             "--logfile", str(self.folder / "redis.log")],
+        )  # fmt: skip
+        client = redis.Redis(port=self.port)
+        wait_for(lambda: _pings(client), 20, "redis-server start")
+
+    def crash(self) -> None:
+        """SHUTDOWN NOSAVE: no snapshot; what survives is what the append-only file holds."""
+        try:
+            redis.Redis(port=self.port).shutdown(nosave=True)
+        except redis.ConnectionError:
+            pass
+        self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+
+
+def _pings(client: redis.Redis) -> bool:
+    try:
+        return client.ping()
+    except redis.ConnectionError:
+        return False
+
+
+class Cluster:
+    """Web app and workers against the trial Redis; workers can be killed and replaced."""
+
+    def __init__(self, processes: Processes, env: dict[str, str]) -> None:
+        self.processes, self.env = processes, env
+        self.workers: dict[str, subprocess.Popen] = {}
+        self.count = 0
+        self.url = start_web(processes, env, f"fault-web-{id(self)}")
+
+    def start_worker(self) -> str:
+        self.count += 1
+        name = f"f{self.count}"
+        argv = [str(BIN / "celery"), "-A", "tasks", "worker", "--loglevel", "INFO", "--concurrency", "1",
+                "--hostname", f"{name}@%h", "--without-gossip", "--without-mingle"]  # fmt: skip
+        proc, log = self.processes.start(f"fault-{name}", argv, self.env)
+        wait_for(lambda: b" ready." in log.read_bytes(), 60, f"worker {name} start", proc, log)
+        self.workers[name] = proc
+        return name
+
+    def kill_worker(self, name: str) -> None:
+        proc = self.workers.pop(name)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def cluster_env(redis_url: str, storage: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRANSCODER_")}
+    env.update(
+        TRANSCODER_REDIS_URL=redis_url,
+        TRANSCODER_STORAGE_DIR=str(storage),
+        TRANSCODER_PROGRESS_INTERVAL="0.1",
+        TRANSCODER_LEASE_SECONDS="3",
+        TRANSCODER_SWEEP_SECONDS="1",
+        TRANSCODER_STALL_SECONDS="3",
+        TRANSCODER_SSE_KEEPALIVE="2",
+    )
+    return env
+
+
+@pytest.fixture(scope="module")
+def fault_redis(tmp_path_factory):
+    server = RedisServer(tmp_path_factory.mktemp("fault-redis"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def fault_storage(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("fault-storage")
+
+
+@pytest.fixture(scope="module")
+def cluster(fault_redis, fault_storage, processes) -> Cluster:
+    cluster = Cluster(processes, cluster_env(fault_redis.url, fault_storage))
+    cluster.start_worker()
+    cluster.start_worker()
+    return cluster
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory) -> Path:
+    """Long enough at 720p that each rung encodes for a few seconds: time to hurt it."""
+    folder = tmp_path_factory.mktemp("fault-clip")
+    return make_clip(folder / "clip.mp4", size="1280x720", seconds=12, audio=True, crf=30)
+
+
+def record(name: str, ok: bool) -> None:
+    RESULTS.setdefault(name, []).append(ok)
+
+
+def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untyped-def]
+    if not RESULTS:
+        return
+    lines = ["| trial | passed |", "| --- | --- |"]
+    lines += [f"| {name} | {sum(runs)}/{len(runs)} |" for name, runs in RESULTS.items()]
+    table = "\n".join(lines) + "\n"
+    terminalreporter.write_sep("=", "fault trials")
+    terminalreporter.write(table)
+    out = ROOT / "tests" / "artifacts"
+    out.mkdir(exist_ok=True)
+    (out / "faults.md").write_text(table)
+
+
+def wait(predicate, timeout: float, what: str):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"{what}: not within {timeout} s")

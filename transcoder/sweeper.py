@@ -1,0 +1,86 @@
+"""Finding work whose worker is gone, so no video stays `processing` forever.
+
+A running part holds a lease its worker renews; a queued part waiting for a retry
+has a time it should have started by. Any worker's sweeper that finds a running
+part without a lease, or a retry long overdue, puts the part back in the queue (or
+fails it after too many attempts) and sends its task again. The transition is
+atomic, so when several workers sweep at once, one of them wins.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+from . import jobs, keys
+from .leases import held
+from .services import Services
+
+log = logging.getLogger(__name__)
+
+#: A retry this late (seconds) is taken to have lost its message.
+RETRY_GRACE_S = 30.0
+
+WORKER_LOST = {
+    "code": "worker_lost",
+    "message": "The worker running this stopped before it finished (killed, or out of memory).",
+}
+
+
+def sweep(services: Services, enqueue: Callable[[str, str], None], now: float | None = None) -> list[str]:
+    """One pass over the videos still going; returns what it did, one line per part."""
+    now = time.time() if now is None else now
+    done: list[str] = []
+    for video_id in services.videos.active():
+        try:
+            video = services.videos.get(video_id)
+        except Exception:
+            continue
+        for entry in jobs.parts(video):
+            name = entry.get("name", jobs.PREVIEWS)
+            if held(services.redis, keys.lease_key(video_id, name)):
+                continue
+            if entry["state"] == jobs.RungState.RUNNING.value:
+                action = _requeue_lost(services, video_id, name, now)
+            elif entry["state"] == jobs.RungState.QUEUED.value and _overdue(entry, now):
+                action = _push_retry(services, video_id, name, now)
+            else:
+                continue
+            if action == "requeued":
+                enqueue(video_id, name)
+            if action:
+                log.warning("sweeper: video %s %s %s", video_id, name, action)
+                done.append(f"{video_id} {name} {action}")
+    return done
+
+
+def _overdue(entry: dict, now: float) -> bool:
+    return entry.get("retry_at") is not None and now > entry["retry_at"] + RETRY_GRACE_S
+
+
+def _requeue_lost(services: Services, video_id: str, name: str, now: float) -> str | None:
+    max_attempts = services.settings.max_attempts
+
+    def change(video: jobs.Video) -> bool:
+        entry = jobs.part(video, name)
+        if entry["state"] != jobs.RungState.RUNNING.value:
+            return False
+        return jobs.requeue_part(video, name, WORKER_LOST, now, max_attempts=max_attempts, retry_at=now)
+
+    video, changed = services.videos.update(video_id, change)
+    if not changed:
+        return None
+    return "requeued" if jobs.part(video, name)["state"] == jobs.RungState.QUEUED.value else "failed"
+
+
+def _push_retry(services: Services, video_id: str, name: str, now: float) -> str | None:
+    def change(video: jobs.Video) -> bool:
+        entry = jobs.part(video, name)
+        if entry["state"] != jobs.RungState.QUEUED.value or not _overdue(entry, now):
+            return False
+        entry["retry_at"] = now
+        return True
+
+    _, changed = services.videos.update(video_id, change)
+    return "requeued" if changed else None
