@@ -3,12 +3,13 @@
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: help setup system redis run worker test lint format clean bench
+.PHONY: help setup system redis run worker test lint format clean bench faults
 
 help:
 	@echo "make run     set up, then start Redis (if none answers), one worker and the web app"
 	@echo "make worker  start one more worker against the same Redis and storage"
 	@echo "make test    set up, then run the whole test suite"
+	@echo "make faults  the fault trials, 20 runs each, with a table of counts"
 	@echo "make bench   time upload to playable and to ready, against the same encodes by hand"
 	@echo "make lint    ruff check and format check"
 
@@ -46,6 +47,9 @@ format: $(VENV)/.installed
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache
+
+faults: setup redis
+	TRANSCODER_FAULT_TRIALS=20 $(BIN)/pytest tests/faults
 
 bench: setup redis
 	$(BIN)/python -m tests.bench.pipeline

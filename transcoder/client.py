@@ -12,7 +12,7 @@ import requests
 
 from .errors import TranscoderError
 
-TERMINAL = {"ready", "failed"}
+TERMINAL = {"ready", "failed", "canceled"}
 
 
 class ApiError(TranscoderError):

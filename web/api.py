@@ -58,7 +58,10 @@ def cancel(video_id: str):  # type: ignore[no-untyped-def]
     """Cancel: running encodes stop within a second or two, queued ones are skipped, files removed."""
     svc = services()
     svc.videos.get(checked_id(video_id))
-    return jsonify(video_json(transcode.cancel_video(svc, video_id)))
+    video = transcode.cancel_video(svc, video_id)
+    if video["state"] != "canceled":
+        raise Conflict(f"This video has already ended ({video['state']}); there is nothing to cancel.")
+    return jsonify(video_json(video))
 
 
 @bp.post("/videos/<video_id>/retry")

@@ -137,3 +137,13 @@ def test_pages_work_through_the_session_when_api_keys_are_set(keyed_url, data_di
     page.evaluate("() => { const v = document.getElementById('video'); v.muted = true; return v.play(); }")
     page.wait_for_function("() => document.getElementById('video').currentTime > 1", timeout=30_000)
     assert not [e for e in errors if "Content Security Policy" in e], errors
+
+
+def test_cancel_button_stops_the_video(system, page, tmp_path):
+    clip = make_clip(tmp_path / "long.mp4", size="1280x720", seconds=30, audio=True, crf=30)
+    page.goto(system + "/")
+    choose_and_upload(page, clip)
+    card = page.locator(".video").first
+    card.get_by_role("button", name="Cancel").click()
+    expect(card.locator(".state")).to_have_text("Canceled", timeout=10_000)
+    expect(card.get_by_role("button", name="Cancel")).to_have_count(0)

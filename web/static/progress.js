@@ -2,7 +2,7 @@
 "use strict";
 
 const Transcoder = (() => {
-  const TERMINAL = new Set(["ready", "failed"]);
+  const TERMINAL = new Set(["ready", "failed", "canceled"]);
 
   function el(tag, attrs = {}, text = "") {
     const node = document.createElement(tag);
@@ -51,6 +51,7 @@ const Transcoder = (() => {
   }
 
   function describe(video) {
+    if (video.state === "canceled") return "Canceled";
     if (video.state === "failed") return `Failed: ${video.error ? video.error.message : "unknown reason"}`;
     if (video.state === "ready") return "Ready";
     if (video.state === "queued") return "Waiting for a worker";
@@ -108,5 +109,32 @@ const Transcoder = (() => {
   // The page's CSRF token: required on uploads when the server uses API keys.
   const csrf = () => (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
 
-  return { el, seconds, renderRungs, describe, follow, csrf, TERMINAL };
+  // A Cancel button while the video runs, a Retry button once it failed.
+  function renderActions(box, video, onRetried) {
+    let bar = box.querySelector(".actions");
+    if (!bar) {
+      bar = el("p", { class: "actions" });
+      box.append(bar);
+    }
+    bar.replaceChildren();
+    const call = (method, path) => fetch(path, { method, headers: { "X-CSRF-Token": csrf() } })
+      .then((r) => r.json().then((body) => (r.ok ? body : Promise.reject(body))));
+    if (!TERMINAL.has(video.state)) {
+      const cancel = el("button", { type: "button", class: "cancel" }, "Cancel");
+      cancel.addEventListener("click", () => {
+        cancel.disabled = true;
+        call("DELETE", video.links.self).catch(() => { cancel.disabled = false; });
+      });
+      bar.append(cancel);
+    } else if (video.state === "failed") {
+      const retry = el("button", { type: "button", class: "retry" }, "Retry failed renditions");
+      retry.addEventListener("click", () => {
+        retry.disabled = true;
+        call("POST", `${video.links.self}/retry`).then(onRetried).catch(() => { retry.disabled = false; });
+      });
+      bar.append(retry);
+    }
+  }
+
+  return { el, seconds, renderRungs, renderActions, describe, follow, csrf, TERMINAL };
 })();

@@ -3,7 +3,7 @@
 "use strict";
 
 (() => {
-  const { el, renderRungs, describe, follow } = Transcoder;
+  const { el, renderRungs, renderActions, describe, follow } = Transcoder;
   const STORE = "transcoder.uploads";
   const form = document.getElementById("upload-form");
   const input = document.getElementById("file");
@@ -35,6 +35,7 @@
         state.textContent = describe(v);
         state.className = `state ${v.state}`;
         renderRungs(box.querySelector(".rungs"), v);
+        renderActions(box, v, (retried) => track(box, retried));
         if (v.playable && !box.querySelector(".watch")) {
           box.querySelector("h2").after(el("a", { class: "watch", href: v.watch_url }, "Watch"));
         }

@@ -3,7 +3,7 @@
 "use strict";
 
 (() => {
-  const { el, renderRungs, describe, follow } = Transcoder;
+  const { el, renderRungs, renderActions, describe, follow } = Transcoder;
   const player = document.getElementById("player");
   const media = document.getElementById("video");
   const quality = document.getElementById("quality");
@@ -67,6 +67,7 @@
     }
     if (v.state === "ready") progress.replaceChildren();
     else renderRungs(progress, v);
+    renderActions(progress, v, (retried) => follow(retried, render));
     start(v);
     // Rungs finished since the player loaded: reload the list while nothing has played yet.
     const ready = v.renditions.filter((r) => r.state === "ready").length;
