@@ -172,7 +172,7 @@ def upload(base_url: str, path: Path, name: str | None = None) -> requests.Respo
 def wait_terminal(base_url: str, video_id: str, timeout: float = 180) -> dict:
     def done():
         video = requests.get(f"{base_url}/api/videos/{video_id}", timeout=10).json()
-        return video if video["state"] in ("ready", "failed") else None
+        return video if video["state"] in ("ready", "failed", "canceled") else None
 
     return wait_for(done, timeout, f"video {video_id} finishing")
 

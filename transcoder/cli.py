@@ -91,7 +91,7 @@ def watch_video(client: Client, video_id: str, console: Console) -> int:
             print(f"{r['name']}: {client.base}{r['url']}" if r["url"] else r["name"])
         return 0
     error = final.get("error") or {}
-    console.print(f"[red]failed[/red] ({error.get('code')}): {error.get('message')}")
+    console.print(f"[red]{final.get('state')}[/red] ({error.get('code')}): {error.get('message')}")
     return 1
 
 

@@ -35,12 +35,12 @@ def accept_upload(services: Services, stream: BinaryIO, filename: str) -> jobs.V
         if size == 0:
             raise InvalidInput("The uploaded file is empty.", code="empty_file")
         media = probe(services.storage.local_input(key), services.settings.limits)
+        name = clean_filename(filename)
+        video = jobs.new_video(video_id, name, media, plan(media.width, media.height), time.time())
+        return services.videos.create(video)
     except BaseException:
         services.storage.delete_prefix(video_prefix(video_id))
         raise
-    name = clean_filename(filename)
-    video = jobs.new_video(video_id, name, media, plan(media.width, media.height), time.time())
-    return services.videos.create(video)
 
 
 def clean_filename(name: str) -> str:
@@ -126,22 +126,18 @@ def _finish(services: Services, video_id: str, name: str, work: Callable[[], dic
         services.storage.delete_prefix(video_prefix(video_id))
         return False
     except Transient as exc:
-        video = services.videos.get(video_id)
-        attempts = jobs.part(video, name)["attempts"]
-        countdown = min(2.0**attempts, 60.0)
+        countdown = min(2.0 ** jobs.part(services.videos.get(video_id), name)["attempts"], 60.0)
         log.warning("video %s %s: %s; trying again in %g s", video_id, name, exc.message, countdown)
-        reason = exc.to_dict()
-        max_attempts = services.settings.max_attempts
-        ended = _record_end(
-            services,
+        reason, max_attempts = exc.to_dict(), services.settings.max_attempts
+        video, changed = services.videos.update(
             video_id,
             lambda v: jobs.requeue_part(
                 v, name, reason, now(), max_attempts=max_attempts, retry_at=now() + countdown
             ),
         )
-        if jobs.part(services.videos.get(video_id), name)["state"] == jobs.RungState.QUEUED.value:
+        if jobs.part(video, name)["state"] == jobs.RungState.QUEUED.value:
             raise RetryLater(countdown, exc) from exc
-        return ended
+        return changed and video["state"] in jobs.TERMINAL
     except TranscoderError as exc:
         log.warning("video %s %s failed: %s", video_id, name, exc.message)
         reason = exc.to_dict()
