@@ -55,17 +55,36 @@ def settings(storage_dir) -> Settings:
     return Settings.from_env({}, redis_url=REDIS_URL, storage_dir=storage_dir, max_upload_bytes=MAX_UPLOAD)
 
 
-@pytest.fixture(scope="session")
-def service_env(settings, storage_dir) -> dict[str, str]:
+def environment(redis_url: str, storage_dir: Path, **settings: str) -> dict[str, str]:
+    """The environment of a web or worker process: ours, without the caller's TRANSCODER_ ones."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRANSCODER_")}
     env.update(
-        TRANSCODER_REDIS_URL=settings.redis_url,
+        TRANSCODER_REDIS_URL=redis_url,
         TRANSCODER_STORAGE_DIR=str(storage_dir),
-        TRANSCODER_MAX_UPLOAD_BYTES=str(MAX_UPLOAD),
         TRANSCODER_PROGRESS_INTERVAL="0.1",
         TRANSCODER_SSE_KEEPALIVE="2",
     )
+    env.update({f"TRANSCODER_{name.upper()}": value for name, value in settings.items()})
     return env
+
+
+def send_half_an_upload(base_url: str, path: Path) -> None:
+    """Start a multipart upload of ``path``, send half of it, and hang up."""
+    body = path.read_bytes()
+    head = b'--b\r\nContent-Disposition: form-data; name="file"; filename="v.mp4"\r\n\r\n'
+    host, port = base_url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as conn:
+        conn.sendall(
+            b"POST /api/videos HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\n"
+            + f"Content-Length: {len(head) + len(body) + 8}\r\n\r\n".encode()
+            + head
+            + body[: len(body) // 2]
+        )
+
+
+@pytest.fixture(scope="session")
+def service_env(settings, storage_dir) -> dict[str, str]:
+    return environment(settings.redis_url, storage_dir, max_upload_bytes=str(MAX_UPLOAD))
 
 
 class Processes:

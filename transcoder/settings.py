@@ -12,7 +12,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 from .errors import ConfigError
-from .policy import Limits
+from .policy import DEFAULT_LIMITS, Limits
 
 PREFIX = "TRANSCODER_"
 
@@ -53,13 +53,13 @@ class Settings:
     sweep_seconds: float = 10.0
     #: A part is tried this many times before it fails for good.
     max_attempts: int = 3
-    #: What one upload may ask of us (see transcoder.policy).
-    max_duration: float = 4 * 3600
-    max_pixels: int = 4096 * 2304
-    max_fps: float = 240.0
-    max_streams: int = 16
-    ffmpeg_cpu_seconds: int = 6 * 3600
-    ffmpeg_wall_seconds: float = 3 * 3600
+    #: What one upload may ask of us (see transcoder.policy, which holds the defaults).
+    max_duration: float = DEFAULT_LIMITS.max_duration
+    max_pixels: int = DEFAULT_LIMITS.max_pixels
+    max_fps: float = DEFAULT_LIMITS.max_fps
+    max_streams: int = DEFAULT_LIMITS.max_streams
+    ffmpeg_cpu_seconds: int = DEFAULT_LIMITS.ffmpeg_cpu_seconds
+    ffmpeg_wall_seconds: float = DEFAULT_LIMITS.ffmpeg_wall_seconds
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -95,14 +95,7 @@ class Settings:
 
     @property
     def limits(self) -> Limits:
-        return Limits(
-            max_duration=self.max_duration,
-            max_pixels=self.max_pixels,
-            max_fps=self.max_fps,
-            max_streams=self.max_streams,
-            ffmpeg_cpu_seconds=self.ffmpeg_cpu_seconds,
-            ffmpeg_wall_seconds=self.ffmpeg_wall_seconds,
-        )
+        return Limits(**{f.name: getattr(self, f.name) for f in fields(Limits)})
 
     @property
     def base_url(self) -> str:

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from tests.system import BIN, ROOT, Processes, free_port, make_clip, start_web, wait_for
+from tests.system import BIN, ROOT, Processes, environment, free_port, make_clip, start_web, wait_for
 
 TRIALS = int(os.environ.get("TRANSCODER_FAULT_TRIALS", "2"))
 RESULTS: dict[str, list[bool]] = {}
@@ -86,17 +86,8 @@ class Cluster:
 
 
 def cluster_env(redis_url: str, storage: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRANSCODER_")}
-    env.update(
-        TRANSCODER_REDIS_URL=redis_url,
-        TRANSCODER_STORAGE_DIR=str(storage),
-        TRANSCODER_PROGRESS_INTERVAL="0.1",
-        TRANSCODER_LEASE_SECONDS="3",
-        TRANSCODER_SWEEP_SECONDS="1",
-        TRANSCODER_STALL_SECONDS="3",
-        TRANSCODER_SSE_KEEPALIVE="2",
-    )
-    return env
+    """Short leases, sweeps and stall limits, so each trial takes seconds."""
+    return environment(redis_url, storage, lease_seconds="3", sweep_seconds="1", stall_seconds="3")
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import threading
 import time
@@ -18,7 +17,7 @@ import requests
 
 from tasks.celery import make_celery
 from tasks.workflow import send_part
-from tests.system import upload
+from tests.system import send_half_an_upload, upload
 from transcoder import keys
 from transcoder.client import Client
 from transcoder.settings import Settings
@@ -269,16 +268,7 @@ def test_pubsub_killed(run, cluster, fault_redis, clip):
 def test_client_disconnect(run, cluster, fault_redis, fault_storage, clip):
     client = redis.Redis.from_url(fault_redis.url)
     before = (stored(fault_storage), client.zcard(keys.VIDEOS_INDEX))
-    body = clip.read_bytes()
-    head = b'--b\r\nContent-Disposition: form-data; name="file"; filename="v.mp4"\r\n\r\n'
-    host, port = cluster.url.removeprefix("http://").split(":")
-    with socket.create_connection((host, int(port)), timeout=10) as conn:
-        conn.sendall(
-            b"POST /api/videos HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\n"
-            + f"Content-Length: {len(head) + len(body) + 8}\r\n\r\n".encode()
-            + head
-            + body[: len(body) // 2]
-        )
+    send_half_an_upload(cluster.url, clip)
     time.sleep(1.5)
     assert (stored(fault_storage), client.zcard(keys.VIDEOS_INDEX)) == before
 

@@ -7,7 +7,7 @@ import time
 import pytest
 import requests
 
-from tests.system import API_KEYS, upload, wait_terminal
+from tests.system import API_KEYS, send_half_an_upload, upload, wait_terminal
 from transcoder import keys
 
 
@@ -140,18 +140,7 @@ def test_oversized_upload_is_refused_before_the_body_is_sent(base_url):
 
 def test_client_that_disconnects_mid_upload_leaves_nothing(base_url, data_dir, storage_dir, redis_client):
     before = (sorted((storage_dir / "videos").iterdir()), redis_client.zcard(keys.VIDEOS_INDEX))
-    body = (data_dir / "bigbuckbunny.mp4").read_bytes()
-    head = (b"--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"v.mp4\"\r\n"
-            b"Content-Type: video/mp4\r\n\r\n")  # fmt: skip
-    total = len(head) + len(body) + len(b"\r\n--b--\r\n")
-    host, port = base_url.removeprefix("http://").split(":")
-    with socket.create_connection((host, int(port)), timeout=10) as conn:
-        conn.sendall(
-            b"POST /api/videos HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\n"
-            + f"Content-Length: {total}\r\n\r\n".encode()
-            + head
-            + body[: len(body) // 2]
-        )
-        time.sleep(0.5)
+    send_half_an_upload(base_url, data_dir / "bigbuckbunny.mp4")
+    time.sleep(0.5)
     time.sleep(1.0)
     assert (sorted((storage_dir / "videos").iterdir()), redis_client.zcard(keys.VIDEOS_INDEX)) == before
