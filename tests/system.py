@@ -91,6 +91,7 @@ class Processes:
     def __init__(self, logs: Path) -> None:
         self.logs = logs
         self.procs: list[subprocess.Popen] = []
+        self.by_name: dict[str, subprocess.Popen] = {}
 
     def start(self, name: str, argv: list[str], env: dict[str, str]) -> tuple[subprocess.Popen, Path]:
         log = self.logs / f"{name}.log"
@@ -98,6 +99,7 @@ class Processes:
             argv, cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True
         )
         self.procs.append(proc)
+        self.by_name[name] = proc
         return proc, log
 
     def stop_all(self) -> None:

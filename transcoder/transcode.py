@@ -211,22 +211,25 @@ def _encode(services: Services, video: jobs.Video, name: str, watch: ffmpeg.Watc
         ffmpeg.run(argv, reporter, watch)
         with services.storage.writing_dir(hls_prefix(video_id, name)) as folder:
             ffmpeg.run(hls.segment_args(mp4, folder, limits), watch=watch)
-            variant = _describe_variant(mp4, folder, rendition, media.duration)
+            variant = _describe_variant(mp4, folder, rendition)
     return {"hls": variant.to_dict()}
 
 
-def _describe_variant(mp4: Path, folder: Path, rendition: Rendition, duration: float) -> hls.Variant:
+def _describe_variant(mp4: Path, folder: Path, rendition: Rendition) -> hls.Variant:
     """What the master playlist says of a rung, once its segments are checked complete.
 
     Some muxers exit cleanly after a failed write (a full disk), so the segments'
     durations must add up and every one must be there before the rung is ready.
     """
+    probed = run_ffprobe(mp4)
+    video = next((st for st in probed.get("streams", []) if st.get("codec_type") == "video"), {})
+    duration = float(video.get("duration") or 0)  # segments follow the picture, not the sound
     segments = hls.parse_media_playlist((folder / hls.PLAYLIST).read_text())
     sizes = {s.uri: (folder / s.uri).stat().st_size if (folder / s.uri).exists() else 0 for s in segments}
     if not segments or 0 in sizes.values() or sum(s.duration for s in segments) < 0.9 * duration - 0.5:
         raise StorageError("The HLS segments of this rendition were not all written (is the disk full?).")
     peak, average = hls.bandwidths(segments, sizes, (folder / hls.INIT).stat().st_size)
-    codecs = hls.codecs(run_ffprobe(mp4))
+    codecs = hls.codecs(probed)
     return hls.Variant(rendition.name, rendition.width, rendition.height, peak, average, codecs)
 
 
