@@ -134,6 +134,8 @@ def test_pages_work_through_the_session_when_api_keys_are_set(keyed_url, data_di
     card = page.locator(".video").first
     expect(card.locator(".state")).to_have_text("Ready", timeout=120_000)
     card.get_by_role("link", name="Watch").click()
+    # Play once hls.js has the playlist (it replaces the video's source when it attaches).
+    expect(page.get_by_label("Quality").locator("option")).to_have_text(["Auto", "144p", "240p"])
     page.evaluate("() => { const v = document.getElementById('video'); v.muted = true; return v.play(); }")
     page.wait_for_function("() => document.getElementById('video').currentTime > 1", timeout=30_000)
     assert not [e for e in errors if "Content Security Policy" in e], errors
