@@ -150,20 +150,22 @@ def _finish(services: Services, video_id: str, name: str, work: Callable[[], dic
         }
         _record_end(services, video_id, lambda v: jobs.fail_part(v, name, reason, now()))
         raise
-    ended = _record_end(services, video_id, lambda v: jobs.finish_part(v, name, now(), **results))
-    if services.redis.exists(keys.cancel_key(video_id)):
+    video, changed = services.videos.update(video_id, lambda v: jobs.finish_part(v, name, now(), **results))
+    if video["state"] == jobs.VideoState.CANCELED.value:
         services.storage.delete_prefix(video_prefix(video_id))  # canceled as it finished
-    return ended
+    return changed and video["state"] in jobs.TERMINAL
 
 
 def cancel_video(services: Services, video_id: str) -> jobs.Video:
-    """Cancel a video: running encodes see the flag within a second and stop; files are removed."""
-    services.redis.set(keys.cancel_key(video_id), 1, ex=services.settings.record_ttl)
+    """Cancel a video: running encodes see the flag within a second and stop; files are removed.
+
+    The flag is raised only once the video is recorded as canceled, so a part that
+    finishes meanwhile never mistakes a finished video for a canceled one.
+    """
     video, _ = services.videos.update(video_id, lambda v: jobs.cancel(v, time.time()))
     if video["state"] == jobs.VideoState.CANCELED.value:
+        services.redis.set(keys.cancel_key(video_id), 1, ex=services.settings.record_ttl)
         services.storage.delete_prefix(video_prefix(video_id))
-    else:
-        services.redis.delete(keys.cancel_key(video_id))  # it had already ended
     return video
 
 
