@@ -10,7 +10,6 @@ always agree, and deciding "all renditions are done" happens exactly once.
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from collections.abc import Callable
 from enum import StrEnum
@@ -319,7 +318,3 @@ class VideoStore:
             return []
         raws = self.redis.mget([keys.video_key(i.decode() if isinstance(i, bytes) else i) for i in ids])
         return [json.loads(raw) for raw in raws if raw is not None]
-
-
-def now() -> float:
-    return time.time()
