@@ -61,6 +61,7 @@ def environment(redis_url: str, storage_dir: Path, **settings: str) -> dict[str,
     env.update(
         TRANSCODER_REDIS_URL=redis_url,
         TRANSCODER_STORAGE_DIR=str(storage_dir),
+        TRANSCODER_SCRATCH_DIR=str(storage_dir.with_name(storage_dir.name + "-scratch")),
         TRANSCODER_PROGRESS_INTERVAL="0.1",
         TRANSCODER_SSE_KEEPALIVE="2",
     )
@@ -85,6 +86,47 @@ def send_half_an_upload(base_url: str, path: Path) -> None:
 @pytest.fixture(scope="session")
 def service_env(settings, storage_dir) -> dict[str, str]:
     return environment(settings.redis_url, storage_dir, max_upload_bytes=str(MAX_UPLOAD))
+
+
+class RedisServer:
+    """redis-server with the operators' config (AOF everysec), on a free port, data in a temp dir."""
+
+    def __init__(self, folder: Path, bind: str = "127.0.0.1") -> None:
+        self.folder, self.port, self.bind = folder, free_port(), bind
+        self.url = self.url_at("127.0.0.1")
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            ["redis-server", str(ROOT / "infra" / "redis.conf"), "--port", str(self.port),
+             "--bind", self.bind, "--protected-mode", "no", "--dir", str(self.folder), "--save", "",
+             "--logfile", str(self.folder / "redis.log")],
+        )  # fmt: skip
+        client = redis.Redis(port=self.port)
+        wait_for(lambda: _pings(client), 20, "redis-server start")
+
+    def url_at(self, address: str) -> str:
+        return f"redis://{address}:{self.port}/0"
+
+    def crash(self) -> None:
+        """SHUTDOWN NOSAVE: no snapshot; what survives is what the append-only file holds."""
+        try:
+            redis.Redis(port=self.port).shutdown(nosave=True)
+        except redis.ConnectionError:
+            pass
+        self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+
+
+def _pings(client: redis.Redis) -> bool:
+    try:
+        return client.ping()
+    except redis.ConnectionError:
+        return False
 
 
 class Processes:

@@ -39,6 +39,16 @@ def build_services(settings: Settings, patient: bool = False) -> Services:
     return Services(
         settings=settings,
         redis=client,
-        storage=LocalStorage(settings.storage_dir),
+        storage=open_storage(settings),
         videos=VideoStore(client, settings.record_ttl),
     )
+
+
+def open_storage(settings: Settings) -> Storage:
+    if settings.storage == "s3":
+        from .s3 import S3Storage, make_client
+
+        s = settings
+        client = make_client(s.s3_endpoint_url, s.s3_region, s.s3_access_key_id, s.s3_secret_access_key)
+        return S3Storage(client, settings.s3_bucket, settings.s3_prefix, settings.scratch_dir)
+    return LocalStorage(settings.storage_dir)

@@ -21,8 +21,21 @@ PREFIX = "TRANSCODER_"
 class Settings:
     #: Redis for job state, progress events, the Celery broker and results.
     redis_url: str = "redis://127.0.0.1:6379/0"
-    #: Where uploads and renditions live (local storage).
+    #: Where uploads and renditions live: "local" (a folder) or "s3" (a bucket).
+    storage: str = "local"
+    #: The folder, for local storage; every web process and worker must see the same one.
     storage_dir: Path = Path("var/storage")
+    #: This process's own working folder: uploads before they are stored, and with S3 the
+    #: downloads and outputs of the encodes running here. Nothing in it outlives its work.
+    scratch_dir: Path = Path("var/scratch")
+    #: S3 storage: the bucket, a key prefix inside it, and where and how to reach it.
+    #: Empty endpoint, region and keys fall back to boto3's own (AWS, instance roles).
+    s3_bucket: str = ""
+    s3_prefix: str = ""
+    s3_endpoint_url: str = ""
+    s3_region: str = ""
+    s3_access_key_id: str = ""
+    s3_secret_access_key: str = ""
     #: Largest accepted upload, in bytes (HTTP 413 above it).
     max_upload_bytes: int = 2 * 1024**3
     #: Address the web app listens on under `make run`.
@@ -81,6 +94,10 @@ class Settings:
             raise ConfigError(
                 f"{PREFIX}REDIS_URL must start with redis://, rediss:// or unix://, got {self.redis_url!r}"
             )
+        if self.storage not in ("local", "s3"):
+            raise ConfigError(f"{PREFIX}STORAGE must be local or s3, got {self.storage!r}")
+        if self.storage == "s3" and not self.s3_bucket:
+            raise ConfigError(f"{PREFIX}STORAGE=s3 needs {PREFIX}S3_BUCKET")
         if self.max_upload_bytes <= 0:
             raise ConfigError(f"{PREFIX}MAX_UPLOAD_BYTES must be positive")
         if self.progress_interval < 0:

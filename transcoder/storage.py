@@ -10,24 +10,56 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import Protocol
 
 from .errors import StorageError
 
 CHUNK = 1024 * 1024
 
 
+@dataclass(frozen=True)
+class Blob:
+    """One stored object, or a byte range of it, on its way to an HTTP client."""
+
+    status: int  # 200, or 206 for a range
+    length: int  # bytes in ``chunks``
+    size: int  # bytes in the whole object
+    content_range: str | None
+    etag: str | None
+    chunks: Iterator[bytes]
+    close: Callable[[], None]
+
+
 class Storage(Protocol):
-    def put_stream(self, key: str, stream: BinaryIO) -> int: ...
-    def local_input(self, key: str) -> Path: ...
+    """What the web app and the workers need of storage, whatever keeps the bytes.
+
+    Writers get a local temporary path and their output becomes visible only once
+    complete; readers that run ffmpeg get a local file (``fetch``); the web app
+    either sends a local file itself (``local_path``) or streams a ``Blob``.
+    """
+
+    def put_file(self, key: str, path: Path) -> None: ...
+    def fetch(self, key: str) -> AbstractContextManager[Path]: ...
     def writing(self, key: str) -> AbstractContextManager[Path]: ...
     def writing_dir(self, prefix: str) -> AbstractContextManager[Path]: ...
     def discard_partials(self, prefix: str) -> None: ...
     def exists(self, key: str) -> bool: ...
     def delete_prefix(self, prefix: str) -> None: ...
+    def local_path(self, key: str) -> Path | None: ...
+    def read(self, key: str, byte_range: str | None = None) -> Blob: ...
+    def check(self) -> None: ...
+
+
+def check_key(key: str) -> str:
+    """Keys are ours (``videos/<hex id>/...``); refuse anything that could climb out of a prefix."""
+    parts = key.split("/")
+    if not key or key.startswith("/") or any(p in ("", ".", "..") for p in parts):
+        raise StorageError(f"Refusing a storage key outside storage: {key!r}")
+    return key
 
 
 def source_key(video_id: str) -> str:
@@ -56,26 +88,45 @@ class LocalStorage:
 
     def path(self, key: str) -> Path:
         """The file for ``key``; refuses any key that would leave the storage directory."""
-        target = (self.root / key).resolve()
+        target = (self.root / check_key(key)).resolve()
         if not target.is_relative_to(self.root) or target == self.root:
             raise StorageError(f"Refusing a storage key outside storage: {key!r}")
         return target
 
-    def put_stream(self, key: str, stream: BinaryIO) -> int:
-        """Copy ``stream`` into ``key`` chunk by chunk; returns the byte count."""
+    def put_file(self, key: str, path: Path) -> None:
+        """Move a complete file into ``key`` (a rename when both sit on one file system)."""
         with self.writing(key) as tmp:
-            with open(tmp, "wb") as out:
-                size = 0
-                while chunk := stream.read(CHUNK):
-                    out.write(chunk)
-                    size += len(chunk)
-        return size
+            shutil.move(path, tmp)
 
-    def local_input(self, key: str) -> Path:
+    @contextmanager
+    def fetch(self, key: str) -> Iterator[Path]:
+        """The stored file itself: it is already on this machine."""
+        yield self._existing(key)
+
+    def local_path(self, key: str) -> Path | None:
+        return self._existing(key)
+
+    def _existing(self, key: str) -> Path:
         path = self.path(key)
         if not path.is_file():
             raise StorageError(f"The stored file {key!r} is missing.")
         return path
+
+    def read(self, key: str, byte_range: str | None = None) -> Blob:
+        """The whole file (the web app sends local files itself, with ranges)."""
+        path = self._existing(key)
+        handle = open(path, "rb")  # noqa: SIM115 - closed by the Blob's reader
+        size = path.stat().st_size
+        return Blob(200, size, size, None, None, iter(lambda: handle.read(CHUNK), b""), handle.close)
+
+    def check(self) -> None:
+        """Raise unless the storage folder can be written (for /readyz)."""
+        probe = self.root / f".ready.{uuid.uuid4().hex}.part"
+        try:
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as exc:
+            raise StorageError(f"The storage folder {self.root} cannot be written: {exc}") from exc
 
     @contextmanager
     def writing(self, key: str) -> Iterator[Path]:

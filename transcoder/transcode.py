@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import shutil
+import tempfile
 import time
 import unicodedata
 from collections.abc import Callable
@@ -18,7 +20,7 @@ from .leases import Lease
 from .probe import MediaInfo, probe, run_ffprobe
 from .progress import Progress
 from .services import Services
-from .storage import hls_prefix, preview_key, rendition_key, source_key
+from .storage import CHUNK, hls_prefix, preview_key, rendition_key, source_key
 
 log = logging.getLogger(__name__)
 
@@ -29,18 +31,24 @@ def accept_upload(services: Services, stream: BinaryIO, filename: str) -> jobs.V
     A refused upload leaves nothing behind: no file, no record.
     """
     video_id = jobs.new_video_id()
-    key = source_key(video_id)
-    try:
-        size = services.storage.put_stream(key, stream)
+    scratch = Path(services.settings.scratch_dir)
+    scratch.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="upload.", dir=scratch) as folder:
+        local = Path(folder) / "source"
+        with open(local, "wb") as out:
+            shutil.copyfileobj(stream, out, CHUNK)
+            size = out.tell()
         if size == 0:
             raise InvalidInput("The uploaded file is empty.", code="empty_file")
-        media = probe(services.storage.local_input(key), services.settings.limits)
-        name = clean_filename(filename)
-        video = jobs.new_video(video_id, name, media, plan(media.width, media.height), time.time())
-        return services.videos.create(video)
-    except BaseException:
-        services.storage.delete_prefix(video_prefix(video_id))
-        raise
+        media = probe(local, services.settings.limits)  # before storing: a refusal never reaches storage
+        name, ladder = clean_filename(filename), plan(media.width, media.height)
+        record = jobs.new_video(video_id, name, media, ladder, time.time())
+        try:
+            services.storage.put_file(source_key(video_id), local)
+            return services.videos.create(record)
+        except BaseException:
+            services.storage.delete_prefix(video_prefix(video_id))
+            raise
 
 
 def clean_filename(name: str) -> str:
@@ -199,8 +207,10 @@ def _encode(services: Services, video: jobs.Video, name: str, watch: ffmpeg.Watc
     rendition = Rendition.from_dict({k: entry[k] for k in Rendition.__dataclass_fields__})
     reporter = _ProgressReporter(services, video_id, name, media.duration)
     limits = services.settings.limits
-    src = services.storage.local_input(source_key(video_id))
-    with services.storage.writing(rendition_key(video_id, name)) as mp4:
+    with (
+        services.storage.fetch(source_key(video_id)) as src,
+        services.storage.writing(rendition_key(video_id, name)) as mp4,
+    ):
         argv = ffmpeg.build_args(
             src,
             mp4,
@@ -238,13 +248,13 @@ def _describe_variant(mp4: Path, folder: Path, rendition: Rendition) -> hls.Vari
 def _previews(services: Services, video: jobs.Video, watch: ffmpeg.Watch) -> dict[str, Any]:
     video_id = video["id"]
     media = MediaInfo.from_dict(video["source"])
-    src = services.storage.local_input(source_key(video_id))
     storage, limits = services.storage, services.settings.limits
-    with storage.writing(preview_key(video_id, "poster.jpg")) as poster:
-        ffmpeg.run(previews.poster_args(src, poster, media, limits), watch=watch)
     plan = previews.plan_storyboard(media)
-    with storage.writing(preview_key(video_id, "storyboard.jpg")) as sprite:
-        ffmpeg.run(previews.storyboard_args(src, sprite, plan, media, limits), watch=watch)
+    with storage.fetch(source_key(video_id)) as src:
+        with storage.writing(preview_key(video_id, "poster.jpg")) as poster:
+            ffmpeg.run(previews.poster_args(src, poster, media, limits), watch=watch)
+        with storage.writing(preview_key(video_id, "storyboard.jpg")) as sprite:
+            ffmpeg.run(previews.storyboard_args(src, sprite, plan, media, limits), watch=watch)
     with storage.writing(preview_key(video_id, "storyboard.vtt")) as vtt:
         vtt.write_text(previews.storyboard_vtt(plan, media.duration, "storyboard.jpg"))
     return {"storyboard": plan.to_dict()}

@@ -6,17 +6,21 @@ sends becomes part of a file path.
 
 from __future__ import annotations
 
+import re
 from pathlib import PurePath
 from urllib.parse import quote
 
 from flask import Blueprint, Response, abort, request, send_file
 
 from transcoder import hls, jobs, storage
+from transcoder.errors import StorageError
 
 from .views import checked_id, services
 
 bp = Blueprint("media", __name__, url_prefix="/api/videos/<video_id>")
 
+#: One range, as browsers send them; anything else gets the whole file.
+BYTE_RANGE = re.compile(r"^bytes=(\d+-\d*|-\d+)$")
 PREVIEW_FILES = {"poster.jpg": "image/jpeg", "storyboard.jpg": "image/jpeg", "storyboard.vtt": "text/vtt"}
 HLS_TYPES = {".m3u8": "application/vnd.apple.mpegurl", ".mp4": "video/mp4", ".m4s": "video/iso.segment"}
 
@@ -32,8 +36,7 @@ def _ready_rung(video: jobs.Video, name: str) -> dict:
 def rendition_file(video_id: str, name: str):  # type: ignore[no-untyped-def]
     video = services().videos.get(checked_id(video_id))
     _ready_rung(video, name)
-    path = services().storage.local_input(storage.rendition_key(video_id, name))
-    response = send_file(path, mimetype="video/mp4", conditional=True, max_age=3600)
+    response = serve(storage.rendition_key(video_id, name), "video/mp4")
     if request.args.get("download") == "1":
         stem = PurePath(video["filename"] or "video").stem or "video"
         response.headers["Content-Disposition"] = content_disposition(f"{stem}-{name}.mp4")
@@ -63,8 +66,7 @@ def hls_file(video_id: str, name: str, filename: str):  # type: ignore[no-untype
     if not hls.FILE_NAME.match(filename):
         abort(404)
     _ready_rung(services().videos.get(checked_id(video_id)), name)
-    path = services().storage.local_input(f"{storage.hls_prefix(video_id, name)}/{filename}")
-    return send_file(path, mimetype=HLS_TYPES[PurePath(filename).suffix], conditional=True, max_age=3600)
+    return serve(f"{storage.hls_prefix(video_id, name)}/{filename}", HLS_TYPES[PurePath(filename).suffix])
 
 
 @bp.get("/<any(poster.jpg, storyboard.jpg, storyboard.vtt):filename>")
@@ -72,5 +74,31 @@ def preview_file(video_id: str, filename: str):  # type: ignore[no-untyped-def]
     video = services().videos.get(checked_id(video_id))
     if video["previews"]["state"] != jobs.RungState.READY.value:
         abort(404)
-    path = services().storage.local_input(storage.preview_key(video_id, filename))
-    return send_file(path, mimetype=PREVIEW_FILES[filename], conditional=True, max_age=3600)
+    return serve(storage.preview_key(video_id, filename), PREVIEW_FILES[filename])
+
+
+def serve(key: str, mimetype: str) -> Response:
+    """Send a stored file with Range support: a local file directly, an object in a bucket
+    streamed through this process (no bucket address or CORS rule ever reaches the browser)."""
+    store = services().storage
+    path = store.local_path(key)
+    if path is not None:
+        return send_file(path, mimetype=mimetype, conditional=True, max_age=3600)
+    requested = request.headers.get("Range")
+    byte_range = requested if requested and BYTE_RANGE.match(requested) else None
+    try:
+        blob = store.read(key, byte_range)
+    except StorageError as exc:
+        if exc.code != "bad_range":
+            raise
+        return Response(status=416, headers={"Content-Range": "bytes */*"})
+    headers = {"Accept-Ranges": "bytes", "Content-Length": str(blob.length), "Cache-Control": "max-age=3600"}
+    if blob.content_range:
+        headers["Content-Range"] = blob.content_range
+    if blob.etag:
+        headers["ETag"] = blob.etag
+    response = Response(
+        blob.chunks, status=blob.status, mimetype=mimetype, headers=headers, direct_passthrough=True
+    )
+    response.call_on_close(blob.close)
+    return response

@@ -14,50 +14,11 @@ import time
 from pathlib import Path
 
 import pytest
-import redis
 
-from tests.system import BIN, ROOT, Processes, environment, free_port, make_clip, start_web, wait_for
+from tests.system import BIN, ROOT, Processes, RedisServer, environment, make_clip, start_web, wait_for
 
 TRIALS = int(os.environ.get("TRANSCODER_FAULT_TRIALS", "2"))
 RESULTS: dict[str, list[bool]] = {}
-
-
-class RedisServer:
-    """redis-server with the operators' config (AOF everysec), on a free port, data in a temp dir."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder, self.port = folder, free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            ["redis-server", str(ROOT / "infra" / "redis.conf"), "--port", str(self.port),
-             "--bind", "127.0.0.1", "--dir", str(self.folder), "--save", "",
-             "--logfile", str(self.folder / "redis.log")],
-        )  # fmt: skip
-        client = redis.Redis(port=self.port)
-        wait_for(lambda: _pings(client), 20, "redis-server start")
-
-    def crash(self) -> None:
-        """SHUTDOWN NOSAVE: no snapshot; what survives is what the append-only file holds."""
-        try:
-            redis.Redis(port=self.port).shutdown(nosave=True)
-        except redis.ConnectionError:
-            pass
-        self.proc.wait(10)
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(10)
-
-
-def _pings(client: redis.Redis) -> bool:
-    try:
-        return client.ping()
-    except redis.ConnectionError:
-        return False
 
 
 class Cluster:

@@ -1,0 +1,145 @@
+"""Two worker hosts that share nothing with the web app but Redis and an S3 bucket.
+
+Each worker runs in its own network namespace (where it can be made) and reaches Redis and
+S3 over its own virtual link; each has its own scratch folder. Every output is read back
+from the bucket and checked with ffprobe, and served to HTTP clients with byte ranges.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+
+import pytest
+import redis
+import requests
+
+from tests.hosts import Hosts
+from tests.s3 import download, ffprobe_json, keys_in, new_bucket, s3_settings
+from tests.system import (
+    BIN,
+    Processes,
+    RedisServer,
+    environment,
+    make_clip,
+    start_web,
+    upload,
+    wait_for,
+    wait_terminal,
+)
+from transcoder import keys
+
+HOSTS = (1, 2)
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory, s3_port, s3_endpoint):
+    root = tmp_path_factory.mktemp("multihost")
+    hosts = Hosts()
+    prefixes = {i: hosts.add(i) for i in HOSTS}
+    server = RedisServer(root, bind=" ".join(["127.0.0.1", *{hosts.gateway(i) for i in HOSTS}]))
+    server.start()
+    bucket = new_bucket(s3_endpoint)
+    processes = Processes(root)
+    web_env = environment(
+        server.url,
+        root / "web-storage",
+        scratch_dir=str(root / "web-scratch"),
+        **s3_settings(s3_endpoint, bucket),
+    )
+    url = start_web(processes, web_env, "multihost-web")
+    for i in HOSTS:
+        gateway = hosts.gateway(i)
+        env = environment(
+            server.url_at(gateway),
+            root / f"host{i}-storage",
+            scratch_dir=str(root / f"host{i}-scratch"),
+            **s3_settings(f"http://{gateway}:{s3_port}", bucket),
+        )
+        argv = [*prefixes[i], str(BIN / "celery"), "-A", "tasks", "worker", "--loglevel", "INFO",
+                "--concurrency", "1", "--hostname", f"host{i}@%h", "--without-gossip"]  # fmt: skip
+        proc, log = processes.start(f"host{i}", argv, env)
+        wait_for(lambda log=log: b" ready." in log.read_bytes(), 60, f"worker host{i} start", proc, log)
+    yield {"url": url, "bucket": bucket, "root": root, "isolated": hosts.isolated, "redis": server.url}
+    processes.stop_all()
+    server.stop()
+    hosts.remove_all()
+
+
+def test_workers_on_two_hosts_finish_videos_from_s3(cluster, s3_endpoint, data_dir, tmp_path):
+    url, bucket, root = cluster["url"], cluster["bucket"], cluster["root"]
+    clips = [
+        data_dir / "bigbuckbunny.mp4",
+        data_dir / "bikes.mp4",
+        make_clip(tmp_path / "tone.mp4", size="640x360", seconds=3, audio=True),
+        make_clip(tmp_path / "silent.mp4", size="480x270", seconds=2, audio=False),
+    ]
+    ids = []
+    for clip in clips:
+        reply = upload(url, clip)
+        assert reply.status_code == 201, reply.text
+        ids.append(reply.json()["id"])
+    videos = [wait_terminal(url, video_id, timeout=300) for video_id in ids]
+    assert [v["state"] for v in videos] == ["ready"] * len(ids), [v.get("error") for v in videos]
+
+    stored = keys_in(s3_endpoint, bucket)
+    client = redis.Redis.from_url(cluster["redis"])
+    workers_seen = set()
+    for video in videos:
+        record = json.loads(client.get(keys.video_key(video["id"])))
+        workers_seen |= {
+            entry["worker"].split("@")[0] for entry in [*record["renditions"], record["previews"]]
+        }
+        assert f"videos/{video['id']}/source" in stored
+        for rung in record["renditions"]:
+            key = f"videos/{video['id']}/{rung['name']}.mp4"
+            probed = json.loads(ffprobe_json(download(s3_endpoint, bucket, key, tmp_path)))
+            picture = next(s for s in probed["streams"] if s["codec_type"] == "video")
+            assert (picture["codec_name"], picture["width"], picture["height"]) == (
+                "h264",
+                rung["width"],
+                rung["height"],
+            )
+            assert abs(float(probed["format"]["duration"]) - video["source"]["duration"]) < 0.6
+            assert f"videos/{video['id']}/hls/{rung['name']}/index.m3u8" in stored
+        for name in ("poster.jpg", "storyboard.jpg", "storyboard.vtt"):
+            assert f"videos/{video['id']}/{name}" in stored
+    assert workers_seen == {"host1", "host2"}  # both hosts took part
+
+    # Served through the web app, which has no copy: ranges for players, the whole file for downloads.
+    first = videos[0]
+    mp4 = f"{url}/api/videos/{first['id']}/renditions/144p.mp4"
+    whole = requests.get(mp4, timeout=30)
+    part = requests.get(mp4, headers={"Range": "bytes=100-1099"}, timeout=30)
+    assert whole.status_code == 200 and whole.headers["Content-Type"] == "video/mp4"
+    assert part.status_code == 206 and part.content == whole.content[100:1100]
+    assert part.headers["Content-Range"] == f"bytes 100-1099/{len(whole.content)}"
+    assert (
+        requests.get(mp4, headers={"Range": f"bytes={len(whole.content) + 10}-"}, timeout=30).status_code
+        == 416
+    )
+    master = requests.get(f"{url}/api/videos/{first['id']}/hls/master.m3u8", timeout=30)
+    assert master.status_code == 200 and "144p/index.m3u8" in master.text
+    assert requests.get(f"{url}/api/videos/{first['id']}/poster.jpg", timeout=30).content[:2] == b"\xff\xd8"
+
+    # Nothing stayed in any scratch folder, and no process made a storage folder of its own.
+    for name in ("web", "host1", "host2"):
+        scratch = root / f"{name}-scratch"
+        assert not scratch.exists() or list(scratch.iterdir()) == [], name
+        assert not (root / f"{name}-storage").exists(), name
+
+    # Deleting a canceled video's files happens in the bucket too.
+    reply = upload(url, clips[3])
+    video_id = reply.json()["id"]
+    requests.delete(f"{url}/api/videos/{video_id}", timeout=10)
+    wait_for(
+        lambda: not [k for k in keys_in(s3_endpoint, bucket) if video_id in k], 60, "canceled files gone"
+    )
+
+
+def test_workers_were_on_hosts_of_their_own(cluster):
+    """As root with iproute2 (make test's machines), the workers must have had their own network."""
+    if os.geteuid() != 0 or not shutil.which("ip"):
+        pytest.skip("network namespaces need root and iproute2")
+    assert cluster["isolated"]

@@ -1,0 +1,110 @@
+"""Both storage backends keep the same promises: whole objects only, ranges, deletes that stay in
+their folder, scratch cleaned. S3 is moto's server over HTTP, reached through boto3."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.s3 import new_bucket, s3_client, s3_settings
+from transcoder.errors import StorageError, Transient
+from transcoder.services import open_storage
+from transcoder.settings import Settings
+
+
+@pytest.fixture(params=["local", "s3"])
+def store(request, tmp_path):
+    extra = {}
+    if request.param == "s3":
+        endpoint = request.getfixturevalue("s3_endpoint")
+        extra = s3_settings(endpoint, new_bucket(endpoint), prefix="tenant-a")
+    settings = Settings.from_env(
+        {}, storage_dir=tmp_path / "storage", scratch_dir=tmp_path / "scratch", **extra
+    )
+    return open_storage(settings)
+
+
+def scratch_left(tmp_path) -> list:
+    folder = tmp_path / "scratch"
+    return list(folder.iterdir()) if folder.exists() else []
+
+
+def test_put_fetch_and_ranges(store, tmp_path):
+    src = tmp_path / "upload"
+    src.write_bytes(bytes(range(256)) * 1000)
+    store.put_file("videos/a1/source", src)
+    assert store.exists("videos/a1/source")
+    with store.fetch("videos/a1/source") as local:
+        assert local.read_bytes() == bytes(range(256)) * 1000
+    whole = store.read("videos/a1/source")
+    assert (whole.status, whole.length, whole.size) == (200, 256000, 256000)
+    assert b"".join(whole.chunks) == bytes(range(256)) * 1000
+    if store.local_path("videos/a1/source") is None:  # the web app proxies ranges only for buckets
+        part = store.read("videos/a1/source", "bytes=256-511")
+        assert (part.status, part.length, part.size, part.content_range) == (
+            206,
+            256,
+            256000,
+            "bytes 256-511/256000",
+        )
+        assert b"".join(part.chunks) == bytes(range(256))
+        with pytest.raises(StorageError) as refused:
+            store.read("videos/a1/source", "bytes=999999-")
+        assert refused.value.code == "bad_range"
+    assert scratch_left(tmp_path) == []
+
+
+def test_a_failed_write_leaves_nothing(store, tmp_path):
+    with pytest.raises(RuntimeError), store.writing("videos/a2/144p.mp4") as tmp:
+        tmp.write_bytes(b"half")
+        raise RuntimeError("encoder died")
+    assert not store.exists("videos/a2/144p.mp4")
+    with pytest.raises(StorageError, match="missing"), store.fetch("videos/a2/144p.mp4"):
+        pass
+    assert scratch_left(tmp_path) == []
+
+
+def test_folders_appear_whole_and_deletes_stay_in_their_folder(store, tmp_path):
+    with store.writing_dir("videos/b1/hls/144p") as folder:
+        (folder / "index.m3u8").write_text("#EXTM3U\n")
+        (folder / "seg_00001.m4s").write_bytes(b"x" * 10)
+    store.put_file("videos/b10/source", _file(tmp_path / "other", b"keep me"))
+    assert store.exists("videos/b1/hls/144p/index.m3u8") and store.exists("videos/b1/hls/144p/seg_00001.m4s")
+    store.delete_prefix("videos/b1")
+    assert not store.exists("videos/b1/hls/144p/index.m3u8")
+    assert store.exists("videos/b10/source")
+    assert scratch_left(tmp_path) == []
+
+
+def test_keys_cannot_leave_storage(store):
+    for key in ("../etc/passwd", "/etc/passwd", "videos/../../x", "videos//x"):
+        with pytest.raises(StorageError):
+            store.exists(key)
+        with pytest.raises(StorageError):
+            store.delete_prefix(key)
+
+
+def test_s3_keys_sit_under_the_prefix(s3_endpoint, tmp_path):
+    bucket = new_bucket(s3_endpoint)
+    settings = Settings.from_env(
+        {}, scratch_dir=tmp_path / "scratch", **s3_settings(s3_endpoint, bucket, prefix="/tenant-b/")
+    )
+    open_storage(settings).put_file("videos/c1/source", _file(tmp_path / "f", b"data"))
+    listed = s3_client(s3_endpoint).list_objects_v2(Bucket=bucket)["Contents"]
+    assert [o["Key"] for o in listed] == ["tenant-b/videos/c1/source"]
+
+
+def test_unreachable_object_storage_is_a_passing_failure(tmp_path):
+    from tests.system import free_port
+
+    endpoint = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    settings = Settings.from_env({}, scratch_dir=tmp_path / "scratch", **s3_settings(endpoint, "nowhere"))
+    store = open_storage(settings)
+    store.client.meta.config.retries = {"max_attempts": 1}
+    with pytest.raises(Transient) as caught:
+        store.check()
+    assert caught.value.code == "storage_unreachable"
+
+
+def _file(path, data: bytes):
+    path.write_bytes(data)
+    return path
