@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 
 help:
 	@echo "make run     set up, then start Redis (if none answers), one worker and the web app"
-	@echo "make worker  start one more worker against the same Redis and storage"
+	@echo "make worker  start one more worker against the same Redis and storage (QUEUES=rungs: encodes only)"
 	@echo "make test    set up, then run the whole test suite"
 	@echo "make faults  the fault trials, 20 runs each, with a table of counts"
 	@echo "make bench   time upload to playable and to ready, against the same encodes by hand"
@@ -30,8 +30,11 @@ redis: system
 run: setup redis
 	@infra/run.sh
 
+# QUEUES=rungs gives a machine only encoding work; QUEUES=finalize only the short closing tasks.
+QUEUES ?= rungs,finalize
+
 worker: setup redis
-	$(BIN)/celery -A tasks worker --loglevel INFO --hostname "worker-$$$$@%h"
+	$(BIN)/celery -A tasks worker --loglevel INFO --queues "$(QUEUES)" --hostname "worker-$$$$@%h"
 
 test: setup redis lint
 	@infra/setup-system.sh chromium

@@ -17,7 +17,8 @@ Choices follow Celery's guidance for long, idempotent tasks on a Redis broker:
   lives in result keys and would otherwise expire under a long job.
 - ``worker_soft_shutdown_timeout``: on a stop, a worker gives running encodes this
   long to finish before it cancels them and hands their messages back to Redis.
-- Two queues: short work (closing a video) never waits behind long encodes.
+- Two queues, named in ``transcoder.keys``: ``rungs`` (encodes and previews) and
+  ``finalize`` (closing a video, which never waits behind long encodes).
   Each has its own direct exchange and routing key; left to the defaults, both
   would be bound to the default exchange under one key, and a message could be
   copied into both.
@@ -29,10 +30,8 @@ from typing import Any
 
 from kombu import Exchange, Queue
 
+from transcoder.keys import FINALIZE_QUEUE, QUEUES, RUNGS_QUEUE
 from transcoder.settings import Settings
-
-SHORT_QUEUE = "transcoder.short"
-ENCODE_QUEUE = "transcoder.encode"
 
 ENCODE_TASK = "tasks.transcode.encode"
 PREVIEWS_TASK = "tasks.transcode.previews"
@@ -68,13 +67,13 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "worker_soft_shutdown_timeout": SOFT_SHUTDOWN_S,
         "worker_enable_soft_shutdown_on_idle": True,
         "result_expires": settings.record_ttl + 24 * 3600,
-        "task_queues": tuple(_queue(name) for name in (SHORT_QUEUE, ENCODE_QUEUE)),
-        "task_default_queue": SHORT_QUEUE,
+        "task_queues": tuple(_queue(name) for name in QUEUES),
+        "task_default_queue": FINALIZE_QUEUE,
         "task_create_missing_queues": False,
         "task_routes": {
-            ENCODE_TASK: {"queue": ENCODE_QUEUE},
-            PREVIEWS_TASK: {"queue": ENCODE_QUEUE},
-            CLOSE_TASK: {"queue": SHORT_QUEUE},
+            ENCODE_TASK: {"queue": RUNGS_QUEUE},
+            PREVIEWS_TASK: {"queue": RUNGS_QUEUE},
+            CLOSE_TASK: {"queue": FINALIZE_QUEUE},
         },
         "worker_hijack_root_logger": False,
     }

@@ -108,7 +108,7 @@ def parts(video: Video) -> list[dict[str, Any]]:
 # --- transitions: each returns True when it changed the document -------------
 
 
-def start_part(video: Video, name: str, worker: str) -> bool:
+def start_part(video: Video, name: str, worker: str, now: float | None = None) -> bool:
     """Mark a part running; a finished one is left alone (a duplicate run is a no-op)."""
     entry = part(video, name)
     if entry["state"] in RUNG_TERMINAL or video["state"] in TERMINAL:
@@ -120,6 +120,7 @@ def start_part(video: Video, name: str, worker: str) -> bool:
         entry.update(fps=None, eta_seconds=None)
     entry["attempts"] += 1
     entry["worker"] = worker
+    entry["started_at"] = now
     video["state"] = VideoState.PROCESSING.value
     return True
 

@@ -4,6 +4,14 @@ from __future__ import annotations
 
 PREFIX = "transcoder"
 
+#: The Celery queues (Redis lists of waiting messages). Encodes of rungs and previews wait
+#: in RUNGS_QUEUE, whose length is what autoscalers read; closing a video waits in
+#: FINALIZE_QUEUE, so it never queues behind long encodes. An operator may start workers
+#: that take only one of them.
+RUNGS_QUEUE = "rungs"
+FINALIZE_QUEUE = "finalize"
+QUEUES = (RUNGS_QUEUE, FINALIZE_QUEUE)
+
 #: Sorted set of video ids scored by creation time, for "recent videos".
 VIDEOS_INDEX = f"{PREFIX}:videos"
 #: Set of ids of videos not yet ended; the sweeper looks only at these.

@@ -104,7 +104,9 @@ def _run_part(
         log.info("video %s %s: another worker is running it; this copy does nothing", video_id, name)
         return False
     try:
-        video, started = services.videos.update(video_id, lambda v: jobs.start_part(v, name, worker))
+        video, started = services.videos.update(
+            video_id, lambda v: jobs.start_part(v, name, worker, time.time())
+        )
         if not started:
             log.info(
                 "video %s %s: already %s, nothing to do", video_id, name, jobs.part(video, name)["state"]

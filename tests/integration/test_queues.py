@@ -1,0 +1,76 @@
+"""Operators can split the queues between machines: a worker started for `rungs` only encodes,
+and closing work waits in `finalize` until a worker that takes it starts. With one worker,
+a video's lowest rung is encoded first, then its previews, then the other rungs."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+
+import pytest
+import redis
+
+from tests.system import (
+    BIN,
+    REDIS_URL,
+    ROOT,
+    Processes,
+    environment,
+    start_web,
+    upload,
+    wait_for,
+    wait_terminal,
+)
+from transcoder import keys
+
+# A database of its own, so the session's shared workers never take these messages.
+QUEUE_DB_URL = REDIS_URL.rsplit("/", 1)[0] + "/14"
+
+
+@pytest.fixture(scope="module")
+def split(tmp_path_factory):
+    root = tmp_path_factory.mktemp("queues")
+    client = redis.Redis.from_url(QUEUE_DB_URL)
+    client.flushdb()
+    processes = Processes(root)
+    env = environment(QUEUE_DB_URL, root / "storage")
+    yield client, processes, env, start_web(processes, env, "queues-web")
+    processes.stop_all()
+    client.flushdb()
+
+
+def test_a_rungs_only_worker_leaves_closing_work_to_a_finalize_worker(split, data_dir):
+    client, processes, env, url = split
+    # The plain Celery command an operator would write for an encoding-only machine.
+    argv = [str(BIN / "celery"), "-A", "tasks", "worker", "-Q", keys.RUNGS_QUEUE, "--concurrency", "1",
+            "--hostname", "encoder@%h", "--loglevel", "INFO"]  # fmt: skip
+    proc, log = processes.start("encoder", argv, env)
+    wait_for(lambda: b" ready." in log.read_bytes(), 60, "rungs worker start", proc, log)
+
+    video_id = upload(url, data_dir / "bigbuckbunny.mp4").json()["id"]
+    video = wait_terminal(url, video_id)
+    assert video["state"] == "ready"
+    record = json.loads(client.get(keys.video_key(video_id)))
+    parts = [*record["renditions"], record["previews"]]
+    order = [p.get("name", "previews") for p in sorted(parts, key=lambda p: p["started_at"])]
+    assert order == ["144p", "previews", "240p", "360p", "480p"]  # playable soonest
+    # The closing task waits, untouched, in its own queue.
+    wait_for(lambda: client.llen(keys.FINALIZE_QUEUE) == 1, 10, "closing message queued")
+    assert client.llen(keys.RUNGS_QUEUE) == 0
+    assert b"Task tasks.transcode.close[" not in log.read_bytes()
+
+    # `make worker QUEUES=finalize` takes it.
+    make = subprocess.Popen(
+        ["make", "--no-print-directory", "worker", "QUEUES=finalize"],
+        cwd=ROOT,
+        env=env,
+        stdout=(log := processes.logs / "finalizer.log").open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    processes.procs.append(make)
+    wait_for(lambda: client.llen(keys.FINALIZE_QUEUE) == 0, 120, "closing message taken", make, log)
+    ran = re.compile(rb"Task tasks\.transcode\.close\[[0-9a-f-]+\] succeeded")
+    wait_for(lambda: ran.search(log.read_bytes()), 30, "close task run", make, log)
+    assert b"rungs" not in log.read_bytes().split(b"[queues]")[-1].split(b"[tasks]")[0]
