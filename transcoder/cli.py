@@ -1,17 +1,25 @@
-"""``transcoder``: submit a video to a running server and follow it in the terminal."""
+"""``transcoder``: submit a video to a running server and follow it in the terminal; run the
+autoscaler that keeps local workers following the queue."""
 
 from __future__ import annotations
 
 import argparse
+import logging
 import os
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn
 
+from . import keys
+from .autoscale import Autoscaler
 from .client import Client
 from .errors import TranscoderError
+from .services import build_services
+from .settings import Settings
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 
@@ -34,11 +42,22 @@ def main(argv: list[str] | None = None) -> int:
             default=os.environ.get("TRANSCODER_API_KEY"),
             help="sent as a Bearer token (default: $TRANSCODER_API_KEY)",
         )
+    scale = sub.add_parser("autoscale", help="keep local workers at ceil(waiting rung tasks / per-worker)")
+    scale.add_argument("--min", type=int, default=1, help="workers kept even when nothing waits")
+    scale.add_argument("--max", type=int, required=True, help="most workers on this machine")
+    scale.add_argument("--per-worker", type=int, default=2, help="waiting rung tasks per worker")
+    scale.add_argument("--interval", type=float, default=2.0, help="seconds between two looks")
+    scale.add_argument(
+        "--cooldown", type=float, default=30.0, help="seconds of less work before scaling down"
+    )
+    scale.add_argument("--queues", default=",".join(keys.QUEUES), help="queues the workers take")
     args = parser.parse_args(argv)
 
     console = Console(stderr=True)
-    client = Client(args.url, api_key=args.api_key)
+    client = Client(args.url, api_key=args.api_key) if hasattr(args, "url") else None
     try:
+        if args.command == "autoscale":
+            return _autoscale(args)
         if args.command == "submit":
             return _submit(client, args.file, args.watch, console)
         if args.command == "watch":
@@ -51,6 +70,26 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         console.print(f"[red]error[/red]: {exc}")
         return 2
+    return 0
+
+
+def _autoscale(args: argparse.Namespace) -> int:
+    """Runs until SIGTERM or Ctrl-C, then stops its workers gracefully (running encodes finish)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    services = build_services(Settings.from_env(), patient=True)
+    scaler = Autoscaler(
+        services.redis,
+        services.videos,
+        minimum=args.min,
+        maximum=args.max,
+        per_worker=args.per_worker,
+        queues=args.queues,
+        cooldown=args.cooldown,
+    )
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    scaler.run(args.interval, stop, out=lambda line: print(line, flush=True))
     return 0
 
 
