@@ -3,11 +3,13 @@
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: help setup system redis run worker test lint format clean bench faults
+.PHONY: help setup system redis run worker autoscale flower test lint format clean bench faults
 
 help:
 	@echo "make run     set up, then start Redis (if none answers), one worker and the web app"
 	@echo "make worker  start one more worker against the same Redis and storage (QUEUES=rungs: encodes only)"
+	@echo "make autoscale  workers on this machine follow the queue (MAX=4 PER_WORKER=2)"
+	@echo "make flower  Celery's monitor on http://127.0.0.1:5555/ (FLOWER_PORT=...)"
 	@echo "make test    set up, then run the whole test suite"
 	@echo "make faults  the fault trials, 20 runs each, with a table of counts"
 	@echo "make bench   time upload to playable and to ready, against the same encodes by hand"
@@ -35,6 +37,18 @@ QUEUES ?= rungs,finalize
 
 worker: setup redis
 	$(BIN)/celery -A tasks worker --loglevel INFO --queues "$(QUEUES)" --hostname "worker-$$$$@%h"
+
+MIN ?= 1
+MAX ?= 4
+PER_WORKER ?= 2
+
+autoscale: setup redis
+	$(BIN)/transcoder autoscale --min $(MIN) --max $(MAX) --per-worker $(PER_WORKER)
+
+FLOWER_PORT ?= 5555
+
+flower: setup redis
+	$(BIN)/celery -A tasks flower --address=127.0.0.1 --port=$(FLOWER_PORT)
 
 test: setup redis lint
 	@infra/setup-system.sh chromium

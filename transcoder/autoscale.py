@@ -25,6 +25,7 @@ import redis
 
 from . import jobs, keys
 from .errors import ConfigError
+from .metrics import running_parts
 
 log = logging.getLogger(__name__)
 
@@ -36,14 +37,7 @@ def desired(waiting: int, minimum: int, maximum: int, per_worker: int) -> int:
 
 def busy_workers(videos: jobs.VideoStore) -> set[str]:
     """Workers running a part right now, as the videos' records say."""
-    busy = set()
-    for video_id in videos.active():
-        try:
-            video = videos.get(video_id)
-        except Exception:  # ended and expired between the two reads
-            continue
-        busy |= {p["worker"] for p in jobs.parts(video) if p["state"] == jobs.RungState.RUNNING.value}
-    return busy
+    return {entry["worker"] for _, entry in running_parts(videos)}
 
 
 @dataclass

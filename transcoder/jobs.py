@@ -105,6 +105,10 @@ def parts(video: Video) -> list[dict[str, Any]]:
     return [*video["renditions"], video["previews"]]
 
 
+def named_parts(video: Video) -> list[tuple[str, dict[str, Any]]]:
+    return [*((r["name"], r) for r in video["renditions"]), (PREVIEWS, video["previews"])]
+
+
 # --- transitions: each returns True when it changed the document -------------
 
 
@@ -261,6 +265,7 @@ class VideoStore:
             pipe.set(keys.video_key(video["id"]), data, ex=self.ttl, nx=True)
             pipe.zadd(keys.VIDEOS_INDEX, {video["id"]: video["created_at"]})
             pipe.sadd(keys.ACTIVE_VIDEOS, video["id"])
+            pipe.hincrby(keys.VIDEO_STATES, video["state"], 1)
             pipe.publish(keys.events_channel(video["id"]), data)
             pipe.execute()
         return video
@@ -282,6 +287,7 @@ class VideoStore:
                     if raw is None:
                         raise VideoNotFound(f"No video with id {video_id!r}.")
                     video = json.loads(raw)
+                    before = video["state"]
                     if not change(video):
                         pipe.unwatch()
                         return video, False
@@ -293,6 +299,9 @@ class VideoStore:
                         pipe.srem(keys.ACTIVE_VIDEOS, video_id)
                     else:
                         pipe.sadd(keys.ACTIVE_VIDEOS, video_id)
+                    if video["state"] != before:
+                        pipe.hincrby(keys.VIDEO_STATES, before, -1)
+                        pipe.hincrby(keys.VIDEO_STATES, video["state"], 1)
                     pipe.publish(keys.events_channel(video_id), data)
                     pipe.execute()
                     return video, True
@@ -301,7 +310,10 @@ class VideoStore:
 
     def delete(self, video_id: str) -> None:
         """Forget a video that never got going (its work could not be queued)."""
+        raw = self.redis.get(keys.video_key(video_id))
         with self.redis.pipeline() as pipe:
+            if raw is not None:
+                pipe.hincrby(keys.VIDEO_STATES, json.loads(raw)["state"], -1)
             pipe.delete(keys.video_key(video_id))
             pipe.zrem(keys.VIDEOS_INDEX, video_id)
             pipe.srem(keys.ACTIVE_VIDEOS, video_id)

@@ -16,6 +16,10 @@ QUEUES = (RUNGS_QUEUE, FINALIZE_QUEUE)
 VIDEOS_INDEX = f"{PREFIX}:videos"
 #: Set of ids of videos not yet ended; the sweeper looks only at these.
 ACTIVE_VIDEOS = f"{PREFIX}:active"
+#: Hash of video state -> how many videos are in it now (kept with every state change).
+VIDEO_STATES = f"{PREFIX}:metrics:video-states"
+#: Counters and histograms shared by every process, for /metrics (see transcoder.metrics).
+METRICS = f"{PREFIX}:metrics"
 
 
 def video_key(video_id: str) -> str:

@@ -13,7 +13,7 @@ from typing import Any, BinaryIO
 
 import redis
 
-from . import ffmpeg, hls, jobs, keys, previews
+from . import ffmpeg, hls, jobs, keys, metrics, previews
 from .errors import Canceled, InvalidInput, StorageError, TranscoderError, Transient
 from .ladder import Rendition, plan
 from .leases import Lease
@@ -38,17 +38,23 @@ def accept_upload(services: Services, stream: BinaryIO, filename: str) -> jobs.V
         with open(local, "wb") as out:
             shutil.copyfileobj(stream, out, CHUNK)
             size = out.tell()
-        if size == 0:
-            raise InvalidInput("The uploaded file is empty.", code="empty_file")
-        media = probe(local, services.settings.limits)  # before storing: a refusal never reaches storage
+        try:
+            if size == 0:
+                raise InvalidInput("The uploaded file is empty.", code="empty_file")
+            media = probe(local, services.settings.limits)  # before storing: a refusal never reaches storage
+        except InvalidInput as refused:
+            metrics.record_refusal(services.redis, refused.code)
+            raise
         name, ladder = clean_filename(filename), plan(media.width, media.height)
         record = jobs.new_video(video_id, name, media, ladder, time.time())
         try:
             services.storage.put_file(source_key(video_id), local)
-            return services.videos.create(record)
+            video = services.videos.create(record)
         except BaseException:
             services.storage.delete_prefix(video_prefix(video_id))
             raise
+    metrics.record_upload(services.redis, size)
+    return video
 
 
 def clean_filename(name: str) -> str:
@@ -129,6 +135,7 @@ def _run_part(
 def _finish(services: Services, video_id: str, name: str, work: Callable[[], dict[str, Any]]) -> bool:
     """Run the work and record its outcome: ready, queued again, failed, or nothing if canceled."""
     now = time.time
+    began = time.monotonic()
     try:
         results = work()
     except Canceled:
@@ -147,10 +154,13 @@ def _finish(services: Services, video_id: str, name: str, work: Callable[[], dic
         )
         if jobs.part(video, name)["state"] == jobs.RungState.QUEUED.value:
             raise RetryLater(countdown, exc) from exc
+        if changed:
+            metrics.record_failure(services.redis, exc.code)  # out of attempts
         return changed and video["state"] in jobs.TERMINAL
     except TranscoderError as exc:
         log.warning("video %s %s failed: %s", video_id, name, exc.message)
         reason = exc.to_dict()
+        metrics.record_failure(services.redis, exc.code)
         return _record_end(services, video_id, lambda v: jobs.fail_part(v, name, reason, now()))
     except Exception as exc:
         log.exception("video %s %s: unexpected error", video_id, name)
@@ -158,8 +168,11 @@ def _finish(services: Services, video_id: str, name: str, work: Callable[[], dic
             "code": "internal_error",
             "message": f"An internal error stopped this work ({type(exc).__name__}).",
         }
+        metrics.record_failure(services.redis, reason["code"])
         _record_end(services, video_id, lambda v: jobs.fail_part(v, name, reason, now()))
         raise
+    if name != jobs.PREVIEWS:
+        metrics.record_encode(services.redis, name, time.monotonic() - began)
     video, changed = services.videos.update(video_id, lambda v: jobs.finish_part(v, name, now(), **results))
     if video["state"] == jobs.VideoState.CANCELED.value:
         services.storage.delete_prefix(video_prefix(video_id))  # canceled as it finished

@@ -17,15 +17,16 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes
     # Signs page sessions; a random one per process unless set (set it for several web processes).
     app.secret_key = settings.secret_key or secrets.token_bytes(32)
-    app.extensions["transcoder"] = build_services(settings)
+    svc = app.extensions["transcoder"] = build_services(settings)
     app.extensions["celery"] = make_celery(settings)
 
-    from . import api, errors, media, pages, security, stream
+    from . import api, errors, media, ops, pages, security, stream
 
     security.register(app, security.parse_keys(settings.api_keys))
     app.register_blueprint(api.bp)
     app.register_blueprint(stream.bp)
     app.register_blueprint(media.bp)
     app.register_blueprint(pages.bp)
+    ops.register(app, svc)
     errors.register(app)
     return app

@@ -24,9 +24,3 @@ def library() -> str:
 def watch(video_id: str) -> str:
     video = video_json(services().videos.get(checked_id(video_id)))
     return render_template("watch.html", active="library", video=video)
-
-
-@bp.get("/healthz")
-def healthz() -> dict[str, str]:
-    """The process is up (load balancers and `make run` poll this)."""
-    return {"status": "ok"}

@@ -25,7 +25,7 @@ from tests.system import (
 from transcoder import keys
 
 # A database of its own, so the session's shared workers never take these messages.
-QUEUE_DB_URL = REDIS_URL.rsplit("/", 1)[0] + "/14"
+QUEUE_DB_URL = REDIS_URL.rsplit("/", 1)[0] + "/12"
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,98 @@
+"""What operators poll: /metrics moves with the work the system does; /healthz and /readyz."""
+
+from __future__ import annotations
+
+import time
+
+import requests
+from prometheus_client.parser import text_string_to_metric_families
+
+from tasks import workflow
+from tasks.celery import make_celery
+from tests.system import upload, wait_for, wait_terminal
+from transcoder import storage, transcode
+from transcoder.services import build_services
+from transcoder.settings import Settings
+from web import create_app
+
+
+def scrape(base_url: str) -> dict[tuple[str, tuple], float]:
+    reply = requests.get(f"{base_url}/metrics", timeout=10)
+    assert reply.status_code == 200 and reply.headers["Content-Type"].startswith("text/plain")
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(reply.text)
+        for sample in family.samples
+    }
+
+
+def test_metrics_follow_uploads_encodes_streams_and_failures(system, settings, long_clip, data_dir, tmp_path):
+    before = scrape(system)
+    refused = tmp_path / "notes.mp4"
+    refused.write_text("not a video at all\n" * 10)
+    assert upload(system, refused).status_code == 422
+
+    video_id = upload(system, long_clip).json()["id"]
+    with requests.get(f"{system}/api/videos/{video_id}/events", stream=True, timeout=30) as events:
+        lines = events.iter_lines()
+        while not (next(lines) or b"").startswith(b"data:"):
+            pass
+        during = wait_for(
+            lambda: (m := scrape(system))[("transcoder_parts_running", (("rung", "144p"),))] >= 1 and m,
+            30,
+            "the 144p encode running",
+        )
+        assert during[("transcoder_sse_clients", ())] >= 1
+        assert during[("transcoder_videos", (("state", "processing"),))] >= 1
+    assert wait_terminal(system, video_id)["state"] == "ready"
+
+    # A part that fails for good: its source disappears before a worker reaches it.
+    services = build_services(settings)
+    with open(data_dir / "bikes.mp4", "rb") as fh:
+        broken = transcode.accept_upload(services, fh, "bikes.mp4")
+    services.storage.path(storage.source_key(broken["id"])).unlink()
+    workflow.submit(make_celery(settings), broken)
+    assert wait_terminal(system, broken["id"])["state"] == "failed"
+
+    after = wait_for(
+        lambda: (m := scrape(system))[("transcoder_sse_clients", ())] == 0 and m, 15, "stream closed"
+    )
+
+    def grew(name: str, labels: tuple = ()) -> float:
+        return after.get((name, labels), 0) - before.get((name, labels), 0)
+
+    for rung in ("144p", "240p", "360p", "480p"):
+        assert grew("transcoder_encode_seconds_count", (("rung", rung),)) == 1
+        assert grew("transcoder_encode_seconds_bucket", (("le", "+Inf"), ("rung", rung))) == 1
+        assert grew("transcoder_encode_seconds_sum", (("rung", rung),)) > 0
+    assert grew("transcoder_uploads_total") == 2
+    assert (
+        grew("transcoder_upload_bytes_total")
+        == long_clip.stat().st_size + (data_dir / "bikes.mp4").stat().st_size
+    )
+    assert grew("transcoder_uploads_refused_total", (("code", "not_a_video"),)) == 1
+    assert grew("transcoder_failures_total", (("code", "storage_error"),)) == 3  # 144p, 240p and the previews
+    assert grew("transcoder_videos", (("state", "ready"),)) == 1
+    assert grew("transcoder_videos", (("state", "failed"),)) == 1
+    assert after[("transcoder_queue_depth", (("queue", "rungs"),))] >= 0
+    assert ("transcoder_queue_depth", (("queue", "finalize"),)) in after
+
+
+def test_health_and_readiness(system):
+    assert requests.get(f"{system}/healthz", timeout=5).json() == {"status": "ok"}
+    ready = requests.get(f"{system}/readyz", timeout=5)
+    assert ready.status_code == 200
+    assert ready.json() == {"status": "ready", "checks": {"redis": "ok", "storage": "ok"}}
+
+
+def test_not_ready_without_redis(tmp_path):
+    app = create_app(Settings.from_env({}, redis_url="redis://127.0.0.1:1/0", storage_dir=tmp_path / "s"))
+    client = app.test_client()
+    started = time.monotonic()
+    ready = client.get("/readyz")
+    assert ready.status_code == 503
+    assert ready.json["checks"]["storage"] == "ok" and ready.json["checks"]["redis"].startswith("unreachable")
+    scraped = client.get("/metrics")
+    assert scraped.status_code == 503 and scraped.json["error"]["code"] == "unavailable"
+    assert client.get("/healthz").status_code == 200
+    assert time.monotonic() - started < 30

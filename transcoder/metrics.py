@@ -1,0 +1,134 @@
+"""Figures for operators, shared by every process through Redis.
+
+Encodes happen in worker processes and uploads in any web process, but a scrape
+reaches one web process: so counters and histograms live in Redis, and every web
+process answers /metrics with the same cluster-wide numbers. Recording never stops
+the work it describes: a Redis error is logged and the figure lost.
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+
+import redis
+
+from . import jobs, keys
+
+log = logging.getLogger(__name__)
+
+#: Upper bounds (seconds) of the encode-time histogram's buckets; +Inf is implied.
+ENCODE_BUCKETS = (1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0)
+
+
+def _encode_key(rung: str) -> str:
+    return f"{keys.METRICS}:encode-seconds:{rung}"
+
+
+FAILURES = f"{keys.METRICS}:failures"
+REFUSALS = f"{keys.METRICS}:refusals"
+UPLOADS = f"{keys.METRICS}:uploads"
+
+
+def _quietly(action: str, client: redis.Redis, *commands: tuple) -> None:
+    try:
+        with client.pipeline(transaction=False) as pipe:
+            for name, *args in commands:
+                getattr(pipe, name)(*args)
+            pipe.execute()
+    except redis.RedisError as exc:
+        log.warning("metrics: %s not recorded (%s)", action, exc)
+
+
+def record_encode(client: redis.Redis, rung: str, seconds: float) -> None:
+    index = bisect.bisect_left(ENCODE_BUCKETS, seconds)
+    bucket = str(ENCODE_BUCKETS[index]) if index < len(ENCODE_BUCKETS) else "+Inf"
+    key = _encode_key(rung)
+    _quietly(
+        "encode time",
+        client,
+        ("hincrby", key, bucket, 1),
+        ("hincrby", key, "count", 1),
+        ("hincrbyfloat", key, "sum", seconds),
+        ("sadd", f"{keys.METRICS}:rungs", rung),
+    )
+
+
+def record_failure(client: redis.Redis, code: str) -> None:
+    """A part that failed for good, by the reason code its video shows."""
+    _quietly("failure", client, ("hincrby", FAILURES, code, 1))
+
+
+def record_refusal(client: redis.Redis, code: str) -> None:
+    """An upload refused before it became a video (not a video, too long...)."""
+    _quietly("refusal", client, ("hincrby", REFUSALS, code, 1))
+
+
+def record_upload(client: redis.Redis, size: int) -> None:
+    _quietly("upload", client, ("hincrby", UPLOADS, "bytes", size), ("hincrby", UPLOADS, "count", 1))
+
+
+@dataclass
+class Histogram:
+    buckets: list[tuple[str, int]]  # cumulative, as Prometheus wants them, ending with +Inf
+    sum: float
+    count: int
+
+
+@dataclass
+class Snapshot:
+    queues: dict[str, int]
+    running: dict[str, int]
+    videos: dict[str, int]
+    encode: dict[str, Histogram] = field(default_factory=dict)
+    failures: dict[str, int] = field(default_factory=dict)
+    refusals: dict[str, int] = field(default_factory=dict)
+    upload_bytes: int = 0
+    uploads: int = 0
+
+
+def running_parts(videos: jobs.VideoStore) -> list[tuple[str, dict]]:
+    """(part name, part) for every part running now, from the records of videos not yet ended."""
+    running = []
+    for video_id in videos.active():
+        try:
+            video = videos.get(video_id)
+        except Exception:  # ended and expired between the two reads
+            continue
+        for name, entry in jobs.named_parts(video):
+            if entry["state"] == jobs.RungState.RUNNING.value:
+                running.append((name, entry))
+    return running
+
+
+def snapshot(client: redis.Redis, videos: jobs.VideoStore) -> Snapshot:
+    """Everything /metrics shows, read now."""
+    text = _text
+    queues = {name: client.llen(name) for name in keys.QUEUES}
+    running = Counter(name for name, _ in running_parts(videos))
+    states = {text(k): int(v) for k, v in client.hgetall(keys.VIDEO_STATES).items()}
+    encode = {}
+    for rung in sorted(text(r) for r in client.smembers(f"{keys.METRICS}:rungs")):
+        raw = {text(k): v for k, v in client.hgetall(_encode_key(rung)).items()}
+        total, buckets = 0, []
+        for bound in [*map(str, ENCODE_BUCKETS), "+Inf"]:
+            total += int(raw.get(bound, 0))
+            buckets.append((bound, total))
+        encode[rung] = Histogram(buckets, float(raw.get("sum", 0)), int(raw.get("count", 0)))
+    uploads = {text(k): int(v) for k, v in client.hgetall(UPLOADS).items()}
+    return Snapshot(
+        queues=queues,
+        running=dict(running),
+        videos={state.value: max(states.get(state.value, 0), 0) for state in jobs.VideoState},
+        encode=encode,
+        failures={text(k): int(v) for k, v in client.hgetall(FAILURES).items()},
+        refusals={text(k): int(v) for k, v in client.hgetall(REFUSALS).items()},
+        upload_bytes=uploads.get("bytes", 0),
+        uploads=uploads.get("count", 0),
+    )
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

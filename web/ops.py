@@ -1,0 +1,109 @@
+"""What operators' tools poll: ``/metrics`` (Prometheus), ``/healthz`` and ``/readyz``.
+
+Cluster-wide figures (queues, running parts, videos, encode times, failures, uploads)
+are read from Redis at each scrape (``transcoder.metrics``), so every web process
+answers the same. Only the count of open event streams is this process's own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import redis
+from flask import Blueprint, Flask, Response, current_app
+from prometheus_client import CollectorRegistry, Gauge, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from transcoder import metrics
+from transcoder.errors import TranscoderError, Unavailable
+from transcoder.services import Services
+
+from .views import services
+
+bp = Blueprint("ops", __name__)
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+class ClusterCollector(Collector):
+    def __init__(self, svc: Services) -> None:
+        self.svc = svc
+
+    def collect(self) -> Iterator[Metric]:
+        snap = metrics.snapshot(self.svc.redis, self.svc.videos)
+        yield _family(
+            GaugeMetricFamily, "queue_depth", "Messages waiting in each queue.", "queue", snap.queues
+        )
+        yield _family(
+            GaugeMetricFamily, "parts_running", "Parts (rungs, previews) running now.", "rung", snap.running
+        )
+        yield _family(GaugeMetricFamily, "videos", "Videos in each state.", "state", snap.videos)
+        encode = HistogramMetricFamily(
+            "transcoder_encode_seconds", "Time to encode one rung (MP4 and HLS).", labels=["rung"]
+        )
+        for rung, hist in snap.encode.items():
+            encode.add_metric([rung], hist.buckets, hist.sum)
+        yield encode
+        yield _family(
+            CounterMetricFamily, "failures", "Parts failed for good, by reason.", "code", snap.failures
+        )
+        yield _family(
+            CounterMetricFamily, "uploads_refused", "Uploads refused, by reason.", "code", snap.refusals
+        )
+        yield CounterMetricFamily(
+            "transcoder_upload_bytes", "Bytes of accepted uploads.", value=snap.upload_bytes
+        )
+        yield CounterMetricFamily("transcoder_uploads", "Accepted uploads.", value=snap.uploads)
+
+
+def _family(kind: type, name: str, doc: str, label: str, values: dict[str, int]) -> Metric:
+    family = kind(f"transcoder_{name}", doc, labels=[label])
+    for key, value in sorted(values.items()):
+        family.add_metric([key], value)
+    return family
+
+
+def register(app: Flask, svc: Services) -> None:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(ClusterCollector(svc))
+    sse = Gauge("transcoder_sse_clients", "Event streams open on this web process.", registry=registry)
+    app.extensions["metrics"] = {"registry": registry, "sse_clients": sse}
+    app.register_blueprint(bp)
+
+
+def sse_clients() -> Gauge:
+    return current_app.extensions["metrics"]["sse_clients"]
+
+
+@bp.get("/metrics")
+def scrape() -> Response:
+    try:
+        body = generate_latest(current_app.extensions["metrics"]["registry"])
+    except redis.RedisError as exc:
+        raise Unavailable("Redis cannot be reached; no figures now.") from exc
+    return Response(body, content_type=CONTENT_TYPE)
+
+
+@bp.get("/healthz")
+def healthz() -> dict[str, str]:
+    """The process is up (liveness; `make run` polls this)."""
+    return {"status": "ok"}
+
+
+@bp.get("/readyz")
+def readyz() -> tuple[dict, int]:
+    """Ready for traffic: Redis answers and storage can be written or reached."""
+    svc, checks = services(), {}
+    try:
+        svc.redis.ping()
+        checks["redis"] = "ok"
+    except redis.RedisError as exc:
+        checks["redis"] = f"unreachable: {exc}"
+    try:
+        svc.storage.check()
+        checks["storage"] = "ok"
+    except (TranscoderError, OSError) as exc:
+        checks["storage"] = f"unavailable: {getattr(exc, 'message', exc)}"
+    ready = all(v == "ok" for v in checks.values())
+    return {"status": "ready" if ready else "not ready", "checks": checks}, 200 if ready else 503
