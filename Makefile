@@ -12,7 +12,7 @@ help:
 	@echo "make flower  Celery's monitor on http://127.0.0.1:5555/ (FLOWER_PORT=...)"
 	@echo "make test    set up, then run the whole test suite"
 	@echo "make faults  the fault trials, 20 runs each, with a table of counts"
-	@echo "make bench   time upload to playable and to ready, against the same encodes by hand"
+	@echo "make bench   time upload to playable and to ready against encodes by hand; 8 videos on 1, 2, 4 workers"
 	@echo "make lint    ruff check and format check"
 
 setup: system $(VENV)/.installed
@@ -70,3 +70,4 @@ faults: setup redis
 
 bench: setup redis
 	$(BIN)/python -m tests.bench.pipeline
+	$(BIN)/python -m tests.bench.scaling

@@ -16,6 +16,7 @@ CODE_STATUS = {
     "not_found": 404,
     "conflict": 409,
     "unavailable": 503,
+    "storage_unreachable": 503,
 }
 HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "too_large"}
 HTTP_MESSAGES = {404: "Nothing here."}

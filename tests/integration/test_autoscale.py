@@ -13,7 +13,7 @@ import requests
 from tests.system import BIN, REDIS_URL, Processes, environment, make_clip, start_web, upload, wait_for
 from transcoder import keys
 
-SCALE_DB_URL = REDIS_URL.rsplit("/", 1)[0] + "/13"  # its own database: the shared workers never see it
+SCALE_DB_URL = REDIS_URL.rsplit("/", 1)[0] + "/11"  # its own database: the shared workers never see it
 VIDEOS = 20
 
 
