@@ -9,7 +9,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tasks import workflow
 from tasks.celery import make_celery
-from tests.system import upload, wait_for, wait_terminal
+from tests.system import REDIS_URL, upload, wait_for, wait_terminal
 from transcoder import storage, transcode
 from transcoder.services import build_services
 from transcoder.settings import Settings
@@ -96,3 +96,20 @@ def test_not_ready_without_redis(tmp_path):
     assert scraped.status_code == 503 and scraped.json["error"]["code"] == "unavailable"
     assert client.get("/healthz").status_code == 200
     assert time.monotonic() - started < 30
+
+
+def test_upload_while_object_storage_is_down_is_503_and_leaves_nothing(tmp_path, data_dir):
+    from tests.s3 import s3_settings
+    from tests.system import free_port
+
+    down = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    settings = Settings.from_env(
+        {}, redis_url=REDIS_URL, scratch_dir=tmp_path / "scratch", **s3_settings(down, "videos")
+    )
+    client = create_app(settings).test_client()
+    with open(data_dir / "bikes.mp4", "rb") as fh:
+        reply = client.post("/api/videos", data={"file": (fh, "bikes.mp4")})
+    assert reply.status_code == 503
+    assert reply.json["error"]["code"] == "storage_unreachable"
+    assert list((tmp_path / "scratch").iterdir()) == []
+    assert client.get("/readyz").json["checks"]["storage"].startswith("unavailable")
