@@ -12,6 +12,9 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -225,6 +228,31 @@ def keyed_url(workers, service_env, processes) -> str:
 def system(workers, base_url) -> str:
     """The whole system running: web app and two workers. Returns the web app's URL."""
     return base_url
+
+
+@dataclass
+class SideSystem:
+    """A web server on a Redis database of its own, for tests that start their own workers."""
+
+    redis: redis.Redis
+    processes: Processes
+    env: dict[str, str]
+    url: str
+
+
+@contextmanager
+def side_system(root: Path, database: int) -> Iterator[SideSystem]:
+    """The session's shared workers never see this database, so they never take its messages."""
+    url = REDIS_URL.rsplit("/", 1)[0] + f"/{database}"
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    processes = Processes(root)
+    env = environment(url, root / "storage")
+    try:
+        yield SideSystem(client, processes, env, start_web(processes, env, f"{root.name}-web"))
+    finally:
+        processes.stop_all()
+        client.flushdb()
 
 
 def upload(base_url: str, path: Path, name: str | None = None) -> requests.Response:

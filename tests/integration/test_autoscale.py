@@ -7,13 +7,11 @@ from __future__ import annotations
 import json
 
 import pytest
-import redis
 import requests
 
-from tests.system import BIN, REDIS_URL, Processes, environment, make_clip, start_web, upload, wait_for
+from tests.system import BIN, make_clip, side_system, upload, wait_for
 from transcoder import keys
 
-SCALE_DB_URL = REDIS_URL.rsplit("/", 1)[0] + "/11"  # its own database: the shared workers never see it
 VIDEOS = 20
 
 
@@ -23,18 +21,11 @@ def decisions(log) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def scaled(tmp_path_factory):
-    root = tmp_path_factory.mktemp("autoscale")
-    client = redis.Redis.from_url(SCALE_DB_URL)
-    client.flushdb()
-    processes = Processes(root)
-    env = environment(SCALE_DB_URL, root / "storage")
-    url = start_web(processes, env, "autoscale-web")
-    argv = [str(BIN / "transcoder"), "autoscale", "--min", "1", "--max", "4", "--per-worker", "2",
-            "--interval", "0.5", "--cooldown", "3"]  # fmt: skip
-    proc, log = processes.start("autoscaler", argv, env)
-    yield client, url, proc, log
-    processes.stop_all()
-    client.flushdb()
+    with side_system(tmp_path_factory.mktemp("autoscale"), database=11) as side:
+        argv = [str(BIN / "transcoder"), "autoscale", "--min", "1", "--max", "4", "--per-worker", "2",
+                "--interval", "0.5", "--cooldown", "3"]  # fmt: skip
+        proc, log = side.processes.start("autoscaler", argv, side.env)
+        yield side.redis, side.url, proc, log
 
 
 def test_autoscaler_follows_the_queue_and_kills_no_encode(scaled, tmp_path, artifacts_dir):

@@ -9,35 +9,15 @@ import re
 import subprocess
 
 import pytest
-import redis
 
-from tests.system import (
-    BIN,
-    REDIS_URL,
-    ROOT,
-    Processes,
-    environment,
-    start_web,
-    upload,
-    wait_for,
-    wait_terminal,
-)
+from tests.system import BIN, ROOT, side_system, upload, wait_for, wait_terminal
 from transcoder import keys
-
-# A database of its own, so the session's shared workers never take these messages.
-QUEUE_DB_URL = REDIS_URL.rsplit("/", 1)[0] + "/12"
 
 
 @pytest.fixture(scope="module")
 def split(tmp_path_factory):
-    root = tmp_path_factory.mktemp("queues")
-    client = redis.Redis.from_url(QUEUE_DB_URL)
-    client.flushdb()
-    processes = Processes(root)
-    env = environment(QUEUE_DB_URL, root / "storage")
-    yield client, processes, env, start_web(processes, env, "queues-web")
-    processes.stop_all()
-    client.flushdb()
+    with side_system(tmp_path_factory.mktemp("queues"), database=12) as side:
+        yield side.redis, side.processes, side.env, side.url
 
 
 def test_a_rungs_only_worker_leaves_closing_work_to_a_finalize_worker(split, data_dir):
