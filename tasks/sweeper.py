@@ -1,4 +1,5 @@
-"""Runs ``transcoder.sweeper`` in every worker's main process, on a timer.
+"""Runs ``transcoder.sweeper`` in every worker's main process, on a timer, and clears
+this machine's scratch folder of what killed processes left.
 
 A thread rather than Celery beat, so no extra process needs deploying and a
 cluster keeps sweeping as long as any worker lives; sweeps by several workers
@@ -12,6 +13,7 @@ import threading
 
 from celery.signals import worker_ready, worker_shutdown
 
+from transcoder import scratch
 from transcoder.services import build_services
 from transcoder.sweeper import sweep
 
@@ -31,6 +33,7 @@ def _start(**_: object) -> None:
         while not _stop.wait(settings.sweep_seconds):
             try:
                 sweep(services, lambda video_id, part: send_part(app, video_id, part))
+                scratch.clean(settings.scratch_dir)  # folders of pool processes that were killed
             except Exception:
                 log.exception("sweep failed; trying again next time")
 

@@ -163,17 +163,37 @@ def fail_part(video: Video, name: str, error: dict[str, str], now: float) -> boo
     return True
 
 
-def requeue_part(video: Video, name: str, error: dict[str, str], now: float, *, max_attempts: int,
-                 retry_at: float | None = None) -> bool:  # fmt: skip
+def requeue_part(
+    video: Video,
+    name: str,
+    error: dict[str, str],
+    now: float,
+    *,
+    max_attempts: int,
+    retry_at: float | None = None,
+    outage: bool = False,
+    max_outages: int = 0,
+) -> bool:
     """Put a running part back in the queue after a failure worth retrying, or fail it for good.
 
     ``error`` says what went wrong; after ``max_attempts`` starts the part fails with it,
-    so an input that kills its worker every time cannot loop forever.
+    so an input that kills its worker every time cannot loop forever. An ``outage``
+    (storage out of reach) says nothing of the input: that start is given back, and
+    the part fails only after ``max_outages`` of them.
     """
     entry = part(video, name)
     if entry["state"] != RungState.RUNNING.value or video["state"] in TERMINAL:
         return False
-    if entry["attempts"] >= max_attempts:
+    if outage:
+        entry["attempts"] -= 1
+        entry["outages"] = entry.get("outages", 0) + 1
+        if entry["outages"] > max_outages:
+            reason = {
+                "code": error["code"],
+                "message": f"{error['message']} It stayed out of reach, so we stopped trying.",
+            }
+            return fail_part(video, name, reason, now)
+    elif entry["attempts"] >= max_attempts:
         reason = {
             "code": error["code"],
             "message": f"{error['message']} This happened {entry['attempts']} times, so we stopped trying.",

@@ -10,8 +10,6 @@ with the same bytes.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,6 +20,7 @@ import botocore.exceptions
 from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 
+from . import scratch
 from .errors import StorageError, Transient
 from .storage import CHUNK, Blob, check_key
 
@@ -53,11 +52,11 @@ def make_client(endpoint_url: str, region: str, access_key_id: str, secret_acces
 
 
 class S3Storage:
-    def __init__(self, client: Any, bucket: str, prefix: str, scratch: Path) -> None:
+    def __init__(self, client: Any, bucket: str, prefix: str, scratch_dir: Path) -> None:
         self.client = client
         self.bucket = bucket
         self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
-        self.scratch = Path(scratch)
+        self.scratch = Path(scratch_dir)
         self.scratch.mkdir(parents=True, exist_ok=True)
 
     def _name(self, key: str) -> str:
@@ -79,14 +78,6 @@ class S3Storage:
                 raise StorageError(f"That byte range is not in {key!r}.", code="bad_range") from exc
             raise StorageError(f"Object storage refused {key!r}: {code or exc}") from exc
 
-    @contextmanager
-    def _scratch(self) -> Iterator[Path]:
-        folder = Path(tempfile.mkdtemp(prefix="work.", dir=self.scratch))
-        try:
-            yield folder
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
-
     def put_file(self, key: str, path: Path) -> None:
         with self._errors(key):
             self.client.upload_file(str(path), self.bucket, self._name(key), Config=TRANSFER)
@@ -94,7 +85,7 @@ class S3Storage:
     @contextmanager
     def fetch(self, key: str) -> Iterator[Path]:
         """A copy of the object in this process's scratch folder, removed afterwards."""
-        with self._scratch() as folder:
+        with scratch.folder(self.scratch) as folder:
             path = folder / Path(key).name
             with self._errors(key):
                 self.client.download_file(self.bucket, self._name(key), str(path), Config=TRANSFER)
@@ -102,7 +93,7 @@ class S3Storage:
 
     @contextmanager
     def writing(self, key: str) -> Iterator[Path]:
-        with self._scratch() as folder:
+        with scratch.folder(self.scratch) as folder:
             path = folder / Path(key).name
             yield path
             if not path.exists():
@@ -113,7 +104,7 @@ class S3Storage:
     def writing_dir(self, prefix: str) -> Iterator[Path]:
         """Upload a finished folder file by file, playlists last, so a reader of a playlist
         finds every file it names."""
-        with self._scratch() as folder:
+        with scratch.folder(self.scratch) as folder:
             target = folder / Path(prefix).name
             target.mkdir()
             yield target

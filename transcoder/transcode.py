@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import shutil
-import tempfile
 import time
 import unicodedata
 from collections.abc import Callable
@@ -13,7 +12,7 @@ from typing import Any, BinaryIO
 
 import redis
 
-from . import ffmpeg, hls, jobs, keys, metrics, previews
+from . import ffmpeg, hls, jobs, keys, metrics, previews, scratch
 from .errors import Canceled, InvalidInput, StorageError, TranscoderError, Transient
 from .ladder import Rendition, plan
 from .leases import Lease
@@ -31,10 +30,8 @@ def accept_upload(services: Services, stream: BinaryIO, filename: str) -> jobs.V
     A refused upload leaves nothing behind: no file, no record.
     """
     video_id = jobs.new_video_id()
-    scratch = Path(services.settings.scratch_dir)
-    scratch.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="upload.", dir=scratch) as folder:
-        local = Path(folder) / "source"
+    with scratch.folder(services.settings.scratch_dir, "upload") as folder:
+        local = folder / "source"
         with open(local, "wb") as out:
             shutil.copyfileobj(stream, out, CHUNK)
             size = out.tell()
@@ -63,6 +60,11 @@ def clean_filename(name: str) -> str:
     name = unicodedata.normalize("NFC", name).replace("\\", "/").rsplit("/", 1)[-1]
     name = "".join(ch for ch in name if unicodedata.category(ch) not in ("Cc", "Cf", "Zl", "Zp"))
     return name.strip()[:255]
+
+
+#: Times a part waits out object storage being out of reach (pauses double up to a minute,
+#: so about a quarter of an hour in all) before it fails.
+OUTAGE_RETRIES = 20
 
 
 class RetryLater(Exception):
@@ -118,8 +120,6 @@ def _run_part(
                 "video %s %s: already %s, nothing to do", video_id, name, jobs.part(video, name)["state"]
             )
             return False
-        for key in _outputs(video_id, name):
-            services.storage.discard_partials(key)  # left by a run of this part that was killed
         watch = ffmpeg.Watch(
             wall_seconds=settings.ffmpeg_wall_seconds,
             stall_seconds=settings.stall_seconds,
@@ -127,7 +127,13 @@ def _run_part(
             heartbeat=lease.renew,
             heartbeat_seconds=settings.lease_seconds / 3,
         )
-        return _finish(services, video_id, name, lambda: work(video, watch))
+
+        def run() -> dict[str, Any]:
+            for key in _outputs(video_id, name):
+                services.storage.discard_partials(key)  # left by a run of this part that was killed
+            return work(video, watch)
+
+        return _finish(services, video_id, name, run)
     finally:
         lease.release()
 
@@ -143,14 +149,25 @@ def _finish(services: Services, video_id: str, name: str, work: Callable[[], dic
         services.storage.delete_prefix(video_prefix(video_id))
         return False
     except Transient as exc:
-        countdown = min(2.0 ** jobs.part(services.videos.get(video_id), name)["attempts"], 60.0)
+        # Storage out of reach is nobody's fault: it does not use up the part's attempts,
+        # and is waited out for about OUTAGE_RETRIES minutes before the part fails.
+        outage = exc.code == "storage_unreachable"
+        entry = jobs.part(services.videos.get(video_id), name)
+        countdown = min(2.0 ** (entry.get("outages", 0) + 1 if outage else entry["attempts"]), 60.0)
         log.warning("video %s %s: %s; trying again in %g s", video_id, name, exc.message, countdown)
         reason, max_attempts = exc.to_dict(), services.settings.max_attempts
         video, changed = services.videos.update(
             video_id,
             lambda v: jobs.requeue_part(
-                v, name, reason, now(), max_attempts=max_attempts, retry_at=now() + countdown
-            ),
+                v,
+                name,
+                reason,
+                now(),
+                max_attempts=max_attempts,
+                retry_at=now() + countdown,
+                outage=outage,
+                max_outages=OUTAGE_RETRIES,
+            ),  # fmt: skip
         )
         if jobs.part(video, name)["state"] == jobs.RungState.QUEUED.value:
             raise RetryLater(countdown, exc) from exc

@@ -10,12 +10,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
 
 import pytest
 import redis
 import requests
 
 from tests.hosts import Hosts
+from tests.proxy import Relay
 from tests.s3 import download, ffprobe_json, keys_in, new_bucket, s3_settings
 from tests.system import (
     BIN,
@@ -41,6 +43,7 @@ def cluster(tmp_path_factory, s3_port, s3_endpoint):
     server = RedisServer(root, bind=" ".join(["127.0.0.1", *{hosts.gateway(i) for i in HOSTS}]))
     server.start()
     bucket = new_bucket(s3_endpoint)
+    relay = Relay(("127.0.0.1", s3_port))  # the workers' way to S3, which a test can cut
     processes = Processes(root)
     web_env = environment(
         server.url,
@@ -55,14 +58,22 @@ def cluster(tmp_path_factory, s3_port, s3_endpoint):
             server.url_at(gateway),
             root / f"host{i}-storage",
             scratch_dir=str(root / f"host{i}-scratch"),
-            **s3_settings(f"http://{gateway}:{s3_port}", bucket),
+            **s3_settings(f"http://{gateway}:{relay.port}", bucket),
         )
         argv = [*prefixes[i], str(BIN / "celery"), "-A", "tasks", "worker", "--loglevel", "INFO",
                 "--concurrency", "1", "--hostname", f"host{i}@%h", "--without-gossip"]  # fmt: skip
         proc, log = processes.start(f"host{i}", argv, env)
         wait_for(lambda log=log: b" ready." in log.read_bytes(), 60, f"worker host{i} start", proc, log)
-    yield {"url": url, "bucket": bucket, "root": root, "isolated": hosts.isolated, "redis": server.url}
+    yield {
+        "url": url,
+        "bucket": bucket,
+        "root": root,
+        "isolated": hosts.isolated,
+        "redis": server.url,
+        "relay": relay,
+    }
     processes.stop_all()
+    relay.down()
     server.stop()
     hosts.remove_all()
 
@@ -136,6 +147,27 @@ def test_workers_on_two_hosts_finish_videos_from_s3(cluster, s3_endpoint, data_d
     wait_for(
         lambda: not [k for k in keys_in(s3_endpoint, bucket) if video_id in k], 60, "canceled files gone"
     )
+
+
+def test_object_storage_out_of_reach_for_a_while_loses_no_video(cluster, s3_endpoint, tmp_path):
+    """The workers lose S3 for 10 s while a video waits: they retry, and it ends ready."""
+    url, bucket, relay = cluster["url"], cluster["bucket"], cluster["relay"]
+    logs = [cluster["root"] / f"host{i}.log" for i in HOSTS]
+    seen = sum(log.read_text(errors="replace").count("Object storage cannot be reached") for log in logs)
+    relay.down()
+    try:
+        clip = make_clip(tmp_path / "outage.mp4", size="640x360", seconds=2, audio=True)
+        video_id = upload(url, clip).json()["id"]  # the web app still reaches S3
+        time.sleep(10)
+    finally:
+        relay.up()
+    video = wait_terminal(url, video_id, timeout=300)
+    assert video["state"] == "ready", video["error"]
+    stored = keys_in(s3_endpoint, bucket)
+    assert all(f"videos/{video_id}/{r['name']}.mp4" in stored for r in video["renditions"])
+    # The outage was felt: boto3's own retries ran out at least once, and ours took over.
+    after = sum(log.read_text(errors="replace").count("Object storage cannot be reached") for log in logs)
+    assert after > seen
 
 
 def test_workers_were_on_hosts_of_their_own(cluster):

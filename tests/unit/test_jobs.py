@@ -128,6 +128,21 @@ def test_requeue_keeps_progress_and_fails_after_the_last_attempt():
     assert entry["error"]["message"] == "The worker stopped. This happened 3 times, so we stopped trying."
 
 
+def test_storage_outages_do_not_use_up_attempts_but_are_capped():
+    video = fresh()
+    outage = {"code": "storage_unreachable", "message": "Object storage cannot be reached right now."}
+    for _ in range(5):
+        jobs.start_part(video, "144p", "w1")
+        assert jobs.requeue_part(video, "144p", outage, now=2.0, max_attempts=3, outage=True, max_outages=5)
+        assert jobs.rung(video, "144p")["state"] == "queued"
+    assert (jobs.rung(video, "144p")["attempts"], jobs.rung(video, "144p")["outages"]) == (0, 5)
+    jobs.start_part(video, "144p", "w1")
+    assert jobs.requeue_part(video, "144p", outage, now=3.0, max_attempts=3, outage=True, max_outages=5)
+    entry = jobs.rung(video, "144p")
+    assert entry["state"] == "failed" and entry["error"]["code"] == "storage_unreachable"
+    assert entry["error"]["message"].endswith("It stayed out of reach, so we stopped trying.")
+
+
 def test_retry_queues_only_the_failed_parts_of_a_failed_video():
     video = fresh()
     finish_previews(video)
