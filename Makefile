@@ -51,7 +51,7 @@ flower: setup redis
 	$(BIN)/celery -A tasks flower --address=127.0.0.1 --port=$(FLOWER_PORT)
 
 test: setup redis lint
-	@infra/setup-system.sh chromium
+	@infra/setup-system.sh chromium iproute2
 	$(BIN)/pytest
 
 lint: $(VENV)/.installed

@@ -9,7 +9,9 @@ command -v ffmpeg >/dev/null 2>&1 && command -v ffprobe >/dev/null 2>&1 || need+
 command -v redis-server >/dev/null 2>&1 && command -v redis-cli >/dev/null 2>&1 || need+=(redis-server redis-tools)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
 for extra in "$@"; do
-  command -v "$extra" >/dev/null 2>&1 || need+=("$extra")
+  program="$extra"
+  [ "$extra" = iproute2 ] && program=ip   # the multi-host test's network namespaces
+  command -v "$program" >/dev/null 2>&1 || need+=("$extra")
 done
 [ ${#need[@]} -eq 0 ] && exit 0
 
