@@ -183,14 +183,9 @@ def processes(tmp_path_factory):
 @pytest.fixture(scope="session")
 def workers(redis_client, service_env, processes) -> list[str]:
     """Two `celery worker` processes with one slot each, like two small machines."""
-    names = []
     for short in WORKERS:
-        argv = [str(BIN / "celery"), "-A", "tasks", "worker", "--loglevel", "INFO", "--concurrency", "1",
-                "--hostname", f"{short}@%h", "--without-gossip", "--without-mingle"]  # fmt: skip
-        proc, log = processes.start(short, argv, service_env)
-        wait_for(lambda log=log: b" ready." in log.read_bytes(), 60, f"worker {short} start", proc, log)
-        names.append(f"{short}@{socket.gethostname()}")
-    return names
+        start_worker(processes, service_env, short, "--without-gossip", "--without-mingle")
+    return [f"{short}@{socket.gethostname()}" for short in WORKERS]
 
 
 @pytest.fixture(scope="session")
@@ -241,18 +236,29 @@ class SideSystem:
 
 
 @contextmanager
-def side_system(root: Path, database: int) -> Iterator[SideSystem]:
+def side_system(root: Path, database: int, **settings: str) -> Iterator[SideSystem]:
     """The session's shared workers never see this database, so they never take its messages."""
     url = REDIS_URL.rsplit("/", 1)[0] + f"/{database}"
     client = redis.Redis.from_url(url)
     client.flushdb()
     processes = Processes(root)
-    env = environment(url, root / "storage")
+    env = environment(url, root / "storage", **settings)
     try:
         yield SideSystem(client, processes, env, start_web(processes, env, f"{root.name}-web"))
     finally:
         processes.stop_all()
         client.flushdb()
+
+
+def start_worker(
+    processes: Processes, env: dict[str, str], name: str, *options: str, log_name: str = ""
+) -> subprocess.Popen:
+    """One `celery worker` named ``name`` with one encode at a time; returns once it is ready."""
+    argv = [str(BIN / "celery"), "-A", "tasks", "worker", "--loglevel", "INFO", "--concurrency", "1",
+            "--hostname", f"{name}@%h", *options]  # fmt: skip
+    proc, log = processes.start(log_name or name, argv, env)
+    wait_for(lambda: b" ready." in log.read_bytes(), 60, f"worker {name} start", proc, log)
+    return proc
 
 
 def upload(base_url: str, path: Path, name: str | None = None) -> requests.Response:

@@ -16,7 +16,7 @@ from pathlib import Path
 import redis
 import requests
 
-from tests.system import BIN, Processes, environment, make_clip, start_web, upload, wait_for
+from tests.system import Processes, environment, make_clip, start_web, start_worker, upload, wait_for
 
 REDIS_URL = os.environ.get("TRANSCODER_BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
 VIDEOS = 8
@@ -32,10 +32,7 @@ def run(work: Path, clips: list[Path], workers: int) -> float:
     env = environment(REDIS_URL, folder / "storage")
     try:
         for i in range(workers):
-            argv = [str(BIN / "celery"), "-A", "tasks", "worker", "--concurrency", "1",
-                    "--hostname", f"bench{i}@%h", "-l", "INFO"]  # fmt: skip
-            _, log = procs.start(f"worker{i}", argv, env)
-            wait_for(lambda log=log: b" ready." in log.read_bytes(), 60, "worker start", log=log)
+            start_worker(procs, env, f"bench{i}")
         base = start_web(procs, env, "web")
         start = time.monotonic()
         ids = [upload(base, clip).json()["id"] for clip in clips]

@@ -15,7 +15,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.system import BIN, ROOT, Processes, RedisServer, environment, make_clip, start_web, wait_for
+from tests.system import (
+    ROOT,
+    Processes,
+    RedisServer,
+    environment,
+    make_clip,
+    start_web,
+    start_worker,
+)
 
 TRIALS = int(os.environ.get("TRANSCODER_FAULT_TRIALS", "2"))
 RESULTS: dict[str, list[bool]] = {}
@@ -33,11 +41,9 @@ class Cluster:
     def start_worker(self) -> str:
         self.count += 1
         name = f"f{self.count}"
-        argv = [str(BIN / "celery"), "-A", "tasks", "worker", "--loglevel", "INFO", "--concurrency", "1",
-                "--hostname", f"{name}@%h", "--without-gossip", "--without-mingle"]  # fmt: skip
-        proc, log = self.processes.start(f"fault-{name}", argv, self.env)
-        wait_for(lambda: b" ready." in log.read_bytes(), 60, f"worker {name} start", proc, log)
-        self.workers[name] = proc
+        self.workers[name] = start_worker(
+            self.processes, self.env, name, "--without-gossip", "--without-mingle", log_name=f"fault-{name}"
+        )
         return name
 
     def kill_worker(self, name: str) -> None:
