@@ -7,6 +7,7 @@ import secrets
 from flask import Flask
 
 from tasks.celery import make_celery
+from transcoder import scratch
 from transcoder.services import build_services
 from transcoder.settings import Settings
 
@@ -18,6 +19,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     # Signs page sessions; a random one per process unless set (set it for several web processes).
     app.secret_key = settings.secret_key or secrets.token_bytes(32)
     svc = app.extensions["transcoder"] = build_services(settings)
+    scratch.clean(settings.scratch_dir)  # uploads a killed web process left half-received
     app.extensions["celery"] = make_celery(settings)
 
     from . import api, errors, media, ops, pages, security, stream
