@@ -64,8 +64,8 @@ def keys_in(endpoint: str, bucket: str) -> list[str]:
     return sorted(o["Key"] for page in pages for o in page.get("Contents", []))
 
 
-def download(endpoint: str, bucket: str, key: str, folder: Path) -> Path:
-    path = folder / key.replace("/", "_")
+def download(endpoint: str, bucket: str, key: str, folder: Path, keep_name: bool = False) -> Path:
+    path = folder / (key.rsplit("/", 1)[-1] if keep_name else key.replace("/", "_"))
     s3_client(endpoint).download_file(bucket, key, str(path))
     return path
 

@@ -104,18 +104,25 @@ def test_workers_on_two_hosts_finish_videos_from_s3(cluster, s3_endpoint, data_d
         }
         assert f"videos/{video['id']}/source" in stored
         for rung in record["renditions"]:
-            key = f"videos/{video['id']}/{rung['name']}.mp4"
-            probed = json.loads(ffprobe_json(download(s3_endpoint, bucket, key, tmp_path)))
-            picture = next(s for s in probed["streams"] if s["codec_type"] == "video")
-            assert (picture["codec_name"], picture["width"], picture["height"]) == (
-                "h264",
-                rung["width"],
-                rung["height"],
-            )
-            assert abs(float(probed["format"]["duration"]) - video["source"]["duration"]) < 0.6
-            assert f"videos/{video['id']}/hls/{rung['name']}/index.m3u8" in stored
-        for name in ("poster.jpg", "storyboard.jpg", "storyboard.vtt"):
-            assert f"videos/{video['id']}/{name}" in stored
+            mp4 = download(s3_endpoint, bucket, f"videos/{video['id']}/{rung['name']}.mp4", tmp_path)
+            hls_prefix = f"videos/{video['id']}/hls/{rung['name']}/"
+            folder = tmp_path / hls_prefix
+            folder.mkdir(parents=True)
+            for key in (k for k in stored if k.startswith(hls_prefix)):
+                download(s3_endpoint, bucket, key, folder, keep_name=True)
+            for output in (mp4, folder / "index.m3u8"):
+                probed = json.loads(ffprobe_json(output))
+                picture = next(s for s in probed["streams"] if s["codec_type"] == "video")
+                assert (picture["codec_name"], picture["width"], picture["height"]) == (
+                    "h264",
+                    rung["width"],
+                    rung["height"],
+                ), output
+                assert abs(float(probed["format"]["duration"]) - video["source"]["duration"]) < 0.6, output
+        for name in ("poster.jpg", "storyboard.jpg"):
+            image = download(s3_endpoint, bucket, f"videos/{video['id']}/{name}", tmp_path)
+            assert json.loads(ffprobe_json(image))["streams"][0]["codec_name"] == "mjpeg"
+        assert f"videos/{video['id']}/storyboard.vtt" in stored
     assert workers_seen == {"host1", "host2"}  # both hosts took part
 
     # Served through the web app, which has no copy: ranges for players, the whole file for downloads.

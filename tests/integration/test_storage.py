@@ -3,6 +3,8 @@ their folder, scratch cleaned. S3 is moto's server over HTTP, reached through bo
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from tests.s3 import new_bucket, s3_client, s3_settings
@@ -81,6 +83,19 @@ def test_keys_cannot_leave_storage(store):
             store.exists(key)
         with pytest.raises(StorageError):
             store.delete_prefix(key)
+
+
+def test_large_files_go_up_in_parts(s3_endpoint, tmp_path):
+    bucket = new_bucket(s3_endpoint)
+    store = open_storage(
+        Settings.from_env({}, scratch_dir=tmp_path / "scratch", **s3_settings(s3_endpoint, bucket))
+    )
+    big = _file(tmp_path / "big", os.urandom(1024) * (20 * 1024))  # 20 MiB: above the 16 MiB threshold
+    store.put_file("videos/d1/source", big)
+    head = s3_client(s3_endpoint).head_object(Bucket=bucket, Key="videos/d1/source")
+    assert head["ContentLength"] == 20 * 1024**2 and head["ETag"].strip('"').endswith("-2")  # two parts
+    with store.fetch("videos/d1/source") as copy:
+        assert copy.read_bytes() == big.read_bytes()
 
 
 def test_s3_keys_sit_under_the_prefix(s3_endpoint, tmp_path):
