@@ -84,11 +84,17 @@ class S3Storage:
 
     @contextmanager
     def fetch(self, key: str) -> Iterator[Path]:
-        """A copy of the object in this process's scratch folder, removed afterwards."""
+        """The object in a work folder of this process, removed afterwards; downloaded once per
+        machine (keys are never rewritten with other bytes: an id names one upload)."""
+        name = self._name(key)
+
+        def download(path: Path) -> None:
+            with self._errors(key):
+                self.client.download_file(self.bucket, name, str(path), Config=TRANSFER)
+
         with scratch.folder(self.scratch) as folder:
             path = folder / Path(key).name
-            with self._errors(key):
-                self.client.download_file(self.bucket, self._name(key), str(path), Config=TRANSFER)
+            scratch.link_cached(self.scratch, name, download, path)
             yield path
 
     @contextmanager

@@ -8,6 +8,7 @@ import os
 import pytest
 
 from tests.s3 import new_bucket, s3_client, s3_settings
+from transcoder import scratch
 from transcoder.errors import StorageError, Transient
 from transcoder.services import open_storage
 from transcoder.settings import Settings
@@ -26,8 +27,9 @@ def store(request, tmp_path):
 
 
 def scratch_left(tmp_path) -> list:
+    """Work folders left behind (the download cache is meant to stay)."""
     folder = tmp_path / "scratch"
-    return list(folder.iterdir()) if folder.exists() else []
+    return [p for p in folder.iterdir() if p.name != "cache"] if folder.exists() else []
 
 
 def test_put_fetch_and_ranges(store, tmp_path):
@@ -96,6 +98,27 @@ def test_large_files_go_up_in_parts(s3_endpoint, tmp_path):
     assert head["ContentLength"] == 20 * 1024**2 and head["ETag"].strip('"').endswith("-2")  # two parts
     with store.fetch("videos/d1/source") as copy:
         assert copy.read_bytes() == big.read_bytes()
+
+
+def test_sources_are_downloaded_once_per_machine_and_evicted_when_unused(s3_endpoint, tmp_path):
+    bucket = new_bucket(s3_endpoint)
+    settings = Settings.from_env({}, scratch_dir=tmp_path / "scratch", **s3_settings(s3_endpoint, bucket))
+    store = open_storage(settings)
+    store.put_file("videos/e1/source", _file(tmp_path / "src", b"the source"))
+    with store.fetch("videos/e1/source") as first:
+        s3_client(s3_endpoint).delete_object(Bucket=bucket, Key="videos/e1/source")
+        with store.fetch("videos/e1/source") as second:  # from this machine's copy, not the bucket
+            assert first.read_bytes() == second.read_bytes() == b"the source"
+            assert first.stat().st_ino == second.stat().st_ino
+            (cached,) = (tmp_path / "scratch" / "cache").glob("*[0-9a-f]")
+            assert scratch.clean(tmp_path / "scratch", cache_seconds=3600) == []
+            assert scratch.clean(tmp_path / "scratch", cache_seconds=-1) == [cached]
+            assert second.read_bytes() == b"the source"  # eviction never pulls a file from running work
+    with pytest.raises(StorageError, match="missing"), store.fetch("videos/e1/source"):
+        pass
+    assert scratch_left(tmp_path) == [] and list((tmp_path / "scratch" / "cache").glob("*[0-9a-f]")) == []
+    scratch.clean(tmp_path / "scratch")
+    assert list((tmp_path / "scratch" / "cache").iterdir()) == []  # the failed download's lock too
 
 
 def test_s3_keys_sit_under_the_prefix(s3_endpoint, tmp_path):
