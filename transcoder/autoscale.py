@@ -25,7 +25,6 @@ import redis
 
 from . import jobs, keys
 from .errors import ConfigError
-from .metrics import running_parts
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +36,7 @@ def desired(waiting: int, minimum: int, maximum: int, per_worker: int) -> int:
 
 def busy_workers(videos: jobs.VideoStore) -> set[str]:
     """Workers running a part right now, as the videos' records say."""
-    return {entry["worker"] for _, entry in running_parts(videos)}
+    return {entry["worker"] for _, entry in jobs.running_parts(videos.active_videos())}
 
 
 @dataclass

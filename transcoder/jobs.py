@@ -109,6 +109,16 @@ def named_parts(video: Video) -> list[tuple[str, dict[str, Any]]]:
     return [*((r["name"], r) for r in video["renditions"]), (PREVIEWS, video["previews"])]
 
 
+def running_parts(videos: list[Video]) -> list[tuple[str, dict[str, Any]]]:
+    """(part name, part) for every part of these videos that is running now."""
+    return [
+        (name, entry)
+        for video in videos
+        for name, entry in named_parts(video)
+        if entry["state"] == RungState.RUNNING.value
+    ]
+
+
 # --- transitions: each returns True when it changed the document -------------
 
 
@@ -340,14 +350,22 @@ class VideoStore:
             pipe.execute()
 
     def active(self) -> list[str]:
-        """Ids of videos not yet ended, for the sweeper."""
+        """Ids of videos not yet ended."""
         return sorted(
             i.decode() if isinstance(i, bytes) else i for i in self.redis.smembers(keys.ACTIVE_VIDEOS)
         )
 
+    def active_videos(self) -> list[Video]:
+        """Videos not yet ended (for the sweeper, the autoscaler and /metrics), in one read."""
+        return self._many(self.active())
+
     def recent(self, limit: int = 50) -> list[Video]:
         ids = self.redis.zrevrange(keys.VIDEOS_INDEX, 0, limit - 1)
+        return self._many([i.decode() if isinstance(i, bytes) else i for i in ids])
+
+    def _many(self, ids: list[str]) -> list[Video]:
+        """The documents of these ids; any that expired meanwhile are left out."""
         if not ids:
             return []
-        raws = self.redis.mget([keys.video_key(i.decode() if isinstance(i, bytes) else i) for i in ids])
+        raws = self.redis.mget([keys.video_key(i) for i in ids])
         return [json.loads(raw) for raw in raws if raw is not None]

@@ -89,25 +89,11 @@ class Snapshot:
     uploads: int = 0
 
 
-def running_parts(videos: jobs.VideoStore) -> list[tuple[str, dict]]:
-    """(part name, part) for every part running now, from the records of videos not yet ended."""
-    running = []
-    for video_id in videos.active():
-        try:
-            video = videos.get(video_id)
-        except Exception:  # ended and expired between the two reads
-            continue
-        for name, entry in jobs.named_parts(video):
-            if entry["state"] == jobs.RungState.RUNNING.value:
-                running.append((name, entry))
-    return running
-
-
 def snapshot(client: redis.Redis, videos: jobs.VideoStore) -> Snapshot:
     """Everything /metrics shows, read now."""
     text = _text
     queues = {name: client.llen(name) for name in keys.QUEUES}
-    running = Counter(name for name, _ in running_parts(videos))
+    running = Counter(name for name, _ in jobs.running_parts(videos.active_videos()))
     states = {text(k): int(v) for k, v in client.hgetall(keys.VIDEO_STATES).items()}
     encode = {}
     for rung in sorted(text(r) for r in client.smembers(f"{keys.METRICS}:rungs")):

@@ -32,13 +32,9 @@ def sweep(services: Services, enqueue: Callable[[str, str], None], now: float | 
     """One pass over the videos still going; returns what it did, one line per part."""
     now = time.time() if now is None else now
     done: list[str] = []
-    for video_id in services.videos.active():
-        try:
-            video = services.videos.get(video_id)
-        except Exception:
-            continue
-        for entry in jobs.parts(video):
-            name = entry.get("name", jobs.PREVIEWS)
+    for video in services.videos.active_videos():
+        video_id = video["id"]
+        for name, entry in jobs.named_parts(video):
             if held(services.redis, keys.lease_key(video_id, name)):
                 continue
             if entry["state"] == jobs.RungState.RUNNING.value:

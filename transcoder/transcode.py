@@ -150,7 +150,7 @@ def _finish(services: Services, video_id: str, name: str, work: Callable[[], dic
         return False
     except Transient as exc:
         # Storage out of reach is nobody's fault: it does not use up the part's attempts,
-        # and is waited out for about OUTAGE_RETRIES minutes before the part fails.
+        # and is waited out OUTAGE_RETRIES times before the part fails.
         outage = exc.code == "storage_unreachable"
         entry = jobs.part(services.videos.get(video_id), name)
         countdown = min(2.0 ** (entry.get("outages", 0) + 1 if outage else entry["attempts"]), 60.0)
@@ -167,7 +167,7 @@ def _finish(services: Services, video_id: str, name: str, work: Callable[[], dic
                 retry_at=now() + countdown,
                 outage=outage,
                 max_outages=OUTAGE_RETRIES,
-            ),  # fmt: skip
+            ),
         )
         if jobs.part(video, name)["state"] == jobs.RungState.QUEUED.value:
             raise RetryLater(countdown, exc) from exc
@@ -176,17 +176,14 @@ def _finish(services: Services, video_id: str, name: str, work: Callable[[], dic
         return changed and video["state"] in jobs.TERMINAL
     except TranscoderError as exc:
         log.warning("video %s %s failed: %s", video_id, name, exc.message)
-        reason = exc.to_dict()
-        metrics.record_failure(services.redis, exc.code)
-        return _record_end(services, video_id, lambda v: jobs.fail_part(v, name, reason, now()))
+        return _fail(services, video_id, name, exc.to_dict())
     except Exception as exc:
         log.exception("video %s %s: unexpected error", video_id, name)
         reason = {
             "code": "internal_error",
             "message": f"An internal error stopped this work ({type(exc).__name__}).",
         }
-        metrics.record_failure(services.redis, reason["code"])
-        _record_end(services, video_id, lambda v: jobs.fail_part(v, name, reason, now()))
+        _fail(services, video_id, name, reason)
         raise
     if name != jobs.PREVIEWS:
         metrics.record_encode(services.redis, name, time.monotonic() - began)
@@ -292,13 +289,14 @@ def _previews(services: Services, video: jobs.Video, watch: ffmpeg.Watch) -> dic
     return {"storyboard": plan.to_dict()}
 
 
-def _record_end(services: Services, video_id: str, change: Callable[[jobs.Video], bool]) -> bool:
-    """Apply a part's final transition; True when it was the one that ended the video.
+def _fail(services: Services, video_id: str, name: str, reason: dict[str, str]) -> bool:
+    """Fail a part for good, counted by reason for /metrics; True when that ended the video.
 
     A part's end changes the document only if the part had not ended yet, and the
     video can only end when its last part does, so exactly one call sees both.
     """
-    video, changed = services.videos.update(video_id, change)
+    metrics.record_failure(services.redis, reason["code"])
+    video, changed = services.videos.update(video_id, lambda v: jobs.fail_part(v, name, reason, time.time()))
     return changed and video["state"] in jobs.TERMINAL
 
 
