@@ -91,26 +91,25 @@ class Snapshot:
 
 def snapshot(client: redis.Redis, videos: jobs.VideoStore) -> Snapshot:
     """Everything /metrics shows, read now."""
-    text = _text
     queues = {name: client.llen(name) for name in keys.QUEUES}
     running = Counter(name for name, _ in jobs.running_parts(videos.active_videos()))
-    states = {text(k): int(v) for k, v in client.hgetall(keys.VIDEO_STATES).items()}
+    states = {_text(k): int(v) for k, v in client.hgetall(keys.VIDEO_STATES).items()}
     encode = {}
-    for rung in sorted(text(r) for r in client.smembers(f"{keys.METRICS}:rungs")):
-        raw = {text(k): v for k, v in client.hgetall(_encode_key(rung)).items()}
+    for rung in sorted(_text(r) for r in client.smembers(f"{keys.METRICS}:rungs")):
+        raw = {_text(k): v for k, v in client.hgetall(_encode_key(rung)).items()}
         total, buckets = 0, []
         for bound in [*map(str, ENCODE_BUCKETS), "+Inf"]:
             total += int(raw.get(bound, 0))
             buckets.append((bound, total))
         encode[rung] = Histogram(buckets, float(raw.get("sum", 0)), int(raw.get("count", 0)))
-    uploads = {text(k): int(v) for k, v in client.hgetall(UPLOADS).items()}
+    uploads = {_text(k): int(v) for k, v in client.hgetall(UPLOADS).items()}
     return Snapshot(
         queues=queues,
         running=dict(running),
         videos={state.value: max(states.get(state.value, 0), 0) for state in jobs.VideoState},
         encode=encode,
-        failures={text(k): int(v) for k, v in client.hgetall(FAILURES).items()},
-        refusals={text(k): int(v) for k, v in client.hgetall(REFUSALS).items()},
+        failures={_text(k): int(v) for k, v in client.hgetall(FAILURES).items()},
+        refusals={_text(k): int(v) for k, v in client.hgetall(REFUSALS).items()},
         upload_bytes=uploads.get("bytes", 0),
         uploads=uploads.get("count", 0),
     )
