@@ -38,7 +38,10 @@ def test_metrics_follow_uploads_encodes_streams_and_failures(system, settings, l
         while not (next(lines) or b"").startswith(b"data:"):
             pass
         during = wait_for(
-            lambda: (m := scrape(system))[("transcoder_parts_running", (("rung", "144p"),))] >= 1 and m,
+            # A rung with nothing running has no sample at all until it starts.
+            lambda: (
+                (m := scrape(system)).get(("transcoder_parts_running", (("rung", "144p"),)), 0) >= 1 and m
+            ),
             30,
             "the 144p encode running",
         )
