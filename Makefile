@@ -3,7 +3,7 @@
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: help setup system redis run worker autoscale flower test lint format clean bench faults
+.PHONY: help setup system port redis run worker autoscale flower test lint format clean bench faults
 
 help:
 	@echo "make run     set up, then start Redis (if none answers), one worker and the web app"
@@ -21,15 +21,20 @@ system:
 	@infra/setup-system.sh
 
 $(VENV)/.installed: pyproject.toml
-	python3 -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
-	touch $@
+	@echo "Installing the Python packages into $(VENV) (log: var/log/setup.log)"
+	@mkdir -p var/log
+	@{ python3 -m venv $(VENV) && $(BIN)/pip install --upgrade pip && $(BIN)/pip install -e '.[test]'; } \
+	  >var/log/setup.log 2>&1 || { tail -n 20 var/log/setup.log; exit 1; }
+	@touch $@
 
 redis: system
 	@infra/ensure-redis.sh
 
-run: setup redis
+# The port is checked first, so a taken one stops `make run` before anything is installed or started.
+port:
+	@infra/check-port.sh
+
+run: port setup
 	@infra/run.sh
 
 # QUEUES=rungs gives a machine only encoding work; QUEUES=finalize only the short closing tasks.

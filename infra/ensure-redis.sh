@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 
 url="${TRANSCODER_REDIS_URL:-redis://127.0.0.1:6379/0}"
 if [ "$(redis-cli -u "$url" ping 2>/dev/null)" = "PONG" ]; then
+  echo "Using the Redis that answers at $url"
   exit 0
 fi
 

@@ -1,35 +1,64 @@
 #!/usr/bin/env bash
-# Starts one Celery worker and the web app (gunicorn), prints the URL, and
-# stops both on Ctrl-C. `make run` calls this after setting up.
+# Starts one Celery worker and the web app (gunicorn), prints the URL once the web app
+# answers its health check, and stops both on Ctrl-C. `make run` calls this after
+# setting up. The processes' own logs go to var/log/, so this terminal stays short.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=.venv/bin
 host="${TRANSCODER_HOST:-127.0.0.1}"
 port="${TRANSCODER_PORT:-8000}"
 threads="${TRANSCODER_WEB_THREADS:-64}"
+logs=var/log
+
+infra/check-port.sh
+infra/ensure-redis.sh
 
 pids=()
 stop() {
   trap - INT TERM EXIT
-  echo; echo "Stopping..."
+  echo "Stopping..."
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
 }
-trap stop INT TERM EXIT
+trap 'stop; exit 0' INT TERM
+trap stop EXIT
 
-"$bin/celery" -A tasks worker --loglevel INFO --hostname "worker1@%h" &
-pids+=($!)
+mkdir -p "$logs"
+echo "Starting a worker (log: $logs/worker.log) and the web app (log: $logs/web.log)"
+"$bin/celery" -A tasks worker --loglevel INFO --hostname "worker1@%h" >>"$logs/worker.log" 2>&1 &
+worker=$!
+pids+=("$worker")
 # gthread: each open event stream holds a thread, not a whole process.
 "$bin/gunicorn" --worker-class gthread --workers 1 --threads "$threads" \
-  --bind "$host:$port" --access-logfile - 'web:create_app()' &
-pids+=($!)
+  --bind "$host:$port" --access-logfile - 'web:create_app()' >>"$logs/web.log" 2>&1 &
+web=$!
+pids+=("$web")
 
-for _ in $(seq 100); do
-  "$bin/python" -c "import urllib.request as u; u.urlopen('http://$host:$port/healthz', timeout=1)" \
-    2>/dev/null && break
+# "running" only once our own web app answers: the port was free, and gunicorn is alive.
+up=""
+deadline=$((SECONDS + 30))
+while [ "$SECONDS" -lt "$deadline" ]; do
+  for role in worker web; do
+    [ "$role" = web ] && pid=$web || pid=$worker
+    if ! kill -0 "$pid" 2>/dev/null; then
+      echo "The $role process stopped while starting; the end of $logs/$role.log:" >&2
+      tail -n 15 "$logs/$role.log" >&2
+      exit 1
+    fi
+  done
+  if "$bin/python" -c "import urllib.request as u; u.urlopen('http://$host:$port/healthz', timeout=1)" \
+    2>/dev/null; then
+    up=1
+    break
+  fi
   sleep 0.1
 done
-echo
-echo "Transcoder is running: http://$host:$port/   (Ctrl-C stops it)"
-echo
-wait -n "${pids[@]}"
+if [ -z "$up" ]; then
+  echo "The web app did not answer http://$host:$port/healthz within 30 s; see $logs/web.log" >&2
+  exit 1
+fi
+echo "Transcoder is running: http://$host:$port/   (Ctrl-C stops it; logs in $logs/)"
+status=0
+wait -n "${pids[@]}" || status=$?
+echo "A process stopped (exit status $status); see $logs/worker.log and $logs/web.log" >&2
+exit 1

@@ -15,9 +15,15 @@ for extra in "$@"; do
 done
 [ ${#need[@]} -eq 0 ] && exit 0
 
-echo "Installing Debian packages: ${need[*]}"
+cd "$(dirname "$0")/.."
+mkdir -p var/log
+log=var/log/setup.log
+echo "Installing Debian packages: ${need[*]} (log: $log)"
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
 export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-$sudo apt-get install -y -qq "${need[@]}"
+if ! { $sudo apt-get update -qq && $sudo apt-get install -y -qq "${need[@]}"; } >>"$log" 2>&1; then
+  echo "Installing ${need[*]} failed; the end of $log:" >&2
+  tail -n 20 "$log" >&2
+  exit 1
+fi

@@ -28,6 +28,8 @@ BIN = Path(sys.executable).parent
 REDIS_URL = os.environ.get("TRANSCODER_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 MAX_UPLOAD = 20 * 1024 * 1024
 WORKERS = ("w1", "w2")
+#: What a wheel is built from: the packaging test and the Dockerfile copy exactly these.
+PACKAGE_SOURCES = ("pyproject.toml", "README.md", "transcoder", "tasks", "web")
 
 
 def free_port() -> int:
@@ -138,10 +140,12 @@ class Processes:
         self.procs: list[subprocess.Popen] = []
         self.by_name: dict[str, subprocess.Popen] = {}
 
-    def start(self, name: str, argv: list[str], env: dict[str, str]) -> tuple[subprocess.Popen, Path]:
+    def start(
+        self, name: str, argv: list[str], env: dict[str, str], cwd: Path = ROOT
+    ) -> tuple[subprocess.Popen, Path]:
         log = self.logs / f"{name}.log"
         proc = subprocess.Popen(
-            argv, cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True
+            argv, cwd=cwd, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True
         )
         self.procs.append(proc)
         self.by_name[name] = proc

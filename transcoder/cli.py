@@ -56,21 +56,39 @@ def main(argv: list[str] | None = None) -> int:
     console = Console(stderr=True)
     client = Client(args.url, api_key=args.api_key) if hasattr(args, "url") else None
     try:
-        if args.command == "autoscale":
-            return _autoscale(args)
-        if args.command == "submit":
-            return _submit(client, args.file, args.watch, console)
-        if args.command == "watch":
-            return watch_video(client, args.id, console)
-        if args.command == "ls":
-            return _list(client)
+        code = _run(args, client, console)
+        # Inside the try: a reader that has gone shows here, not as a traceback at exit.
+        sys.stdout.flush()
+        return code
     except TranscoderError as exc:
         console.print(f"[red]error[/red] ({exc.code}): {exc.message}")
         return 2
+    except BrokenPipeError:
+        return _reader_gone()
     except OSError as exc:
         console.print(f"[red]error[/red]: {exc}")
         return 2
-    return 0
+
+
+def _run(args: argparse.Namespace, client: Client | None, console: Console) -> int:
+    if args.command == "autoscale":
+        return _autoscale(args)
+    if args.command == "submit":
+        return _submit(client, args.file, args.watch, console)
+    if args.command == "watch":
+        return watch_video(client, args.id, console)
+    return _list(client)
+
+
+def _reader_gone() -> int:
+    """The reader of our output has gone (``transcoder ls | head``): stop quietly, as Unix tools do.
+
+    Standard output is pointed at /dev/null so the flush at exit cannot fail again and print
+    a traceback; 141 is what a shell reports for a program stopped by SIGPIPE.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return 128 + signal.SIGPIPE
 
 
 def _autoscale(args: argparse.Namespace) -> int:

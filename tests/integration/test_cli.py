@@ -52,3 +52,13 @@ def test_watch_and_ls_follow_existing_videos(system, data_dir):
 def test_watch_unknown_video(system):
     done = run_cli("watch", "f" * 32, "--url", system)
     assert done.returncode == 2 and "not_found" in done.stderr
+
+
+def test_ls_into_a_closed_pipe_exits_quietly(system, data_dir):
+    """`transcoder ls | head -1`: the reader leaves early; no traceback, no error line."""
+    run_cli("submit", str(data_dir / "bikes.mp4"), "--url", system)
+    proc = subprocess.Popen([CLI, "ls", "--url", system], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()  # the reader is gone before anything is written
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(60) == 141
+    assert stderr == ""

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.system import PACKAGE_SOURCES
 from transcoder import keys
 from transcoder.settings import Settings
 
@@ -156,6 +157,19 @@ def test_images_and_units_run_programs_the_project_installs():
         service = _unit(unit)["Service"]
         assert Path(shlex.split(service["ExecStart"])[0]).name in programs, unit.name
         assert service["EnvironmentFile"] == "/etc/transcoder/transcoder.env"
+
+
+def test_the_image_installs_the_wheel_built_from_the_package_sources():
+    """Not `pip install .` from a copied tree: the wheel is what the packaging test serves from."""
+    stages = re.split(r"(?m)^FROM ", (INFRA / "Dockerfile").read_text())[1:]
+    assert len(stages) == 2, "a wheel-building stage, then the runtime stage"
+    build, runtime = stages
+    copied = {name for line in re.findall(r"(?m)^COPY (.+)$", build) for name in shlex.split(line)[:-1]}
+    assert copied == set(PACKAGE_SOURCES)
+    assert re.search(r"(?m)^RUN pip wheel .*--no-deps .*--wheel-dir /wheels \.$", build)
+    assert "COPY --from=wheel /wheels /wheels" in runtime
+    assert re.search(r"pip install --no-cache-dir /wheels/\*\.whl", runtime)
+    assert "pip install ." not in runtime and "COPY transcoder" not in runtime
 
 
 def _redis_port() -> int:
