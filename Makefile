@@ -3,7 +3,7 @@
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: help setup system port redis run worker autoscale flower test lint format clean bench faults
+.PHONY: help setup system port redis run worker autoscale flower test lint format clean bench faults mutants
 
 help:
 	@echo "make run     set up, then start Redis (if none answers), one worker and the web app"
@@ -11,7 +11,8 @@ help:
 	@echo "make autoscale  workers on this machine follow the queue (MAX=4 PER_WORKER=2)"
 	@echo "make flower  Celery's monitor on http://127.0.0.1:5555/ (FLOWER_PORT=...)"
 	@echo "make test    set up, then run the whole test suite"
-	@echo "make faults  the fault trials, 20 runs each, with a table of counts"
+	@echo "make faults  the fault trials, 20 runs each, with a table of counts (into docs/reliability.md)"
+	@echo "make mutants each guarantee's mechanism switched off in turn: its trials and tests must fail"
 	@echo "make bench   time upload to playable and to ready against encodes by hand; 8 videos on 1, 2, 4 workers"
 	@echo "make lint    ruff check and format check"
 
@@ -70,8 +71,13 @@ format: $(VENV)/.installed
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache
 
+# Writes its table of counts into docs/reliability.md.
 faults: setup redis
-	TRANSCODER_FAULT_TRIALS=20 $(BIN)/pytest tests/faults
+	TRANSCODER_FAULT_TRIALS=20 TRANSCODER_FAULTS_WRITE_DOCS=1 $(BIN)/pytest tests/faults
+
+# Every mechanism switched off in turn must be caught; writes its table into docs/reliability.md.
+mutants: setup redis
+	$(BIN)/python -m tests.mutants.run --write-docs
 
 bench: setup redis
 	$(BIN)/python -m tests.bench.pipeline

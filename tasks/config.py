@@ -10,9 +10,11 @@ Choices follow Celery's guidance for long, idempotent tasks on a Redis broker:
 - soft time limit < hard time limit < visibility timeout: Redis re-delivers a
   message not acknowledged within the visibility timeout, so that must outlast
   any healthy run. It is set in all three places Celery reads it.
-- ``worker_cancel_long_running_tasks_on_connection_loss``: after a broker
-  connection loss, unacknowledged tasks are re-delivered anyway; cancelling ours
-  avoids two encodes of one rung at once.
+- ``worker_cancel_long_running_tasks_on_connection_loss=False``: when the broker
+  connection drops (a Redis restart), running encodes go on instead of being
+  cancelled and started over. A copy of the message that Redis hands out again
+  meanwhile is turned away by the part's lease, and one that comes after the part
+  ended finds it done; so a restart of a few seconds costs no re-encode (fault trial 4).
 - ``result_expires`` longer than any video's life in Redis: chord bookkeeping
   lives in result keys and would otherwise expire under a long job.
 - ``worker_soft_shutdown_timeout``: on a stop, a worker gives running encodes this
@@ -63,7 +65,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "worker_prefetch_multiplier": 1,
         "task_soft_time_limit": settings.task_time_limit,
         "task_time_limit": hard_limit,
-        "worker_cancel_long_running_tasks_on_connection_loss": True,
+        "worker_cancel_long_running_tasks_on_connection_loss": False,
         "worker_soft_shutdown_timeout": SOFT_SHUTDOWN_S,
         "worker_enable_soft_shutdown_on_idle": True,
         "result_expires": settings.record_ttl + 24 * 3600,

@@ -113,12 +113,18 @@ class RedisServer:
     def url_at(self, address: str) -> str:
         return f"redis://{address}:{self.port}/0"
 
-    def crash(self) -> None:
-        """SHUTDOWN NOSAVE: no snapshot; what survives is what the append-only file holds."""
+    def shut_down(self) -> None:
+        """A clean stop (SHUTDOWN NOSAVE): no snapshot, but the append-only file is flushed first,
+        so nothing written before it is lost."""
         try:
             redis.Redis(port=self.port).shutdown(nosave=True)
         except redis.ConnectionError:
             pass
+        self.proc.wait(10)
+
+    def crash(self) -> None:
+        """SIGKILL: what survives is what the append-only file had on disk (fsync every second)."""
+        self.proc.kill()
         self.proc.wait(10)
 
     def stop(self) -> None:

@@ -81,6 +81,12 @@ class Canceled(TranscoderError):
     code = "canceled"
 
 
+class LeaseLost(TranscoderError):
+    """Raised inside a run whose part another run has taken over; it must record nothing."""
+
+    code = "lease_lost"
+
+
 class Unavailable(TranscoderError):
     """Raised when Redis or storage cannot be reached; the request may be tried again later."""
 

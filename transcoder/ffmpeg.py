@@ -22,7 +22,7 @@ from pathlib import Path
 
 import ffmpeg
 
-from .errors import Canceled, EncoderKilled, FfmpegFailed, Stalled
+from .errors import Canceled, EncoderKilled, FfmpegFailed, LeaseLost, Stalled
 from .ladder import Rendition
 from .policy import DEFAULT_LIMITS, Limits, command_head, input_options, local_input
 from .probe import MediaInfo
@@ -93,8 +93,9 @@ class Watch:
     stall_seconds: float | None = None
     #: Polled while running; True means the user canceled: kill at once.
     should_stop: Callable[[], bool] | None = None
-    #: Called every ``heartbeat_seconds`` while running (lease renewal).
-    heartbeat: Callable[[], None] | None = None
+    #: Called every ``heartbeat_seconds`` while running (lease renewal). False means the work
+    #: now belongs to another run: kill at once. An error (Redis blinked) is ignored.
+    heartbeat: Callable[[], bool] | None = None
     heartbeat_seconds: float = 5.0
     poll_seconds: float = 0.25
 
@@ -126,7 +127,14 @@ def run(
             for progress in parse_blocks(proc.stdout):
                 monitor.last_progress = time.monotonic()
                 if on_progress is not None:
-                    on_progress(progress)
+                    # A stall is ffmpeg's silence, not ours: time spent recording progress
+                    # (Redis restarting, say) never counts against the encode.
+                    monitor.reporting = True
+                    try:
+                        on_progress(progress)
+                    finally:
+                        monitor.reporting = False
+                        monitor.last_progress = time.monotonic()
             returncode = proc.wait()
         finally:
             monitor.stop()
@@ -137,6 +145,8 @@ def run(
                 proc.stdout.close()
         if monitor.reason == "canceled":
             raise Canceled("The video was canceled.")
+        if monitor.reason == "lease_lost":
+            raise LeaseLost("Another run took over this work (its lease was lost); this one stopped.")
         if monitor.reason == "stalled":
             raise Stalled(
                 f"The encoder made no progress for {watch.stall_seconds:g} seconds and was stopped."
@@ -161,6 +171,7 @@ class _Monitor(threading.Thread):
         self.proc, self.watch = proc, watch
         self.started_at = self.last_progress = self.last_beat = time.monotonic()
         self.reason: str | None = None
+        self.reporting = False
         self._done = threading.Event()
 
     def stop(self) -> None:
@@ -173,13 +184,14 @@ class _Monitor(threading.Thread):
             now = time.monotonic()
             if watch.wall_seconds and now - self.started_at > watch.wall_seconds:
                 self._kill("timeout")
-            elif watch.stall_seconds and now - self.last_progress > watch.stall_seconds:
+            elif self._stalled(now):
                 self._kill("stalled")
             elif watch.should_stop and self._ask(watch.should_stop):
                 self._kill("canceled")
             if watch.heartbeat and now - self.last_beat >= watch.heartbeat_seconds:
                 self.last_beat = now
-                self._ask(watch.heartbeat)
+                if self._beat(watch.heartbeat) is False:
+                    self._kill("lease_lost")
             if self.reason:
                 return
 
@@ -189,6 +201,18 @@ class _Monitor(threading.Thread):
         except Exception:  # Redis blinked: never kill an encode for that
             log.warning("ffmpeg monitor check failed", exc_info=True)
             return False
+
+    def _stalled(self, now: float) -> bool:
+        """ffmpeg said nothing for the stall limit (time we spent recording progress excluded)."""
+        limit = self.watch.stall_seconds
+        return bool(limit) and not self.reporting and now - self.last_progress > limit
+
+    def _beat(self, heartbeat: Callable[[], bool]) -> bool | None:
+        try:
+            return bool(heartbeat())
+        except Exception:  # Redis blinked: the lease may well still be ours
+            log.warning("ffmpeg heartbeat failed", exc_info=True)
+            return None
 
     def _kill(self, reason: str) -> None:
         self.reason = reason

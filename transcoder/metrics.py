@@ -30,6 +30,7 @@ def _encode_key(rung: str) -> str:
 FAILURES = f"{keys.METRICS}:failures"
 REFUSALS = f"{keys.METRICS}:refusals"
 UPLOADS = f"{keys.METRICS}:uploads"
+LEASE_REFUSALS = f"{keys.METRICS}:lease-refusals"
 
 
 def _quietly(action: str, client: redis.Redis, *commands: tuple) -> None:
@@ -66,6 +67,11 @@ def record_refusal(client: redis.Redis, code: str) -> None:
     _quietly("refusal", client, ("hincrby", REFUSALS, code, 1))
 
 
+def record_lease_refusal(client: redis.Redis) -> None:
+    """A delivery of a part that another run was already running: the lease turned it away."""
+    _quietly("lease refusal", client, ("incr", LEASE_REFUSALS))
+
+
 def record_upload(client: redis.Redis, size: int) -> None:
     _quietly("upload", client, ("hincrby", UPLOADS, "bytes", size), ("hincrby", UPLOADS, "count", 1))
 
@@ -87,6 +93,7 @@ class Snapshot:
     refusals: dict[str, int] = field(default_factory=dict)
     upload_bytes: int = 0
     uploads: int = 0
+    lease_refusals: int = 0
 
 
 def snapshot(client: redis.Redis, videos: jobs.VideoStore) -> Snapshot:
@@ -112,6 +119,7 @@ def snapshot(client: redis.Redis, videos: jobs.VideoStore) -> Snapshot:
         refusals={_text(k): int(v) for k, v in client.hgetall(REFUSALS).items()},
         upload_bytes=uploads.get("bytes", 0),
         uploads=uploads.get("count", 0),
+        lease_refusals=int(client.get(LEASE_REFUSALS) or 0),
     )
 
 

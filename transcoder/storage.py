@@ -138,7 +138,10 @@ class LocalStorage:
             yield tmp
             if not tmp.exists():
                 raise StorageError(f"Nothing was written for {key!r}.")
-            os.replace(tmp, final)
+            try:
+                os.replace(tmp, final)
+            except OSError as exc:
+                raise StorageError(f"The output {key!r} could not be stored: {exc.strerror}.") from exc
         finally:
             tmp.unlink(missing_ok=True)
 

@@ -28,10 +28,25 @@ WORKER_LOST = {
 }
 
 
+def restart_grace(lease_seconds: float) -> float:
+    """Seconds after Redis starts during which no lease-less part is taken for dead.
+
+    Leases expire by the clock even while Redis is down, so a restart finds the leases
+    of healthy encodes gone; their holders take them back at their next heartbeat
+    (see ``transcoder.leases``), once their Redis client has reconnected. Until then
+    a missing lease proves nothing.
+    """
+    return 2 * lease_seconds + 5
+
+
 def sweep(services: Services, enqueue: Callable[[str, str], None], now: float | None = None) -> list[str]:
     """One pass over the videos still going; returns what it did, one line per part."""
     now = time.time() if now is None else now
     done: list[str] = []
+    uptime = int(services.redis.info("server").get("uptime_in_seconds", 0))
+    if uptime < restart_grace(services.settings.lease_seconds):
+        log.info("sweeper: Redis started %d s ago; waiting for running parts to renew their leases", uptime)
+        return done
     for video in services.videos.active_videos():
         video_id = video["id"]
         for name, entry in jobs.named_parts(video):

@@ -13,7 +13,7 @@ from typing import Any, BinaryIO
 import redis
 
 from . import ffmpeg, hls, jobs, keys, metrics, previews, scratch
-from .errors import Canceled, InvalidInput, StorageError, TranscoderError, Transient
+from .errors import Canceled, InvalidInput, LeaseLost, StorageError, TranscoderError, Transient
 from .ladder import Rendition, plan
 from .leases import Lease
 from .probe import MediaInfo, probe, run_ffprobe
@@ -65,6 +65,14 @@ def clean_filename(name: str) -> str:
 #: Times a part waits out object storage being out of reach (pauses double up to a minute,
 #: so about a quarter of an hour in all) before it fails.
 OUTAGE_RETRIES = 20
+#: The longest pause between two attempts of a part, in seconds.
+MAX_BACKOFF_S = 60.0
+
+
+def backoff_seconds(exponent: int) -> float:
+    """The pause before the next try: 2, 4, 8... seconds after the 1st, 2nd, 3rd... failure,
+    at most a minute, so a passing trouble has time to pass without a part waiting for hours."""
+    return min(2.0**exponent, MAX_BACKOFF_S)
 
 
 class RetryLater(Exception):
@@ -103,13 +111,12 @@ def _run_part(
     work: Callable[[jobs.Video, ffmpeg.Watch], dict[str, Any]],
 ) -> bool:
     settings = services.settings
-    with services.redis.pipeline() as pipe:
-        pipe.hincrby(keys.runs_key(video_id), name, 1)
-        pipe.expire(keys.runs_key(video_id), settings.record_ttl)
-        pipe.execute()
+    _count_run(services, video_id, name)
     lease = Lease(services.redis, keys.lease_key(video_id, name), settings.lease_seconds)
     if not lease.acquire():
         log.info("video %s %s: another worker is running it; this copy does nothing", video_id, name)
+        _count_run(services, video_id, f"refused:{name}")
+        metrics.record_lease_refusal(services.redis)
         return False
     try:
         video, started = services.videos.update(
@@ -138,6 +145,18 @@ def _run_part(
         lease.release()
 
 
+def _count_run(services: Services, video_id: str, what: str) -> None:
+    """Per video: how often each part's task was delivered, refused by the lease, or closed.
+
+    Counts duplicates too, so operators and the fault trials can see at-least-once
+    delivery at work, and the leases and the single close doing their job.
+    """
+    with services.redis.pipeline() as pipe:
+        pipe.hincrby(keys.runs_key(video_id), what, 1)
+        pipe.expire(keys.runs_key(video_id), services.settings.record_ttl)
+        pipe.execute()
+
+
 def _finish(services: Services, video_id: str, name: str, work: Callable[[], dict[str, Any]]) -> bool:
     """Run the work and record its outcome: ready, queued again, failed, or nothing if canceled."""
     now = time.time
@@ -148,12 +167,15 @@ def _finish(services: Services, video_id: str, name: str, work: Callable[[], dic
         log.info("video %s %s: canceled while running", video_id, name)
         services.storage.delete_prefix(video_prefix(video_id))
         return False
+    except LeaseLost as exc:
+        log.warning("video %s %s: %s", video_id, name, exc.message)
+        return False  # the run that holds the lease records the outcome
     except Transient as exc:
         # Storage out of reach is nobody's fault: it does not use up the part's attempts,
         # and is waited out OUTAGE_RETRIES times before the part fails.
         outage = exc.code == "storage_unreachable"
         entry = jobs.part(services.videos.get(video_id), name)
-        countdown = min(2.0 ** (entry.get("outages", 0) + 1 if outage else entry["attempts"]), 60.0)
+        countdown = backoff_seconds(entry.get("outages", 0) + 1 if outage else entry["attempts"])
         log.warning("video %s %s: %s; trying again in %g s", video_id, name, exc.message, countdown)
         reason, max_attempts = exc.to_dict(), services.settings.max_attempts
         video, changed = services.videos.update(
@@ -302,6 +324,7 @@ def _fail(services: Services, video_id: str, name: str, reason: dict[str, str]) 
 
 def close_video(services: Services, video_id: str) -> jobs.Video:
     """Make sure a video whose renditions have all ended is closed, and tidy its folder."""
+    _count_run(services, video_id, "close")
     video, _ = services.videos.update(video_id, lambda v: jobs.settle(v, time.time()))
     if video["state"] in jobs.TERMINAL:
         services.storage.discard_partials(video_prefix(video_id))

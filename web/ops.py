@@ -55,6 +55,11 @@ class ClusterCollector(Collector):
             "transcoder_upload_bytes", "Bytes of accepted uploads.", value=snap.upload_bytes
         )
         yield CounterMetricFamily("transcoder_uploads", "Accepted uploads.", value=snap.uploads)
+        yield CounterMetricFamily(
+            "transcoder_lease_refusals",
+            "Deliveries of a part already running elsewhere, turned away by its lease.",
+            value=snap.lease_refusals,
+        )
 
 
 def _family(kind: type, name: str, doc: str, label: str, values: dict[str, int]) -> Metric:

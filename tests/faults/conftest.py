@@ -26,7 +26,12 @@ from tests.system import (
 )
 
 TRIALS = int(os.environ.get("TRANSCODER_FAULT_TRIALS", "2"))
+#: `make faults` sets this, so its run's table replaces the one in docs/reliability.md.
+WRITE_DOCS = os.environ.get("TRANSCODER_FAULTS_WRITE_DOCS") == "1"
+DOCS = ROOT / "docs" / "reliability.md"
+BEGIN, END = "<!-- faults-table -->", "<!-- /faults-table -->"
 RESULTS: dict[str, list[bool]] = {}
+STARTED = time.monotonic()
 
 
 class Cluster:
@@ -36,15 +41,24 @@ class Cluster:
         self.processes, self.env = processes, env
         self.workers: dict[str, subprocess.Popen] = {}
         self.count = 0
+        self.idle = ""
         self.url = start_web(processes, env, f"fault-web-{id(self)}")
 
-    def start_worker(self) -> str:
+    def start_worker(self, *options: str) -> str:
         self.count += 1
         name = f"f{self.count}"
         self.workers[name] = start_worker(
-            self.processes, self.env, name, "--without-gossip", "--without-mingle", log_name=f"fault-{name}"
-        )
+            self.processes, self.env, name, "--without-gossip", "--without-mingle", *options,
+            log_name=f"fault-{name}",
+        )  # fmt: skip
         return name
+
+    def idle_worker(self) -> str:
+        """A worker that takes only the short `finalize` queue, so it is free the moment a
+        duplicate is sent to it (started once, on first use)."""
+        if not self.idle:
+            self.idle = self.start_worker("--queues", "finalize")
+        return self.idle
 
     def kill_worker(self, name: str) -> None:
         proc = self.workers.pop(name)
@@ -85,8 +99,16 @@ def clip(tmp_path_factory) -> Path:
     return make_clip(folder / "clip.mp4", size="1280x720", seconds=12, audio=True, crf=30)
 
 
+MEASURES: dict[str, list[float]] = {}
+
+
 def record(name: str, ok: bool) -> None:
     RESULTS.setdefault(name, []).append(ok)
+
+
+def measure(name: str, value: float) -> None:
+    """A figure a trial measured (pauses between attempts, re-encodes a crash cost...)."""
+    MEASURES.setdefault(name, []).append(round(value, 2))
 
 
 def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untyped-def]
@@ -94,12 +116,25 @@ def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untype
         return
     lines = ["| trial | passed |", "| --- | --- |"]
     lines += [f"| {name} | {sum(runs)}/{len(runs)} |" for name, runs in RESULTS.items()]
+    if MEASURES:
+        lines += ["", "| measured | min | max | all runs |", "| --- | --- | --- | --- |"]
+        lines += [
+            f"| {name} | {min(values):g} | {max(values):g} | {', '.join(f'{v:g}' for v in values)} |"
+            for name, values in MEASURES.items()
+        ]
     table = "\n".join(lines) + "\n"
     terminalreporter.write_sep("=", "fault trials")
     terminalreporter.write(table)
     out = ROOT / "tests" / "artifacts"
     out.mkdir(exist_ok=True)
     (out / "faults.md").write_text(table)
+    if WRITE_DOCS:
+        runs = sum(len(r) for r in RESULTS.values())
+        minutes = (time.monotonic() - STARTED) / 60
+        note = f"(`make faults` on {time.strftime('%Y-%m-%d')}: {runs} trial runs in {minutes:.1f} min.)\n"
+        doc = DOCS.read_text()
+        start, end = doc.index(BEGIN) + len(BEGIN) + 1, doc.index(END)
+        DOCS.write_text(doc[:start] + table + note + doc[end:])
 
 
 def wait(predicate, timeout: float, what: str):  # type: ignore[no-untyped-def]

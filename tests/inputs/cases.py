@@ -65,9 +65,26 @@ def _bytes(tmp: Path, name: str, data: bytes) -> Path:
     return tmp / name
 
 
+def marker(width: int, height: int, corner: str) -> list[str]:
+    """A filter that blacks out the four corners of a ``width`` x ``height`` picture and puts
+    a white square in ``corner`` (tl, tr, bl, br): which way up a picture is, in pixels."""
+    box = int(min(width, height) * 0.22)
+    at = {"tl": (0, 0), "tr": (width - box, 0), "bl": (0, height - box), "br": (width - box, height - box)}
+    boxes = [f"drawbox=x={x}:y={y}:w={box}:h={box}:color=black:t=fill" for x, y in at.values()]
+    x, y = at[corner]
+    return ["-vf", ",".join([*boxes, f"drawbox=x={x}:y={y}:w={box}:h={box}:color=white:t=fill"])]
+
+
+#: Where to draw the marker in the stored picture so that it shows top-left once the
+#: display matrix is applied. The ``rotate`` tag 90 becomes a display matrix that turns
+#: the picture 90° counter-clockwise (ffprobe: rotation 90); 270 turns it clockwise.
+STORED_CORNER = {90: "tr", 270: "bl", 180: "br"}
+
+
 def _rotated(degrees: int) -> Callable[[Path], Path]:
     def make(tmp: Path) -> Path:
-        base = ff(tmp / "flat.mp4", *pattern("640x360"), *TONE, "-t", "2", *H264, "-c:a", "aac")
+        base = ff(tmp / "flat.mp4", *pattern("640x360"), *TONE, "-t", "2",
+                  *marker(640, 360, STORED_CORNER[degrees]), *H264, "-c:a", "aac")  # fmt: skip
         return ff(
             tmp / f"rot{degrees}.mp4", "-i", str(base), "-c", "copy", "-metadata:s:v:0", f"rotate={degrees}"
         )
@@ -126,31 +143,37 @@ CASES: tuple[Case, ...] = (
     ),
     Case(
         "portrait_720x1280",
-        "a phone held upright",
-        lambda t: _mp4(t, "p.mp4", *pattern("720x1280"), *TONE, "-t", "2", *H264, "-c:a", "aac"),
+        "a phone held upright (a marker top-left)",
+        lambda t: _mp4(
+            t, "p.mp4", *pattern("720x1280"), *TONE, "-t", "2", *marker(720, 1280, "tl"), *H264, "-c:a", "aac"
+        ),  # fmt: skip
         ladder=PORTRAIT_720,
         audio=True,
+        extra={"marker": True},
     ),
     Case(
         "rotated_90",
-        "640x360 with a 90° display matrix (phone video)",
+        "640x360 with a 90° display matrix (phone video), a marker that must show top-left",
         _rotated(90),
         ladder=(("144p", 144, 256), ("240p", 240, 426), ("360p", 360, 640)),
         audio=True,
+        extra={"marker": True},
     ),
     Case(
         "rotated_270",
-        "640x360 with a 270° display matrix",
+        "640x360 with a 270° display matrix, a marker that must show top-left",
         _rotated(270),
         ladder=(("144p", 144, 256), ("240p", 240, 426), ("360p", 360, 640)),
         audio=True,
+        extra={"marker": True},
     ),
     Case(
         "rotated_180",
-        "640x360 upside down",
+        "640x360 upside down, a marker that must show top-left",
         _rotated(180),
         ladder=(("144p", 256, 144), ("240p", 426, 240), ("360p", 640, 360)),
         audio=True,
+        extra={"marker": True},
     ),
     Case(
         "odd_853x479",
@@ -201,6 +224,27 @@ CASES: tuple[Case, ...] = (
             "hvc1",
         ),
         ladder=LADDER_240,
+    ),
+    Case(
+        "interlaced_ntsc",
+        "720x480 interlaced (NTSC), top field first, moving: combing a 480p rung would keep",
+        lambda t: _mp4(
+            t,
+            "ntsc.mp4",
+            *pattern("720x480", 2, 30),
+            "-vf",
+            "interlace",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-flags",
+            "+ildct+ilme",
+            "-x264opts",
+            "tff=1",
+        ),  # fmt: skip
+        ladder=(("144p", 216, 144), ("240p", 360, 240), ("360p", 540, 360), ("480p", 720, 480)),
+        extra={"combed": True},
     ),
     Case(
         "interlaced",

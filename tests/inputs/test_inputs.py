@@ -61,6 +61,39 @@ def mean_volume(path: Path) -> float:
     return float(re.search(r"mean_volume: (-?[\d.]+|-inf) dB", err).group(1).replace("-inf", "-999"))
 
 
+def corner_lumas(path: Path, width: int, height: int) -> dict[str, float]:
+    """Mean brightness (0-255) of a small region in each corner of the first frame."""
+    raw = subprocess.run(
+        ["ffmpeg", "-nostdin", "-v", "error", "-i", str(path), "-frames:v", "1", "-f", "rawvideo",
+         "-pix_fmt", "gray", "-"],
+        check=True, capture_output=True,
+    ).stdout  # fmt: skip
+    assert len(raw) == width * height
+    w, h = max(width // 20, 2), max(height // 20, 2)
+    starts = {
+        "tl": (1, 1),
+        "tr": (width - w - 1, 1),
+        "bl": (1, height - h - 1),
+        "br": (width - w - 1, height - h - 1),
+    }
+
+    def mean(x0: int, y0: int) -> float:
+        return sum(raw[(y0 + j) * width + x0 + i] for j in range(h) for i in range(w)) / (w * h)
+
+    return {corner: mean(x, y) for corner, (x, y) in starts.items()}
+
+
+def interlaced_share(path: Path) -> float:
+    """The share of frames ffmpeg's idet filter finds combed (interlaced), whatever the tags say."""
+    err = subprocess.run(
+        ["ffmpeg", "-nostdin", "-hide_banner", "-i", str(path), "-vf", "idet", "-f", "null", "-"],
+        capture_output=True, text=True,
+    ).stderr  # fmt: skip
+    found = re.search(r"Multi frame detection: TFF:\s*(\d+) BFF:\s*(\d+) Progressive:\s*(\d+)", err)
+    tff, bff, progressive = map(int, found.groups())
+    return (tff + bff) / max(tff + bff + progressive, 1)
+
+
 def check_output(path: Path, rendition: dict, case, source_duration: float) -> None:
     data = ffprobe(path)
     video = [s for s in data["streams"] if s["codec_type"] == "video"]
@@ -78,6 +111,12 @@ def check_output(path: Path, rendition: dict, case, source_duration: float) -> N
     assert len(audio) == (1 if case.audio else 0)
     duration = float(data["format"]["duration"])
     assert abs(duration - source_duration) <= 0.02 * source_duration + case.slack, (duration, source_duration)
+    if case.extra.get("marker"):
+        corners = corner_lumas(path, v["width"], v["height"])
+        assert corners["tl"] > 180, f"the marker is not top-left: the picture is turned wrong {corners}"
+        assert all(corners[c] < 80 for c in ("tr", "bl", "br")), corners
+    if case.extra.get("combed"):
+        assert interlaced_share(path) < 0.1, "combing left in the picture: not deinterlaced"
     if case.extra.get("loud"):
         assert mean_volume(path) > -40, "the default (loud) audio track was not the one encoded"
 
@@ -87,6 +126,8 @@ def test_case(case, system, canary, tmp_path):
     port, hits = canary
     path = case.make(tmp_path)
     path.write_bytes(path.read_bytes().replace(b"{port}", str(port).encode()))
+    if case.extra.get("combed"):
+        assert interlaced_share(path) > 0.8, "the source itself must look combed to idet"
     response = upload(system, path)
 
     if case.code:

@@ -1,10 +1,11 @@
 """The event stream: a snapshot first, progress that never goes back, and an end."""
 
 import json
+import time
 
 import requests
 
-from tests.system import upload, wait_terminal
+from tests.system import side_system, upload, wait_terminal
 from transcoder.client import parse_sse
 
 
@@ -52,3 +53,21 @@ def test_stream_of_unknown_video_is_a_json_404(system):
     response = requests.get(f"{system}/api/videos/{'0' * 32}/events", timeout=10)
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
+
+
+def test_a_quiet_stream_sends_keep_alives_at_the_set_interval(tmp_path, data_dir):
+    """No worker takes the video, so nothing happens: the stream must still speak every
+    TRANSCODER_SSE_KEEPALIVE seconds (2 here), so proxies do not cut it."""
+    with side_system(tmp_path, database=5) as side:
+        video_id = upload(side.url, data_dir / "bikes.mp4").json()["id"]
+        seen: list[float] = []
+        began = time.monotonic()
+        with requests.get(f"{side.url}/api/videos/{video_id}/events", stream=True, timeout=10) as response:
+            for line in response.iter_lines(decode_unicode=True):
+                if line == ": keep-alive":
+                    seen.append(time.monotonic() - began)
+                if len(seen) == 3 or time.monotonic() - began > 12:
+                    break
+        assert len(seen) == 3, seen
+        gaps = [b - a for a, b in zip(seen, seen[1:], strict=False)]
+        assert all(1.5 <= gap <= 3.5 for gap in gaps), gaps

@@ -19,7 +19,8 @@ def test_delivery_settings_for_long_idempotent_tasks():
     conf = celery_config(Settings.from_env({}))
     assert conf["task_acks_late"] and conf["task_reject_on_worker_lost"]
     assert conf["worker_prefetch_multiplier"] == 1
-    assert conf["worker_cancel_long_running_tasks_on_connection_loss"]
+    # A broker blink must not kill running encodes: the lease keeps a re-delivered copy idle.
+    assert conf["worker_cancel_long_running_tasks_on_connection_loss"] is False
     assert conf["result_expires"] > Settings().record_ttl
 
 

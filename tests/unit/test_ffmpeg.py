@@ -3,7 +3,7 @@ import time
 
 import pytest
 
-from transcoder.errors import Canceled, EncoderKilled, FfmpegFailed, Stalled, Transient
+from transcoder.errors import Canceled, EncoderKilled, FfmpegFailed, LeaseLost, Stalled, Transient
 from transcoder.ffmpeg import Watch, build_args, run
 from transcoder.ladder import Rendition
 from transcoder.policy import Limits
@@ -151,3 +151,10 @@ def test_failure_keeps_the_reason():
         run(["ffmpeg", "-nostdin", "-loglevel", "error", "-i", "/nonexistent/input.mp4", "-f", "null", "-"])
     assert info.value.returncode != 0
     assert "No such file or directory" in info.value.message
+
+
+def test_a_lost_lease_stops_the_run_at_once():
+    began = time.monotonic()
+    with pytest.raises(LeaseLost):
+        run(["sleep", "5"], watch=Watch(heartbeat=lambda: False, heartbeat_seconds=0.2, poll_seconds=0.05))
+    assert time.monotonic() - began < 2

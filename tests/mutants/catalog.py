@@ -1,0 +1,198 @@
+"""Named breakages of the mechanisms behind our guarantees, and the tests that must catch each.
+
+A mutant is a textual change to one copy of the code that switches one mechanism off.
+Each must be *killed*: at least one of its tests fails on the broken copy. A mutant
+whose text no longer matches the code fails loudly, so the catalog follows the code.
+``quick`` mutants are killed by tests that need neither the shared system nor a fault
+cluster; `make test` runs those, `make mutants` runs all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+TRIALS = "tests/faults/test_faults.py"
+
+
+@dataclass(frozen=True)
+class Mutant:
+    name: str
+    mechanism: str
+    #: (file, text in the code, text it becomes); each text must occur exactly once.
+    edits: tuple[tuple[str, str, str], ...]
+    #: pytest node ids or -k expressions (prefixed "-k ") run against the broken copy.
+    tests: tuple[str, ...]
+    quick: bool = False
+
+
+MUTANTS: tuple[Mutant, ...] = (
+    Mutant(
+        "lease_always_granted",
+        "a part's lease (two deliveries never both encode)",
+        (
+            (
+                "transcoder/leases.py",
+                "return bool(self.redis.set(self.key, self.token, nx=True, px=self.millis))",
+                "return bool(self.redis.set(self.key, self.token, px=self.millis))",
+            ),
+        ),
+        ("tests/integration/test_leases.py", f"{TRIALS}::test_duplicate_delivery"),
+        quick=True,
+    ),
+    Mutant(
+        "pdeathsig_off",
+        "ffmpeg dies with its worker process (PR_SET_PDEATHSIG)",
+        (("transcoder/ffmpeg.py", "_libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)", "pass"),),
+        (
+            "tests/integration/test_ffmpeg_process.py::test_ffmpeg_dies_with_the_process_that_started_it",
+            f"{TRIALS}::test_kill_pool_process",
+        ),  # fmt: skip
+        quick=True,
+    ),
+    Mutant(
+        "sweeper_off",
+        "the sweeper re-queues parts whose worker died",
+        (
+            (
+                "transcoder/sweeper.py",
+                "for video in services.videos.active_videos():",
+                "for video in services.videos.active_videos()[:0]:",
+            ),
+        ),
+        ("tests/integration/test_sweeper.py", f"{TRIALS}::test_kill_whole_worker"),
+        quick=True,
+    ),
+    Mutant(
+        "stall_watchdog_off",
+        "a stalled ffmpeg is killed and its part retried",
+        (
+            (
+                "transcoder/ffmpeg.py",
+                "elif self._stalled(now):",
+                "elif False:",
+            ),
+        ),
+        (
+            "tests/integration/test_ffmpeg_process.py::test_a_stalled_ffmpeg_is_killed",
+            f"{TRIALS}::test_stalled_ffmpeg",
+        ),  # fmt: skip
+        quick=True,
+    ),
+    Mutant(
+        "cancel_ignored",
+        "a cancel stops every running ffmpeg of the video",
+        (
+            (
+                "transcoder/ffmpeg.py",
+                "elif watch.should_stop and self._ask(watch.should_stop):",
+                "elif False:",
+            ),
+        ),
+        (
+            "tests/integration/test_ffmpeg_process.py::test_a_cancel_kills_ffmpeg_at_once",
+            f"{TRIALS}::test_cancel",
+        ),  # fmt: skip
+        quick=True,
+    ),
+    Mutant(
+        "encodes_canceled_on_broker_loss",
+        "a Redis restart of a few seconds costs no re-encode",
+        (
+            (
+                "tasks/config.py",
+                '"worker_cancel_long_running_tasks_on_connection_loss": False,',
+                '"worker_cancel_long_running_tasks_on_connection_loss": True,',
+            ),
+        ),
+        ("tests/unit/test_celery_config.py", f"{TRIALS}::test_redis_restart"),
+        quick=True,
+    ),
+    Mutant(
+        "transient_made_permanent",
+        "passing trouble (ffmpeg killed, stalled) is retried",
+        (
+            (
+                "transcoder/transcode.py",
+                "    except Transient as exc:\n",
+                "    except ArithmeticError as exc:\n",
+            ),
+        ),
+        (f"{TRIALS}::test_kill_ffmpeg",),
+    ),
+    Mutant(
+        "outputs_written_in_place",
+        "outputs are written under temporary names and renamed into place",
+        (
+            (
+                "transcoder/storage.py",
+                'tmp = final.with_name(f".{final.name}.{uuid.uuid4().hex}.part")\n        try:\n'
+                "            yield tmp\n            if not tmp.exists():",
+                "tmp = final\n        try:\n            yield tmp\n            if not tmp.exists():",
+            ),
+            (
+                "transcoder/storage.py",
+                "        finally:\n            tmp.unlink(missing_ok=True)",
+                "        finally:\n            pass",
+            ),
+        ),
+        ("tests/unit/test_storage.py",),
+        quick=True,
+    ),
+    Mutant(
+        "deinterlace_off",
+        "interlaced sources are deinterlaced",
+        (
+            (
+                "transcoder/ffmpeg.py",
+                '    if media.interlaced:\n        video = video.filter("bwdif")',
+                '    if False:\n        video = video.filter("bwdif")',
+            ),
+        ),
+        ("tests/inputs/test_inputs.py::test_case[interlaced]",),
+    ),
+    Mutant(
+        "autorotate_off",
+        "phone videos are turned upright (the display matrix is applied)",
+        (
+            (
+                "transcoder/ffmpeg.py",
+                "source = ffmpeg.input(local_input(src), **input_options(limits))",
+                "source = ffmpeg.input(local_input(src), noautorotate=None, **input_options(limits))",
+            ),
+        ),
+        ("tests/inputs/test_inputs.py::test_case[rotated_90]",),
+    ),
+    Mutant(
+        "close_by_every_part",
+        "a video is closed once, by the part whose end ends it",
+        (
+            (
+                "tasks/transcode.py",
+                "    if ended:\n        close.delay(video_id)",
+                "    close.delay(video_id)",
+            ),
+        ),
+        ("tests/integration/test_workers.py",),
+    ),
+    Mutant(
+        "seq_not_raised",
+        "every change is a new snapshot with a higher sequence number",
+        (("transcoder/jobs.py", '                    video["seq"] += 1\n', ""),),
+        ("tests/integration/test_store.py",),
+        quick=True,
+    ),
+    Mutant(
+        "attempts_not_counted",
+        "a part's starts are counted, so a bad input stops after TRANSCODER_MAX_ATTEMPTS",
+        (("transcoder/jobs.py", '    entry["attempts"] += 1\n', ""),),
+        ("tests/unit/test_jobs.py", f"{TRIALS}::test_kill_pool_process"),
+        quick=True,
+    ),
+    Mutant(
+        "backoff_off",
+        "retries wait 2, 4, 8... seconds (at most 60) between attempts",
+        (("transcoder/transcode.py", "return min(2.0**exponent, MAX_BACKOFF_S)", "return 0.0"),),
+        ("tests/unit/test_backoff.py",),
+        quick=True,
+    ),
+)
