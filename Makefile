@@ -73,7 +73,7 @@ clean:
 
 # Writes its table of counts into docs/reliability.md.
 faults: setup redis
-	TRANSCODER_FAULT_TRIALS=20 TRANSCODER_FAULTS_WRITE_DOCS=1 $(BIN)/pytest tests/faults
+	TRANSCODER_FAULT_TRIALS=20 TRANSCODER_FAULTS_WRITE_DOCS=1 $(BIN)/pytest tests/faults/test_faults.py
 
 # Every mechanism switched off in turn must be caught; writes its table into docs/reliability.md.
 mutants: setup redis

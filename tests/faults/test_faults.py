@@ -15,6 +15,7 @@ import signal
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -23,185 +24,49 @@ import requests
 
 from tasks.celery import make_celery
 from tasks.config import ENCODE_TASK
-from tests.system import send_half_an_upload, upload
+from tests.system import RedisServer, send_half_an_upload, upload
 from transcoder import keys
 from transcoder.client import Client
 from transcoder.settings import Settings
 from transcoder.transcode import backoff_seconds
 
-from .conftest import TRIALS, Cluster, cluster_env, measure, record, wait
+from .checks import (
+    api,
+    assert_clean_ready,
+    assert_ran_again_once,
+    encoding,
+    finished,
+    kill_and_time_orphan,
+    trial,
+    worker_main_of,
+)
+from .conftest import TRIALS, Cluster, cluster_env, measure, wait
+from .observe import (
+    alive,
+    attempts,
+    encoder_pids,
+    files,
+    parent_of,
+    part_of,
+    rung_encoder,
+    runs,
+    stored,
+)
 
 RUNS = range(TRIALS)
-#: A worker's ffmpeg must be gone this soon after the worker process dies.
-ORPHAN_LIMIT_S = 2.0
-
-
-def api(cluster: Cluster, video_id: str) -> dict:
-    return requests.get(f"{cluster.url}/api/videos/{video_id}", timeout=10).json()
-
-
-def cmdlines() -> dict[int, str]:
-    found = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                found[int(entry.name)] = (
-                    (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
-                )
-            except OSError:
-                continue
-    return found
-
-
-def pids_with(*words: str) -> list[int]:
-    return [
-        pid for pid, cmd in cmdlines().items() if cmd.startswith("ffmpeg") and all(w in cmd for w in words)
-    ]
-
-
-def encoder_pids(video_id: str) -> list[int]:
-    """Every ffmpeg reading the video's source (encodes and previews)."""
-    return pids_with(f"videos/{video_id}/source")
-
-
-def rung_encoder(video_id: str, rung: str) -> list[int]:
-    """The ffmpeg encoding one rung of the video (its output is that rung's temporary MP4)."""
-    return pids_with(f"videos/{video_id}/source", f"/.{rung}.mp4.")
-
-
-def parent_of(pid: int) -> int:
-    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-
-
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
-def stored(redis_url: str, video_id: str) -> dict:
-    return json.loads(redis.Redis.from_url(redis_url).get(keys.video_key(video_id)))
-
-
-def part_of(video: dict, name: str) -> dict:
-    return (
-        video["previews"] if name == "previews" else next(r for r in video["renditions"] if r["name"] == name)
-    )
-
-
-def attempts(redis_url: str, video_id: str) -> dict[str, int]:
-    video = stored(redis_url, video_id)
-    return {r["name"]: r["attempts"] for r in video["renditions"]} | {
-        "previews": video["previews"]["attempts"]
-    }
-
-
-def runs(redis_url: str, video_id: str) -> dict[str, int]:
-    raw = redis.Redis.from_url(redis_url).hgetall(keys.runs_key(video_id))
-    return {k.decode(): int(v) for k, v in raw.items()}
-
-
-def files(storage: Path) -> list[str]:
-    folder = storage / "videos"
-    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
-
-
-def encoding(cluster: Cluster, redis_url: str, video_id: str, below: float = 60) -> tuple[str, int]:
-    """Wait until a rung is encoding, part way through (progress reported, under ``below`` %),
-    with its ffmpeg found; return the rung and that ffmpeg's pid."""
-
-    def find():
-        video = stored(redis_url, video_id)
-        for rung in video["renditions"]:
-            if rung["state"] == "running" and 0 < rung["progress"] < below:
-                pids = rung_encoder(video_id, rung["name"])
-                if len(pids) == 1:
-                    return rung["name"], pids[0]
-        return None
-
-    return wait(find, 60, "a rung encoding, part way through")
-
-
-def worker_main_of(cluster: Cluster, pool_pid: int) -> str:
-    """The name of the worker whose pool process this is; fails loudly if it is none of ours."""
-    parent = parent_of(pool_pid)
-    names = [name for name, proc in cluster.workers.items() if proc.pid == parent]
-    assert names, f"process {pool_pid} is not a pool process of any trial worker"
-    assert "celery" in cmdlines().get(pool_pid, ""), f"process {pool_pid} is not a celery process"
-    return names[0]
-
-
-def finished(cluster: Cluster, video_id: str, timeout: float = 120) -> dict:
-    def ended():
-        video = api(cluster, video_id)
-        return video if video["state"] in ("ready", "failed", "canceled") else None
-
-    return wait(ended, timeout, f"video {video_id} ending")
-
-
-def assert_clean_ready(cluster: Cluster, storage: Path, video_id: str, tmp_path: Path) -> None:
-    video = finished(cluster, video_id)
-    assert video["state"] == "ready", video["error"]
-    folder = storage / "videos" / video_id
-    assert not [p for p in folder.rglob("*") if p.name.endswith(".part")], "a partial file was left"
-    for rendition in video["renditions"]:
-        out = tmp_path / f"{rendition['name']}.mp4"
-        out.write_bytes(requests.get(cluster.url + rendition["url"], timeout=30).content)
-        duration = float(subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of",
-                                         "csv=p=0", str(out)], capture_output=True, text=True,
-                                        check=True).stdout)  # fmt: skip
-        assert abs(duration - video["source"]["duration"]) <= 0.02 * video["source"]["duration"] + 0.1
-    wait(lambda: not encoder_pids(video_id), 10, "no ffmpeg left for the video")
-
-
-def assert_ran_again_once(redis_url: str, video_id: str, rung: str) -> None:
-    """The hurt part ran exactly once more; no other part was started twice."""
-    counts = attempts(redis_url, video_id)
-    assert counts[rung] == 2, f"{rung} was started {counts[rung]} times, not 2: {counts}"
-    assert all(n == 1 for name, n in counts.items() if name != rung), counts
-
-
-def trial(name: str):
-    """Record the outcome of one run of a trial, pass or fail."""
-
-    def wrap(test):
-        def run(*args, **kwargs):
-            try:
-                test(*args, **kwargs)
-            except BaseException:
-                record(name, False)
-                raise
-            record(name, True)
-
-        run.__name__ = test.__name__
-        run.__wrapped__ = test
-        run.trial_name = name
-        return run
-
-    return wrap
-
-
-def kill_and_time_orphan(victim: int, ffmpeg_pid: int) -> float:
-    """SIGKILL ``victim`` (or its group, if negative); seconds until the part's ffmpeg was gone."""
-    if victim < 0:
-        os.killpg(-victim, signal.SIGKILL)
-    else:
-        os.kill(victim, signal.SIGKILL)
-    killed_at = time.monotonic()
-    wait(lambda: not alive(ffmpeg_pid), ORPHAN_LIMIT_S, "the dead worker's ffmpeg gone (PR_SET_PDEATHSIG)")
-    return time.monotonic() - killed_at
 
 
 @pytest.mark.parametrize("run", RUNS)
-@trial("1. SIGKILL the pool process running a rung")
+@trial("1. SIGKILL the pool process running a rung whose ffmpeg is stuck")
 def test_kill_pool_process(run, cluster, fault_redis, fault_storage, clip, tmp_path):
+    """An ffmpeg that still writes progress dies of a broken pipe once its reader is gone; one
+    that is stuck (here: stopped) writes nothing, so only PR_SET_PDEATHSIG can end it."""
     video_id = upload(cluster.url, clip).json()["id"]
     rung, ffmpeg_pid = encoding(cluster, fault_redis.url, video_id)
     pool = parent_of(ffmpeg_pid)
     worker_main_of(cluster, pool)
     assert attempts(fault_redis.url, video_id)[rung] == 1
+    os.kill(ffmpeg_pid, signal.SIGSTOP)
     measure("seconds until a killed pool process's ffmpeg is gone", kill_and_time_orphan(pool, ffmpeg_pid))
     assert_clean_ready(cluster, fault_storage, video_id, tmp_path)
     assert_ran_again_once(fault_redis.url, video_id, rung)
@@ -238,37 +103,48 @@ def test_kill_ffmpeg(run, cluster, fault_redis, fault_storage, clip, tmp_path):
     assert entry["started_at"] - killed_at >= backoff_seconds(1) - 0.2
 
 
+def restart_redis_mid_encode(
+    cluster: Cluster,
+    fault_redis: RedisServer,
+    storage: Path,
+    clip: Path,
+    data: Path,
+    tmp: Path,
+    stop: Callable,
+) -> dict[str, int]:
+    """Stop Redis with ``stop`` while a rung encodes, start it 2 s later; the video must end
+    ready and the workers consume again. Returns how often each part was started."""
+    video_id = upload(cluster.url, clip).json()["id"]
+    encoding(cluster, fault_redis.url, video_id)
+    stop()
+    time.sleep(2)
+    fault_redis.start()
+    assert_clean_ready(cluster, storage, video_id, tmp)
+    counts = attempts(fault_redis.url, video_id)
+    # The workers consume again: a video sent after the restart is done too.
+    after = upload(cluster.url, data / "bikes.mp4").json()["id"]
+    assert finished(cluster, after)["state"] == "ready"
+    return counts
+
+
 @pytest.mark.parametrize("run", RUNS)
 @trial("4. Redis stopped cleanly mid-encode and started again: no re-encode")
 def test_redis_restart(run, cluster, fault_redis, fault_storage, clip, data_dir, tmp_path):
-    video_id = upload(cluster.url, clip).json()["id"]
-    encoding(cluster, fault_redis.url, video_id)
-    fault_redis.shut_down()
-    time.sleep(2)
-    fault_redis.start()
-    assert_clean_ready(cluster, fault_storage, video_id, tmp_path)
-    counts = attempts(fault_redis.url, video_id)
+    counts = restart_redis_mid_encode(
+        cluster, fault_redis, fault_storage, clip, data_dir, tmp_path, fault_redis.shut_down
+    )
     assert all(n == 1 for n in counts.values()), f"a clean Redis restart cost a re-encode: {counts}"
-    # The workers consume again: a video sent after the restart is done too.
-    after = upload(cluster.url, data_dir / "bikes.mp4").json()["id"]
-    assert finished(cluster, after)["state"] == "ready"
 
 
 @pytest.mark.parametrize("run", RUNS)
 @trial("5. Redis crashed (SIGKILL) mid-encode and started again")
 def test_redis_crash(run, cluster, fault_redis, fault_storage, clip, data_dir, tmp_path):
-    video_id = upload(cluster.url, clip).json()["id"]
-    encoding(cluster, fault_redis.url, video_id)
-    fault_redis.crash()
-    time.sleep(2)
-    fault_redis.start()
-    assert_clean_ready(cluster, fault_storage, video_id, tmp_path)
+    counts = restart_redis_mid_encode(
+        cluster, fault_redis, fault_storage, clip, data_dir, tmp_path, fault_redis.crash
+    )
     # What a crash may cost (see docs/reliability.md): at most one more start of a part.
-    counts = attempts(fault_redis.url, video_id)
     assert all(1 <= n <= 2 for n in counts.values()), counts
     measure("parts started again after a Redis crash", sum(n - 1 for n in counts.values()))
-    after = upload(cluster.url, data_dir / "bikes.mp4").json()["id"]
-    assert finished(cluster, after)["state"] == "ready"
 
 
 @pytest.mark.parametrize("run", RUNS)
@@ -318,8 +194,11 @@ def test_disk_full(run, fault_redis, processes, clip, tmp_path):
         assert video["error"]["code"] in ("storage_full", "storage_error"), video["error"]
         assert "disk" in video["error"]["message"]
         for rendition in video["renditions"]:
+            output = storage / "videos" / video_id / f"{rendition['name']}.mp4"
             if rendition["state"] == "ready":
                 assert requests.get(small.url + rendition["url"], timeout=10).ok
+            else:
+                assert not output.exists(), f"a torn {output.name} was left where a finished one goes"
         assert not [p for p in storage.rglob("*") if p.name.endswith(".part")]
         small.kill_worker(name)
     finally:

@@ -92,6 +92,16 @@ def _rotated(degrees: int) -> Callable[[Path], Path]:
     return make
 
 
+def _interlaced(name: str, size: str, *, seconds: float, rate: int) -> Callable[[Path], Path]:
+    """A moving pattern woven into fields, top field first, coded as interlaced H.264."""
+
+    def make(tmp: Path) -> Path:
+        return ff(tmp / name, *pattern(size, seconds, rate), "-vf", "interlace", "-c:v", "libx264",
+                  "-preset", "ultrafast", "-flags", "+ildct+ilme", "-x264opts", "tff=1")  # fmt: skip
+
+    return make
+
+
 def _truncated(tmp: Path) -> Path:
     whole = ff(tmp / "whole.mp4", *pattern(), *TONE, "-t", "3", *H264, "-c:a", "aac")
     return _bytes(tmp, "truncated.mp4", whole.read_bytes()[:20_000])
@@ -228,42 +238,14 @@ CASES: tuple[Case, ...] = (
     Case(
         "interlaced_ntsc",
         "720x480 interlaced (NTSC), top field first, moving: combing a 480p rung would keep",
-        lambda t: _mp4(
-            t,
-            "ntsc.mp4",
-            *pattern("720x480", 2, 30),
-            "-vf",
-            "interlace",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-flags",
-            "+ildct+ilme",
-            "-x264opts",
-            "tff=1",
-        ),  # fmt: skip
+        _interlaced("ntsc.mp4", "720x480", seconds=2, rate=30),
         ladder=(("144p", 216, 144), ("240p", 360, 240), ("360p", 540, 360), ("480p", 720, 480)),
         extra={"combed": True},
     ),
     Case(
         "interlaced",
         "720x576 interlaced, top field first",
-        lambda t: _mp4(
-            t,
-            "i.mp4",
-            *pattern("720x576", 1, 25),
-            "-vf",
-            "interlace",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-flags",
-            "+ildct+ilme",
-            "-x264opts",
-            "tff=1",
-        ),
+        _interlaced("i.mp4", "720x576", seconds=1, rate=25),
         ladder=LADDER_576_SQUARE,
     ),
     Case(

@@ -10,7 +10,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from tasks import workflow
 from tasks.celery import make_celery
 from tests.system import REDIS_URL, upload, wait_for, wait_terminal
-from transcoder import storage, transcode
+from transcoder import keys, storage, transcode
+from transcoder.leases import Lease
 from transcoder.services import build_services
 from transcoder.settings import Settings
 from web import create_app
@@ -116,3 +117,17 @@ def test_upload_while_object_storage_is_down_is_503_and_leaves_nothing(tmp_path,
     assert reply.json["error"]["code"] == "storage_unreachable"
     assert list((tmp_path / "scratch").iterdir()) == []
     assert client.get("/readyz").json["checks"]["storage"].startswith("unavailable")
+
+
+def test_a_delivery_turned_away_by_the_lease_is_counted(system, settings, data_dir):
+    video_id = wait_terminal(system, upload(system, data_dir / "bikes.mp4").json()["id"])["id"]
+    services = build_services(settings)
+    before = scrape(system).get(("transcoder_lease_refusals_total", ()), 0)
+    held = Lease(services.redis, keys.lease_key(video_id, "144p"), 30)
+    assert held.acquire()  # as if another worker were running it right now
+    try:
+        assert transcode.encode_rendition(services, video_id, "144p", "test@host") is False
+    finally:
+        held.release()
+    assert scrape(system)[("transcoder_lease_refusals_total", ())] == before + 1
+    assert int(services.redis.hget(keys.runs_key(video_id), "refused:144p")) == 1

@@ -135,7 +135,7 @@ MUTANTS: tuple[Mutant, ...] = (
                 "        finally:\n            pass",
             ),
         ),
-        ("tests/unit/test_storage.py",),
+        ("tests/unit/test_storage.py", f"{TRIALS}::test_disk_full"),
         quick=True,
     ),
     Mutant(
@@ -148,7 +148,7 @@ MUTANTS: tuple[Mutant, ...] = (
                 '    if False:\n        video = video.filter("bwdif")',
             ),
         ),
-        ("tests/inputs/test_inputs.py::test_case[interlaced]",),
+        ("tests/inputs/test_inputs.py::test_case[interlaced_ntsc]",),
     ),
     Mutant(
         "autorotate_off",
