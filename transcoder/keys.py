@@ -33,7 +33,8 @@ def events_channel(video_id: str) -> str:
 
 
 def runs_key(video_id: str) -> str:
-    """Hash of rendition name -> how many times an encode task for it was started.
+    """Hash of how often each part's task was delivered (by part name), turned away by the
+    part's lease (``refused:<part>``), and how often the video was closed (``close``).
 
     Counts duplicates too (a re-delivered message that found the rung done), so
     operators and tests can see at-least-once delivery at work.
