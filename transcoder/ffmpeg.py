@@ -22,6 +22,7 @@ from pathlib import Path
 
 import ffmpeg
 
+from . import color
 from .errors import Canceled, EncoderKilled, FfmpegFailed, LeaseLost, Stalled
 from .ladder import Rendition
 from .policy import DEFAULT_LIMITS, Limits, command_head, input_options, local_input
@@ -56,7 +57,8 @@ def build_args(
     if media.interlaced:
         video = video.filter("bwdif")
     video = (
-        video.filter("scale", rendition.width, rendition.height)
+        color.to_sdr(video, media)
+        .filter("scale", rendition.width, rendition.height, **color.scale_options(media))
         .filter("setsar", 1)
         .filter("format", "yuv420p")
     )
@@ -70,6 +72,7 @@ def build_args(
         "bufsize": f"{rendition.video_maxrate_k * 2}k",
         "force_key_frames": f"expr:gte(t,n_forced*{KEYFRAME_INTERVAL_S})",
         "sc_threshold": 0,
+        **color.BT709_TAGS,
         "threads": threads,
         # The header's duration can lie; never encode more than the longest video we accept.
         "t": limits.max_duration,

@@ -9,6 +9,7 @@ from typing import Any
 
 import ffmpeg
 
+from . import color
 from .policy import DEFAULT_LIMITS, Limits, command_head, input_options, local_input
 from .probe import MediaInfo
 
@@ -57,7 +58,7 @@ def poster_args(
         video = video.filter("trim", start=start).filter("setpts", "PTS-STARTPTS")
     stream = (
         video.filter("thumbnail", POSTER_CANDIDATES)
-        .filter("scale", width, height)
+        .filter("scale", width, height, **color.scale_options(media, jpeg=True))
         .filter("setsar", 1)
         .output(str(dst), vframes=1, format="image2", vcodec="mjpeg", **{"q:v": 3})
     )
@@ -80,7 +81,7 @@ def storyboard_args(
         _video(ffmpeg.input(local_input(src), **input_options(limits)), media)
         # eof_action=pass: a clip shorter than one interval still yields its one tile.
         .filter("fps", f"1/{plan.interval}", eof_action="pass")
-        .filter("scale", plan.tile_width, plan.tile_height)
+        .filter("scale", plan.tile_width, plan.tile_height, **color.scale_options(media, jpeg=True))
         .filter("setsar", 1)
         .filter("tile", f"{plan.columns}x{plan.rows}")
         .output(str(dst), vframes=1, format="image2", vcodec="mjpeg", **{"q:v": 4})
@@ -105,9 +106,9 @@ def storyboard_vtt(plan: StoryboardPlan, duration: float, image_url: str) -> str
 
 
 def _video(source: ffmpeg.nodes.FilterableStream, media: MediaInfo) -> ffmpeg.nodes.FilterableStream:
-    """The chosen video stream, deinterlaced if it needs to be."""
+    """The chosen video stream, deinterlaced if it needs to be, in SDR BT.709 like the rungs."""
     video = source[str(media.video_stream)]
-    return video.filter("bwdif") if media.interlaced else video
+    return color.to_sdr(video.filter("bwdif") if media.interlaced else video, media)
 
 
 def _even(value: float) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -42,6 +42,14 @@ class MediaInfo:
     audio_stream: int | None = None
     interlaced: bool = False
     stream_count: int = 1
+    #: Colour as ffprobe names it (None when untagged); ``hdr`` is "hlg", "pq" or None.
+    color_transfer: str | None = None
+    color_primaries: str | None = None
+    color_matrix: str | None = None
+    hdr: str | None = None
+    #: The brightest light the source says it holds (mastering display or content light level).
+    peak_nits: float | None = None
+    dolby_vision: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -53,13 +61,11 @@ class MediaInfo:
 
 def probe_args(path: Path | str) -> list[str]:
     """The ffprobe command line: ``ffmpeg.probe``'s options, our allowlists, quiet logging."""
-    return [
-        "ffprobe", "-v", "error",
-        "-protocol_whitelist", policy.PROTOCOLS,
-        "-format_whitelist", ",".join(policy.FORMATS),
-        "-show_format", "-show_streams", "-of", "json",
-        policy.local_input(path),
-    ]  # fmt: skip
+    return [*_HEAD, "-show_format", "-show_streams", "-of", "json", policy.local_input(path)]
+
+
+_HEAD = ["ffprobe", "-v", "error", "-protocol_whitelist", policy.PROTOCOLS,
+         "-format_whitelist", ",".join(policy.FORMATS)]  # fmt: skip
 
 
 def probe(
@@ -72,7 +78,22 @@ def probe(
         media.duration, media.coded_width, media.coded_height, media.fps, media.stream_count,
         limits or policy.Limits(),
     )  # fmt: skip
+    if media.hdr and media.peak_nits is None:
+        media = replace(media, peak_nits=first_frame_peak(path, media.video_stream, timeout))
     return media
+
+
+def first_frame_peak(path: Path | str, stream: int, timeout: float = PROBE_TIMEOUT_S) -> float | None:
+    """The peak an HDR stream declares in its first frame (HEVC carries its mastering display
+    and content light level there, not in the container); None if it declares none."""
+    argv = [*_HEAD, "-select_streams", str(stream), "-read_intervals", "%+#1", "-show_frames",
+            "-show_entries", "frame=side_data_list", "-of", "json", policy.local_input(path)]  # fmt: skip
+    try:
+        done = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout)
+        frames = json.loads(done.stdout or b"{}").get("frames") or []
+    except (subprocess.TimeoutExpired, ValueError):
+        return None
+    return _peak_nits(frames[0]) if frames else None
 
 
 def run_ffprobe(path: Path | str, timeout: float = PROBE_TIMEOUT_S) -> dict[str, Any]:
@@ -168,7 +189,28 @@ def parse_probe(data: dict[str, Any]) -> MediaInfo:
         audio_stream=int(audio.get("index", 0)) if audio else None,
         interlaced=video.get("field_order") in INTERLACED,
         stream_count=len(streams),
+        color_transfer=_tag(video.get("color_transfer")),
+        color_primaries=_tag(video.get("color_primaries")),
+        color_matrix=_tag(video.get("color_space")),
+        hdr={"smpte2084": "pq", "arib-std-b67": "hlg"}.get(video.get("color_transfer") or ""),
+        peak_nits=_peak_nits(video),
+        dolby_vision=any("DOVI" in str(s.get("side_data_type")) for s in video.get("side_data_list") or []),
     )
+
+
+def _tag(value: object) -> str | None:
+    return str(value) if value and value not in ("unknown", "reserved") else None
+
+
+def _peak_nits(video: dict[str, Any]) -> float | None:
+    """Content light level (MaxCLL) if given, else the mastering display's peak."""
+    found: dict[str, float] = {}
+    for side in video.get("side_data_list") or []:
+        if "max_content" in side and (value := _float(side["max_content"])):
+            found["content"] = value
+        if "max_luminance" in side and (ratio := _ratio(str(side["max_luminance"]))):
+            found["display"] = float(ratio)
+    return found.get("content") or found.get("display")
 
 
 INTERLACED = {"tt", "bb", "tb", "bt"}

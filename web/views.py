@@ -51,6 +51,15 @@ def video_json(video: jobs.Video) -> dict[str, Any]:
             "height": source["height"],
             "duration": source["duration"],
             "has_audio": source["has_audio"],
+            # Records made before colour was probed lack these keys.
+            "hdr": source.get("hdr"),
+            "color": {
+                "transfer": source.get("color_transfer"),
+                "primaries": source.get("color_primaries"),
+                "matrix": source.get("color_matrix"),
+                "peak_nits": source.get("peak_nits"),
+                "dolby_vision": source.get("dolby_vision", False),
+            },
         },
         "renditions": renditions,
         "playable": playable,

@@ -140,6 +140,47 @@ def _hls_playlist(target: str) -> Callable[[Path], Path]:
     return make
 
 
+HDR_TRANSFER = {"hlg": "arib-std-b67", "pq": "smpte2084"}
+#: x265 options of a PQ source that declares its mastering display (1,000 nits) and content light.
+HDR10_METADATA = (":master-display=G(13250,34500)B(7500,3000)R(34000,16000)WP(15635,16450)L(10000000,1)"
+                  ":max-cll=1000,400")  # fmt: skip
+
+
+def hdr_from(sdr: Path, out: Path, kind: str, extra_x265: str = "") -> Path:
+    """``sdr`` (BT.709) as a phone would record it in HDR: SDR white at 203 nits (BT.2408; for
+    HLG that is its 75 % reference level), BT.2020 primaries, 10-bit HEVC, tagged."""
+    transfer = HDR_TRANSFER[kind]
+    params = f"log-level=none:colorprim=bt2020:transfer={transfer}:colormatrix=bt2020nc{extra_x265}"
+    return ff(out, "-i", str(sdr), "-vf",
+              f"zscale=t=linear:npl=100,format=gbrpf32le,zscale=p=bt2020:t={transfer}:m=bt2020nc:r=tv:npl=203,"
+              "format=yuv420p10le", "-c:v", "libx265", "-preset", "ultrafast", "-crf", "12",
+              "-x265-params", params, "-tag:v", "hvc1")  # fmt: skip
+
+
+BT709 = ["-color_primaries", "bt709", "-color_trc", "bt709", "-colorspace", "bt709"]
+
+
+def _hdr(kind: str, rotate: int = 0) -> Callable[[Path], Path]:
+    def make(tmp: Path) -> Path:
+        marks = marker(1280, 720, STORED_CORNER[rotate]) if rotate else []
+        sdr = ff(tmp / "sdr.mp4", *pattern("1280x720", 2, 25), *marks, *H264, *BT709)
+        hdr = hdr_from(sdr, tmp / f"{kind}.mp4", kind, HDR10_METADATA if kind == "pq" else "")
+        if not rotate:
+            return hdr
+        return ff(
+            tmp / f"{kind}-rot.mp4", "-i", str(hdr), "-c", "copy", "-metadata:s:v:0", f"rotate={rotate}"
+        )
+
+    return make
+
+
+def _bt601(tmp: Path) -> Path:
+    """A PAL camera's picture: RGB put into YUV with the BT.601 matrix, and tagged so."""
+    return ff(tmp / "pal.mp4", *pattern("720x576", 2, 25), "-vf",
+              "format=rgb24,scale=out_color_matrix=bt601:out_range=tv,format=yuv420p", *H264,
+              "-color_primaries", "bt470bg", "-color_trc", "bt709", "-colorspace", "bt470bg")  # fmt: skip
+
+
 CANARY = "http://127.0.0.1:{port}/x.ts"
 
 CASES: tuple[Case, ...] = (
@@ -234,6 +275,31 @@ CASES: tuple[Case, ...] = (
             "hvc1",
         ),
         ladder=LADDER_240,
+    ),
+    Case(
+        "hdr_hlg",
+        "1280x720 10-bit HEVC, BT.2020 HLG (an iPhone's default)",
+        _hdr("hlg"),
+        ladder=LADDER_720,
+    ),
+    Case(
+        "hdr_pq",
+        "1280x720 10-bit HEVC, HDR10 (PQ) with mastering display and content light levels",
+        _hdr("pq"),
+        ladder=LADDER_720,
+    ),
+    Case(
+        "hdr_hlg_upright",
+        "HLG from a phone held upright (90° display matrix), a marker that must show top-left",
+        _hdr("hlg", rotate=90),
+        ladder=PORTRAIT_720,
+        extra={"marker": True},
+    ),
+    Case(
+        "sd_bt601",
+        "720x576 tagged BT.601 (a PAL camera)",
+        _bt601,
+        ladder=LADDER_576_SQUARE,
     ),
     Case(
         "interlaced_ntsc",

@@ -163,6 +163,24 @@ MUTANTS: tuple[Mutant, ...] = (
         ("tests/inputs/test_inputs.py::test_case[rotated_90]",),
     ),
     Mutant(
+        "hdr_not_tone_mapped",
+        "HLG and PQ sources are tone-mapped to SDR BT.709",
+        (
+            (
+                "transcoder/color.py",
+                "    if not media.hdr:\n        return []",
+                "    if True:\n        return []",
+            ),
+        ),
+        ("tests/integration/test_hdr.py::test_hdr_renditions_and_poster_look_like_the_sdr_scene",),
+    ),
+    Mutant(
+        "bt601_not_converted",
+        "BT.601 sources are converted to BT.709",
+        (("transcoder/color.py", 'source = "bt601" if is_bt601(media) else "bt709"', 'source = "bt709"'),),
+        ("tests/integration/test_hdr.py::test_a_bt601_source_keeps_its_colours_in_bt709",),
+    ),
+    Mutant(
         "close_by_every_part",
         "a video is closed once, by the part whose end ends it",
         (

@@ -32,6 +32,10 @@ INPUT = ["-format_whitelist", "mov,matroska,avi,mpegts,flv,ogg,mxf,mpeg", "-max_
          "-protocol_whitelist", "file", "-i", "file:/in/source"]  # fmt: skip
 VIDEO_OPTS = [
     "-bufsize", "1800k",
+    "-color_primaries", "bt709",
+    "-color_range", "tv",
+    "-color_trc", "bt709",
+    "-colorspace", "bt709",
     "-crf", "23",
     "-force_key_frames", "expr:gte(t,n_forced*2)",
     "-maxrate", "900k",
@@ -42,7 +46,10 @@ VIDEO_OPTS = [
     "-threads", "0",
     "-vcodec", "libx264",
 ]  # fmt: skip
-FILTER = ["-filter_complex", "[0:0]scale=640:360[s0];[s0]setsar=1[s1];[s1]format=yuv420p[s2]"]
+FILTER = [
+    "-filter_complex",
+    "[0:0]scale=640:360:in_color_matrix=bt709:out_color_matrix=bt709:out_range=tv[s0];[s0]setsar=1[s1];[s1]format=yuv420p[s2]",
+]
 
 
 def test_rung_with_audio():
@@ -64,7 +71,7 @@ def test_default_streams_by_index_and_interlaced_sources_deinterlaced():
     )
     argv = build_args("/in/source", "/out/x", R360, media)
     assert argv[argv.index("-filter_complex") + 1] == (
-        "[0:2]bwdif[s0];[s0]scale=640:360[s1];[s1]setsar=1[s2];[s2]format=yuv420p[s3]"
+        "[0:2]bwdif[s0];[s0]scale=640:360:in_color_matrix=bt709:out_color_matrix=bt709:out_range=tv[s1];[s1]setsar=1[s2];[s2]format=yuv420p[s3]"
     )
     assert argv[argv.index("-map") : argv.index("-map") + 4] == ["-map", "[s3]", "-map", "0:5"]
 

@@ -23,7 +23,7 @@ def test_poster_skips_the_opening_and_picks_a_typical_frame():
         *HEAD, "-format_whitelist", "mov,matroska,avi,mpegts,flv,ogg,mxf,mpeg", "-max_pixels", "9437184",
         "-protocol_whitelist", "file", "-i", "file:/s/source",
         "-filter_complex",
-        "[0:0]trim=start=3.0[s0];[s0]setpts=PTS-STARTPTS[s1];[s1]thumbnail=50[s2];[s2]scale=854:480[s3];"
+        "[0:0]trim=start=3.0[s0];[s0]setpts=PTS-STARTPTS[s1];[s1]thumbnail=50[s2];[s2]scale=854:480:in_color_matrix=bt709:out_color_matrix=bt601:out_range=full[s3];"
         "[s3]setsar=1[s4]",
         "-map", "[s4]", "-f", "image2", "-q:v", "3", "-vcodec", "mjpeg", "-vframes", "1", "/s/poster.part",
     ]  # fmt: skip
@@ -50,7 +50,7 @@ def test_storyboard_command_tiles_frames_into_one_image():
         *HEAD, "-format_whitelist", "mov,matroska,avi,mpegts,flv,ogg,mxf,mpeg", "-max_pixels", "9437184",
         "-protocol_whitelist", "file", "-i", "file:/s/source",
         "-filter_complex",
-        "[0:0]fps=1/2:eof_action=pass[s0];[s0]scale=160:90[s1];[s1]setsar=1[s2];[s2]tile=10x2[s3]",
+        "[0:0]fps=1/2:eof_action=pass[s0];[s0]scale=160:90:in_color_matrix=bt709:out_color_matrix=bt601:out_range=full[s1];[s1]setsar=1[s2];[s2]tile=10x2[s3]",
         "-map", "[s3]", "-f", "image2", "-q:v", "4", "-vcodec", "mjpeg", "-vframes", "1", "out",
     ]  # fmt: skip
 
