@@ -26,6 +26,8 @@ SCENE = ["-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=25:duration=3"]
 TOLERANCE = 0.15
 MIN_SSIM = 0.90
 FIGURES: list[str] = []
+#: The ramp's brightest light, in multiples of reference white (203 nits): 1,000 nits.
+RAMP_TOP = 4.93
 
 
 def run(*args: str) -> None:
@@ -50,7 +52,16 @@ def sources(tmp_path_factory) -> dict[str, Path]:
         "format=rgb24,scale=out_color_matrix=bt601:out_range=tv,format=yuv420p", "-c:v", "libx264",
         "-preset", "ultrafast", "-crf", "12", "-color_primaries", "bt470bg", "-color_trc", "bt709",
         "-colorspace", "bt470bg", str(pal))  # fmt: skip
+    # Light rising left to right from black to 4.93 times reference white (1,000 nits), in PQ.
+    ramp = tmp / "ramp.mp4"
+    run("-f", "lavfi", "-i", f"color=black:s=1280x720:d=1,format=gbrpf32le,geq=r='X/W*{RAMP_TOP}':"
+        f"g='X/W*{RAMP_TOP}':b='X/W*{RAMP_TOP}',setparams=color_primaries=bt709:color_trc=linear:colorspace=gbr,"
+        "zscale=p=2020:t=smpte2084:m=2020_ncl:r=tv:npl=203,format=yuv420p10le", "-c:v", "libx265",
+        "-preset", "ultrafast", "-crf", "12", "-x265-params",
+        "log-level=none:colorprim=bt2020:transfer=smpte2084:colormatrix=bt2020nc:max-cll=1000,400",
+        "-tag:v", "hvc1", str(ramp))  # fmt: skip
     return {
+        "ramp": ramp,
         "sdr": sdr,
         "hlg": hdr_from(sdr, tmp / "hlg.mp4", "hlg"),
         "pq": hdr_from(
@@ -143,6 +154,25 @@ def test_hdr_renditions_and_poster_look_like_the_sdr_scene(kind, system, videos,
         f"| {kind} | poster | {measured[0]:.1f} / {wanted[0]:.1f} | {measured[1]:.1f} / {wanted[1]:.1f} | |"
     )
     assert_close(f"{kind} poster", measured, wanted)
+
+
+def test_highlights_above_white_roll_off_instead_of_clipping(system, videos, tmp_path):
+    video = videos["ramp"]
+    assert video["state"] == "ready", video["error"]
+    top = video["renditions"][-1]
+    got = fetch(system, top["url"], tmp_path / "ramp.mp4")
+    width, height = top["width"], top["height"]
+    raw = subprocess.run(["ffmpeg", "-v", "error", "-i", str(got), "-frames:v", "1", "-f", "rawvideo",
+                          "-pix_fmt", "gray", "-"], check=True, capture_output=True).stdout  # fmt: skip
+    row = raw[(height // 2) * width : (height // 2 + 1) * width]
+
+    def at(times_white: float) -> int:
+        return row[min(int(times_white / RAMP_TOP * width), width - 1)]
+
+    levels = [at(x) for x in (0.5, 1.0, 1.5, 2.0)]
+    FIGURES.append(f"| pq ramp | {top['name']} | 0.5x, 1x, 1.5x, 2x white: {levels} (of 255) | | |")
+    assert levels == sorted(set(levels)), f"highlights flattened: {levels}"
+    assert levels[1] <= 248, f"reference white already at the top, no room left for highlights: {levels}"
 
 
 def test_an_upright_phone_hlg_video_comes_out_upright_in_sdr(system, videos, tmp_path):

@@ -175,6 +175,12 @@ MUTANTS: tuple[Mutant, ...] = (
         ("tests/integration/test_hdr.py::test_hdr_renditions_and_poster_look_like_the_sdr_scene",),
     ),
     Mutant(
+        "highlights_clipped",
+        "HDR highlights above SDR white are rolled off, not clipped",
+        (("transcoder/color.py", '"tonemap": "mobius"', '"tonemap": "clip"'),),
+        ("tests/integration/test_hdr.py::test_highlights_above_white_roll_off_instead_of_clipping",),
+    ),
+    Mutant(
         "bt601_not_converted",
         "BT.601 sources are converted to BT.709",
         (("transcoder/color.py", 'source = "bt601" if is_bt601(media) else "bt709"', 'source = "bt709"'),),
