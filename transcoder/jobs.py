@@ -235,7 +235,16 @@ def retry_failed(video: Video) -> list[str]:
     names = []
     for entry in parts(video):
         if entry["state"] == RungState.FAILED.value:
-            entry.update(state=RungState.QUEUED.value, error=None, attempts=0, retry_at=None)
+            # A fresh budget: storage outages and the last passing error are forgotten too,
+            # or a part that failed for outages would fail again at its first one after Retry.
+            entry.update(
+                state=RungState.QUEUED.value,
+                error=None,
+                attempts=0,
+                outages=0,
+                last_error=None,
+                retry_at=None,
+            )
             names.append(entry.get("name", PREVIEWS))
     video.update(state=VideoState.PROCESSING.value, error=None, finished_at=None)
     return names

@@ -154,3 +154,23 @@ def test_retry_queues_only_the_failed_parts_of_a_failed_video():
     assert jobs.retry_failed(video) == ["240p"]
     assert (video["state"], video["error"]) == ("processing", None)
     assert jobs.rung(video, "240p")["state"] == "queued" and jobs.rung(video, "144p")["state"] == "ready"
+
+
+def test_retry_gives_a_part_failed_by_storage_outages_a_fresh_budget():
+    video = fresh()
+    outage = {"code": "storage_unreachable", "message": "Object storage is out of reach."}
+    for _ in range(3):
+        jobs.start_part(video, "144p", "w1")
+        jobs.requeue_part(video, "144p", outage, now=2.0, max_attempts=3, outage=True, max_outages=2)
+    assert jobs.rung(video, "144p")["state"] == "failed"
+    jobs.start_part(video, "240p", "w1")
+    jobs.finish_part(video, "240p", now=2.5)
+    finish_previews(video)
+    assert video["state"] == "failed"
+    assert jobs.retry_failed(video) == ["144p"]
+    entry = jobs.rung(video, "144p")
+    assert (entry["attempts"], entry["outages"], entry["last_error"]) == (0, 0, None)
+    jobs.start_part(video, "144p", "w2")
+    # One outage after Retry is waited out again, not the end.
+    assert jobs.requeue_part(video, "144p", outage, now=4.0, max_attempts=3, outage=True, max_outages=2)
+    assert jobs.rung(video, "144p")["state"] == "queued"
