@@ -53,11 +53,8 @@ def build_args(
     the scale is to the displayed size and the output carries no rotation.
     """
     source = ffmpeg.input(local_input(src), **input_options(limits))
-    video = source[str(media.video_stream)]
-    if media.interlaced:
-        video = video.filter("bwdif")
     video = (
-        color.to_sdr(video, media)
+        picture(source, media)
         .filter("scale", rendition.width, rendition.height, **color.scale_options(media))
         .filter("setsar", 1)
         .filter("format", "yuv420p")
@@ -83,6 +80,13 @@ def build_args(
         options.update(acodec="aac", audio_bitrate=f"{rendition.audio_bitrate_k}k", ac=2)
     output = ffmpeg.output(*streams, str(dst), **options)
     return output.compile(cmd=command_head(limits))
+
+
+def picture(source: ffmpeg.nodes.FilterableStream, media: MediaInfo) -> ffmpeg.nodes.FilterableStream:
+    """The chosen video stream, deinterlaced if it needs to be, and HDR taken to SDR: what
+    every rung, the poster and the storyboard start from."""
+    video = source[str(media.video_stream)]
+    return color.to_sdr(video.filter("bwdif") if media.interlaced else video, media)
 
 
 @dataclass(frozen=True)

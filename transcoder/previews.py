@@ -10,6 +10,7 @@ from typing import Any
 import ffmpeg
 
 from . import color
+from .ffmpeg import picture
 from .policy import DEFAULT_LIMITS, Limits, command_head, input_options, local_input
 from .probe import MediaInfo
 
@@ -52,7 +53,7 @@ def poster_args(
     input seek, which lands on nothing in some MPEG-TS files.
     """
     width, height = poster_size(media)
-    video = _video(ffmpeg.input(local_input(src), **input_options(limits)), media)
+    video = picture(ffmpeg.input(local_input(src), **input_options(limits)), media)
     if media.duration >= 2:
         start = round(min(media.duration * 0.1, 60.0), 3)
         video = video.filter("trim", start=start).filter("setpts", "PTS-STARTPTS")
@@ -78,7 +79,7 @@ def storyboard_args(
     src: Path | str, dst: Path | str, plan: StoryboardPlan, media: MediaInfo, limits: Limits = DEFAULT_LIMITS
 ) -> list[str]:
     stream = (
-        _video(ffmpeg.input(local_input(src), **input_options(limits)), media)
+        picture(ffmpeg.input(local_input(src), **input_options(limits)), media)
         # eof_action=pass: a clip shorter than one interval still yields its one tile.
         .filter("fps", f"1/{plan.interval}", eof_action="pass")
         .filter("scale", plan.tile_width, plan.tile_height, **color.scale_options(media, jpeg=True))
@@ -103,12 +104,6 @@ def storyboard_vtt(plan: StoryboardPlan, duration: float, image_url: str) -> str
             "",
         ]
     return "\n".join(lines)
-
-
-def _video(source: ffmpeg.nodes.FilterableStream, media: MediaInfo) -> ffmpeg.nodes.FilterableStream:
-    """The chosen video stream, deinterlaced if it needs to be, in SDR BT.709 like the rungs."""
-    video = source[str(media.video_stream)]
-    return color.to_sdr(video.filter("bwdif") if media.interlaced else video, media)
 
 
 def _even(value: float) -> int:

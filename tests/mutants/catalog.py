@@ -144,8 +144,8 @@ MUTANTS: tuple[Mutant, ...] = (
         (
             (
                 "transcoder/ffmpeg.py",
-                '    if media.interlaced:\n        video = video.filter("bwdif")',
-                '    if False:\n        video = video.filter("bwdif")',
+                'video.filter("bwdif") if media.interlaced else video',
+                "video",
             ),
         ),
         ("tests/inputs/test_inputs.py::test_case[interlaced_ntsc]",),
