@@ -19,8 +19,8 @@ Choices follow Celery's guidance for long, idempotent tasks on a Redis broker:
   lives in result keys and would otherwise expire under a long job.
 - ``worker_soft_shutdown_timeout``: on a stop, a worker gives running encodes this
   long to finish before it cancels them and hands their messages back to Redis.
-- Two queues, named in ``transcoder.keys``: ``rungs`` (encodes and previews) and
-  ``finalize`` (closing a video, which never waits behind long encodes).
+- Two queues, named in ``transcoder.keys``: ``rungs`` (the parts that encode) and
+  ``finalize`` (joining and closing a video, which never wait behind long encodes).
   Each has its own direct exchange and routing key; left to the defaults, both
   would be bound to the default exchange under one key, and a message could be
   copied into both.
@@ -35,8 +35,7 @@ from kombu import Exchange, Queue
 from transcoder.keys import FINALIZE_QUEUE, QUEUES, RUNGS_QUEUE
 from transcoder.settings import Settings
 
-ENCODE_TASK = "tasks.transcode.encode"
-PREVIEWS_TASK = "tasks.transcode.previews"
+PART_TASK = "tasks.transcode.part"
 CLOSE_TASK = "tasks.transcode.close"
 
 #: Seconds between the soft limit (ffmpeg is stopped, the rung marked failed) and the hard kill.
@@ -73,8 +72,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_default_queue": FINALIZE_QUEUE,
         "task_create_missing_queues": False,
         "task_routes": {
-            ENCODE_TASK: {"queue": RUNGS_QUEUE},
-            PREVIEWS_TASK: {"queue": RUNGS_QUEUE},
+            PART_TASK: {"queue": RUNGS_QUEUE},
             CLOSE_TASK: {"queue": FINALIZE_QUEUE},
         },
         "worker_hijack_root_logger": False,

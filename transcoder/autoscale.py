@@ -25,6 +25,7 @@ import redis
 
 from . import jobs, keys
 from .errors import ConfigError
+from .store import VideoStore
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ def desired(waiting: int, minimum: int, maximum: int, per_worker: int) -> int:
     return max(minimum, min(maximum, math.ceil(waiting / per_worker)))
 
 
-def busy_workers(videos: jobs.VideoStore) -> set[str]:
+def busy_workers(videos: VideoStore) -> set[str]:
     """Workers running a part right now, as the videos' records say."""
     return {entry["worker"] for _, entry in jobs.running_parts(videos.active_videos())}
 
@@ -70,7 +71,7 @@ class Autoscaler:
     def __init__(
         self,
         client: redis.Redis,
-        videos: jobs.VideoStore,
+        videos: VideoStore,
         *,
         minimum: int,
         maximum: int,

@@ -33,6 +33,8 @@ DEFAULT_PEAK_NITS = 1000.0
 ROLL_OFF_FROM = 0.8
 #: Output colour tags of every rung, poster and storyboard (ffmpeg output options).
 BT709_TAGS = {"color_primaries": "bt709", "color_trc": "bt709", "colorspace": "bt709", "color_range": "tv"}
+#: Scaling a picture that is already BT.709 limited range (a lower rung from a higher one).
+BT709_SCALE = {"in_color_matrix": "bt709", "out_color_matrix": "bt709", "in_range": "tv", "out_range": "tv"}
 
 _BT601_MATRICES = {"smpte170m", "bt470bg"}
 

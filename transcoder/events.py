@@ -1,6 +1,6 @@
 """Following a video's progress live.
 
-Workers publish every new snapshot on the video's channel (see ``jobs.VideoStore``).
+Workers publish every new snapshot on the video's channel (see ``store.VideoStore``).
 A follower subscribes *before* reading the stored snapshot, so nothing published
 in between is missed, and drops anything not newer than what it already sent.
 """
@@ -14,7 +14,8 @@ from collections.abc import Iterator
 import redis
 
 from . import keys
-from .jobs import TERMINAL, Video, VideoStore
+from .jobs import TERMINAL, Video
+from .store import VideoStore
 
 #: How often a quiet follower re-reads the snapshot, in case a message was lost
 #: (pub/sub is at-most-once, e.g. across a Redis reconnect).

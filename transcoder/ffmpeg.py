@@ -85,7 +85,11 @@ def build_args(
 def picture(source: ffmpeg.nodes.FilterableStream, media: MediaInfo) -> ffmpeg.nodes.FilterableStream:
     """The chosen video stream, deinterlaced if it needs to be, and HDR taken to SDR: what
     every rung, the poster and the storyboard start from."""
-    video = source[str(media.video_stream)]
+    return prepared(source[str(media.video_stream)], media)
+
+
+def prepared(video: ffmpeg.nodes.FilterableStream, media: MediaInfo) -> ffmpeg.nodes.FilterableStream:
+    """Deinterlaced if it needs to be, and HDR taken to SDR (for a stream already chosen and cut)."""
     return color.to_sdr(video.filter("bwdif") if media.interlaced else video, media)
 
 

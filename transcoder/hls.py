@@ -1,8 +1,11 @@
-"""HLS packaging: each rung's MP4 cut into fMP4 segments, and the master playlist.
+"""HLS: the playlists, written from what each part produced.
 
-Every rung has a keyframe every 2 s at the same times (see ``ffmpeg.build_args``),
-so cutting with stream copy at 4 s gives segments that line up across rungs, and
-a player can switch rung at any segment boundary.
+Every part writes its own fMP4 segments for each rendition it encodes, with
+keyframes every 2 s at the same times in every rendition, so segments line up
+across renditions and a player can switch at any boundary. A rendition's playlist
+lists the segments of its parts that are ready, in order: it grows while later
+parts are encoded (an EVENT playlist) and is closed once every part is there.
+The sound is one audio rendition per bitrate, which every video rendition names.
 """
 
 from __future__ import annotations
@@ -11,18 +14,15 @@ import math
 import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
-
-import ffmpeg
-
-from .policy import DEFAULT_LIMITS, Limits, command_head, input_options, local_input
 
 SEGMENT_SECONDS = 4
 PLAYLIST = "index.m3u8"
 INIT = "init.mp4"
 #: The only file names a rung's HLS folder holds; the web app serves nothing else.
 FILE_NAME = re.compile(r"^(index\.m3u8|init\.mp4|seg_\d{3,6}\.m4s)$")
+#: The only part folder names (see ``transcoder.planner``).
+PART_NAME = re.compile(r"^(audio|v\d{2,4})$")
 
 AVC_PROFILES = {"Baseline": "4200", "Constrained Baseline": "42e0", "Main": "4d00", "High": "6400"}
 
@@ -43,6 +43,8 @@ class Variant:
     bandwidth: int
     average_bandwidth: int
     codecs: str
+    #: The audio rendition group this one plays with, if the video has sound.
+    audio: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -50,23 +52,6 @@ class Variant:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Variant:
         return cls(**data)
-
-
-def segment_args(mp4: Path | str, out_dir: Path | str, limits: Limits = DEFAULT_LIMITS) -> list[str]:
-    """Cut an encoded MP4 into an fMP4 HLS rendition in ``out_dir``, without re-encoding."""
-    out = Path(out_dir)
-    stream = ffmpeg.input(local_input(mp4), **input_options(limits)).output(
-        str(out / PLAYLIST),
-        c="copy",
-        f="hls",
-        hls_time=SEGMENT_SECONDS,
-        hls_playlist_type="vod",
-        hls_segment_type="fmp4",
-        hls_fmp4_init_filename=INIT,
-        hls_segment_filename=str(out / "seg_%03d.m4s"),
-        hls_flags="independent_segments",
-    )
-    return stream.compile(cmd=command_head(limits))
 
 
 def parse_media_playlist(text: str) -> list[Segment]:
@@ -108,12 +93,56 @@ def codecs(probe_data: dict[str, Any]) -> str:
 
 
 def render_master(variants: Iterable[Variant], uri_for: dict[str, str]) -> str:
-    """The master playlist listing ``variants`` (lowest first), each at ``uri_for[name]``."""
+    """The master playlist listing ``variants`` (lowest first), each at ``uri_for[name]``,
+    and each audio group they name at ``uri_for[group]``."""
+    variants = list(variants)
     lines = ["#EXTM3U", "#EXT-X-VERSION:7", "#EXT-X-INDEPENDENT-SEGMENTS"]
+    for group in dict.fromkeys(v.audio for v in variants if v.audio):
+        lines.append(
+            f'#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="{group}",NAME="Sound",DEFAULT=YES,AUTOSELECT=YES,'
+            f'CHANNELS="2",URI="{uri_for[group]}"'
+        )
     for v in variants:
+        audio = f',AUDIO="{v.audio}"' if v.audio else ""
         lines.append(
             f"#EXT-X-STREAM-INF:BANDWIDTH={v.bandwidth},AVERAGE-BANDWIDTH={v.average_bandwidth},"
-            f'RESOLUTION={v.width}x{v.height},CODECS="{v.codecs}",NAME="{v.name}"'
+            f'RESOLUTION={v.width}x{v.height},CODECS="{v.codecs}",NAME="{v.name}"{audio}'
         )
         lines.append(uri_for[v.name])
+    return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True)
+class PartOutput:
+    """What one part wrote for one rendition: its folder, its init segment's digest, its segments."""
+
+    folder: str
+    init_md5: str
+    segments: tuple[tuple[str, float, int], ...]  # (file name, seconds, bytes)
+
+
+def render_media(outputs: list[PartOutput], complete: bool) -> str:
+    """A rendition's playlist from its parts' outputs, in order.
+
+    An init segment is named again only where it differs from the one before, so
+    parts encoded alike play as one stream, with no discontinuity.
+    """
+    longest = max((d for o in outputs for _, d, _ in o.segments), default=SEGMENT_SECONDS)
+    lines = [
+        "#EXTM3U",
+        "#EXT-X-VERSION:7",
+        f"#EXT-X-TARGETDURATION:{max(SEGMENT_SECONDS, math.ceil(longest - 0.001))}",
+        "#EXT-X-MEDIA-SEQUENCE:0",
+        f"#EXT-X-PLAYLIST-TYPE:{'VOD' if complete else 'EVENT'}",
+        "#EXT-X-INDEPENDENT-SEGMENTS",
+    ]
+    previous = None
+    for output in outputs:
+        if output.init_md5 != previous:
+            lines.append(f'#EXT-X-MAP:URI="{output.folder}/{INIT}"')
+            previous = output.init_md5
+        for name, seconds, _ in output.segments:
+            lines += [f"#EXTINF:{seconds:.6f},", f"{output.folder}/{name}"]
+    if complete:
+        lines.append("#EXT-X-ENDLIST")
     return "\n".join(lines) + "\n"

@@ -1,25 +1,22 @@
-"""Video and rendition state, and its one home in Redis.
+"""A video's state: its parts of work, and the renditions they add up to. Pure, no I/O.
 
-A video is one JSON document (state, source, renditions, a sequence number).
-Transitions are pure functions on that document; ``VideoStore.update`` applies
-one inside a Redis optimistic transaction that also bumps the sequence number
-and publishes the new snapshot, so the stored state, the number and the event
-always agree, and deciding "all renditions are done" happens exactly once.
+A video is one JSON document. Its ``parts`` are the units of work the planner cut
+(see ``transcoder.planner``), each with its own state, attempts and results; its
+``renditions`` and ``previews`` are what the API shows, summed up from the parts
+by ``summarize`` after every transition, so the two never disagree.
+Transitions return True when they changed the document; ``transcoder.store``
+applies each atomically.
 """
 
 from __future__ import annotations
 
-import json
 import uuid
-from collections.abc import Callable
 from enum import StrEnum
 from typing import Any
 
-import redis
-
-from . import keys
 from .errors import VideoNotFound
 from .ladder import Rendition
+from .planner import AUDIO, JOIN, Part
 from .probe import MediaInfo
 
 Video = dict[str, Any]
@@ -33,7 +30,9 @@ class VideoState(StrEnum):
     CANCELED = "canceled"
 
 
-class RungState(StrEnum):
+class PartState(StrEnum):
+    """The state of a part, and of a rendition or the previews (the same five words)."""
+
     QUEUED = "queued"
     RUNNING = "running"
     READY = "ready"
@@ -41,8 +40,10 @@ class RungState(StrEnum):
     CANCELED = "canceled"
 
 
+RungState = PartState
 TERMINAL = {VideoState.READY.value, VideoState.FAILED.value, VideoState.CANCELED.value}
-RUNG_TERMINAL = {RungState.READY.value, RungState.FAILED.value, RungState.CANCELED.value}
+PART_TERMINAL = {PartState.READY.value, PartState.FAILED.value, PartState.CANCELED.value}
+RUNG_TERMINAL = PART_TERMINAL
 
 
 def new_video_id() -> str:
@@ -50,9 +51,14 @@ def new_video_id() -> str:
 
 
 def new_video(
-    video_id: str, filename: str, media: MediaInfo, renditions: list[Rendition], now: float
+    video_id: str,
+    filename: str,
+    media: MediaInfo,
+    renditions: list[Rendition],
+    parts: list[Part],
+    now: float,
 ) -> Video:
-    return {
+    video = {
         "id": video_id,
         "state": VideoState.QUEUED.value,
         "error": None,
@@ -64,29 +70,44 @@ def new_video(
         "renditions": [
             {
                 **r.to_dict(),
-                "state": RungState.QUEUED.value,
+                "state": "queued",
+                "progress": 0.0,
+                "fps": None,
+                "eta_seconds": None,
+                "error": None,
+            }
+            for r in renditions
+        ],
+        "previews": {"state": PartState.QUEUED.value, "error": None, "storyboard": None},
+        "parts": [
+            {
+                **p.to_dict(),
+                "state": PartState.QUEUED.value,
                 "progress": 0.0,
                 "fps": None,
                 "eta_seconds": None,
                 "error": None,
                 "attempts": 0,
+                "outages": 0,
                 "worker": None,
-                "hls": None,
+                "started_at": None,
+                "retry_at": None,
+                "last_error": None,
+                "released": not p.after,
+                "results": None,
             }
-            for r in renditions
+            for p in parts
         ],
-        "previews": {
-            "state": RungState.QUEUED.value,
-            "error": None,
-            "attempts": 0,
-            "worker": None,
-            "storyboard": None,
-        },
     }
+    summarize(video)
+    return video
 
 
-#: The part of a video's work that makes its poster and storyboard.
-PREVIEWS = "previews"
+def part(video: Video, part_id: str) -> dict[str, Any]:
+    for entry in video["parts"]:
+        if entry["id"] == part_id:
+            return entry
+    raise VideoNotFound(f"Video {video['id']} has no part {part_id!r}.")
 
 
 def rung(video: Video, name: str) -> dict[str, Any]:
@@ -96,86 +117,93 @@ def rung(video: Video, name: str) -> dict[str, Any]:
     raise VideoNotFound(f"Video {video['id']} has no {name} rendition.")
 
 
-def part(video: Video, name: str) -> dict[str, Any]:
-    """One unit of a video's work: a rendition by name, or ``PREVIEWS``."""
-    return video["previews"] if name == PREVIEWS else rung(video, name)
-
-
-def parts(video: Video) -> list[dict[str, Any]]:
-    return [*video["renditions"], video["previews"]]
-
-
-def named_parts(video: Video) -> list[tuple[str, dict[str, Any]]]:
-    return [*((r["name"], r) for r in video["renditions"]), (PREVIEWS, video["previews"])]
+def video_parts(video: Video, rung_name: str | None = None) -> list[dict[str, Any]]:
+    """The parts that encode pictures (of one rendition), in time order."""
+    found = [
+        p for p in video["parts"] if p["kind"] == "video" and (rung_name is None or rung_name in p["rungs"])
+    ]
+    return sorted(found, key=lambda p: p["start"])
 
 
 def running_parts(videos: list[Video]) -> list[tuple[str, dict[str, Any]]]:
-    """(part name, part) for every part of these videos that is running now."""
-    return [
-        (name, entry)
-        for video in videos
-        for name, entry in named_parts(video)
-        if entry["state"] == RungState.RUNNING.value
-    ]
+    """(part id, part) for every part of these videos that is running now."""
+    return [(p["id"], p) for video in videos for p in video["parts"] if p["state"] == PartState.RUNNING.value]
+
+
+def dispatchable(video: Video) -> list[str]:
+    """The parts to send to workers now: queued, and not waiting for other parts."""
+    return [p["id"] for p in video["parts"] if p["state"] == PartState.QUEUED.value and p["released"]]
 
 
 # --- transitions: each returns True when it changed the document -------------
 
 
-def start_part(video: Video, name: str, worker: str, now: float | None = None) -> bool:
-    """Mark a part running; a finished one is left alone (a duplicate run is a no-op)."""
-    entry = part(video, name)
-    if entry["state"] in RUNG_TERMINAL or video["state"] in TERMINAL:
+def start_part(video: Video, part_id: str, worker: str, now: float | None = None) -> bool:
+    """Mark a part running; a finished one, or a join still waiting for its parts, is left alone."""
+    entry = part(video, part_id)
+    if entry["state"] in PART_TERMINAL or video["state"] in TERMINAL or not entry["released"]:
         return False
-    entry["state"] = RungState.RUNNING.value
-    entry["retry_at"] = None
-    if name != PREVIEWS:
-        # Progress is kept from an earlier attempt: a bar never goes back.
-        entry.update(fps=None, eta_seconds=None)
+    # Progress is kept from an earlier attempt: a bar never goes back.
+    entry.update(state=PartState.RUNNING.value, retry_at=None, fps=None, eta_seconds=None, worker=worker)
     entry["attempts"] += 1
-    entry["worker"] = worker
     entry["started_at"] = now
     video["state"] = VideoState.PROCESSING.value
+    summarize(video)
     return True
 
 
-def report_progress(video: Video, name: str, percent: float, fps: float | None, eta: float | None) -> bool:
-    entry = rung(video, name)
-    if entry["state"] != RungState.RUNNING.value:
+def report_progress(video: Video, part_id: str, percent: float, fps: float | None, eta: float | None) -> bool:
+    entry = part(video, part_id)
+    if entry["state"] != PartState.RUNNING.value:
         return False
     # Never let a bar go backwards, whatever order reports arrive in.
     entry["progress"] = round(max(entry["progress"], min(percent, 100.0)), 1)
     entry["fps"] = None if fps is None else round(fps, 1)
     entry["eta_seconds"] = None if eta is None else round(eta, 1)
+    summarize(video)
     return True
 
 
-def finish_part(video: Video, name: str, now: float, **results: Any) -> bool:
-    """Mark a part ready, keeping what it produced (``hls`` for a rung, ``storyboard`` for previews)."""
-    entry = part(video, name)
-    if entry["state"] in RUNG_TERMINAL or video["state"] in TERMINAL:
+def finish_part(video: Video, part_id: str, now: float, results: dict[str, Any] | None = None) -> bool:
+    """Mark a part ready with what it produced; the video closes if it was the last."""
+    entry = part(video, part_id)
+    if entry["state"] in PART_TERMINAL or video["state"] in TERMINAL:
         return False
-    entry.update(state=RungState.READY.value, error=None, **results)
-    if name != PREVIEWS:
-        entry.update(progress=100.0, eta_seconds=0.0)
+    entry.update(state=PartState.READY.value, error=None, progress=100.0, eta_seconds=0.0, results=results)
+    summarize(video)
     settle(video, now)
     return True
 
 
-def fail_part(video: Video, name: str, error: dict[str, str], now: float) -> bool:
-    entry = part(video, name)
-    if entry["state"] in RUNG_TERMINAL or video["state"] in TERMINAL:
+def release(video: Video, now: float) -> list[str]:
+    """Parts whose wait just ended (all they come after are ready): marked due now, so the
+    sweeper sends them again if the message that should start them is lost."""
+    ready = {p["id"] for p in video["parts"] if p["state"] == PartState.READY.value}
+    released = []
+    for entry in video["parts"]:
+        if (
+            not entry["released"]
+            and set(entry["after"]) <= ready
+            and entry["state"] == PartState.QUEUED.value
+        ):
+            entry.update(released=True, retry_at=now)
+            released.append(entry["id"])
+    return released
+
+
+def fail_part(video: Video, part_id: str, error: dict[str, str], now: float) -> bool:
+    entry = part(video, part_id)
+    if entry["state"] in PART_TERMINAL or video["state"] in TERMINAL:
         return False
-    entry.update(state=RungState.FAILED.value, error=error)
-    if name != PREVIEWS:
-        entry["eta_seconds"] = None
+    entry.update(state=PartState.FAILED.value, error=error, eta_seconds=None)
+    summarize(video)
     settle(video, now)
     return True
 
 
 def requeue_part(
     video: Video,
-    name: str,
+    part_id: str,
     error: dict[str, str],
     now: float,
     *,
@@ -191,25 +219,28 @@ def requeue_part(
     (storage out of reach) says nothing of the input: that start is given back, and
     the part fails only after ``max_outages`` of them.
     """
-    entry = part(video, name)
-    if entry["state"] != RungState.RUNNING.value or video["state"] in TERMINAL:
+    entry = part(video, part_id)
+    if entry["state"] != PartState.RUNNING.value or video["state"] in TERMINAL:
         return False
     if outage:
         entry["attempts"] -= 1
-        entry["outages"] = entry.get("outages", 0) + 1
+        entry["outages"] += 1
         if entry["outages"] > max_outages:
             reason = {
                 "code": error["code"],
                 "message": f"{error['message']} It stayed out of reach, so we stopped trying.",
             }
-            return fail_part(video, name, reason, now)
+            return fail_part(video, part_id, reason, now)
     elif entry["attempts"] >= max_attempts:
         reason = {
             "code": error["code"],
             "message": f"{error['message']} This happened {entry['attempts']} times, so we stopped trying.",
         }
-        return fail_part(video, name, reason, now)
-    entry.update(state=RungState.QUEUED.value, retry_at=retry_at, eta_seconds=None, last_error=error)
+        return fail_part(video, part_id, reason, now)
+    entry.update(
+        state=PartState.QUEUED.value, retry_at=retry_at, eta_seconds=None, fps=None, last_error=error
+    )
+    summarize(video)
     return True
 
 
@@ -217,58 +248,60 @@ def cancel(video: Video, now: float) -> bool:
     """Stop a video for good: every part not yet ended is canceled with it."""
     if video["state"] in TERMINAL:
         return False
-    for entry in parts(video):
-        if entry["state"] not in RUNG_TERMINAL:
-            entry.update(state=RungState.CANCELED.value, eta_seconds=None)
+    for entry in video["parts"]:
+        if entry["state"] not in PART_TERMINAL:
+            entry.update(state=PartState.CANCELED.value, eta_seconds=None)
     video.update(
         state=VideoState.CANCELED.value,
         error={"code": "canceled", "message": "This video was canceled."},
         finished_at=now,
     )
+    summarize(video)
     return True
 
 
 def retry_failed(video: Video) -> list[str]:
-    """Queue a failed video's failed parts again; returns their names (none if it had not failed)."""
+    """Queue a failed video's failed parts again (their finished siblings are kept);
+    returns the ids of those that can start now."""
     if video["state"] != VideoState.FAILED.value:
         return []
-    names = []
-    for entry in parts(video):
-        if entry["state"] == RungState.FAILED.value:
+    for entry in video["parts"]:
+        if entry["state"] == PartState.FAILED.value:
             # A fresh budget: storage outages and the last passing error are forgotten too,
             # or a part that failed for outages would fail again at its first one after Retry.
             entry.update(
-                state=RungState.QUEUED.value,
+                state=PartState.QUEUED.value,
                 error=None,
                 attempts=0,
                 outages=0,
                 last_error=None,
                 retry_at=None,
             )
-            names.append(entry.get("name", PREVIEWS))
     video.update(state=VideoState.PROCESSING.value, error=None, finished_at=None)
-    return names
+    summarize(video)
+    return dispatchable(video)
+
+
+def _blocked(video: Video, entry: dict[str, Any]) -> bool:
+    """A part that waits for one that failed: it cannot run until a retry."""
+    failed = {p["id"] for p in video["parts"] if p["state"] == PartState.FAILED.value}
+    return entry["state"] == PartState.QUEUED.value and bool(failed & set(entry["after"]))
 
 
 def settle(video: Video, now: float) -> bool:
-    """Close the video once all its work has ended; the first caller to see that wins.
-
-    The renditions decide ready or failed; previews that could not be made leave
-    the video without a poster, not broken.
-    """
+    """Close the video once all its work has ended; the first caller to see that wins."""
     if video["state"] in TERMINAL:
         return False
-    if any(e["state"] not in RUNG_TERMINAL for e in parts(video)):
+    if any(e["state"] not in PART_TERMINAL and not _blocked(video, e) for e in video["parts"]):
         return False
-    entries = video["renditions"]
-    failed = [e for e in entries if e["state"] == RungState.FAILED.value]
+    failed = [e for e in video["parts"] if e["state"] == PartState.FAILED.value]
     if failed:
-        names = ", ".join(e["name"] for e in failed)
+        names = [r["name"] for r in video["renditions"] if r["state"] == PartState.FAILED.value]
         first = failed[0]["error"] or {}
         video["state"] = VideoState.FAILED.value
         video["error"] = {
             "code": first.get("code", "encode_failed"),
-            "message": f"The {names} rendition failed: {first.get('message', 'unknown reason')}",
+            "message": f"The {', '.join(names)} rendition failed: {first.get('message', 'unknown reason')}",
         }
     else:
         video["state"] = VideoState.READY.value
@@ -276,9 +309,87 @@ def settle(video: Video, now: float) -> bool:
     return True
 
 
-def playable_variants(video: Video) -> list[dict[str, Any]]:
-    """Ready renditions with HLS, lowest first: what the master playlist lists right now."""
-    return [e for e in video["renditions"] if e["state"] == RungState.READY.value and e.get("hls")]
+# --- what the API shows, summed up from the parts -----------------------------
+
+
+def summarize(video: Video) -> None:
+    """Each rendition's state, progress, speed and ETA, and the previews', from the parts."""
+    parts = {p["id"]: p for p in video["parts"]}
+    join, audio = parts.get(JOIN), parts.get(AUDIO)
+    shared = [p for p in (audio, join) if p is not None]
+    for rendition in video["renditions"]:
+        own = video_parts(video, rendition["name"])
+        rendition.update(_summary(video, own, shared, join))
+    previews = video["previews"]
+    previews["state"] = _previews_state(video, join)
+    results = (join or {}).get("results") or {}
+    previews["storyboard"] = results.get("storyboard")
+    previews["error"] = (join or {}).get("error")
+
+
+def _summary(
+    video: Video, own: list[dict[str, Any]], shared: list[dict[str, Any]], join: dict[str, Any] | None
+) -> dict[str, Any]:
+    everything = own + shared
+    states = {p["state"] for p in everything}
+    failed = next((p for p in everything if p["state"] == PartState.FAILED.value), None)
+    if join is not None and join["state"] == PartState.READY.value:
+        state = PartState.READY.value
+    elif failed is not None:
+        state = PartState.FAILED.value
+    elif video["state"] == VideoState.CANCELED.value:
+        state = PartState.CANCELED.value
+    elif states & {PartState.RUNNING.value, PartState.READY.value}:
+        state = PartState.RUNNING.value
+    else:
+        state = PartState.QUEUED.value
+    seconds = sum(p["seconds"] for p in own) or 1.0
+    progress = sum(p["progress"] * p["seconds"] for p in own) / seconds
+    if state != PartState.READY.value:
+        progress = min(progress, 99.9)
+    running = [p for p in own if p["state"] == PartState.RUNNING.value]
+    fps = round(sum(p["fps"] or 0 for p in running), 1) if running else None
+    etas = [p["eta_seconds"] for p in running]
+    waiting = any(p["state"] == PartState.QUEUED.value for p in own)
+    eta = max(etas) if running and None not in etas and not waiting else None
+    return {
+        "state": state,
+        "progress": 100.0 if state == PartState.READY.value else round(progress, 1),
+        "fps": fps or None,
+        "eta_seconds": 0.0 if state == PartState.READY.value else eta,
+        "error": failed["error"] if failed is not None else None,
+    }
+
+
+def _previews_state(video: Video, join: dict[str, Any] | None) -> str:
+    if join is None:
+        return PartState.FAILED.value
+    if join["state"] == PartState.READY.value:
+        has = bool((join.get("results") or {}).get("storyboard"))
+        return PartState.READY.value if has else PartState.FAILED.value
+    if video["state"] == VideoState.CANCELED.value:
+        return PartState.CANCELED.value
+    if join["state"] == PartState.FAILED.value:
+        return PartState.FAILED.value
+    return (
+        PartState.RUNNING.value if video["state"] == VideoState.PROCESSING.value else PartState.QUEUED.value
+    )
+
+
+def playable_rungs(video: Video) -> list[dict[str, Any]]:
+    """Renditions a player can start now (lowest first): the sound and the rendition's first
+    part are ready; later parts join the playlist as they finish."""
+    audio = next((p for p in video["parts"] if p["kind"] == "audio"), None)
+    if audio is not None and audio["state"] != PartState.READY.value:
+        return []
+    if video["state"] in (VideoState.FAILED.value, VideoState.CANCELED.value):
+        return []
+    playable = []
+    for rendition in video["renditions"]:
+        own = video_parts(video, rendition["name"])
+        if own and own[0]["state"] == PartState.READY.value:
+            playable.append(rendition)
+    return playable
 
 
 def overall_progress(video: Video) -> float:
@@ -288,93 +399,3 @@ def overall_progress(video: Video) -> float:
     if not entries:
         return 0.0
     return round(sum(e["progress"] for e in entries) / len(entries), 1)
-
-
-class VideoStore:
-    """Video documents in Redis, written only through transitions."""
-
-    def __init__(self, client: redis.Redis, ttl_seconds: int) -> None:
-        self.redis = client
-        self.ttl = ttl_seconds
-
-    def create(self, video: Video) -> Video:
-        video = {**video, "seq": 1}
-        data = json.dumps(video)
-        with self.redis.pipeline() as pipe:
-            pipe.set(keys.video_key(video["id"]), data, ex=self.ttl, nx=True)
-            pipe.zadd(keys.VIDEOS_INDEX, {video["id"]: video["created_at"]})
-            pipe.sadd(keys.ACTIVE_VIDEOS, video["id"])
-            pipe.hincrby(keys.VIDEO_STATES, video["state"], 1)
-            pipe.publish(keys.events_channel(video["id"]), data)
-            pipe.execute()
-        return video
-
-    def get(self, video_id: str) -> Video:
-        raw = self.redis.get(keys.video_key(video_id))
-        if raw is None:
-            raise VideoNotFound(f"No video with id {video_id!r}.")
-        return json.loads(raw)
-
-    def update(self, video_id: str, change: Callable[[Video], bool]) -> tuple[Video, bool]:
-        """Apply ``change`` atomically; publish the new snapshot when it changed something."""
-        key = keys.video_key(video_id)
-        with self.redis.pipeline() as pipe:
-            while True:
-                try:
-                    pipe.watch(key)
-                    raw = pipe.get(key)
-                    if raw is None:
-                        raise VideoNotFound(f"No video with id {video_id!r}.")
-                    video = json.loads(raw)
-                    before = video["state"]
-                    if not change(video):
-                        pipe.unwatch()
-                        return video, False
-                    video["seq"] += 1
-                    data = json.dumps(video)
-                    pipe.multi()
-                    pipe.set(key, data, keepttl=True)
-                    if video["state"] in TERMINAL:
-                        pipe.srem(keys.ACTIVE_VIDEOS, video_id)
-                    else:
-                        pipe.sadd(keys.ACTIVE_VIDEOS, video_id)
-                    if video["state"] != before:
-                        pipe.hincrby(keys.VIDEO_STATES, before, -1)
-                        pipe.hincrby(keys.VIDEO_STATES, video["state"], 1)
-                    pipe.publish(keys.events_channel(video_id), data)
-                    pipe.execute()
-                    return video, True
-                except redis.WatchError:
-                    continue
-
-    def delete(self, video_id: str) -> None:
-        """Forget a video that never got going (its work could not be queued)."""
-        raw = self.redis.get(keys.video_key(video_id))
-        with self.redis.pipeline() as pipe:
-            if raw is not None:
-                pipe.hincrby(keys.VIDEO_STATES, json.loads(raw)["state"], -1)
-            pipe.delete(keys.video_key(video_id))
-            pipe.zrem(keys.VIDEOS_INDEX, video_id)
-            pipe.srem(keys.ACTIVE_VIDEOS, video_id)
-            pipe.execute()
-
-    def active(self) -> list[str]:
-        """Ids of videos not yet ended."""
-        return sorted(
-            i.decode() if isinstance(i, bytes) else i for i in self.redis.smembers(keys.ACTIVE_VIDEOS)
-        )
-
-    def active_videos(self) -> list[Video]:
-        """Videos not yet ended (for the sweeper, the autoscaler and /metrics), in one read."""
-        return self._many(self.active())
-
-    def recent(self, limit: int = 50) -> list[Video]:
-        ids = self.redis.zrevrange(keys.VIDEOS_INDEX, 0, limit - 1)
-        return self._many([i.decode() if isinstance(i, bytes) else i for i in ids])
-
-    def _many(self, ids: list[str]) -> list[Video]:
-        """The documents of these ids; any that expired meanwhile are left out."""
-        if not ids:
-            return []
-        raws = self.redis.mget([keys.video_key(i) for i in ids])
-        return [json.loads(raw) for raw in raws if raw is not None]

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import redis
 
 from . import jobs, keys
+from .store import VideoStore
 
 log = logging.getLogger(__name__)
 
@@ -96,10 +97,10 @@ class Snapshot:
     lease_refusals: int = 0
 
 
-def snapshot(client: redis.Redis, videos: jobs.VideoStore) -> Snapshot:
+def snapshot(client: redis.Redis, videos: VideoStore) -> Snapshot:
     """Everything /metrics shows, read now."""
     queues = {name: client.llen(name) for name in keys.QUEUES}
-    running = Counter(name for name, _ in jobs.running_parts(videos.active_videos()))
+    running = Counter(entry["kind"] for _, entry in jobs.running_parts(videos.active_videos()))
     states = {_text(k): int(v) for k, v in client.hgetall(keys.VIDEO_STATES).items()}
     encode = {}
     for rung in sorted(_text(r) for r in client.smembers(f"{keys.METRICS}:rungs")):

@@ -16,6 +16,7 @@ from typing import Any
 
 from . import policy
 from .errors import InvalidInput
+from .frames import scan
 
 PROBE_TIMEOUT_S = 60
 
@@ -50,6 +51,8 @@ class MediaInfo:
     #: The brightest light the source says it holds (mastering display or content light level).
     peak_nits: float | None = None
     dolby_vision: bool = False
+    #: When the file's first stream starts (frame times are counted from here).
+    start_time: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -73,6 +76,9 @@ def probe(
 ) -> MediaInfo:
     """Describe the media at a local, server-chosen path, refusing what we do not accept."""
     media = parse_probe(run_ffprobe(path, timeout))
+    if media.duration <= 0:
+        # The container states no length (a recording streamed from a browser): count it.
+        media = replace(media, duration=round(scan(path, media.video_stream, media.start_time).duration, 6))
     policy.check_codecs(media.video_codec, media.audio_codec)
     policy.check(
         media.duration, media.coded_width, media.coded_height, media.fps, media.stream_count,
@@ -167,9 +173,8 @@ def parse_probe(data: dict[str, Any]) -> MediaInfo:
     if rotation % 180 == 90:
         shown_w, shown_h = shown_h, shown_w
 
+    # Zero when the container states none; ``probe`` then counts it from the packets.
     duration = _float(fmt.get("duration")) or _float(video.get("duration")) or 0.0
-    if duration <= 0:
-        raise InvalidInput("The video has no duration we can read.", code="not_a_video")
     fps_ratio = _ratio(video.get("avg_frame_rate")) or _ratio(video.get("r_frame_rate"))
     return MediaInfo(
         duration=duration,
@@ -194,6 +199,7 @@ def parse_probe(data: dict[str, Any]) -> MediaInfo:
         color_matrix=_tag(video.get("color_space")),
         hdr={"smpte2084": "pq", "arib-std-b67": "hlg"}.get(video.get("color_transfer") or ""),
         peak_nits=_peak_nits(video),
+        start_time=_float(fmt.get("start_time")) or 0.0,
         dolby_vision=any("DOVI" in str(s.get("side_data_type")) for s in video.get("side_data_list") or []),
     )
 

@@ -11,9 +11,9 @@ import redis
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
-from .jobs import VideoStore
 from .settings import Settings
 from .storage import LocalStorage, Storage
+from .store import VideoStore
 
 
 @dataclass

@@ -43,6 +43,11 @@ class Settings:
     port: int = 8000
     #: Threads each ffmpeg may use (0: ffmpeg decides).
     ffmpeg_threads: int = 0
+    #: How a video's work is cut into parts: "chunks" (time ranges, each decoded once into
+    #: every rendition, spread over all workers) or "rungs" (one part per rendition).
+    plan: str = "chunks"
+    #: Length of a chunk in seconds, rounded to whole 4 s segments; 0 lets the planner choose.
+    chunk_seconds: float = 0.0
     #: x264 preset: speed against size at the same quality.
     x264_preset: str = "veryfast"
     #: Least time between two progress events of one rendition, in seconds.
@@ -98,6 +103,10 @@ class Settings:
             raise ConfigError(f"{PREFIX}STORAGE must be local or s3, got {self.storage!r}")
         if self.storage == "s3" and not self.s3_bucket:
             raise ConfigError(f"{PREFIX}STORAGE=s3 needs {PREFIX}S3_BUCKET")
+        if self.plan not in ("chunks", "rungs"):
+            raise ConfigError(f"{PREFIX}PLAN must be chunks or rungs, got {self.plan!r}")
+        if self.chunk_seconds < 0:
+            raise ConfigError(f"{PREFIX}CHUNK_SECONDS must not be negative")
         if self.max_upload_bytes <= 0:
             raise ConfigError(f"{PREFIX}MAX_UPLOAD_BYTES must be positive")
         if self.progress_interval < 0:

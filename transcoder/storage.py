@@ -62,6 +62,11 @@ def check_key(key: str) -> str:
     return key
 
 
+def video_prefix(video_id: str) -> str:
+    """Everything one video owns."""
+    return f"videos/{video_id}"
+
+
 def source_key(video_id: str) -> str:
     return f"videos/{video_id}/source"
 
@@ -72,6 +77,16 @@ def rendition_key(video_id: str, name: str) -> str:
 
 def hls_prefix(video_id: str, name: str) -> str:
     return f"videos/{video_id}/hls/{name}"
+
+
+def part_prefix(video_id: str, name: str, part_id: str) -> str:
+    """The HLS segments one part wrote for one rendition (or audio group ``name``)."""
+    return f"{hls_prefix(video_id, name)}/{part_id}"
+
+
+def tiles_prefix(video_id: str, part_id: str) -> str:
+    """The storyboard tiles one part made, one JPEG each."""
+    return f"videos/{video_id}/tiles/{part_id}"
 
 
 def preview_key(video_id: str, filename: str) -> str:

@@ -49,12 +49,13 @@ def sweep(services: Services, enqueue: Callable[[str, str], None], now: float | 
         return done
     for video in services.videos.active_videos():
         video_id = video["id"]
-        for name, entry in jobs.named_parts(video):
+        for entry in video["parts"]:
+            name = entry["id"]
             if held(services.redis, keys.lease_key(video_id, name)):
                 continue
-            if entry["state"] == jobs.RungState.RUNNING.value:
+            if entry["state"] == jobs.PartState.RUNNING.value:
                 action = _requeue_lost(services, video_id, name, now)
-            elif entry["state"] == jobs.RungState.QUEUED.value and _overdue(entry, now):
+            elif entry["state"] == jobs.PartState.QUEUED.value and _overdue(entry, now):
                 action = _push_retry(services, video_id, name, now)
             else:
                 continue
@@ -75,20 +76,20 @@ def _requeue_lost(services: Services, video_id: str, name: str, now: float) -> s
 
     def change(video: jobs.Video) -> bool:
         entry = jobs.part(video, name)
-        if entry["state"] != jobs.RungState.RUNNING.value:
+        if entry["state"] != jobs.PartState.RUNNING.value:
             return False
         return jobs.requeue_part(video, name, WORKER_LOST, now, max_attempts=max_attempts, retry_at=now)
 
     video, changed = services.videos.update(video_id, change)
     if not changed:
         return None
-    return "requeued" if jobs.part(video, name)["state"] == jobs.RungState.QUEUED.value else "failed"
+    return "requeued" if jobs.part(video, name)["state"] == jobs.PartState.QUEUED.value else "failed"
 
 
 def _push_retry(services: Services, video_id: str, name: str, now: float) -> str | None:
     def change(video: jobs.Video) -> bool:
         entry = jobs.part(video, name)
-        if entry["state"] != jobs.RungState.QUEUED.value or not _overdue(entry, now):
+        if entry["state"] != jobs.PartState.QUEUED.value or not _overdue(entry, now):
             return False
         entry["retry_at"] = now
         return True

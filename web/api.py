@@ -9,7 +9,7 @@ import redis
 from flask import Blueprint, current_app, jsonify, request
 
 from tasks import workflow
-from transcoder import transcode
+from transcoder import storage, transcode
 from transcoder.errors import Conflict, InvalidInput, Unavailable
 
 from .views import checked_id, links, services, video_json
@@ -34,7 +34,7 @@ def upload():  # type: ignore[no-untyped-def]
         workflow.submit(current_app.extensions["celery"], video)
     except UNREACHABLE as exc:
         # Nothing half-done: the work could not be queued, so the video is not kept.
-        svc.storage.delete_prefix(transcode.video_prefix(video["id"]))
+        svc.storage.delete_prefix(storage.video_prefix(video["id"]))
         with contextlib.suppress(*UNREACHABLE):
             svc.videos.delete(video["id"])
         raise Unavailable("The service cannot queue work right now; try again in a minute.") from exc

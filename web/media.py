@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 from flask import Blueprint, Response, abort, request, send_file
 
-from transcoder import hls, jobs, storage
+from transcoder import hls, jobs, playlists, storage
 from transcoder.errors import StorageError
 
 from .views import checked_id, services
@@ -27,7 +27,7 @@ HLS_TYPES = {".m3u8": "application/vnd.apple.mpegurl", ".mp4": "video/mp4", ".m4
 
 def _ready_rung(video: jobs.Video, name: str) -> dict:
     entry = next((e for e in video["renditions"] if e["name"] == name), None)
-    if entry is None or entry["state"] != jobs.RungState.READY.value:
+    if entry is None or entry["state"] != jobs.PartState.READY.value:
         abort(404)
     return entry
 
@@ -51,30 +51,52 @@ def content_disposition(filename: str) -> str:
 
 @bp.get("/hls/master.m3u8")
 def master_playlist(video_id: str) -> Response:
-    """Lists the rungs ready right now, so playback starts with the first one."""
-    video = services().videos.get(checked_id(video_id))
-    ready = jobs.playable_variants(video)
-    if not ready:
+    """Lists the renditions that can play right now, so playback starts with the first part."""
+    body = playlists.master(services().videos.get(checked_id(video_id)))
+    if body is None:
         abort(404)
-    variants = [hls.Variant.from_dict(e["hls"]) for e in ready]
-    body = hls.render_master(variants, {v.name: f"{v.name}/{hls.PLAYLIST}" for v in variants})
     return Response(body, mimetype=HLS_TYPES[".m3u8"], headers={"Cache-Control": "no-cache"})
 
 
-@bp.get("/hls/<name>/<filename>")
-def hls_file(video_id: str, name: str, filename: str):  # type: ignore[no-untyped-def]
-    if not hls.FILE_NAME.match(filename):
+@bp.get("/hls/<name>/index.m3u8")
+def media_playlist(video_id: str, name: str) -> Response:
+    """A rendition's (or the sound's) segments ready so far; it grows until the video is ready."""
+    body = playlists.media(services().videos.get(checked_id(video_id)), name)
+    if body is None:
         abort(404)
-    _ready_rung(services().videos.get(checked_id(video_id)), name)
-    return serve(f"{storage.hls_prefix(video_id, name)}/{filename}", HLS_TYPES[PurePath(filename).suffix])
+    return Response(body, mimetype=HLS_TYPES[".m3u8"], headers={"Cache-Control": "no-cache"})
+
+
+@bp.get("/hls/<name>/<part_id>/<filename>")
+def hls_file(video_id: str, name: str, part_id: str, filename: str):  # type: ignore[no-untyped-def]
+    """One segment (or init segment) of a part that is ready."""
+    if not hls.FILE_NAME.match(filename) or not hls.PART_NAME.match(part_id):
+        abort(404)
+    video = services().videos.get(checked_id(video_id))
+    part = next((p for p in video["parts"] if p["id"] == part_id), None)
+    if part is None or part["state"] != jobs.PartState.READY.value:
+        abort(404)
+    if name not in (part["results"] or {}).get("renditions", {}):
+        abort(404)
+    key = f"{storage.part_prefix(video_id, name, part_id)}/{filename}"
+    return serve(key, HLS_TYPES[PurePath(filename).suffix])
 
 
 @bp.get("/<any(poster.jpg, storyboard.jpg, storyboard.vtt):filename>")
 def preview_file(video_id: str, filename: str):  # type: ignore[no-untyped-def]
     video = services().videos.get(checked_id(video_id))
-    if video["previews"]["state"] != jobs.RungState.READY.value:
+    ready = video["previews"]["state"] == jobs.PartState.READY.value
+    poster = filename == "poster.jpg" and _has_poster(video)
+    if not (ready or poster):
         abort(404)
     return serve(storage.preview_key(video_id, filename), PREVIEW_FILES[filename])
+
+
+def _has_poster(video: jobs.Video) -> bool:
+    return any(
+        p["state"] == jobs.PartState.READY.value and (p["results"] or {}).get("poster")
+        for p in video["parts"]
+    )
 
 
 def serve(key: str, mimetype: str) -> Response:

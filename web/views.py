@@ -32,12 +32,12 @@ def video_json(video: jobs.Video) -> dict[str, Any]:
     renditions = []
     for entry in video["renditions"]:
         item = {field: entry[field] for field in RENDITION_FIELDS}
-        ready = entry["state"] == jobs.RungState.READY.value
+        ready = entry["state"] == jobs.PartState.READY.value
         url = url_for("media.rendition_file", video_id=video_id, name=entry["name"])
         item["url"] = url if ready else None
         renditions.append(item)
-    playable = bool(jobs.playable_variants(video))
-    previews_ready = video["previews"]["state"] == jobs.RungState.READY.value
+    playable = bool(jobs.playable_rungs(video))
+    previews_ready = video["previews"]["state"] == jobs.PartState.READY.value
     return {
         "id": video_id,
         "state": video["state"],

@@ -28,7 +28,7 @@ from tests.system import RedisServer, send_half_an_upload, upload
 from transcoder import keys
 from transcoder.client import Client
 from transcoder.settings import Settings
-from transcoder.transcode import backoff_seconds
+from transcoder.retry import backoff_seconds
 
 from .checks import (
     api,

@@ -9,6 +9,7 @@ import pytest
 import redis
 
 from tests.system import REDIS_URL
+from transcoder.store import VideoStore
 from transcoder import jobs, keys
 from transcoder.ladder import plan
 from transcoder.probe import MediaInfo
@@ -21,7 +22,7 @@ MEDIA = MediaInfo(5.0, 640, 272, 640, 272, 0, "1:1", 25.0, False, "h264", None, 
 def store():
     client = redis.Redis.from_url(URL)
     client.flushdb()
-    yield jobs.VideoStore(client, 3600)
+    yield VideoStore(client, 3600)
     client.flushdb()
 
 

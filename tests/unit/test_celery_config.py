@@ -1,4 +1,4 @@
-from tasks.config import CLOSE_TASK, ENCODE_TASK, celery_config
+from tasks.config import CLOSE_TASK, PART_TASK, celery_config
 from transcoder.keys import FINALIZE_QUEUE, RUNGS_QUEUE
 from transcoder.settings import Settings
 
@@ -28,7 +28,7 @@ def test_encodes_and_short_work_use_separate_declared_queues():
     conf = celery_config(Settings.from_env({"TRANSCODER_REDIS_URL": "redis://h:1/3"}))
     assert conf["broker_url"] == conf["result_backend"] == "redis://h:1/3"
     assert {q.name for q in conf["task_queues"]} == {FINALIZE_QUEUE, RUNGS_QUEUE}
-    assert conf["task_routes"][ENCODE_TASK] == {"queue": RUNGS_QUEUE}
+    assert conf["task_routes"][PART_TASK] == {"queue": RUNGS_QUEUE}
     assert conf["task_routes"][CLOSE_TASK] == {"queue": FINALIZE_QUEUE}
     assert conf["task_create_missing_queues"] is False
 

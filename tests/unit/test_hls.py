@@ -5,8 +5,9 @@ from transcoder.hls import (
     bandwidths,
     codecs,
     parse_media_playlist,
+    PartOutput,
     render_master,
-    segment_args,
+    render_media,
 )
 
 PLAYLIST = """#EXTM3U
@@ -22,17 +23,39 @@ seg_001.m4s
 """
 
 
-def test_segment_command_copies_streams_into_fmp4_segments():
-    assert segment_args("/w/480p.part", "/w/hls") == [
-        "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-timelimit", "21600", "-y",
-        "-nostats", "-progress", "pipe:1",
-        "-format_whitelist", "mov,matroska,avi,mpegts,flv,ogg,mxf,mpeg", "-max_pixels", "9437184",
-        "-protocol_whitelist", "file", "-i", "file:/w/480p.part",
-        "-f", "hls", "-c", "copy", "-hls_flags", "independent_segments",
-        "-hls_fmp4_init_filename", "init.mp4", "-hls_playlist_type", "vod",
-        "-hls_segment_filename", "/w/hls/seg_%03d.m4s", "-hls_segment_type", "fmp4",
-        "-hls_time", "4", "/w/hls/index.m3u8",
-    ]  # fmt: skip
+def test_growing_playlist_lists_parts_in_order_and_names_a_shared_init_once():
+    parts = [
+        PartOutput("v00", "aaa", (("seg_000.m4s", 4.0, 10),)),
+        PartOutput("v01", "aaa", (("seg_000.m4s", 4.0, 10), ("seg_001.m4s", 3.5, 9))),
+    ]
+    assert render_media(parts, complete=False) == (
+        "#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-TARGETDURATION:4\n#EXT-X-MEDIA-SEQUENCE:0\n"
+        "#EXT-X-PLAYLIST-TYPE:EVENT\n#EXT-X-INDEPENDENT-SEGMENTS\n"
+        '#EXT-X-MAP:URI="v00/init.mp4"\n'
+        "#EXTINF:4.000000,\nv00/seg_000.m4s\n#EXTINF:4.000000,\nv01/seg_000.m4s\n"
+        "#EXTINF:3.500000,\nv01/seg_001.m4s\n"
+    )
+
+
+def test_complete_playlist_ends_and_names_each_different_init():
+    parts = [
+        PartOutput("v00", "aaa", (("seg_000.m4s", 4.0, 10),)),
+        PartOutput("v01", "bbb", (("seg_000.m4s", 4.4, 9),)),
+    ]
+    text = render_media(parts, complete=True)
+    assert "#EXT-X-PLAYLIST-TYPE:VOD" in text and text.endswith("#EXT-X-ENDLIST\n")
+    assert '#EXT-X-MAP:URI="v01/init.mp4"' in text
+    assert "#EXT-X-TARGETDURATION:5" in text  # 4.4 s rounds up
+
+
+def test_master_names_the_audio_group_each_variant_plays_with():
+    variants = [Variant("144p", 256, 144, 314_000, 264_000, "avc1.64000c,mp4a.40.2", "a64")]
+    text = render_master(variants, {"144p": "144p/index.m3u8", "a64": "a64/index.m3u8"})
+    assert (
+        '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="a64",NAME="Sound",DEFAULT=YES,AUTOSELECT=YES,CHANNELS="2",URI="a64/index.m3u8"'
+        in text
+    )
+    assert text.endswith('NAME="144p",AUDIO="a64"\n144p/index.m3u8\n')
 
 
 def test_media_playlist_segments_in_order():

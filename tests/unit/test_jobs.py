@@ -1,176 +1,219 @@
-"""Video and rendition state transitions (pure; the Redis side is in the integration tests)."""
+"""Video, part and rendition state transitions (pure; the Redis side is in the integration tests)."""
 
 from transcoder import jobs
+from transcoder.frames import Frames
 from transcoder.ladder import plan
+from transcoder.planner import plan as plan_parts
+from transcoder.previews import StoryboardPlan
 from transcoder.probe import MediaInfo
 
-MEDIA = MediaInfo(5.0, 640, 272, 640, 272, 0, "1:1", 25.0, False, "h264", None, "yuv420p", "mov")
+MEDIA = MediaInfo(12.0, 640, 272, 640, 272, 0, "1:1", 25.0, True, "h264", "aac", "yuv420p", "mov")
+FRAMES = Frames(tuple(i / 25 for i in range(300)), frozenset(range(0, 300, 50)))
+STORYBOARD = StoryboardPlan(1, 12, 10, 2, 160, 68)
 
 
-def fresh():
-    return jobs.new_video("v1", "bikes.mp4", MEDIA, plan(640, 272), now=1.0)
+def fresh(shape="chunks"):
+    ladder = plan(640, 272)
+    parts = plan_parts(FRAMES, [r.name for r in ladder], STORYBOARD, has_audio=True, shape=shape, poster_at=2)
+    return jobs.new_video("v1", "bikes.mp4", MEDIA, ladder, parts, now=1.0)
 
 
-def test_new_video_is_queued_with_its_ladder():
+def ids(video, kind):
+    return [p["id"] for p in video["parts"] if p["kind"] == kind]
+
+
+def run(video, part_id, now=2.0, results=None):
+    assert jobs.start_part(video, part_id, "w1", now)
+    return jobs.finish_part(video, part_id, now, results or {})
+
+
+def encode_all(video):
+    for part_id in ids(video, "audio") + ids(video, "video"):
+        run(video, part_id)
+    return jobs.release(video, 3.0)
+
+
+def test_new_video_is_queued_with_its_ladder_and_parts():
     video = fresh()
     assert video["state"] == "queued"
     assert [(r["name"], r["state"], r["progress"]) for r in video["renditions"]] == [
         ("144p", "queued", 0.0),
         ("240p", "queued", 0.0),
     ]
+    assert ids(video, "audio") == ["audio"] and ids(video, "join") == ["join"]
+    assert len(ids(video, "video")) == 2  # 12 s: a 4 s first chunk, then the rest
+    assert jobs.dispatchable(video) == ["audio", "v00", "v01"]  # the join waits
 
 
-def finish_previews(video, now=1.5):
-    jobs.start_part(video, jobs.PREVIEWS, "w1")
-    jobs.finish_part(video, jobs.PREVIEWS, now, storyboard={"count": 5})
+def test_the_join_is_released_once_when_its_last_part_is_ready():
+    video = fresh()
+    run(video, "audio")
+    run(video, "v00")
+    assert jobs.release(video, 2.5) == []
+    assert not jobs.start_part(video, "join", "w1")  # an early copy of its message does nothing
+    run(video, "v01")
+    assert jobs.release(video, 3.0) == ["join"]
+    assert jobs.part(video, "join")["retry_at"] == 3.0  # the sweeper re-sends it if the message is lost
+    assert jobs.release(video, 3.5) == []
 
 
 def test_all_work_done_makes_the_video_ready_once():
     video = fresh()
-    assert jobs.start_part(video, "144p", "w1")
+    encode_all(video)
     assert video["state"] == "processing"
-    assert jobs.finish_part(video, "144p", now=2.0)
-    assert video["state"] == "processing"
-    jobs.start_part(video, "240p", "w2")
-    assert jobs.finish_part(video, "240p", now=2.5)
-    assert video["state"] == "processing"  # the previews are not made yet
-    finish_previews(video, now=3.0)
-    assert (video["state"], video["finished_at"], jobs.overall_progress(video)) == ("ready", 3.0, 100.0)
-    assert not jobs.finish_part(video, "240p", now=4.0)
+    assert [r["state"] for r in video["renditions"]] == ["running", "running"]  # not joined yet
+    assert run(video, "join", now=4.0, results={"storyboard": {"count": 20}})
+    assert (video["state"], video["finished_at"], jobs.overall_progress(video)) == ("ready", 4.0, 100.0)
+    assert video["previews"]["state"] == "ready"
+    assert not jobs.finish_part(video, "join", now=5.0)
     assert not jobs.settle(video, now=5.0)
-    assert video["finished_at"] == 3.0
 
 
-def test_a_finished_rung_is_not_started_again():
+def test_rendition_progress_is_its_parts_weighted_by_length():
     video = fresh()
-    jobs.start_part(video, "144p", "w1")
-    jobs.finish_part(video, "144p", now=2.0)
-    assert not jobs.start_part(video, "144p", "w2")
-    assert jobs.rung(video, "144p")["attempts"] == 1
+    jobs.start_part(video, "v00", "w1")
+    jobs.start_part(video, "v01", "w2")
+    assert jobs.report_progress(video, "v00", 50.0, 30.0, 1.0)
+    assert jobs.report_progress(video, "v01", 25.0, 20.0, 6.0)
+    v00, v01 = jobs.part(video, "v00"), jobs.part(video, "v01")
+    expected = round((50 * v00["seconds"] + 25 * v01["seconds"]) / (v00["seconds"] + v01["seconds"]), 1)
+    rendition = jobs.rung(video, "144p")
+    assert (rendition["state"], rendition["progress"], rendition["fps"], rendition["eta_seconds"]) == (
+        "running", expected, 50.0, 6.0)  # fmt: skip
 
 
 def test_progress_never_goes_backwards_and_only_while_running():
     video = fresh()
-    assert not jobs.report_progress(video, "144p", 10.0, 30.0, 4.0)
-    jobs.start_part(video, "144p", "w1")
-    jobs.report_progress(video, "144p", 40.0, 30.0, 3.0)
-    jobs.report_progress(video, "144p", 35.0, 31.0, 2.5)
-    entry = jobs.rung(video, "144p")
-    assert (entry["progress"], entry["fps"], entry["eta_seconds"]) == (40.0, 31.0, 2.5)
+    assert not jobs.report_progress(video, "v00", 10.0, None, None)
+    jobs.start_part(video, "v00", "w1")
+    jobs.report_progress(video, "v00", 40.0, 30.0, 2.0)
+    jobs.report_progress(video, "v00", 20.0, 30.0, 2.0)
+    assert jobs.part(video, "v00")["progress"] == 40.0
 
 
-def test_failed_rung_fails_the_video_naming_it_and_keeps_the_others():
+def test_a_finished_part_is_not_started_again():
     video = fresh()
-    finish_previews(video)
-    jobs.start_part(video, "144p", "w1")
-    jobs.finish_part(video, "144p", now=2.0)
-    jobs.start_part(video, "240p", "w1")
-    jobs.fail_part(video, "240p", {"code": "encode_failed", "message": "bad frame"}, now=3.0)
+    run(video, "v00")
+    assert not jobs.start_part(video, "v00", "w2")
+    assert jobs.part(video, "v00")["attempts"] == 1
+
+
+def test_failed_part_fails_the_video_naming_its_renditions_and_keeps_the_others():
+    video = fresh()
+    run(video, "audio")
+    run(video, "v00")
+    jobs.start_part(video, "v01", "w1")
+    assert jobs.fail_part(video, "v01", {"code": "encode_failed", "message": "boom"}, now=3.0)
+    # The join can never run now: the video ends failed, its finished parts kept.
     assert video["state"] == "failed"
-    assert video["error"] == {"code": "encode_failed", "message": "The 240p rendition failed: bad frame"}
-    assert jobs.rung(video, "144p")["state"] == "ready"
+    assert video["error"]["message"] == "The 144p, 240p rendition failed: boom"
+    assert jobs.part(video, "v00")["state"] == "ready"
+    assert jobs.part(video, "join")["state"] == "queued"
 
 
-def test_video_stays_processing_while_a_rung_still_runs():
+def test_video_stays_processing_while_a_part_still_runs():
     video = fresh()
-    jobs.start_part(video, "144p", "w1")
-    jobs.fail_part(video, "144p", {"code": "encode_failed", "message": "x"}, now=2.0)
+    jobs.start_part(video, "v00", "w1")
+    jobs.start_part(video, "v01", "w1")
+    jobs.fail_part(video, "v01", {"code": "encode_failed", "message": "boom"}, now=3.0)
     assert video["state"] == "processing"
-    assert not jobs.settle(video, now=2.0)
+    jobs.fail_part(video, "v00", {"code": "encode_failed", "message": "boom"}, now=3.0)
+    assert video["state"] == "processing"  # the sound is still to come
+    run(video, "audio")
+    assert video["state"] == "failed"
 
 
-def test_failed_previews_leave_the_video_ready_without_a_storyboard():
+def test_a_join_without_a_storyboard_leaves_the_video_ready_without_previews():
     video = fresh()
-    for name in ("144p", "240p"):
-        jobs.start_part(video, name, "w1")
-        jobs.finish_part(video, name, now=2.0)
-    jobs.start_part(video, jobs.PREVIEWS, "w2")
-    jobs.fail_part(video, jobs.PREVIEWS, {"code": "encode_failed", "message": "x"}, now=3.0)
-    assert (video["state"], video["error"], video["previews"]["storyboard"]) == ("ready", None, None)
+    encode_all(video)
+    run(video, "join", results={"storyboard": None})
+    assert video["state"] == "ready"
+    assert video["previews"]["state"] == "failed"
 
 
-def test_playable_as_soon_as_one_rung_has_hls():
+def test_playable_once_the_sound_and_a_renditions_first_part_are_ready():
     video = fresh()
-    assert jobs.playable_variants(video) == []
-    jobs.start_part(video, "144p", "w1")
-    jobs.finish_part(video, "144p", now=2.0, hls={"bandwidth": 1})
-    assert [e["name"] for e in jobs.playable_variants(video)] == ["144p"]
-    assert video["state"] == "processing"
+    run(video, "v00")
+    assert jobs.playable_rungs(video) == []  # no sound yet
+    run(video, "audio")
+    assert [r["name"] for r in jobs.playable_rungs(video)] == ["144p", "240p"]
+
+
+def test_rungs_shape_has_one_part_per_rendition():
+    video = fresh("rungs")
+    assert [(p["id"], p["rungs"]) for p in video["parts"] if p["kind"] == "video"] == [
+        ("v00", ["144p"]),
+        ("v01", ["240p"]),
+    ]
+    run(video, "audio")
+    run(video, "v00")
+    assert [r["name"] for r in jobs.playable_rungs(video)] == ["144p"]
 
 
 def test_cancel_ends_the_video_and_its_unfinished_parts_only():
     video = fresh()
-    jobs.start_part(video, "144p", "w1")
-    jobs.finish_part(video, "144p", now=2.0)
-    jobs.start_part(video, "240p", "w1")
+    run(video, "v00")
+    jobs.start_part(video, "v01", "w1")
     assert jobs.cancel(video, now=3.0)
-    assert video["state"] == "canceled" and video["error"]["code"] == "canceled"
-    assert [e["state"] for e in jobs.parts(video)] == ["ready", "canceled", "canceled"]
+    assert video["state"] == "canceled"
+    assert [p["state"] for p in video["parts"]] == ["canceled", "ready", "canceled", "canceled"]
+    assert [r["state"] for r in video["renditions"]] == ["canceled", "canceled"]
     assert not jobs.cancel(video, now=4.0)
-    assert not jobs.start_part(video, "240p", "w2")
-    assert not jobs.finish_part(video, "240p", now=5.0)
 
 
 def test_requeue_keeps_progress_and_fails_after_the_last_attempt():
     video = fresh()
-    error = {"code": "worker_lost", "message": "The worker stopped."}
+    error = {"code": "encoder_killed", "message": "The encoder was killed."}
     for attempt in (1, 2):
-        jobs.start_part(video, "144p", "w1")
-        jobs.report_progress(video, "144p", 30.0 * attempt, None, None)
-        assert jobs.requeue_part(video, "144p", error, now=2.0, max_attempts=3, retry_at=9.0)
-        entry = jobs.rung(video, "144p")
-        assert (entry["state"], entry["progress"], entry["retry_at"]) == ("queued", 30.0 * attempt, 9.0)
-    jobs.start_part(video, "144p", "w1")
-    assert jobs.rung(video, "144p")["attempts"] == 3
-    assert jobs.requeue_part(video, "144p", error, now=3.0, max_attempts=3)
-    entry = jobs.rung(video, "144p")
+        jobs.start_part(video, "v01", "w1")
+        jobs.report_progress(video, "v01", 30.0 * attempt, 10.0, 1.0)
+        assert jobs.requeue_part(video, "v01", error, now=2.0, max_attempts=3, retry_at=4.0)
+        entry = jobs.part(video, "v01")
+        assert (entry["state"], entry["attempts"], entry["retry_at"]) == ("queued", attempt, 4.0)
+        assert entry["progress"] == 30.0 * attempt
+    jobs.start_part(video, "v01", "w1")
+    assert jobs.requeue_part(video, "v01", error, now=3.0, max_attempts=3)
+    entry = jobs.part(video, "v01")
     assert entry["state"] == "failed"
-    assert entry["error"]["message"] == "The worker stopped. This happened 3 times, so we stopped trying."
+    assert entry["error"]["message"] == "The encoder was killed. This happened 3 times, so we stopped trying."
 
 
 def test_storage_outages_do_not_use_up_attempts_but_are_capped():
     video = fresh()
-    outage = {"code": "storage_unreachable", "message": "Object storage cannot be reached right now."}
-    for _ in range(5):
-        jobs.start_part(video, "144p", "w1")
-        assert jobs.requeue_part(video, "144p", outage, now=2.0, max_attempts=3, outage=True, max_outages=5)
-        assert jobs.rung(video, "144p")["state"] == "queued"
-    assert (jobs.rung(video, "144p")["attempts"], jobs.rung(video, "144p")["outages"]) == (0, 5)
-    jobs.start_part(video, "144p", "w1")
-    assert jobs.requeue_part(video, "144p", outage, now=3.0, max_attempts=3, outage=True, max_outages=5)
-    entry = jobs.rung(video, "144p")
-    assert entry["state"] == "failed" and entry["error"]["code"] == "storage_unreachable"
+    error = {"code": "storage_unreachable", "message": "Storage is out of reach."}
+    for _ in range(2):
+        jobs.start_part(video, "audio", "w1")
+        assert jobs.requeue_part(video, "audio", error, now=2.0, max_attempts=1, outage=True, max_outages=2)
+        assert jobs.part(video, "audio")["attempts"] == 0
+    jobs.start_part(video, "audio", "w1")
+    jobs.requeue_part(video, "audio", error, now=2.0, max_attempts=1, outage=True, max_outages=2)
+    entry = jobs.part(video, "audio")
+    assert entry["state"] == "failed"
     assert entry["error"]["message"].endswith("It stayed out of reach, so we stopped trying.")
 
 
 def test_retry_queues_only_the_failed_parts_of_a_failed_video():
     video = fresh()
-    finish_previews(video)
-    jobs.start_part(video, "144p", "w1")
-    jobs.finish_part(video, "144p", now=2.0)
-    assert jobs.retry_failed(video) == []
-    jobs.start_part(video, "240p", "w1")
-    jobs.fail_part(video, "240p", {"code": "encode_failed", "message": "x"}, now=3.0)
-    assert jobs.retry_failed(video) == ["240p"]
-    assert (video["state"], video["error"]) == ("processing", None)
-    assert jobs.rung(video, "240p")["state"] == "queued" and jobs.rung(video, "144p")["state"] == "ready"
+    assert jobs.retry_failed(video) == []  # not failed
+    run(video, "audio")
+    run(video, "v00")
+    jobs.start_part(video, "v01", "w1")
+    jobs.fail_part(video, "v01", {"code": "encode_failed", "message": "boom"}, now=3.0)
+    assert jobs.retry_failed(video) == ["v01"]
+    assert video["state"] == "processing" and video["error"] is None
+    assert jobs.part(video, "v00")["state"] == "ready"  # finished siblings are kept
+    run(video, "v01")
+    assert jobs.release(video, 4.0) == ["join"]
 
 
 def test_retry_gives_a_part_failed_by_storage_outages_a_fresh_budget():
     video = fresh()
-    outage = {"code": "storage_unreachable", "message": "Object storage is out of reach."}
-    for _ in range(3):
-        jobs.start_part(video, "144p", "w1")
-        jobs.requeue_part(video, "144p", outage, now=2.0, max_attempts=3, outage=True, max_outages=2)
-    assert jobs.rung(video, "144p")["state"] == "failed"
-    jobs.start_part(video, "240p", "w1")
-    jobs.finish_part(video, "240p", now=2.5)
-    finish_previews(video)
+    run(video, "audio")
+    run(video, "v00")
+    error = {"code": "storage_unreachable", "message": "Storage is out of reach."}
+    jobs.start_part(video, "v01", "w1")
+    jobs.requeue_part(video, "v01", error, now=2.0, max_attempts=3, outage=True, max_outages=0)
     assert video["state"] == "failed"
-    assert jobs.retry_failed(video) == ["144p"]
-    entry = jobs.rung(video, "144p")
+    jobs.retry_failed(video)
+    entry = jobs.part(video, "v01")
     assert (entry["attempts"], entry["outages"], entry["last_error"]) == (0, 0, None)
-    jobs.start_part(video, "144p", "w2")
-    # One outage after Retry is waited out again, not the end.
-    assert jobs.requeue_part(video, "144p", outage, now=4.0, max_attempts=3, outage=True, max_outages=2)
-    assert jobs.rung(video, "144p")["state"] == "queued"

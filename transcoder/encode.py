@@ -1,0 +1,123 @@
+"""The work of the parts that encode: pictures for a time range, and the sound.
+
+Each writes HLS segments into a folder per rendition (published whole, so a
+reader never sees half of one) and returns what it wrote, checked complete:
+the playlists and the join are built from these results alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+from . import encoding, ffmpeg, hls, jobs
+from .errors import StorageError
+from .ladder import Rendition
+from .planner import Part
+from .previews import StoryboardPlan
+from .probe import MediaInfo, run_ffprobe
+from .services import Services
+from .storage import part_prefix, preview_key, source_key, tiles_prefix
+
+
+def audio_group(bitrate_k: int) -> str:
+    """The name of the audio rendition at one bitrate (a folder, and an HLS group id)."""
+    return f"a{bitrate_k}"
+
+
+def outputs(video: jobs.Video, entry: dict[str, Any]) -> list[str]:
+    """The storage keys a part writes."""
+    video_id, part_id = video["id"], entry["id"]
+    if entry["kind"] == "audio":
+        return [part_prefix(video_id, audio_group(k), part_id) for k in _bitrates(video)]
+    keys = [part_prefix(video_id, name, part_id) for name in entry["rungs"]]
+    if entry["tiles"][1]:
+        keys.append(tiles_prefix(video_id, part_id))
+    if entry["poster_at"] is not None:
+        keys.append(preview_key(video_id, "poster.jpg"))
+    return keys
+
+
+def encode_pictures(
+    services: Services, video: jobs.Video, entry: dict[str, Any], watch: ffmpeg.Watch, reporter: Any
+) -> dict[str, Any]:
+    """Decode the part's frames once; write every rendition's segments, its tiles, the poster."""
+    video_id, part_id = video["id"], entry["id"]
+    media = MediaInfo.from_dict(video["source"])
+    part = _part(entry)
+    renditions = [_rendition(jobs.rung(video, name)) for name in part.rungs]
+    storage, settings = services.storage, services.settings
+    storyboard = StoryboardPlan.from_dict(video["storyboard_plan"])
+    with ExitStack() as stack:
+        src = stack.enter_context(storage.fetch(source_key(video_id)))
+        folders = {r.name: stack.enter_context(storage.writing_dir(part_prefix(video_id, r.name, part_id)))
+                   for r in renditions}  # fmt: skip
+        tiles = None
+        if part.tiles[1]:
+            tiles = (storyboard, stack.enter_context(storage.writing_dir(tiles_prefix(video_id, part_id))))
+        poster = None
+        if part.poster_at is not None:
+            poster = stack.enter_context(storage.writing(preview_key(video_id, "poster.jpg")))
+        argv = encoding.video_part_args(
+            src, part, renditions, media, folders, tiles=tiles, poster=poster,
+            preset=settings.x264_preset, threads=settings.ffmpeg_threads, limits=settings.limits,
+        )  # fmt: skip
+        ffmpeg.run(argv, reporter, watch)
+        written = {name: describe(folder, part.seconds) for name, folder in folders.items()}
+        codecs = {name: hls.codecs(run_ffprobe(folders[name] / hls.INIT)) for name in folders}
+        tile_names = sorted(p.name for p in tiles[1].glob("tile_*.jpg")) if tiles else []
+    return {
+        "renditions": {name: {**written[name], "codecs": codecs[name]} for name in written},
+        "tiles": tile_names,
+        "poster": poster is not None,
+    }
+
+
+def encode_sound(
+    services: Services, video: jobs.Video, entry: dict[str, Any], watch: ffmpeg.Watch, reporter: Any
+) -> dict[str, Any]:
+    """Decode the sound once and encode it at every bitrate the renditions use."""
+    video_id, part_id = video["id"], entry["id"]
+    media = MediaInfo.from_dict(video["source"])
+    storage, limits = services.storage, services.settings.limits
+    with ExitStack() as stack:
+        src = stack.enter_context(storage.fetch(source_key(video_id)))
+        folders = {k: stack.enter_context(storage.writing_dir(part_prefix(video_id, audio_group(k), part_id)))
+                   for k in _bitrates(video)}  # fmt: skip
+        ffmpeg.run(encoding.audio_args(src, media, folders, limits), reporter, watch)
+        written = {audio_group(k): describe(folder, 0.0) for k, folder in folders.items()}
+    return {"renditions": written}
+
+
+def describe(folder: Path, seconds: float) -> dict[str, Any]:
+    """The segments ffmpeg wrote in ``folder``, checked complete.
+
+    Some muxers exit cleanly after a failed write (a full disk), so the segments
+    must all be there, none empty, and add up to the part's length.
+    """
+    segments = hls.parse_media_playlist((folder / hls.PLAYLIST).read_text())
+    sizes = {s.uri: (folder / s.uri).stat().st_size if (folder / s.uri).exists() else 0 for s in segments}
+    total = sum(s.duration for s in segments)
+    init = folder / hls.INIT
+    if not segments or 0 in sizes.values() or not init.exists() or total < 0.9 * seconds - 0.5:
+        raise StorageError("The HLS segments of this part were not all written (is the disk full?).")
+    return {
+        "init_md5": hashlib.md5(init.read_bytes()).hexdigest(),
+        "segments": [[s.uri, round(s.duration, 6), sizes[s.uri]] for s in segments],
+    }
+
+
+def _bitrates(video: jobs.Video) -> list[int]:
+    return sorted({r["audio_bitrate_k"] for r in video["renditions"]})
+
+
+def _part(entry: dict[str, Any]) -> Part:
+    fields = {k: entry[k] for k in Part.__dataclass_fields__}
+    fields.update(rungs=tuple(fields["rungs"]), tiles=tuple(fields["tiles"]), after=tuple(fields["after"]))
+    return Part(**fields)
+
+
+def _rendition(entry: dict[str, Any]) -> Rendition:
+    return Rendition.from_dict({k: entry[k] for k in Rendition.__dataclass_fields__})

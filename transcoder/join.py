@@ -1,0 +1,147 @@
+"""Joining: each rendition's parts and the sound become one MP4, and the tiles one storyboard.
+
+Nothing is encoded again. A part's init segment and its media segments are, byte
+for byte, a fragmented MP4 whose timestamps are the video's own; the parts' are
+laid end to end, the sound added, and the result rewritten with its index first
+(``+faststart``) so a browser can play it while it downloads. The join checks
+that every planned frame is there before the rendition is ready.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import ffmpeg
+
+from . import hls, jobs, previews, scratch
+from .encode import audio_group
+from .errors import FfmpegFailed, StorageError
+from .ffmpeg import run as ffmpeg_run
+from .policy import Limits, command_head, local_input
+from .services import Services
+from .storage import part_prefix, preview_key, rendition_key, tiles_prefix
+
+#: Inputs the join reads are files we wrote ourselves: fragmented MP4 and JPEG tiles only.
+JOIN_FORMATS = "mov,image2"
+
+
+def join_args(video: Path, sound: Path | None, dst: Path, limits: Limits) -> list[str]:
+    """Copy the joined pictures (and the sound) into a ``+faststart`` MP4, no re-encoding."""
+    options = {"protocol_whitelist": "file", "format_whitelist": JOIN_FORMATS}
+    streams = [ffmpeg.input(local_input(video), **options)["v:0"]]
+    if sound is not None:
+        streams.append(ffmpeg.input(local_input(sound), **options)["a:0"])
+    out = ffmpeg.output(*streams, str(dst), c="copy", format="mp4", movflags="+faststart")
+    return out.compile(cmd=command_head(limits))
+
+
+def sprite_args(tiles: Path, dst: Path, plan: previews.StoryboardPlan, limits: Limits) -> list[str]:
+    """The storyboard sprite from its tiles (``tile_00000.jpg`` ...), in rows of ``plan.columns``."""
+    pattern = ffmpeg.input(
+        local_input(tiles / "tile_%05d.jpg"),
+        protocol_whitelist="file",
+        format_whitelist="image2",
+        f="image2",
+        start_number=0,
+    )
+    out = pattern.filter("tile", f"{plan.columns}x{plan.rows}").output(
+        str(dst), vframes=1, format="image2", vcodec="mjpeg", **{"q:v": 4}
+    )
+    return out.compile(cmd=command_head(limits))
+
+
+def join(
+    services: Services, video: jobs.Video, entry: dict[str, Any], watch: Any, reporter: Any
+) -> dict[str, Any]:
+    """Make every rendition's MP4, then the storyboard (which, if it fails, only costs the previews)."""
+    storage, limits = services.storage, services.settings.limits
+    with scratch.folder(services.settings.scratch_dir, "join") as work:
+        sound = _gather_sound(services, video, work)
+        for rendition in video["renditions"]:
+            name = rendition["name"]
+            pictures = _gather(services, video, name, work / f"{name}-video.mp4")
+            with storage.writing(rendition_key(video["id"], name)) as mp4:
+                ffmpeg_run(join_args(pictures, sound, mp4, limits), watch=watch)
+                _check_frames(mp4, expected_frames(video, name))
+        storyboard = _storyboard(services, video, work, watch)
+    return {"storyboard": storyboard}
+
+
+def _gather(services: Services, video: jobs.Video, name: str, dst: Path) -> Path:
+    """One rendition's parts end to end, as one fragmented MP4 (each part's init must match)."""
+    parts = jobs.video_parts(video, name)
+    outputs = [p["results"]["renditions"][name] for p in parts]
+    if len({o["init_md5"] for o in outputs}) != 1:
+        raise FfmpegFailed(
+            f"The parts of the {name} rendition were encoded differently and cannot be joined.",
+            returncode=0,
+            stderr_tail="",
+        )
+    _concat(
+        services,
+        [(part_prefix(video["id"], name, p["id"]), o) for p, o in zip(parts, outputs, strict=True)],
+        dst,
+    )
+    return dst
+
+
+def _gather_sound(services: Services, video: jobs.Video, work: Path) -> Path | None:
+    audio = next((p for p in video["parts"] if p["kind"] == "audio"), None)
+    if audio is None:
+        return None
+    bitrate = max(r["audio_bitrate_k"] for r in video["renditions"])
+    group = audio_group(bitrate)
+    dst = work / f"{group}.mp4"
+    _concat(
+        services, [(part_prefix(video["id"], group, audio["id"]), audio["results"]["renditions"][group])], dst
+    )
+    return dst
+
+
+def _concat(services: Services, pieces: list[tuple[str, dict[str, Any]]], dst: Path) -> None:
+    """The first piece's init segment, then every piece's media segments, in order."""
+    with open(dst, "wb") as out:
+        for index, (prefix, output) in enumerate(pieces):
+            names = ([hls.INIT] if index == 0 else []) + [s[0] for s in output["segments"]]
+            for name in names:
+                with services.storage.fetch(f"{prefix}/{name}") as path, open(path, "rb") as src:
+                    shutil.copyfileobj(src, out)
+
+
+def expected_frames(video: jobs.Video, name: str) -> int:
+    """Frames a rendition must hold: its parts' source frames (twice that when deinterlacing
+    makes one picture of each field)."""
+    frames = sum(p["frames"] for p in jobs.video_parts(video, name))
+    return frames * 2 if video["source"].get("interlaced") else frames
+
+
+def _storyboard(services: Services, video: jobs.Video, work: Path, watch: Any) -> dict[str, Any] | None:
+    """The sprite and its WebVTT, or None if a tile is missing (the video plays without)."""
+    plan = previews.StoryboardPlan.from_dict(video["storyboard_plan"])
+    tiles = work / "tiles"
+    tiles.mkdir()
+    try:
+        for part in jobs.video_parts(video):
+            for name in (part["results"] or {}).get("tiles", []):
+                with services.storage.fetch(f"{tiles_prefix(video['id'], part['id'])}/{name}") as path:
+                    shutil.copyfile(path, tiles / name)
+        if len(list(tiles.iterdir())) < plan.count:
+            return None
+        with services.storage.writing(preview_key(video["id"], "storyboard.jpg")) as sprite:
+            ffmpeg_run(sprite_args(tiles, sprite, plan, services.settings.limits), watch=watch)
+        with services.storage.writing(preview_key(video["id"], "storyboard.vtt")) as vtt:
+            vtt.write_text(previews.storyboard_vtt(plan, video["source"]["duration"], "storyboard.jpg"))
+    except (StorageError, FfmpegFailed):
+        return None
+    return plan.to_dict()
+
+
+def _check_frames(mp4: Path, expected: int) -> None:
+    argv = ["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "stream=nb_frames",
+            "-of", "csv=p=0", local_input(mp4)]  # fmt: skip
+    found = subprocess.run(argv, capture_output=True, text=True, timeout=60).stdout.strip()
+    if not found.isdigit() or int(found) != expected:
+        raise StorageError(f"A joined rendition holds {found or 'no'} frames instead of {expected}.")

@@ -1,0 +1,163 @@
+"""Cutting a video's work into parts: pure, from the source's frame list.
+
+A part is a time range of the video times a set of renditions, decoded once and
+encoded into all of them. Two shapes:
+
+- ``chunks`` (the default): time chunks with every rendition each, so one long
+  video is spread over every idle worker. The first chunk is short, so the
+  video plays soon; the others are sized so a video gives several workers work
+  without any part being too small to be worth its start-up. Boundaries fall
+  on source keyframes where one is near, so no part decodes frames it throws away.
+- ``rungs``: one part per rendition over the whole video (one task per rendition).
+
+The sound is its own part, encoded once for the whole video (per-chunk AAC
+clicks and drifts at every seam), and a last ``join`` part, run when every other
+part is ready, makes each rendition's MP4 and the storyboard.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from .frames import Frames
+from .previews import StoryboardPlan
+
+SHAPES = ("chunks", "rungs")
+#: The first chunk's length: one HLS segment, so playback can start as soon as it is encoded.
+FIRST_CHUNK_S = 4.0
+#: Shortest and longest chunk, and how many chunks a video aims for between them.
+MIN_CHUNK_S = 8.0
+MAX_CHUNK_S = 60.0
+TARGET_CHUNKS = 12
+#: A video shorter than this is one part with all renditions.
+ONE_PART_BELOW_S = 10.0
+AUDIO, JOIN = "audio", "join"
+
+
+@dataclass(frozen=True)
+class Part:
+    """One unit of work. Times are seconds from the start of the file."""
+
+    id: str
+    kind: str  # "video", "audio" or "join"
+    rungs: tuple[str, ...] = ()
+    #: The first frame's index and time, and how many frames the part encodes.
+    first: int = 0
+    start: float = 0.0
+    frames: int = 0
+    #: Where to seek before decoding: halfway between the frame before and the first one.
+    seek: float | None = None
+    #: Seconds of video this part covers (progress is weighted by it).
+    seconds: float = 0.0
+    #: Storyboard tiles this part makes: the first tile's number, how many, and the first's time.
+    tiles: tuple[int, int] = (0, 0)
+    #: Seconds after ``start`` where the poster search begins, if this part makes the poster.
+    poster_at: float | None = None
+    after: tuple[str, ...] = field(default=())
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["rungs"], data["tiles"], data["after"] = list(self.rungs), list(self.tiles), list(self.after)
+        return data
+
+
+def chunk_seconds(duration: float, configured: float = 0.0) -> float:
+    """The chunk length: configured, or about ``duration / TARGET_CHUNKS`` within bounds, in
+    whole 4 s HLS segments."""
+    wanted = configured if configured > 0 else min(max(duration / TARGET_CHUNKS, MIN_CHUNK_S), MAX_CHUNK_S)
+    return max(4.0, round(wanted / 4) * 4)
+
+
+def plan(
+    frames: Frames,
+    rungs: list[str],
+    storyboard: StoryboardPlan,
+    *,
+    has_audio: bool,
+    shape: str = "chunks",
+    chunk_s: float = 0.0,
+    poster_at: float = 0.0,
+) -> list[Part]:
+    """The parts of one video, in the order they should start (playable soonest)."""
+    duration = frames.duration
+    if shape == "rungs":
+        ranges = [(0, len(frames.times))]
+        video = [
+            _range_part(f"v{i:02d}", (rung,), ranges[0], frames, duration) for i, rung in enumerate(rungs)
+        ]
+    else:
+        ranges = cut(frames, chunk_seconds(duration, chunk_s))
+        video = [_range_part(f"v{i:02d}", tuple(rungs), r, frames, duration) for i, r in enumerate(ranges)]
+    video = _with_previews(video, frames, storyboard, poster_at, duration)
+    parts = ([Part(AUDIO, "audio", seconds=duration)] if has_audio else []) + video
+    return [*parts, Part(JOIN, "join", tuple(rungs), after=tuple(p.id for p in parts))]
+
+
+def cut(frames: Frames, chunk_s: float) -> list[tuple[int, int]]:
+    """Frame ranges ``[first, end)`` of the chunks: a short first one, then ``chunk_s`` each,
+    each starting at a source keyframe within a quarter chunk of its target if there is one."""
+    times, count = frames.times, len(frames.times)
+    duration = frames.duration
+    if duration < ONE_PART_BELOW_S:
+        return [(0, count)]
+    starts, target = [0], FIRST_CHUNK_S
+    while target < duration - MIN_CHUNK_S / 2:
+        index = _boundary(frames, target, chunk_s / 4)
+        if index > starts[-1] and times[index] < duration - MIN_CHUNK_S / 2:
+            starts.append(index)
+        target = times[starts[-1]] + chunk_s if len(starts) > 1 else target + chunk_s
+    return [(a, b) for a, b in zip(starts, [*starts[1:], count], strict=True)]
+
+
+def _boundary(frames: Frames, target: float, window: float) -> int:
+    """The frame nearest ``target`` to start a chunk at: the closest source keyframe in the
+    window, else the first frame at or after the target."""
+    times = frames.times
+    first_after = next((i for i, t in enumerate(times) if t >= target - 1e-6), len(times) - 1)
+    near = [i for i in frames.keyframes if abs(times[i] - target) <= window and i > 0]
+    return min(near, key=lambda i: abs(times[i] - target)) if near else first_after
+
+
+def _range_part(
+    part_id: str, rungs: tuple[str, ...], span: tuple[int, int], frames: Frames, duration: float
+) -> Part:
+    first, end = span
+    times = frames.times
+    start = times[first]
+    stop = times[end] if end < len(times) else duration
+    seek = None if first == 0 else (times[first - 1] + start) / 2
+    return Part(part_id, "video", rungs, first, start, end - first, seek, stop - start)
+
+
+def _with_previews(
+    parts: list[Part], frames: Frames, storyboard: StoryboardPlan, poster_at: float, duration: float
+) -> list[Part]:
+    """Give each chunk the storyboard tiles that fall in it, and the poster to the one holding
+    ``poster_at``; in the ``rungs`` shape the first part makes them all."""
+    out = []
+    chunked = len({p.start for p in parts}) == len(parts)
+    for index, part in enumerate(parts):
+        if not chunked and index > 0:
+            out.append(part)
+            continue
+        end = part.start + part.seconds if chunked else duration
+        tiles = [i for i in range(storyboard.count) if part.start - 1e-6 <= i * storyboard.interval < end]
+        if index == len(parts) - 1 and chunked:
+            tiles = [i for i in range(storyboard.count) if i * storyboard.interval >= part.start - 1e-6]
+        holds_poster = part.start - 1e-6 <= poster_at < end or (index == len(parts) - 1 and poster_at >= end)
+        out.append(
+            Part(
+                **{
+                    **asdict(part),
+                    "tiles": (tiles[0], len(tiles)) if tiles else (0, 0),
+                    "poster_at": max(0.0, poster_at - part.start) if holds_poster else None,
+                }
+            )
+        )
+    return out
+
+
+def poster_time(duration: float) -> float:
+    """Where the poster search starts: a little way in, past a fade-in."""
+    return round(min(duration * 0.1, 60.0), 3) if duration >= 2 else 0.0
