@@ -19,8 +19,8 @@ Choices follow Celery's guidance for long, idempotent tasks on a Redis broker:
   lives in result keys and would otherwise expire under a long job.
 - ``worker_soft_shutdown_timeout``: on a stop, a worker gives running encodes this
   long to finish before it cancels them and hands their messages back to Redis.
-- Two queues, named in ``transcoder.keys``: ``rungs`` (the parts that encode) and
-  ``finalize`` (joining and closing a video, which never wait behind long encodes).
+- Two queues, named in ``transcoder.keys``: ``rungs`` (every part of a video's work)
+  and ``finalize`` (closing a video, which never waits behind long encodes).
   Each has its own direct exchange and routing key; left to the defaults, both
   would be bound to the default exchange under one key, and a message could be
   copied into both.

@@ -16,8 +16,6 @@ from __future__ import annotations
 from celery import Celery, Signature, group
 
 from transcoder import jobs
-from transcoder.keys import FINALIZE_QUEUE, RUNGS_QUEUE
-from transcoder.planner import JOIN
 
 from .config import PART_TASK
 
@@ -41,6 +39,6 @@ def send_part(celery: Celery, video_id: str, part: str) -> None:
 
 
 def _signature(celery: Celery, video_id: str, part_id: str) -> Signature:
-    # The join is short: it never waits behind the long encodes of other videos.
-    queue = FINALIZE_QUEUE if part_id == JOIN else RUNGS_QUEUE
-    return celery.signature(PART_TASK, args=(video_id, part_id), immutable=True, queue=queue)
+    # Every part, the join included, goes to the encoding queue: a cluster whose machines take
+    # only that queue (``QUEUES=rungs``) still finishes its videos.
+    return celery.signature(PART_TASK, args=(video_id, part_id), immutable=True)

@@ -305,3 +305,19 @@ def lavfi_clip(tmp_path_factory) -> Path:
 def long_clip(tmp_path_factory) -> Path:
     """Long enough at 720p that a rung reports progress several times before it ends."""
     return make_clip(tmp_path_factory.mktemp("clips") / "long.mp4", size="1280x720", seconds=12, audio=True)
+
+
+def video_record(video_id: str, media, shape: str = "rungs"):
+    """A video's document as an upload would make it, from a made-up frame list (25 fps, a
+    keyframe every 2 s); in the ``rungs`` shape its parts are v00 (144p), v01 (240p) and so on."""
+    from transcoder import jobs, planner
+    from transcoder.frames import Frames
+    from transcoder.ladder import plan
+    from transcoder.previews import plan_storyboard
+
+    count = round(media.duration * 25)
+    frames = Frames(tuple(i / 25 for i in range(count)), frozenset(range(0, count, 50)))
+    ladder = plan(media.width, media.height)
+    parts = planner.plan(frames, [r.name for r in ladder], plan_storyboard(media), has_audio=media.has_audio,
+                         shape=shape)  # fmt: skip
+    return jobs.new_video(video_id, "a.mp4", media, ladder, parts, now=1.0)

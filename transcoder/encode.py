@@ -17,7 +17,7 @@ from .errors import StorageError
 from .ladder import Rendition
 from .planner import Part
 from .previews import StoryboardPlan
-from .probe import MediaInfo, run_ffprobe
+from .probe import MediaInfo
 from .services import Services
 from .storage import part_prefix, preview_key, source_key, tiles_prefix
 
@@ -66,7 +66,7 @@ def encode_pictures(
         )  # fmt: skip
         ffmpeg.run(argv, reporter, watch)
         written = {name: describe(folder, part.seconds) for name, folder in folders.items()}
-        codecs = {name: hls.codecs(run_ffprobe(folders[name] / hls.INIT)) for name in folders}
+        codecs = {name: hls.avc_codec((folders[name] / hls.INIT).read_bytes()) for name in folders}
         tile_names = sorted(p.name for p in tiles[1].glob("tile_*.jpg")) if tiles else []
     return {
         "renditions": {name: {**written[name], "codecs": codecs[name]} for name in written},

@@ -92,6 +92,15 @@ def codecs(probe_data: dict[str, Any]) -> str:
     return ",".join(names)
 
 
+def avc_codec(init: bytes) -> str:
+    """The RFC 6381 name of the H.264 stream an init segment describes (``avc1.64001e``): the
+    profile, constraint flags and level bytes of its ``avcC`` box, as a player reads them."""
+    at = init.find(b"avcC")
+    if at < 0 or len(init) < at + 8:
+        raise ValueError("This init segment holds no H.264 configuration (avcC).")
+    return "avc1." + init[at + 5 : at + 8].hex()
+
+
 def render_master(variants: Iterable[Variant], uri_for: dict[str, str]) -> str:
     """The master playlist listing ``variants`` (lowest first), each at ``uri_for[name]``,
     and each audio group they name at ``uri_for[group]``."""

@@ -24,8 +24,8 @@ log = logging.getLogger(__name__)
 ENCODE_BUCKETS = (1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0)
 
 
-def _encode_key(rung: str) -> str:
-    return f"{keys.METRICS}:encode-seconds:{rung}"
+def _encode_key(kind: str) -> str:
+    return f"{keys.METRICS}:encode-seconds:{kind}"
 
 
 FAILURES = f"{keys.METRICS}:failures"
@@ -44,17 +44,18 @@ def _quietly(action: str, client: redis.Redis, *commands: tuple) -> None:
         log.warning("metrics: %s not recorded (%s)", action, exc)
 
 
-def record_encode(client: redis.Redis, rung: str, seconds: float) -> None:
+def record_encode(client: redis.Redis, kind: str, seconds: float) -> None:
+    """How long one part took, by its kind (video, audio, join)."""
     index = bisect.bisect_left(ENCODE_BUCKETS, seconds)
     bucket = str(ENCODE_BUCKETS[index]) if index < len(ENCODE_BUCKETS) else "+Inf"
-    key = _encode_key(rung)
+    key = _encode_key(kind)
     _quietly(
         "encode time",
         client,
         ("hincrby", key, bucket, 1),
         ("hincrby", key, "count", 1),
         ("hincrbyfloat", key, "sum", seconds),
-        ("sadd", f"{keys.METRICS}:rungs", rung),
+        ("sadd", f"{keys.METRICS}:part-kinds", kind),
     )
 
 
@@ -103,13 +104,13 @@ def snapshot(client: redis.Redis, videos: VideoStore) -> Snapshot:
     running = Counter(entry["kind"] for _, entry in jobs.running_parts(videos.active_videos()))
     states = {_text(k): int(v) for k, v in client.hgetall(keys.VIDEO_STATES).items()}
     encode = {}
-    for rung in sorted(_text(r) for r in client.smembers(f"{keys.METRICS}:rungs")):
-        raw = {_text(k): v for k, v in client.hgetall(_encode_key(rung)).items()}
+    for kind in sorted(_text(r) for r in client.smembers(f"{keys.METRICS}:part-kinds")):
+        raw = {_text(k): v for k, v in client.hgetall(_encode_key(kind)).items()}
         total, buckets = 0, []
         for bound in [*map(str, ENCODE_BUCKETS), "+Inf"]:
             total += int(raw.get(bound, 0))
             buckets.append((bound, total))
-        encode[rung] = Histogram(buckets, float(raw.get("sum", 0)), int(raw.get("count", 0)))
+        encode[kind] = Histogram(buckets, float(raw.get("sum", 0)), int(raw.get("count", 0)))
     uploads = {_text(k): int(v) for k, v in client.hgetall(UPLOADS).items()}
     return Snapshot(
         queues=queues,

@@ -66,7 +66,7 @@ def chunk_seconds(duration: float, configured: float = 0.0) -> float:
     """The chunk length: configured, or about ``duration / TARGET_CHUNKS`` within bounds, in
     whole 4 s HLS segments."""
     wanted = configured if configured > 0 else min(max(duration / TARGET_CHUNKS, MIN_CHUNK_S), MAX_CHUNK_S)
-    return max(4.0, round(wanted / 4) * 4)
+    return max(4.0, int(wanted / 4 + 0.5) * 4.0)
 
 
 def plan(

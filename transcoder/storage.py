@@ -175,9 +175,9 @@ class LocalStorage:
             yield tmp
             try:
                 os.rename(tmp, final)
-            except OSError:
+            except OSError as exc:
                 if not final.is_dir():
-                    raise
+                    raise StorageError(f"The output {prefix!r} could not be stored: {exc.strerror}.") from exc
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 

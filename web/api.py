@@ -12,7 +12,7 @@ from tasks import workflow
 from transcoder import storage, transcode
 from transcoder.errors import Conflict, InvalidInput, Unavailable
 
-from .views import checked_id, links, services, video_json
+from .views import checked_id, links, parts_json, services, video_json
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -74,3 +74,10 @@ def retry(video_id: str):  # type: ignore[no-untyped-def]
         raise Conflict(f"Only a failed video can be retried; this one is {video['state']}.")
     workflow.send(current_app.extensions["celery"], video_id, parts)
     return jsonify(video_json(video)), 202
+
+
+@bp.get("/videos/<video_id>/parts")
+def parts(video_id: str):  # type: ignore[no-untyped-def]
+    """How a video's work was cut, and where each part stands: for operators and for tests."""
+    video = services().videos.get(checked_id(video_id))
+    return jsonify({"id": video_id, "parts": [parts_json(p) for p in video["parts"]]})

@@ -36,14 +36,20 @@ class ClusterCollector(Collector):
             GaugeMetricFamily, "queue_depth", "Messages waiting in each queue.", "queue", snap.queues
         )
         yield _family(
-            GaugeMetricFamily, "parts_running", "Parts (rungs, previews) running now.", "rung", snap.running
+            GaugeMetricFamily,
+            "parts_running",
+            "Parts running now, by kind (video, audio, join).",
+            "kind",
+            snap.running,
         )
         yield _family(GaugeMetricFamily, "videos", "Videos in each state.", "state", snap.videos)
         encode = HistogramMetricFamily(
-            "transcoder_encode_seconds", "Time to encode one rung (MP4 and HLS).", labels=["rung"]
+            "transcoder_encode_seconds",
+            "Time to run one part, by kind (video, audio, join).",
+            labels=["kind"],
         )
-        for rung, hist in snap.encode.items():
-            encode.add_metric([rung], hist.buckets, hist.sum)
+        for kind, hist in snap.encode.items():
+            encode.add_metric([kind], hist.buckets, hist.sum)
         yield encode
         yield _family(
             CounterMetricFamily, "failures", "Parts failed for good, by reason.", "code", snap.failures

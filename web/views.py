@@ -71,6 +71,14 @@ def video_json(video: jobs.Video) -> dict[str, Any]:
     }
 
 
+PART_FIELDS = ("id", "kind", "rungs", "first", "start", "frames", "seconds", "state", "progress", "fps",
+               "eta_seconds", "attempts", "worker", "error")  # fmt: skip
+
+
+def parts_json(part: dict[str, Any]) -> dict[str, Any]:
+    return {field: part[field] for field in PART_FIELDS}
+
+
 def _preview(video_id: str, filename: str) -> str:
     return url_for("media.preview_file", video_id=video_id, filename=filename)
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import requests
 
 from .conftest import Cluster, record, wait
-from .observe import alive, attempts, cmdlines, encoder_pids, parent_of, rung_encoder, stored
+from .observe import alive, attempts, cmdlines, encoder_pids, parent_of, part_encoder, stored
 
 #: A worker's ffmpeg must be gone this soon after the worker process dies.
 ORPHAN_LIMIT_S = 2.0
@@ -24,19 +24,19 @@ def api(cluster: Cluster, video_id: str) -> dict:
 
 
 def encoding(cluster: Cluster, redis_url: str, video_id: str, below: float = 60) -> tuple[str, int]:
-    """Wait until a rung is encoding, part way through (progress reported, under ``below`` %),
-    with its ffmpeg found; return the rung and that ffmpeg's pid."""
+    """Wait until a part of the video's pictures is encoding, part way through (progress
+    reported, under ``below`` %), with its ffmpeg found; return the part and that ffmpeg's pid."""
 
     def find():
         video = stored(redis_url, video_id)
-        for rung in video["renditions"]:
-            if rung["state"] == "running" and 0 < rung["progress"] < below:
-                pids = rung_encoder(video_id, rung["name"])
+        for part in video["parts"]:
+            if part["kind"] == "video" and part["state"] == "running" and 0 < part["progress"] < below:
+                pids = part_encoder(video_id, part["id"])
                 if len(pids) == 1:
-                    return rung["name"], pids[0]
+                    return part["id"], pids[0]
         return None
 
-    return wait(find, 60, "a rung encoding, part way through")
+    return wait(find, 60, "a part encoding, part way through")
 
 
 def worker_main_of(cluster: Cluster, pool_pid: int) -> str:
@@ -71,11 +71,11 @@ def assert_clean_ready(cluster: Cluster, storage: Path, video_id: str, tmp_path:
     wait(lambda: not encoder_pids(video_id), 10, "no ffmpeg left for the video")
 
 
-def assert_ran_again_once(redis_url: str, video_id: str, rung: str) -> None:
-    """The hurt part ran exactly once more; no other part was started twice."""
+def assert_ran_again_once(redis_url: str, video_id: str, part: str) -> None:
+    """The hurt part ran exactly once more, alone: no other part was started twice."""
     counts = attempts(redis_url, video_id)
-    assert counts[rung] == 2, f"{rung} was started {counts[rung]} times, not 2: {counts}"
-    assert all(n == 1 for name, n in counts.items() if name != rung), counts
+    assert counts[part] == 2, f"{part} was started {counts[part]} times, not 2: {counts}"
+    assert all(n == 1 for name, n in counts.items() if name != part), counts
 
 
 def trial(name: str):

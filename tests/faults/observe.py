@@ -34,9 +34,9 @@ def encoder_pids(video_id: str) -> list[int]:
     return pids_with(f"videos/{video_id}/source")
 
 
-def rung_encoder(video_id: str, rung: str) -> list[int]:
-    """The ffmpeg encoding one rung of the video (its output is that rung's temporary MP4)."""
-    return pids_with(f"videos/{video_id}/source", f"/.{rung}.mp4.")
+def part_encoder(video_id: str, part: str) -> list[int]:
+    """The ffmpeg encoding one part of the video (its outputs are that part's temporary folders)."""
+    return pids_with(f"videos/{video_id}/source", f"/.{part}.")
 
 
 def parent_of(pid: int) -> int:
@@ -55,17 +55,13 @@ def stored(redis_url: str, video_id: str) -> dict:
     return json.loads(redis.Redis.from_url(redis_url).get(keys.video_key(video_id)))
 
 
-def part_of(video: dict, name: str) -> dict:
-    return (
-        video["previews"] if name == "previews" else next(r for r in video["renditions"] if r["name"] == name)
-    )
+def part_of(video: dict, part: str) -> dict:
+    return next(p for p in video["parts"] if p["id"] == part)
 
 
 def attempts(redis_url: str, video_id: str) -> dict[str, int]:
-    video = stored(redis_url, video_id)
-    return {r["name"]: r["attempts"] for r in video["renditions"]} | {
-        "previews": video["previews"]["attempts"]
-    }
+    """How often each part of the video was started."""
+    return {p["id"]: p["attempts"] for p in stored(redis_url, video_id)["parts"]}
 
 
 def runs(redis_url: str, video_id: str) -> dict[str, int]:

@@ -23,12 +23,12 @@ import redis
 import requests
 
 from tasks.celery import make_celery
-from tasks.config import ENCODE_TASK
+from tasks.config import PART_TASK
 from tests.system import RedisServer, send_half_an_upload, upload
 from transcoder import keys
 from transcoder.client import Client
-from transcoder.settings import Settings
 from transcoder.retry import backoff_seconds
+from transcoder.settings import Settings
 
 from .checks import (
     api,
@@ -47,8 +47,8 @@ from .observe import (
     encoder_pids,
     files,
     parent_of,
+    part_encoder,
     part_of,
-    rung_encoder,
     runs,
     stored,
 )
@@ -57,26 +57,26 @@ RUNS = range(TRIALS)
 
 
 @pytest.mark.parametrize("run", RUNS)
-@trial("1. SIGKILL the pool process running a rung whose ffmpeg is stuck")
+@trial("1. SIGKILL the pool process running a part whose ffmpeg is stuck")
 def test_kill_pool_process(run, cluster, fault_redis, fault_storage, clip, tmp_path):
     """An ffmpeg that still writes progress dies of a broken pipe once its reader is gone; one
     that is stuck (here: stopped) writes nothing, so only PR_SET_PDEATHSIG can end it."""
     video_id = upload(cluster.url, clip).json()["id"]
-    rung, ffmpeg_pid = encoding(cluster, fault_redis.url, video_id)
+    part, ffmpeg_pid = encoding(cluster, fault_redis.url, video_id)
     pool = parent_of(ffmpeg_pid)
     worker_main_of(cluster, pool)
-    assert attempts(fault_redis.url, video_id)[rung] == 1
+    assert attempts(fault_redis.url, video_id)[part] == 1
     os.kill(ffmpeg_pid, signal.SIGSTOP)
     measure("seconds until a killed pool process's ffmpeg is gone", kill_and_time_orphan(pool, ffmpeg_pid))
     assert_clean_ready(cluster, fault_storage, video_id, tmp_path)
-    assert_ran_again_once(fault_redis.url, video_id, rung)
+    assert_ran_again_once(fault_redis.url, video_id, part)
 
 
 @pytest.mark.parametrize("run", RUNS)
 @trial("2. SIGKILL a whole worker, start a new one")
 def test_kill_whole_worker(run, cluster, fault_redis, fault_storage, clip, tmp_path):
     video_id = upload(cluster.url, clip).json()["id"]
-    rung, ffmpeg_pid = encoding(cluster, fault_redis.url, video_id)
+    part, ffmpeg_pid = encoding(cluster, fault_redis.url, video_id)
     name = worker_main_of(cluster, parent_of(ffmpeg_pid))
     proc = cluster.workers.pop(name)
     measure("seconds until a killed worker's ffmpeg is gone", kill_and_time_orphan(-proc.pid, ffmpeg_pid))
@@ -85,19 +85,19 @@ def test_kill_whole_worker(run, cluster, fault_redis, fault_storage, clip, tmp_p
     cluster.start_worker()
     assert_clean_ready(cluster, fault_storage, video_id, tmp_path)
     assert time.monotonic() - killed_at < 90, "taken up only after a long timeout"
-    assert_ran_again_once(fault_redis.url, video_id, rung)
+    assert_ran_again_once(fault_redis.url, video_id, part)
 
 
 @pytest.mark.parametrize("run", RUNS)
 @trial("3. SIGKILL ffmpeg only")
 def test_kill_ffmpeg(run, cluster, fault_redis, fault_storage, clip, tmp_path):
     video_id = upload(cluster.url, clip).json()["id"]
-    rung, ffmpeg_pid = encoding(cluster, fault_redis.url, video_id)
+    part, ffmpeg_pid = encoding(cluster, fault_redis.url, video_id)
     os.kill(ffmpeg_pid, signal.SIGKILL)
     killed_at = time.time()
     assert_clean_ready(cluster, fault_storage, video_id, tmp_path)
-    assert_ran_again_once(fault_redis.url, video_id, rung)
-    entry = part_of(stored(fault_redis.url, video_id), rung)
+    assert_ran_again_once(fault_redis.url, video_id, part)
+    entry = part_of(stored(fault_redis.url, video_id), part)
     assert entry["last_error"]["code"] == "encoder_killed"
     # Retried after the first pause of the backoff, not at once.
     assert entry["started_at"] - killed_at >= backoff_seconds(1) - 0.2
@@ -112,7 +112,7 @@ def restart_redis_mid_encode(
     tmp: Path,
     stop: Callable,
 ) -> dict[str, int]:
-    """Stop Redis with ``stop`` while a rung encodes, start it 2 s later; the video must end
+    """Stop Redis with ``stop`` while a part encodes, start it 2 s later; the video must end
     ready and the workers consume again. Returns how often each part was started."""
     video_id = upload(cluster.url, clip).json()["id"]
     encoding(cluster, fault_redis.url, video_id)
@@ -151,14 +151,14 @@ def test_redis_crash(run, cluster, fault_redis, fault_storage, clip, data_dir, t
 @trial("6. ffmpeg stalled (SIGSTOP)")
 def test_stalled_ffmpeg(run, cluster, fault_redis, fault_storage, clip, tmp_path):
     video_id = upload(cluster.url, clip).json()["id"]
-    rung, ffmpeg_pid = encoding(cluster, fault_redis.url, video_id)
+    part, ffmpeg_pid = encoding(cluster, fault_redis.url, video_id)
     os.kill(ffmpeg_pid, signal.SIGSTOP)
     stopped_at = time.monotonic()
     wait(lambda: not alive(ffmpeg_pid), 15, "the watchdog killing the stalled ffmpeg")
     assert time.monotonic() - stopped_at < 3 + 5
     assert_clean_ready(cluster, fault_storage, video_id, tmp_path)
-    assert_ran_again_once(fault_redis.url, video_id, rung)
-    assert part_of(stored(fault_redis.url, video_id), rung)["last_error"]["code"] == "encoder_stalled"
+    assert_ran_again_once(fault_redis.url, video_id, part)
+    assert part_of(stored(fault_redis.url, video_id), part)["last_error"]["code"] == "encoder_stalled"
 
 
 @pytest.mark.parametrize("run", RUNS)
@@ -206,19 +206,19 @@ def test_disk_full(run, fault_redis, processes, clip, tmp_path):
 
 
 @pytest.mark.parametrize("run", RUNS)
-@trial("9. The same rung delivered twice more while it runs")
+@trial("9. The same part delivered twice more while it runs")
 def test_duplicate_delivery(run, cluster, fault_redis, fault_storage, clip, tmp_path):
     idle = cluster.idle_worker()
     client = redis.Redis.from_url(fault_redis.url)
     events = client.pubsub()
     events.psubscribe(keys.events_channel("*"))
     video_id = upload(cluster.url, clip).json()["id"]
-    rung, ffmpeg_pid = encoding(cluster, fault_redis.url, video_id, below=40)
+    part, ffmpeg_pid = encoding(cluster, fault_redis.url, video_id, below=40)
     # Two more deliveries of the running part, to a worker that is free to start them at once.
     celery = make_celery(Settings.from_env({}, redis_url=fault_redis.url))
     for _ in range(2):
-        celery.send_task(ENCODE_TASK, args=(video_id, rung), queue=keys.FINALIZE_QUEUE)
-    wait(lambda: runs(fault_redis.url, video_id).get(f"refused:{rung}") == 2, 15, "both copies refused")
+        celery.send_task(PART_TASK, args=(video_id, part), queue=keys.FINALIZE_QUEUE)
+    wait(lambda: runs(fault_redis.url, video_id).get(f"refused:{part}") == 2, 15, "both copies refused")
     assert alive(ffmpeg_pid), "the first run was still encoding when both copies were turned away"
     assert_clean_ready(cluster, fault_storage, video_id, tmp_path)
     time.sleep(2)
@@ -229,9 +229,12 @@ def test_duplicate_delivery(run, cluster, fault_redis, fault_storage, clip, tmp_
     events.close()
     assert readies == 1
     counts = runs(fault_redis.url, video_id)
-    assert (counts[rung], counts[f"refused:{rung}"]) == (3, 2), counts
-    assert attempts(fault_redis.url, video_id)[rung] == 1
-    assert sorted(p.name for p in (fault_storage / "videos" / video_id).glob(f"{rung}*")) == [f"{rung}.mp4"]
+    assert (counts[part], counts[f"refused:{part}"]) == (3, 2), counts
+    assert attempts(fault_redis.url, video_id)[part] == 1
+    # One copy of the part's output in each of its renditions, nothing half-written beside it.
+    for name in part_of(stored(fault_redis.url, video_id), part)["rungs"]:
+        folder = fault_storage / "videos" / video_id / "hls" / name
+        assert sorted(p.name for p in folder.iterdir() if part in p.name) == [part]
     assert idle in cluster.workers
 
 
@@ -266,18 +269,18 @@ def test_client_disconnect(run, cluster, fault_redis, fault_storage, clip):
 @trial("12. ffmpeg killed at every attempt: backoff, then failed after MAX_ATTEMPTS")
 def test_ffmpeg_killed_every_time(run, cluster, fault_redis, clip):
     video_id = upload(cluster.url, clip).json()["id"]
-    rung, _ = encoding(cluster, fault_redis.url, video_id)
+    part, _ = encoding(cluster, fault_redis.url, video_id)
     pauses, killed_at, pid = [], None, 0
     for attempt in (1, 2, 3):
-        [pid] = wait(lambda p=pid: [n for n in rung_encoder(video_id, rung) if n != p] or None, 60,
-                     f"{rung} attempt {attempt} encoding")  # fmt: skip
+        [pid] = wait(lambda p=pid: [n for n in part_encoder(video_id, part) if n != p] or None, 60,
+                     f"{part} attempt {attempt} encoding")  # fmt: skip
         if killed_at is not None:
-            pauses.append(part_of(stored(fault_redis.url, video_id), rung)["started_at"] - killed_at)
-        assert part_of(stored(fault_redis.url, video_id), rung)["attempts"] == attempt
+            pauses.append(part_of(stored(fault_redis.url, video_id), part)["started_at"] - killed_at)
+        assert part_of(stored(fault_redis.url, video_id), part)["attempts"] == attempt
         os.kill(pid, signal.SIGKILL)
         killed_at = time.time()
     video = finished(cluster, video_id)
-    entry = part_of(stored(fault_redis.url, video_id), rung)
+    entry = part_of(stored(fault_redis.url, video_id), part)
     assert (video["state"], entry["state"], entry["attempts"]) == ("failed", "failed", 3)
     assert entry["error"]["code"] == "encoder_killed" and "3 times" in entry["error"]["message"]
     # The pauses double: 2 s after the first failure, 4 s after the second (plus pick-up time).
@@ -291,17 +294,17 @@ def test_ffmpeg_killed_every_time(run, cluster, fault_redis, clip):
 @trial("13. A part whose worker dies at every attempt fails after MAX_ATTEMPTS")
 def test_worker_killed_every_time(run, cluster, fault_redis, clip):
     video_id = upload(cluster.url, clip).json()["id"]
-    rung, _ = encoding(cluster, fault_redis.url, video_id)
+    part, _ = encoding(cluster, fault_redis.url, video_id)
     pid = 0
     for attempt in (1, 2, 3):
-        [pid] = wait(lambda p=pid: [n for n in rung_encoder(video_id, rung) if n != p] or None, 60,
-                     f"{rung} attempt {attempt} encoding")  # fmt: skip
-        assert part_of(stored(fault_redis.url, video_id), rung)["attempts"] == attempt
+        [pid] = wait(lambda p=pid: [n for n in part_encoder(video_id, part) if n != p] or None, 60,
+                     f"{part} attempt {attempt} encoding")  # fmt: skip
+        assert part_of(stored(fault_redis.url, video_id), part)["attempts"] == attempt
         pool = parent_of(pid)
         worker_main_of(cluster, pool)
         kill_and_time_orphan(pool, pid)
     video = finished(cluster, video_id)
-    entry = part_of(stored(fault_redis.url, video_id), rung)
+    entry = part_of(stored(fault_redis.url, video_id), part)
     assert (video["state"], entry["state"], entry["attempts"]) == ("failed", "failed", 3)
     assert entry["error"]["code"] == "worker_lost" and "3 times" in entry["error"]["message"]
 

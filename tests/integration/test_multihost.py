@@ -85,6 +85,8 @@ def test_workers_on_two_hosts_finish_videos_from_s3(cluster, s3_endpoint, data_d
         data_dir / "bikes.mp4",
         make_clip(tmp_path / "tone.mp4", size="640x360", seconds=3, audio=True),
         make_clip(tmp_path / "silent.mp4", size="480x270", seconds=2, audio=False),
+        # Long enough to be cut into several parts: one video's parts spread over both hosts.
+        make_clip(tmp_path / "long.mp4", size="640x360", seconds=30, audio=True),
     ]
     ids = []
     for clip in clips:
@@ -99,18 +101,13 @@ def test_workers_on_two_hosts_finish_videos_from_s3(cluster, s3_endpoint, data_d
     workers_seen = set()
     for video in videos:
         record = json.loads(client.get(keys.video_key(video["id"])))
-        workers_seen |= {
-            entry["worker"].split("@")[0] for entry in [*record["renditions"], record["previews"]]
-        }
+        hosts = {entry["worker"].split("@")[0] for entry in record["parts"] if entry["kind"] == "video"}
+        workers_seen |= hosts
         assert f"videos/{video['id']}/source" in stored
         for rung in record["renditions"]:
             mp4 = download(s3_endpoint, bucket, f"videos/{video['id']}/{rung['name']}.mp4", tmp_path)
-            hls_prefix = f"videos/{video['id']}/hls/{rung['name']}/"
-            folder = tmp_path / hls_prefix
-            folder.mkdir(parents=True)
-            for key in (k for k in stored if k.startswith(hls_prefix)):
-                download(s3_endpoint, bucket, key, folder, keep_name=True)
-            for output in (mp4, folder / "index.m3u8"):
+            playlist = f"{url}/api/videos/{video['id']}/hls/{rung['name']}/index.m3u8"
+            for output in (mp4, playlist):
                 probed = json.loads(ffprobe_json(output))
                 picture = next(s for s in probed["streams"] if s["codec_type"] == "video")
                 assert (picture["codec_name"], picture["width"], picture["height"]) == (
@@ -124,6 +121,7 @@ def test_workers_on_two_hosts_finish_videos_from_s3(cluster, s3_endpoint, data_d
             assert json.loads(ffprobe_json(image))["streams"][0]["codec_name"] == "mjpeg"
         assert f"videos/{video['id']}/storyboard.vtt" in stored
     assert workers_seen == {"host1", "host2"}  # both hosts took part
+    assert hosts == {"host1", "host2"}, "the long video's parts were encoded on both hosts"
 
     # Served through the web app, which has no copy: ranges for players, the whole file for downloads.
     first = videos[0]

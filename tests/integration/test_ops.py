@@ -12,6 +12,7 @@ from tasks.celery import make_celery
 from tests.system import REDIS_URL, upload, wait_for, wait_terminal
 from transcoder import keys, storage, transcode
 from transcoder.leases import Lease
+from transcoder.runner import Outcome
 from transcoder.services import build_services
 from transcoder.settings import Settings
 from web import create_app
@@ -39,12 +40,12 @@ def test_metrics_follow_uploads_encodes_streams_and_failures(system, settings, l
         while not (next(lines) or b"").startswith(b"data:"):
             pass
         during = wait_for(
-            # A rung with nothing running has no sample at all until it starts.
+            # A kind with nothing running has no sample at all until a part of it starts.
             lambda: (
-                (m := scrape(system)).get(("transcoder_parts_running", (("rung", "144p"),)), 0) >= 1 and m
+                (m := scrape(system)).get(("transcoder_parts_running", (("kind", "video"),)), 0) >= 1 and m
             ),
             30,
-            "the 144p encode running",
+            "a part of the pictures encoding",
         )
         assert during[("transcoder_sse_clients", ())] >= 1
         assert during[("transcoder_videos", (("state", "processing"),))] >= 1
@@ -57,6 +58,9 @@ def test_metrics_follow_uploads_encodes_streams_and_failures(system, settings, l
     services.storage.path(storage.source_key(broken["id"])).unlink()
     workflow.submit(make_celery(settings), broken)
     assert wait_terminal(system, broken["id"])["state"] == "failed"
+    # Every part that reads the source fails; the join, which would come after them, never runs.
+    readers = [p for p in services.videos.get(broken["id"])["parts"] if p["kind"] != "join"]
+    assert all(p["state"] == "failed" for p in readers)
 
     after = wait_for(
         lambda: (m := scrape(system))[("transcoder_sse_clients", ())] == 0 and m, 15, "stream closed"
@@ -65,17 +69,20 @@ def test_metrics_follow_uploads_encodes_streams_and_failures(system, settings, l
     def grew(name: str, labels: tuple = ()) -> float:
         return after.get((name, labels), 0) - before.get((name, labels), 0)
 
-    for rung in ("144p", "240p", "360p", "480p"):
-        assert grew("transcoder_encode_seconds_count", (("rung", rung),)) == 1
-        assert grew("transcoder_encode_seconds_bucket", (("le", "+Inf"), ("rung", rung))) == 1
-        assert grew("transcoder_encode_seconds_sum", (("rung", rung),)) > 0
+    parts = services.videos.get(video_id)["parts"]
+    for kind in ("video", "audio", "join"):
+        count = sum(p["kind"] == kind for p in parts)
+        assert count >= 1
+        assert grew("transcoder_encode_seconds_count", (("kind", kind),)) == count
+        assert grew("transcoder_encode_seconds_bucket", (("kind", kind), ("le", "+Inf"))) == count
+        assert grew("transcoder_encode_seconds_sum", (("kind", kind),)) > 0
     assert grew("transcoder_uploads_total") == 2
     assert (
         grew("transcoder_upload_bytes_total")
         == long_clip.stat().st_size + (data_dir / "bikes.mp4").stat().st_size
     )
     assert grew("transcoder_uploads_refused_total", (("code", "not_a_video"),)) == 1
-    assert grew("transcoder_failures_total", (("code", "storage_error"),)) == 3  # 144p, 240p and the previews
+    assert grew("transcoder_failures_total", (("code", "storage_error"),)) == len(readers)
     assert grew("transcoder_videos", (("state", "ready"),)) == 1
     assert grew("transcoder_videos", (("state", "failed"),)) == 1
     assert after[("transcoder_queue_depth", (("queue", "rungs"),))] >= 0
@@ -123,11 +130,11 @@ def test_a_delivery_turned_away_by_the_lease_is_counted(system, settings, data_d
     video_id = wait_terminal(system, upload(system, data_dir / "bikes.mp4").json()["id"])["id"]
     services = build_services(settings)
     before = scrape(system).get(("transcoder_lease_refusals_total", ()), 0)
-    held = Lease(services.redis, keys.lease_key(video_id, "144p"), 30)
+    held = Lease(services.redis, keys.lease_key(video_id, "v00"), 30)
     assert held.acquire()  # as if another worker were running it right now
     try:
-        assert transcode.encode_rendition(services, video_id, "144p", "test@host") is False
+        assert transcode.run_part(services, video_id, "v00", "test@host") == Outcome()
     finally:
         held.release()
     assert scrape(system)[("transcoder_lease_refusals_total", ())] == before + 1
-    assert int(services.redis.hget(keys.runs_key(video_id), "refused:144p")) == 1
+    assert int(services.redis.hget(keys.runs_key(video_id), "refused:v00")) == 1

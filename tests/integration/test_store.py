@@ -8,11 +8,10 @@ import json
 import pytest
 import redis
 
-from tests.system import REDIS_URL
-from transcoder.store import VideoStore
+from tests.system import REDIS_URL, video_record
 from transcoder import jobs, keys
-from transcoder.ladder import plan
 from transcoder.probe import MediaInfo
+from transcoder.store import VideoStore
 
 URL = REDIS_URL.rsplit("/", 1)[0] + "/8"
 MEDIA = MediaInfo(5.0, 640, 272, 640, 272, 0, "1:1", 25.0, False, "h264", None, "yuv420p", "mov")
@@ -27,15 +26,15 @@ def store():
 
 
 def test_each_change_raises_seq_and_publishes_the_stored_snapshot(store):
-    video = store.create(jobs.new_video("v" * 32, "a.mp4", MEDIA, plan(640, 272), now=1.0))
+    video = store.create(video_record("v" * 32, MEDIA))
     events = store.redis.pubsub()
     events.subscribe(keys.events_channel(video["id"]))
     events.get_message(timeout=1)  # the subscription's confirmation
     seqs = [video["seq"]]
     for change in (
-        lambda v: jobs.start_part(v, "144p", "w1", 2.0),
-        lambda v: jobs.report_progress(v, "144p", 50.0, 30.0, 1.0),
-        lambda v: jobs.report_progress(v, "144p", 60.0, 30.0, 0.8),
+        lambda v: jobs.start_part(v, "v00", "w1", 2.0),
+        lambda v: jobs.report_progress(v, "v00", 50.0, 30.0, 1.0),
+        lambda v: jobs.report_progress(v, "v00", 60.0, 30.0, 0.8),
     ):
         stored, changed = store.update(video["id"], change)
         assert changed
@@ -44,7 +43,7 @@ def test_each_change_raises_seq_and_publishes_the_stored_snapshot(store):
         assert published == stored == store.get(video["id"])
     assert seqs == [1, 2, 3, 4]
     # A transition that changes nothing (a finished part started again) is not a new snapshot.
-    _, changed = store.update(video["id"], lambda v: jobs.report_progress(v, "240p", 10.0, None, None))
+    _, changed = store.update(video["id"], lambda v: jobs.report_progress(v, "v01", 10.0, None, None))
     assert not changed and store.get(video["id"])["seq"] == 4
     assert events.get_message(timeout=0.3) is None
     events.close()

@@ -7,9 +7,8 @@ from __future__ import annotations
 import pytest
 import redis
 
-from tests.system import REDIS_URL, RedisServer, wait_for
+from tests.system import REDIS_URL, RedisServer, video_record, wait_for
 from transcoder import jobs, keys
-from transcoder.ladder import plan
 from transcoder.leases import Lease
 from transcoder.probe import MediaInfo
 from transcoder.services import build_services
@@ -29,51 +28,51 @@ def services(tmp_path):
 
 
 def running(services, video_id: str, *names: str) -> None:
-    services.videos.create(jobs.new_video(video_id, "a.mp4", MEDIA, plan(640, 272), now=1.0))
+    services.videos.create(video_record(video_id, MEDIA))
     for name in names:
         services.videos.update(video_id, lambda v, n=name: jobs.start_part(v, n, "w1@host", 2.0))
 
 
 def test_a_part_without_its_lease_is_queued_again_and_sent(services):
     video_id = "a" * 32
-    running(services, video_id, "144p", "240p")
-    Lease(services.redis, keys.lease_key(video_id, "240p"), 30).acquire()  # 240p's worker is alive
+    running(services, video_id, "v00", "v01")
+    Lease(services.redis, keys.lease_key(video_id, "v01"), 30).acquire()  # v01's worker is alive
     sent = []
     done = sweep(services, lambda v, part: sent.append((v, part)), now=10.0)
-    assert sent == [(video_id, "144p")]
-    assert done == [f"{video_id} 144p requeued"]
+    assert sent == [(video_id, "v00")]
+    assert done == [f"{video_id} v00 requeued"]
     video = services.videos.get(video_id)
-    assert jobs.part(video, "144p")["state"] == "queued"
-    assert jobs.part(video, "144p")["last_error"]["code"] == "worker_lost"
-    assert jobs.part(video, "240p")["state"] == "running"
+    assert jobs.part(video, "v00")["state"] == "queued"
+    assert jobs.part(video, "v00")["last_error"]["code"] == "worker_lost"
+    assert jobs.part(video, "v01")["state"] == "running"
     # A second sweep finds nothing more to do: the part waits for its task.
     assert sweep(services, lambda v, part: sent.append((v, part)), now=11.0) == []
 
 
 def test_a_part_whose_worker_dies_at_every_start_fails_after_max_attempts(services):
     video_id = "b" * 32
-    running(services, video_id, "144p")
+    running(services, video_id, "v00")
     sweep(services, lambda v, part: None, now=10.0)
-    services.videos.update(video_id, lambda v: jobs.start_part(v, "144p", "w2@host", 12.0))
-    assert sweep(services, lambda v, part: None, now=20.0) == [f"{video_id} 144p failed"]
-    entry = jobs.part(services.videos.get(video_id), "144p")
+    services.videos.update(video_id, lambda v: jobs.start_part(v, "v00", "w2@host", 12.0))
+    assert sweep(services, lambda v, part: None, now=20.0) == [f"{video_id} v00 failed"]
+    entry = jobs.part(services.videos.get(video_id), "v00")
     assert (entry["state"], entry["attempts"], entry["error"]["code"]) == ("failed", 2, "worker_lost")
     assert "2 times" in entry["error"]["message"]
 
 
 def test_a_retry_whose_message_was_lost_is_sent_again(services):
     video_id = "c" * 32
-    running(services, video_id, "144p")
+    running(services, video_id, "v00")
     services.videos.update(
         video_id,
         lambda v: jobs.requeue_part(
-            v, "144p", {"code": "x", "message": "y"}, 3.0, max_attempts=3, retry_at=5.0
+            v, "v00", {"code": "x", "message": "y"}, 3.0, max_attempts=3, retry_at=5.0
         ),
     )
     sent = []
     assert sweep(services, lambda v, part: sent.append(part), now=5.0 + RETRY_GRACE_S - 1) == []
     assert sweep(services, lambda v, part: sent.append(part), now=5.0 + RETRY_GRACE_S + 1)
-    assert sent == ["144p"]
+    assert sent == ["v00"]
 
 
 def test_right_after_a_redis_restart_a_missing_lease_proves_nothing(tmp_path):
@@ -85,12 +84,12 @@ def test_right_after_a_redis_restart_a_missing_lease_proves_nothing(tmp_path):
         settings = Settings.from_env({}, redis_url=server.url, storage_dir=tmp_path / "s", lease_seconds=0.5)
         services = build_services(settings)
         video_id = "d" * 32
-        running(services, video_id, "144p")
+        running(services, video_id, "v00")
         sent = []
         assert sweep(services, lambda v, part: sent.append(part)) == []
-        assert jobs.part(services.videos.get(video_id), "144p")["state"] == "running"
+        assert jobs.part(services.videos.get(video_id), "v00")["state"] == "running"
         wait_for(lambda: sweep(services, lambda v, part: sent.append(part)), restart_grace(0.5) + 3,
                  "the sweeper acting once the grace is over")  # fmt: skip
-        assert sent == ["144p"]
+        assert sent == ["v00"]
     finally:
         server.stop()

@@ -1,14 +1,14 @@
-"""Two worker processes share the work, each rung is encoded exactly once, and each video is
-closed exactly once."""
+"""Two worker processes share the work: each part is run exactly once, one long video is
+spread over both, and each video is closed exactly once."""
 
 import json
 import time
 
-from tests.system import upload, wait_for, wait_terminal
+from tests.system import make_clip, upload, wait_for, wait_terminal
 from transcoder import keys
 
 
-def test_two_workers_share_jobs_and_run_each_rung_once(system, workers, redis_client, lavfi_clip):
+def test_two_workers_share_jobs_and_run_each_part_once(system, workers, redis_client, lavfi_clip):
     ids = [upload(system, lavfi_clip).json()["id"] for _ in range(3)]
     videos = [wait_terminal(system, video_id) for video_id in ids]
 
@@ -22,10 +22,21 @@ def test_two_workers_share_jobs_and_run_each_rung_once(system, workers, redis_cl
     for video in videos:
         assert video["state"] == "ready"
         # Each part ran once, and the video was closed once: by the part whose end ended it.
-        expected = {r["name"]: 1 for r in video["renditions"]} | {"previews": 1, "close": 1}
-        assert runs(video["id"]) == expected
         stored = json.loads(redis_client.get(keys.video_key(video["id"])))
-        for entry in [*stored["renditions"], stored["previews"]]:
+        expected = {p["id"]: 1 for p in stored["parts"]} | {"close": 1}
+        assert runs(video["id"]) == expected
+        for entry in stored["parts"]:
             assert entry["attempts"] == 1
             used.add(entry["worker"])
     assert used == set(workers)
+
+
+def test_one_long_video_is_spread_over_both_workers(system, workers, redis_client, tmp_path):
+    clip = make_clip(tmp_path / "long.mp4", size="640x360", seconds=40, audio=True)
+    video = wait_terminal(system, upload(system, clip).json()["id"])
+    assert video["state"] == "ready"
+    stored = json.loads(redis_client.get(keys.video_key(video["id"])))
+    pictures = [p for p in stored["parts"] if p["kind"] == "video"]
+    by_worker = {w: sum(p["worker"] == w for p in pictures) for w in workers}
+    assert len(pictures) >= 4
+    assert all(count >= 1 for count in by_worker.values()), by_worker

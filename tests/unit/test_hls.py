@@ -1,11 +1,12 @@
 from transcoder.hls import (
     FILE_NAME,
+    PartOutput,
     Segment,
     Variant,
+    avc_codec,
     bandwidths,
     codecs,
     parse_media_playlist,
-    PartOutput,
     render_master,
     render_media,
 )
@@ -88,3 +89,8 @@ def test_master_lists_each_variant_with_what_players_need():
 def test_only_our_own_file_names_are_served():
     assert all(FILE_NAME.match(n) for n in ("index.m3u8", "init.mp4", "seg_000.m4s", "seg_1234.m4s"))
     assert not any(FILE_NAME.match(n) for n in ("../source", "seg_0.m4s", "index.m3u8/..", "x.mp4", ""))
+
+
+def test_codec_name_from_an_init_segments_avc_configuration():
+    init = b"\x00\x00\x00\x2aavcC\x01\x64\x00\x1e\xff\xe1"
+    assert avc_codec(init) == "avc1.64001e"

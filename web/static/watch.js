@@ -20,7 +20,9 @@
   function start(v) {
     if (hls || media.getAttribute("src") || !v.hls_url) return;
     if (window.Hls && Hls.isSupported()) {
-      hls = new Hls();
+      // From the start: while later parts are still encoding the playlist grows (an EVENT
+      // playlist), which hls.js would otherwise join near its end, as if it were live.
+      hls = new Hls({ startPosition: 0 });
       window.transcoderPlayer = hls; // for tests and the curious
       hls.on(Hls.Events.MANIFEST_PARSED, () => fillQualities());
       hls.on(Hls.Events.LEVEL_SWITCHED, (_, data) => {

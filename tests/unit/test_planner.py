@@ -1,0 +1,111 @@
+"""How a video's work is cut into parts (pure: frame lists in, parts out)."""
+
+from fractions import Fraction
+
+from transcoder.frames import Frames, parse_packets
+from transcoder.planner import FIRST_CHUNK_S, chunk_seconds, cut, plan, poster_time
+from transcoder.previews import StoryboardPlan
+
+RUNGS = ["144p", "240p", "360p", "480p"]
+
+
+def cfr(seconds: float, fps: float = 30.0, gop: int = 250) -> Frames:
+    count = round(seconds * fps)
+    return Frames(tuple(round(i / fps, 6) for i in range(count)), frozenset(range(0, count, gop)))
+
+
+def storyboard(seconds: int) -> StoryboardPlan:
+    return StoryboardPlan(1, seconds, 10, -(-seconds // 10), 160, 90)
+
+
+def test_a_short_video_is_one_part_with_every_rendition_plus_sound_and_join():
+    parts = plan(cfr(6), RUNGS, storyboard(6), has_audio=True, poster_at=0.6)
+    assert [(p.id, p.kind, p.rungs) for p in parts] == [
+        ("audio", "audio", ()),
+        ("v00", "video", tuple(RUNGS)),
+        ("join", "join", tuple(RUNGS)),
+    ]
+    assert parts[1].frames == 180 and parts[1].seek is None
+    assert parts[-1].after == ("audio", "v00")
+
+
+def test_a_silent_video_has_no_sound_part():
+    parts = plan(cfr(6), RUNGS, storyboard(6), has_audio=False)
+    assert [p.id for p in parts] == ["v00", "join"]
+    assert parts[-1].after == ("v00",)
+
+
+def test_chunks_cover_every_frame_once_and_start_with_a_short_one():
+    frames = cfr(60)
+    ranges = cut(frames, chunk_seconds(60))
+    assert ranges[0] == (0, round(FIRST_CHUNK_S * 30))
+    assert ranges[-1][1] == len(frames.times)
+    assert all(a[1] == b[0] for a, b in zip(ranges, ranges[1:], strict=False))
+    lengths = [(b - a) / 30 for a, b in ranges[1:]]
+    assert min(lengths) >= 4 and max(lengths) <= 2 * chunk_seconds(60)
+
+
+def test_chunk_length_grows_with_the_video_within_bounds():
+    assert chunk_seconds(60) == 8  # the shortest worth a part's start-up
+    assert chunk_seconds(600) == 52  # about twelve chunks
+    assert chunk_seconds(4 * 3600) == 60  # the longest
+    assert chunk_seconds(600, configured=10) == 12  # whole 4 s segments
+
+
+def test_a_chunk_starts_on_a_nearby_source_keyframe_so_no_decode_is_wasted():
+    frames = cfr(60, gop=60)  # a keyframe every 2 s
+    starts = [frames.times[a] for a, _ in cut(frames, 8)]
+    assert all(round(t * 30) % 60 == 0 for t in starts)
+
+
+def test_each_part_seeks_halfway_before_its_first_frame_even_at_29_97():
+    fps = float(Fraction(30000, 1001))
+    frames = cfr(60, fps=fps)
+    for part in plan(frames, RUNGS, storyboard(60), has_audio=False)[1:-1]:
+        before, first = frames.times[part.first - 1], frames.times[part.first]
+        assert part.start == first
+        assert before < part.seek < first
+
+
+def test_a_variable_frame_rate_is_cut_on_its_own_frame_times():
+    times = []
+    t = 0.0
+    for i in range(1500):
+        times.append(round(t, 6))
+        t += 1 / 30 if i % 3 else 1 / 20
+    frames = Frames(tuple(times), frozenset(range(0, 1500, 100)))
+    parts = plan(frames, RUNGS, storyboard(60), has_audio=False)[:-1]
+    assert sum(p.frames for p in parts) == 1500
+    assert all(p.start == times[p.first] for p in parts)
+
+
+def test_rungs_shape_is_one_whole_video_part_per_rendition():
+    parts = plan(cfr(60), RUNGS, storyboard(60), has_audio=True, shape="rungs", poster_at=6)
+    video = [p for p in parts if p.kind == "video"]
+    assert [p.rungs for p in video] == [(r,) for r in RUNGS]
+    assert all(p.frames == 1800 and p.seek is None for p in video)
+    # The first part makes every tile and the poster; the others none.
+    assert video[0].tiles == (0, 60) and video[0].poster_at == 6
+    assert all(p.tiles == (0, 0) and p.poster_at is None for p in video[1:])
+
+
+def test_every_tile_is_made_by_exactly_one_chunk_and_the_poster_by_one():
+    parts = [
+        p for p in plan(cfr(60), RUNGS, storyboard(60), has_audio=True, poster_at=6) if p.kind == "video"
+    ]
+    tiles = [i for p in parts for i in range(p.tiles[0], p.tiles[0] + p.tiles[1])]
+    assert tiles == list(range(60))
+    posters = [p for p in parts if p.poster_at is not None]
+    assert len(posters) == 1 and posters[0].start + posters[0].poster_at == 6
+
+
+def test_poster_time_is_a_little_way_in():
+    assert (poster_time(1), poster_time(60), poster_time(3600)) == (0.0, 6.0, 60.0)
+
+
+def test_packets_in_decode_order_become_sorted_frame_times_from_the_start():
+    text = "1.100000,1.000000,K_\n1.033333,1.033333,__\nN/A,1.066667,__\nN/A,N/A,__\n1.066667,1.066667,K_\n"
+    frames = parse_packets(text, start_time=1.0)
+    assert frames.times == (0.033333, 0.066667, 0.066667, 0.1)
+    assert frames.keyframes == {2, 3}  # the keyframe at 1.1 s and the one at 1.0667 s
+    assert round(frames.duration, 6) == round(0.1 + 0.033333, 6)
