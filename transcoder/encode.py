@@ -103,8 +103,10 @@ def describe(folder: Path, seconds: float) -> dict[str, Any]:
     init = folder / hls.INIT
     if not segments or 0 in sizes.values() or not init.exists() or total < 0.9 * seconds - 0.5:
         raise StorageError("The HLS segments of this part were not all written (is the disk full?).")
+    data = init.read_bytes()
     return {
-        "init_md5": hashlib.md5(init.read_bytes()).hexdigest(),
+        "init_md5": hashlib.md5(data).hexdigest(),
+        "stsd_md5": hashlib.md5(hls.sample_description(data)).hexdigest(),
         "segments": [[s.uri, round(s.duration, 6), sizes[s.uri]] for s in segments],
     }
 

@@ -101,6 +101,20 @@ def avc_codec(init: bytes) -> str:
     return "avc1." + init[at + 5 : at + 8].hex()
 
 
+def sample_description(init: bytes) -> bytes:
+    """The ``stsd`` box of an init segment: what a decoder needs (codec, size, parameter sets).
+
+    Two parts whose descriptions match decode as one stream, even if their init segments
+    differ elsewhere (the edit list follows the encoder's delay, which varies with the
+    frame timing at a variable frame rate).
+    """
+    at = init.find(b"stsd")
+    if at < 4:
+        raise ValueError("This init segment holds no sample description (stsd).")
+    size = int.from_bytes(init[at - 4 : at], "big")
+    return init[at - 4 : at - 4 + size]
+
+
 def render_master(variants: Iterable[Variant], uri_for: dict[str, str]) -> str:
     """The master playlist listing ``variants`` (lowest first), each at ``uri_for[name]``,
     and each audio group they name at ``uri_for[group]``."""

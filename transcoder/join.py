@@ -18,6 +18,7 @@ import ffmpeg
 
 from . import hls, jobs, previews, scratch
 from .encode import audio_group
+from .encoding import TIMELINE_OFFSET_S
 from .errors import FfmpegFailed, StorageError
 from .ffmpeg import run as ffmpeg_run
 from .policy import Limits, command_head, local_input
@@ -34,8 +35,11 @@ def join_args(video: Path, sound: Path | None, dst: Path, limits: Limits) -> lis
     streams = [ffmpeg.input(local_input(video), **options)["v:0"]]
     if sound is not None:
         streams.append(ffmpeg.input(local_input(sound), **options)["a:0"])
-    out = ffmpeg.output(*streams, str(dst), c="copy", format="mp4", movflags="+faststart")
-    return out.compile(cmd=command_head(limits))
+    # The parts' own timestamps are kept (-copyts) and moved back to zero, so the sound's
+    # encoder priming falls before zero and the MP4's edit list hides it, as in a one-pass encode.
+    out = ffmpeg.output(*streams, str(dst), c="copy", format="mp4", movflags="+faststart",
+                        output_ts_offset=-TIMELINE_OFFSET_S)  # fmt: skip
+    return out.compile(cmd=[*command_head(limits), "-copyts"])
 
 
 def sprite_args(tiles: Path, dst: Path, plan: previews.StoryboardPlan, limits: Limits) -> list[str]:
@@ -71,10 +75,11 @@ def join(
 
 
 def _gather(services: Services, video: jobs.Video, name: str, dst: Path) -> Path:
-    """One rendition's parts end to end, as one fragmented MP4 (each part's init must match)."""
+    """One rendition's parts end to end, as one fragmented MP4 under the first part's init
+    segment: every part must describe its pictures the same way."""
     parts = jobs.video_parts(video, name)
     outputs = [p["results"]["renditions"][name] for p in parts]
-    if len({o["init_md5"] for o in outputs}) != 1:
+    if len({o["stsd_md5"] for o in outputs}) != 1:
         raise FfmpegFailed(
             f"The parts of the {name} rendition were encoded differently and cannot be joined.",
             returncode=0,

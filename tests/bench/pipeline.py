@@ -1,89 +1,75 @@
-"""`make bench`: time from upload to playable and to ready, against the same encodes run by hand.
+"""`make bench` (first part): a video's cost against one hand-typed ffmpeg, side by side.
 
-Starts its own worker (default concurrency, as `make run`) and web server on a
-scratch Redis database and storage folder, so the ratio compares like with like
-on this machine in this run. Prints one line per clip.
+The baseline is one ffmpeg that decodes once and ``split``s into every rung's encoder
+with the same settings (see ``measure.split_command``). Against it, this project as
+`make run` starts it (one worker, default concurrency), once with each plan: the time
+from the upload's answer to playable and to ready, and the CPU of the worker and the
+web app (probe, encodes, HLS, previews, join: everything). Ratios below 1 are better.
 """
 
 from __future__ import annotations
 
 import os
-import subprocess
+import platform
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import redis
-import requests
 
-from tests.system import BIN, ROOT, Processes, free_port, make_clip, upload, wait_for
-from transcoder import ffmpeg
-from transcoder.client import Client
-from transcoder.ladder import plan
-from transcoder.probe import probe
+from tests.bench.measure import Timing, by_hand, through
+from tests.system import BIN, Processes, environment, make_clip, start_web, wait_for
 
 REDIS_URL = os.environ.get("TRANSCODER_BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
+LONG = os.environ.get("TRANSCODER_BENCH_LONG", "1") != "0"
 
 
-def by_hand(src: Path, out_dir: Path) -> float:
-    """The rung encodes (MP4 only), one after another, as an operator would type them."""
-    media = probe(src)
-    start = time.monotonic()
-    for rendition in plan(media.width, media.height):
-        subprocess.run(ffmpeg.build_args(src, out_dir / f"{rendition.name}.mp4", rendition, media),
-                       check=True, stdout=subprocess.DEVNULL)  # fmt: skip
-    return time.monotonic() - start
+def start(work: Path, plan: str) -> tuple[Processes, str, list[int]]:
+    """A worker with `make run`'s defaults and a web app, on a scratch database and folder."""
+    work.mkdir(parents=True)
+    procs = Processes(work)
+    env = environment(REDIS_URL, work / "storage", plan=plan)
+    worker, log = procs.start("worker", [str(BIN / "celery"), "-A", "tasks", "worker", "-l", "INFO"], env)
+    wait_for(lambda: b" ready." in log.read_bytes(), 60, "worker start", log=log)
+    base = start_web(procs, env, "web")
+    return procs, base, [worker.pid, procs.by_name["web"].pid]
+
+
+def row(name: str, t: Timing, base: Timing | None) -> str:
+    playable = f"{t.playable:.1f} s" if t.playable is not None else ""
+    ratio = f"{t.wall / base.wall:.2f} / {t.cpu / base.cpu:.2f}" if base else "1.00 / 1.00"
+    return f"| {name} | {playable} | {t.wall:.1f} s | {t.cpu:.1f} s | {ratio} |"
 
 
 def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="transcoder-bench-"))
     client = redis.Redis.from_url(REDIS_URL)
-    client.flushdb()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRANSCODER_")}
-    env.update(TRANSCODER_REDIS_URL=REDIS_URL, TRANSCODER_STORAGE_DIR=str(work / "storage"))
-    procs = Processes(work)
-    try:
-        _, wlog = procs.start("worker", [str(BIN / "celery"), "-A", "tasks", "worker", "-l", "INFO"], env)
-        wait_for(lambda: b" ready." in wlog.read_bytes(), 60, "worker start", log=wlog)
-        port = free_port()
-        procs.start("web", [str(BIN / "gunicorn"), "-k", "gthread", "--threads", "8", "-b",
-                            f"127.0.0.1:{port}", "web:create_app()"], env)  # fmt: skip
-        base = f"http://127.0.0.1:{port}"
-        wait_for(lambda: _up(base), 30, "web start")
-
-        long_clip = make_clip(work / "1080p-60s.mp4", size="1920x1080", seconds=60, audio=True, rate=30)
-        clips = [ROOT / "tests/data/bigbuckbunny.mp4", long_clip]
-        head = f"{'clip':<16} {'upload s':>9} {'->playable s':>13} {'->ready s':>10}"
-        print(f"{head} {'by hand s':>10} {'ratio':>6}")
-        for clip in clips:
-            start = time.monotonic()
-            created = upload(base, clip).json()
-            uploaded = time.monotonic()
-            playable = None
-            for video in Client(base).follow(created["id"]):
-                if playable is None and video["playable"]:
-                    playable = time.monotonic() - uploaded
-            ready = time.monotonic() - uploaded
-            assert video["state"] == "ready", video
-            out = work / f"hand-{clip.stem}"
-            out.mkdir()
-            hand_s = by_hand(clip, out)
-            print(
-                f"{clip.name:<16} {uploaded - start:>9.2f} {playable:>13.2f} {ready:>10.2f} {hand_s:>10.2f}"
-                f" {ready / hand_s:>6.2f}"
-            )
-    finally:
-        procs.stop_all()
-        client.flushdb()
+    clips = [("60 s 1920x1080 30 fps, AAC", make_clip(work / "1080p-60s.mp4", size="1920x1080", seconds=60,
+                                                      audio=True, rate=30))]  # fmt: skip
+    if LONG:
+        clips.append(("10 min 1280x720 30 fps, AAC", make_clip(work / "720p-10min.mp4", size="1280x720",
+                                                              seconds=600, audio=True, rate=30)))  # fmt: skip
+    print(
+        f"{time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, {platform.processor() or platform.machine()}"
+    )
+    for title, clip in clips:
+        print(f"\n{title}\n")
+        print("| way | upload done → playable | → ready (wall) | CPU | vs one decode (wall / CPU) |")
+        print("| --- | --- | --- | --- | --- |")
+        base = by_hand(clip, work / f"hand-{clip.stem}")
+        print(row("one ffmpeg: one decode, `split` into every rung", base, None), flush=True)
+        for plan in ("chunks", "rungs"):
+            client.flushdb()
+            procs, url, pids = start(work / f"{clip.stem}-{plan}", plan)
+            try:
+                print(
+                    row(f"this project, TRANSCODER_PLAN={plan}", through(url, clip, pids), base), flush=True
+                )
+            finally:
+                procs.stop_all()
+                client.flushdb()
     return 0
-
-
-def _up(base: str) -> bool:
-    try:
-        return requests.get(base + "/healthz", timeout=1).ok
-    except requests.RequestException:
-        return False
 
 
 if __name__ == "__main__":

@@ -1,49 +1,47 @@
-"""`make bench` (second part): wall time for 8 short videos with 1, 2 and 4 worker processes.
+"""`make bench` (second part): one 60 s 1080p video on 1, 2 and 4 worker processes.
 
-Each run starts its own workers (one encode each, as `transcoder autoscale` starts them)
-and web server on a scratch Redis database and storage folder, uploads the 8 videos
-at once and waits until all are ready. The ratio is against 1 worker in the same run.
+Each ffmpeg is held to one thread (TRANSCODER_FFMPEG_THREADS=1) and each worker runs one
+part at a time, so the figures show how one video's parts spread over workers rather
+than how well ffmpeg threads. Each run starts its own workers and web app on a scratch
+Redis database and storage folder; the ratio is against 1 worker in the same run.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import redis
-import requests
 
-from tests.system import Processes, environment, make_clip, start_web, start_worker, upload, wait_for
+from tests.bench.measure import through
+from tests.system import Processes, environment, make_clip, start_web, start_worker
+from transcoder import keys
 
 REDIS_URL = os.environ.get("TRANSCODER_BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
-VIDEOS = 8
 WORKERS = (1, 2, 4)
 
 
-def run(work: Path, clips: list[Path], workers: int) -> float:
+def run(work: Path, clip: Path, workers: int) -> tuple[float, dict[str, int]]:
     client = redis.Redis.from_url(REDIS_URL)
     client.flushdb()
     folder = work / f"{workers}-workers"
     folder.mkdir()
     procs = Processes(folder)
-    env = environment(REDIS_URL, folder / "storage")
+    env = environment(REDIS_URL, folder / "storage", ffmpeg_threads="1")
     try:
-        for i in range(workers):
-            start_worker(procs, env, f"bench{i}")
+        pids = [start_worker(procs, env, f"bench{i}").pid for i in range(workers)]
         base = start_web(procs, env, "web")
-        start = time.monotonic()
-        ids = [upload(base, clip).json()["id"] for clip in clips]
-
-        def all_ready():
-            states = [requests.get(f"{base}/api/videos/{i}", timeout=10).json()["state"] for i in ids]
-            assert "failed" not in states and "canceled" not in states, states
-            return all(s == "ready" for s in states)
-
-        wait_for(all_ready, 1800, "all videos ready")
-        return time.monotonic() - start
+        timing = through(base, clip, pids)
+        record = json.loads(client.get(next(iter(client.scan_iter(keys.video_key("*"))))))
+        spread: dict[str, int] = {}
+        for part in record["parts"]:
+            if part["kind"] == "video":
+                name = part["worker"].split("@")[0]
+                spread[name] = spread.get(name, 0) + 1
+        return timing.wall, spread
     finally:
         procs.stop_all()
         client.flushdb()
@@ -51,17 +49,16 @@ def run(work: Path, clips: list[Path], workers: int) -> float:
 
 def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="transcoder-bench-scale-"))
-    clips = [
-        make_clip(work / f"clip{i}.mp4", size="854x480", seconds=6, audio=True, rate=30)
-        for i in range(VIDEOS)
-    ]
-    print(f"{VIDEOS} videos, 854x480 30 fps, 6 s each, with sound; {os.cpu_count()} cores")
-    print(f"{'workers':>7} {'wall s':>8} {'vs 1 worker':>12}")
+    clip = make_clip(work / "1080p-60s.mp4", size="1920x1080", seconds=60, audio=True, rate=30)
+    print(f"\nOne video, 60 s 1920x1080 30 fps with sound; ffmpeg on one thread; {os.cpu_count()} cores\n")
+    print("| workers | upload done → ready | vs 1 worker | parts of the pictures per worker |")
+    print("| --- | --- | --- | --- |")
     baseline = None
     for n in WORKERS:
-        wall = run(work, clips, n)
+        wall, spread = run(work, clip, n)
         baseline = baseline or wall
-        print(f"{n:>7} {wall:>8.2f} {baseline / wall:>11.2f}x", flush=True)
+        shares = ", ".join(str(spread[k]) for k in sorted(spread))
+        print(f"| {n} | {wall:.1f} s | {wall / baseline:.2f}x | {shares} |", flush=True)
     return 0
 
 

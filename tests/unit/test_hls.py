@@ -4,6 +4,7 @@ from transcoder.hls import (
     Segment,
     Variant,
     avc_codec,
+    sample_description,
     bandwidths,
     codecs,
     parse_media_playlist,
@@ -94,3 +95,9 @@ def test_only_our_own_file_names_are_served():
 def test_codec_name_from_an_init_segments_avc_configuration():
     init = b"\x00\x00\x00\x2aavcC\x01\x64\x00\x1e\xff\xe1"
     assert avc_codec(init) == "avc1.64001e"
+
+
+def test_sample_description_is_the_stsd_box_alone():
+    stsd = b"\x00\x00\x00\x10stsd\x00\x00\x00\x00\x00\x00\x00\x01"
+    init = b"\x00\x00\x00\x08ftyp" + stsd + b"\x00\x00\x00\x08elst"
+    assert sample_description(init) == stsd

@@ -1,0 +1,108 @@
+"""What `make bench` measures with: CPU time of process trees, the hand-typed baseline command,
+and one video's run through a running system (upload complete to playable and to ready)."""
+
+from __future__ import annotations
+
+import os
+import resource
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import ffmpeg
+
+from tests.system import upload
+from transcoder import color
+from transcoder.client import Client
+from transcoder.ffmpeg import CRF, KEYFRAME_INTERVAL_S
+from transcoder.ladder import plan
+from transcoder.probe import probe
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _children() -> dict[int, list[int]]:
+    tree: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError):
+                continue
+            tree.setdefault(parent, []).append(int(entry.name))
+    return tree
+
+
+def tree_cpu(roots: list[int]) -> float:
+    """CPU seconds used by these processes and everything under them, finished children included
+    (a pool process reaps its ffmpeg, so ffmpeg's time lands in the pool's own count)."""
+    tree, total, todo = _children(), 0.0, list(roots)
+    while todo:
+        pid = todo.pop()
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += sum(int(x) for x in fields[11:15]) / TICK  # utime, stime, cutime, cstime
+        todo += tree.get(pid, [])
+    return total
+
+
+@dataclass
+class Timing:
+    wall: float
+    cpu: float
+    playable: float | None = None
+    upload: float = 0.0
+
+
+def split_command(src: Path, out: Path) -> list[str]:
+    """One ffmpeg as an operator would type it: one decode, ``split`` into every rung's x264
+    encoder, with the settings this project uses (CRF, maxrate, keyframes, AAC)."""
+    media = probe(src)
+    renditions = plan(media.width, media.height)
+    source = ffmpeg.input(str(src))
+    pictures = source["v:0"].split()
+    outputs = []
+    for i, r in enumerate(renditions):
+        video = (
+            pictures[i].filter("scale", r.width, r.height, **color.scale_options(media)).filter("setsar", 1)
+        )
+        streams = [video.filter("format", "yuv420p")] + ([source["a:0"]] if media.has_audio else [])
+        outputs.append(ffmpeg.output(
+            *streams, str(out / f"{r.name}.mp4"), vcodec="libx264", preset="veryfast", crf=CRF,
+            maxrate=f"{r.video_maxrate_k}k", bufsize=f"{r.video_maxrate_k * 2}k",
+            force_key_frames=f"expr:gte(t,n_forced*{KEYFRAME_INTERVAL_S})", sc_threshold=0,
+            acodec="aac", audio_bitrate=f"{r.audio_bitrate_k}k", ac=2, movflags="+faststart",
+        ))  # fmt: skip
+    return (
+        ffmpeg.merge_outputs(*outputs).overwrite_output().compile(cmd=["ffmpeg", "-nostdin", "-v", "error"])
+    )
+
+
+def by_hand(src: Path, out: Path) -> Timing:
+    out.mkdir(parents=True, exist_ok=True)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.monotonic()
+    subprocess.run(split_command(src, out), check=True)
+    wall = time.monotonic() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return Timing(wall, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+
+
+def through(base: str, clip: Path, pids: list[int]) -> Timing:
+    """Upload ``clip``; time from the upload's answer to playable and to ready, and the CPU of
+    ``pids`` (the workers and the web app) from the upload's start to ready."""
+    cpu_before = tree_cpu(pids)  # the probe and the frame count during the upload count too
+    started = time.monotonic()
+    created = upload(base, clip)
+    assert created.status_code == 201, created.text
+    uploaded = time.monotonic()
+    playable = None
+    for video in Client(base).follow(created.json()["id"]):
+        if playable is None and video["playable"]:
+            playable = time.monotonic() - uploaded
+    wall = time.monotonic() - uploaded
+    assert video["state"] == "ready", video
+    return Timing(wall, tree_cpu(pids) - cpu_before, playable, uploaded - started)
