@@ -4,12 +4,12 @@ from transcoder.hls import (
     Segment,
     Variant,
     avc_codec,
-    sample_description,
     bandwidths,
     codecs,
     parse_media_playlist,
     render_master,
     render_media,
+    sample_description,
 )
 
 PLAYLIST = """#EXTM3U
