@@ -9,10 +9,9 @@ that every planned frame is there before the rendition is ready.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import ffmpeg
 
@@ -112,8 +111,7 @@ def _concat(services: Services, pieces: list[tuple[str, dict[str, Any]]], dst: P
         for index, (prefix, output) in enumerate(pieces):
             names = ([hls.INIT] if index == 0 else []) + [s[0] for s in output["segments"]]
             for name in names:
-                with services.storage.fetch(f"{prefix}/{name}") as path, open(path, "rb") as src:
-                    shutil.copyfileobj(src, out)
+                _copy(services, f"{prefix}/{name}", out)
 
 
 def expected_frames(video: jobs.Video, name: str) -> int:
@@ -121,6 +119,16 @@ def expected_frames(video: jobs.Video, name: str) -> int:
     makes one picture of each field)."""
     frames = sum(p["frames"] for p in jobs.video_parts(video, name))
     return frames * 2 if video["source"].get("interlaced") else frames
+
+
+def _copy(services: Services, key: str, out: BinaryIO) -> None:
+    """Append a stored file to ``out``, streamed: segments are read once, never cached."""
+    blob = services.storage.read(key)
+    try:
+        for chunk in blob.chunks:
+            out.write(chunk)
+    finally:
+        blob.close()
 
 
 def _storyboard(services: Services, video: jobs.Video, work: Path, watch: Any) -> dict[str, Any] | None:
@@ -131,8 +139,8 @@ def _storyboard(services: Services, video: jobs.Video, work: Path, watch: Any) -
     try:
         for part in jobs.video_parts(video):
             for name in (part["results"] or {}).get("tiles", []):
-                with services.storage.fetch(f"{tiles_prefix(video['id'], part['id'])}/{name}") as path:
-                    shutil.copyfile(path, tiles / name)
+                with open(tiles / name, "wb") as out:
+                    _copy(services, f"{tiles_prefix(video['id'], part['id'])}/{name}", out)
         if len(list(tiles.iterdir())) < plan.count:
             return None
         with services.storage.writing(preview_key(video["id"], "storyboard.jpg")) as sprite:

@@ -149,3 +149,41 @@ def test_cancel_button_stops_the_video(system, page, tmp_path):
     card.get_by_role("button", name="Cancel").click()
     expect(card.locator(".state")).to_have_text("Canceled", timeout=10_000)
     expect(card.get_by_role("button", name="Cancel")).to_have_count(0)
+
+
+WATCH_STALLS = """() => {
+  const v = document.getElementById('video');
+  window.stalls = 0; window.played = false;
+  v.addEventListener('playing', () => { window.played = true; });
+  v.addEventListener('waiting', () => { if (window.played && !v.ended) window.stalls += 1; });
+  v.muted = true;
+  return v.play();
+}"""
+
+
+def test_playback_starts_while_later_parts_encode_and_crosses_every_seam(system, page, tmp_path):
+    clip = make_clip(tmp_path / "chunked.mp4", size="1280x720", seconds=40, audio=True, crf=30)
+    video_id = upload(system, clip).json()["id"]
+    api = f"{system}/api/videos/{video_id}"
+    page.wait_for_function(f"() => fetch('{api}').then(r => r.json()).then(v => v.playable)", polling=200)
+    page.goto(f"{system}/videos/{video_id}")
+    page.wait_for_function("() => window.transcoderPlayer && window.transcoderPlayer.levels.length > 0")
+    page.evaluate(WATCH_STALLS)
+    page.wait_for_function("() => document.getElementById('video').currentTime > 1", timeout=30_000)
+    parts = page.request.get(f"{api}/parts").json()["parts"]
+    assert any(p["state"] != "ready" for p in parts), "the video was already done: nothing to prove"
+
+    # Once ready, the whole video from the start: every part boundary crossed with no stall.
+    wait_terminal(system, video_id)
+    seams = [p["start"] for p in parts if p["kind"] == "video" and p["start"] > 0]
+    assert len(seams) >= 3
+    page.reload()
+    page.wait_for_function("() => window.transcoderPlayer && window.transcoderPlayer.levels.length > 0")
+    page.evaluate(WATCH_STALLS)
+    page.evaluate("() => { document.getElementById('video').playbackRate = 2; }")
+    page.wait_for_function("() => document.getElementById('video').ended", timeout=60_000)
+    assert page.evaluate("() => window.stalls") == 0
+    played = page.evaluate(
+        "() => { const r = document.getElementById('video').played; return [r.start(0), r.end(0)]; }"
+    )
+    assert played[0] <= 0.1 and played[1] > seams[-1] + 1, played

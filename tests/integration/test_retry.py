@@ -15,15 +15,15 @@ def test_retry_runs_the_one_failed_part_alone(tmp_path):
     clip = make_clip(tmp_path / "clip.mp4", size="320x180", seconds=14, audio=True)
     with side_system(tmp_path, database=6) as side:
         video_id = upload(side.url, clip).json()["id"]
-        # No worker yet: block where the second part's 240p segments go. A file where their
+        # No worker yet: block where the second part's 144p segments go. A file where their
         # folder must be makes storing that part fail, and only it.
-        blocker = tmp_path / "storage" / storage.part_prefix(video_id, "240p", "v01")
+        blocker = tmp_path / "storage" / storage.part_prefix(video_id, "144p", "v01")
         blocker.parent.mkdir(parents=True)
         blocker.write_text("in the way")
         start_worker(side.processes, side.env, "retry-w", "--without-gossip", "--without-mingle")
         failed = wait_terminal(side.url, video_id)
         assert failed["state"] == "failed", failed
-        assert failed["error"]["code"] == "storage_error" and "240p" in failed["error"]["message"]
+        assert failed["error"]["code"] == "storage_error" and "144p" in failed["error"]["message"]
 
         def stored() -> dict:
             return json.loads(side.redis.get(keys.video_key(video_id)))
@@ -43,4 +43,4 @@ def test_retry_runs_the_one_failed_part_alone(tmp_path):
             old = next(p for p in before["parts"] if p["id"] == name)
             new = next(p for p in after["parts"] if p["id"] == name)
             assert (new["attempts"], new["started_at"]) == (1, old["started_at"])
-        assert requests.get(side.url + f"/api/videos/{video_id}/renditions/240p.mp4", timeout=10).ok
+        assert requests.get(side.url + f"/api/videos/{video_id}/renditions/144p.mp4", timeout=10).ok
