@@ -1,8 +1,8 @@
-"""Building and running ffmpeg.
+"""Running ffmpeg, and the picture every output starts from.
 
-``build_args`` is pure and returns the whole argument list, built with
-ffmpeg-python; ``run`` is the one place that starts ffmpeg, and it always
-reaps it, together with anything it started, even when the caller is interrupted.
+``run`` is the one place that starts ffmpeg, and it always reaps it, together with
+anything it started, even when the caller is interrupted. The argument lists are
+built, purely, in ``transcoder.encoding`` and ``transcoder.join``.
 """
 
 from __future__ import annotations
@@ -18,14 +18,11 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import ffmpeg
 
 from . import color
 from .errors import Canceled, EncoderKilled, FfmpegFailed, LeaseLost, Stalled
-from .ladder import Rendition
-from .policy import DEFAULT_LIMITS, Limits, command_head, input_options, local_input
 from .probe import MediaInfo
 from .progress import Progress, parse_blocks
 
@@ -35,57 +32,6 @@ CRF = 23
 STDERR_TAIL_CHARS = 2000
 
 log = logging.getLogger(__name__)
-
-
-def build_args(
-    src: Path | str,
-    dst: Path | str,
-    rendition: Rendition,
-    media: MediaInfo,
-    *,
-    preset: str = "veryfast",
-    threads: int = 0,
-    limits: Limits = DEFAULT_LIMITS,
-) -> list[str]:
-    """The ffmpeg command that turns ``src`` into one rendition at ``dst`` (an MP4).
-
-    ffmpeg rotates the picture upright itself (autorotate) before our filters, so
-    the scale is to the displayed size and the output carries no rotation.
-    """
-    source = ffmpeg.input(local_input(src), **input_options(limits))
-    video = (
-        picture(source, media)
-        .filter("scale", rendition.width, rendition.height, **color.scale_options(media))
-        .filter("setsar", 1)
-        .filter("format", "yuv420p")
-    )
-    options: dict[str, object] = {
-        "format": "mp4",
-        "movflags": "+faststart",
-        "vcodec": "libx264",
-        "preset": preset,
-        "crf": CRF,
-        "maxrate": f"{rendition.video_maxrate_k}k",
-        "bufsize": f"{rendition.video_maxrate_k * 2}k",
-        "force_key_frames": f"expr:gte(t,n_forced*{KEYFRAME_INTERVAL_S})",
-        "sc_threshold": 0,
-        **color.BT709_TAGS,
-        "threads": threads,
-        # The header's duration can lie; never encode more than the longest video we accept.
-        "t": limits.max_duration,
-    }
-    streams = [video]
-    if media.has_audio:
-        streams.append(source["a:0" if media.audio_stream is None else str(media.audio_stream)])
-        options.update(acodec="aac", audio_bitrate=f"{rendition.audio_bitrate_k}k", ac=2)
-    output = ffmpeg.output(*streams, str(dst), **options)
-    return output.compile(cmd=command_head(limits))
-
-
-def picture(source: ffmpeg.nodes.FilterableStream, media: MediaInfo) -> ffmpeg.nodes.FilterableStream:
-    """The chosen video stream, deinterlaced if it needs to be, and HDR taken to SDR: what
-    every rung, the poster and the storyboard start from."""
-    return prepared(source[str(media.video_stream)], media)
 
 
 def prepared(video: ffmpeg.nodes.FilterableStream, media: MediaInfo) -> ffmpeg.nodes.FilterableStream:

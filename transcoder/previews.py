@@ -1,17 +1,12 @@
-"""A poster frame and a storyboard (sprite sheet plus WebVTT) for scrub previews."""
+"""A poster frame and a storyboard (sprite sheet plus WebVTT) for scrub previews: their sizes
+and plan. They are made by the parts that decode the pictures anyway (``transcoder.encoding``)."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
-import ffmpeg
-
-from . import color
-from .ffmpeg import picture
-from .policy import DEFAULT_LIMITS, Limits, command_head, input_options, local_input
 from .probe import MediaInfo
 
 #: Frames the thumbnail filter compares to pick the most typical one (not a black or fade frame).
@@ -44,28 +39,6 @@ def poster_size(media: MediaInfo) -> tuple[int, int]:
     return _even(media.width * scale), _even(media.height * scale)
 
 
-def poster_args(
-    src: Path | str, dst: Path | str, media: MediaInfo, limits: Limits = DEFAULT_LIMITS
-) -> list[str]:
-    """Look a little way in (past a fade-in), then take the most representative of the next frames.
-
-    The first frames are decoded and dropped (``trim``) rather than skipped with an
-    input seek, which lands on nothing in some MPEG-TS files.
-    """
-    width, height = poster_size(media)
-    video = picture(ffmpeg.input(local_input(src), **input_options(limits)), media)
-    if media.duration >= 2:
-        start = round(min(media.duration * 0.1, 60.0), 3)
-        video = video.filter("trim", start=start).filter("setpts", "PTS-STARTPTS")
-    stream = (
-        video.filter("thumbnail", POSTER_CANDIDATES)
-        .filter("scale", width, height, **color.scale_options(media, jpeg=True))
-        .filter("setsar", 1)
-        .output(str(dst), vframes=1, format="image2", vcodec="mjpeg", **{"q:v": 3})
-    )
-    return stream.compile(cmd=command_head(limits))
-
-
 def plan_storyboard(media: MediaInfo) -> StoryboardPlan:
     """One tile every ``interval`` seconds (at most ``MAX_TILES``), ``COLUMNS`` to a row."""
     interval = max(1, math.ceil(media.duration / MAX_TILES))
@@ -73,21 +46,6 @@ def plan_storyboard(media: MediaInfo) -> StoryboardPlan:
     columns = min(count, COLUMNS)
     tile_height = _even(TILE_WIDTH * media.height / media.width)
     return StoryboardPlan(interval, count, columns, math.ceil(count / columns), TILE_WIDTH, tile_height)
-
-
-def storyboard_args(
-    src: Path | str, dst: Path | str, plan: StoryboardPlan, media: MediaInfo, limits: Limits = DEFAULT_LIMITS
-) -> list[str]:
-    stream = (
-        picture(ffmpeg.input(local_input(src), **input_options(limits)), media)
-        # eof_action=pass: a clip shorter than one interval still yields its one tile.
-        .filter("fps", f"1/{plan.interval}", eof_action="pass")
-        .filter("scale", plan.tile_width, plan.tile_height, **color.scale_options(media, jpeg=True))
-        .filter("setsar", 1)
-        .filter("tile", f"{plan.columns}x{plan.rows}")
-        .output(str(dst), vframes=1, format="image2", vcodec="mjpeg", **{"q:v": 4})
-    )
-    return stream.compile(cmd=command_head(limits))
 
 
 def storyboard_vtt(plan: StoryboardPlan, duration: float, image_url: str) -> str:

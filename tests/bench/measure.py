@@ -10,14 +10,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import ffmpeg
-
+from tests.reference import split_command
 from tests.system import upload
-from transcoder import color
 from transcoder.client import Client
-from transcoder.ffmpeg import CRF, KEYFRAME_INTERVAL_S
-from transcoder.ladder import plan
-from transcoder.probe import probe
 
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -55,30 +50,6 @@ class Timing:
     cpu: float
     playable: float | None = None
     upload: float = 0.0
-
-
-def split_command(src: Path, out: Path) -> list[str]:
-    """One ffmpeg as an operator would type it: one decode, ``split`` into every rung's x264
-    encoder, with the settings this project uses (CRF, maxrate, keyframes, AAC)."""
-    media = probe(src)
-    renditions = plan(media.width, media.height)
-    source = ffmpeg.input(str(src))
-    pictures = source["v:0"].split()
-    outputs = []
-    for i, r in enumerate(renditions):
-        video = (
-            pictures[i].filter("scale", r.width, r.height, **color.scale_options(media)).filter("setsar", 1)
-        )
-        streams = [video.filter("format", "yuv420p")] + ([source["a:0"]] if media.has_audio else [])
-        outputs.append(ffmpeg.output(
-            *streams, str(out / f"{r.name}.mp4"), vcodec="libx264", preset="veryfast", crf=CRF,
-            maxrate=f"{r.video_maxrate_k}k", bufsize=f"{r.video_maxrate_k * 2}k",
-            force_key_frames=f"expr:gte(t,n_forced*{KEYFRAME_INTERVAL_S})", sc_threshold=0,
-            acodec="aac", audio_bitrate=f"{r.audio_bitrate_k}k", ac=2, movflags="+faststart",
-        ))  # fmt: skip
-    return (
-        ffmpeg.merge_outputs(*outputs).overwrite_output().compile(cmd=["ffmpeg", "-nostdin", "-v", "error"])
-    )
 
 
 def by_hand(src: Path, out: Path) -> Timing:

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests import reference
 from tests.system import upload, wait_terminal
-from transcoder import ffmpeg
 from transcoder.ladder import Rendition, plan
 from transcoder.probe import probe
 
@@ -147,7 +147,7 @@ def test_chunks_join_frame_exact_with_the_sound_in_sync(system, sync_clip, tmp_p
         rendition = next(r for r in plan(media.width, media.height) if r.name == name)
         one_pass = tmp_path / f"one-pass-{name}.mp4"
         subprocess.run(
-            ffmpeg.build_args(sync_clip, one_pass, rendition, media), check=True, stdout=subprocess.DEVNULL
+            reference.one_pass(sync_clip, one_pass, rendition, media), check=True, stdout=subprocess.DEVNULL
         )
         chunked, single = (
             psnr_per_frame(path, sync_clip, rendition),

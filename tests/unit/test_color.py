@@ -1,10 +1,12 @@
 """Colour: HDR is tone-mapped to SDR BT.709, BT.601 converted to BT.709, BT.709 left alone."""
 
 from dataclasses import replace
+from pathlib import Path
 
 from transcoder import color
-from transcoder.ffmpeg import build_args
+from transcoder.encoding import video_part_args
 from transcoder.ladder import Rendition
+from transcoder.planner import Part
 from transcoder.probe import MediaInfo, parse_probe
 
 HD = MediaInfo(2.0, 1920, 1080, 1920, 1080, 0, "1:1", 25.0, False, "hevc", None, "yuv420p10le", "mov")
@@ -29,8 +31,9 @@ def test_a_pq_source_rolls_off_to_the_peak_it_declares():
     assert dict(color.hdr_filters(pq))["tonemap"]["peak"] == round(4000 / 203, 3)
 
 
-def test_the_rung_command_tone_maps_before_scaling_and_tags_bt709():
-    argv = build_args("/in/source", "/out/x", R480, HLG)
+def test_a_part_tone_maps_before_scaling_and_tags_bt709():
+    part = Part("v00", "video", ("480p",), 0, 0.0, 100, None, 4.0)
+    argv = video_part_args("/in/source", part, [R480], HLG, {"480p": Path("/out/480p")})
     graph = argv[argv.index("-filter_complex") + 1]
     assert graph.index("tonemap=") < graph.index("scale=854:480")
     for option, value in (("-color_primaries", "bt709"), ("-color_trc", "bt709"), ("-colorspace", "bt709")):

@@ -1,10 +1,12 @@
 """The commands a part runs (pure: arguments in, argument lists out)."""
 
+from dataclasses import replace
 from pathlib import Path
 
 from transcoder.encoding import TIMELINE_OFFSET_S, audio_args, video_part_args
 from transcoder.ladder import plan as ladder
 from transcoder.planner import Part
+from transcoder.policy import Limits
 from transcoder.previews import StoryboardPlan
 from transcoder.probe import MediaInfo
 
@@ -74,3 +76,19 @@ def test_the_sound_is_decoded_once_and_encoded_at_each_bitrate():
     assert values(argv, "-filter_complex") == ["[0:1]asplit=2[s0][s1]"]
     assert values(argv, "-b:a") == ["64k", "128k"]
     assert values(argv, "-output_ts_offset") == [str(TIMELINE_OFFSET_S)] * 2
+
+
+def test_streams_are_chosen_by_index_and_interlaced_frames_are_cut_before_deinterlacing():
+    media = replace(MEDIA, video_stream=2, audio_stream=5, interlaced=True)
+    graph = values(video_part_args("/in/source", PART, RENDITIONS[:1], media, FOLDERS), "-filter_complex")[0]
+    # The frame count is the source's: trim counts frames before bwdif makes one picture per field.
+    assert graph.startswith("[0:2]setpts=PTS-STARTPTS[s0];[s0]trim=end_frame=240[s1];[s1]bwdif[s2]")
+    assert values(audio_args("/in/source", media, {64: Path("/a")}), "-map") == ["0:5"]
+
+
+def test_limits_preset_and_threads_reach_the_command():
+    limits = Limits(max_pixels=1000, ffmpeg_cpu_seconds=30)
+    argv = video_part_args("/in/source", PART, RENDITIONS[:1], MEDIA, FOLDERS, preset="medium", threads=2,
+                           limits=limits)  # fmt: skip
+    assert values(argv, "-timelimit") == ["30"] and values(argv, "-max_pixels") == ["1000"]
+    assert values(argv, "-preset") == ["medium"] and values(argv, "-threads") == ["2"]
