@@ -65,11 +65,14 @@ def encode_pictures(
             preset=settings.x264_preset, threads=settings.ffmpeg_threads, limits=settings.limits,
         )  # fmt: skip
         ffmpeg.run(argv, reporter, watch)
-        written = {name: describe(folder, part.seconds) for name, folder in folders.items()}
+        span = (part.start + encoding.TIMELINE_OFFSET_S, part.seconds)
+        written = {name: describe(folder, part.seconds, span) for name, folder in folders.items()}
         codecs = {name: hls.avc_codec((folders[name] / hls.INIT).read_bytes()) for name in folders}
         tile_names = sorted(p.name for p in tiles[1].glob("tile_*.jpg")) if tiles else []
     return {
         "renditions": {name: {**written[name], "codecs": codecs[name]} for name in written},
+        # What ffmpeg encoded: fewer than planned when the source has frames it cannot decode.
+        "encoded_frames": reporter.encoded,
         "tiles": tile_names,
         "poster": poster is not None,
     }
@@ -91,23 +94,30 @@ def encode_sound(
     return {"renditions": written}
 
 
-def describe(folder: Path, seconds: float) -> dict[str, Any]:
+def describe(folder: Path, seconds: float, span: tuple[float, float] | None = None) -> dict[str, Any]:
     """The segments ffmpeg wrote in ``folder``, checked complete.
 
     Some muxers exit cleanly after a failed write (a full disk), so the segments
-    must all be there, none empty, and add up to the part's length.
+    must all be there, none empty, and add up to the part's length. For pictures,
+    ``span`` (where the part starts on the timeline, and how long it lasts) gives
+    each segment its true length, read from the segments themselves.
     """
     segments = hls.parse_media_playlist((folder / hls.PLAYLIST).read_text())
     sizes = {s.uri: (folder / s.uri).stat().st_size if (folder / s.uri).exists() else 0 for s in segments}
-    total = sum(s.duration for s in segments)
     init = folder / hls.INIT
-    if not segments or 0 in sizes.values() or not init.exists() or total < 0.9 * seconds - 0.5:
+    if not segments or 0 in sizes.values() or not init.exists():
         raise StorageError("The HLS segments of this part were not all written (is the disk full?).")
     data = init.read_bytes()
+    durations = [s.duration for s in segments]
+    if span is not None:
+        times = [hls.decode_time((folder / s.uri).read_bytes()[:4096]) for s in segments]
+        durations = hls.segment_durations(times, hls.timescale(data), span[0], span[0] + span[1])
+    if sum(durations) < 0.9 * seconds - 0.5:
+        raise StorageError("The HLS segments of this part were not all written (is the disk full?).")
     return {
         "init_md5": hashlib.md5(data).hexdigest(),
         "stsd_md5": hashlib.md5(hls.sample_description(data)).hexdigest(),
-        "segments": [[s.uri, round(s.duration, 6), sizes[s.uri]] for s in segments],
+        "segments": [[s.uri, d, sizes[s.uri]] for s, d in zip(segments, durations, strict=True)],
     }
 
 

@@ -115,6 +115,41 @@ def sample_description(init: bytes) -> bytes:
     return init[at - 4 : at - 4 + size]
 
 
+def _box(data: bytes, name: bytes) -> int:
+    """Where the payload of the first box called ``name`` starts (after its version and flags)."""
+    at = data.find(name)
+    if at < 4:
+        raise ValueError(f"No {name.decode()} box found.")
+    return at + 4
+
+
+def timescale(init: bytes) -> int:
+    """The video track's ticks per second (``mdhd``)."""
+    at = _box(init, b"mdhd")
+    offset = at + 4 + (16 if init[at] == 1 else 8)
+    return int.from_bytes(init[offset : offset + 4], "big")
+
+
+def decode_time(segment: bytes) -> int:
+    """When a segment's first sample is decoded, in the track's ticks (``tfdt``)."""
+    at = _box(segment, b"tfdt")
+    size = 8 if segment[at] == 1 else 4
+    return int.from_bytes(segment[at + 4 : at + 4 + size], "big")
+
+
+def segment_durations(times: list[int], scale: int, first: float, end: float) -> list[float]:
+    """Each segment's length, from its decode time, the part's first picture and its end.
+
+    ffmpeg's own playlist gets these wrong at a variable frame rate (it takes the last
+    picture to last as long as the first), and the player places segments by them.
+    Within one part every picture is decoded the same delay before it is shown, so
+    decode times differ as presentation times do.
+    """
+    shift = first - times[0] / scale
+    starts = [t / scale + shift for t in times]
+    return [round(b - a, 6) for a, b in zip(starts, [*starts[1:], end], strict=True)]
+
+
 def render_master(variants: Iterable[Variant], uri_for: dict[str, str]) -> str:
     """The master playlist listing ``variants`` (lowest first), each at ``uri_for[name]``,
     and each audio group they name at ``uri_for[group]``."""

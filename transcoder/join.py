@@ -115,10 +115,9 @@ def _concat(services: Services, pieces: list[tuple[str, dict[str, Any]]], dst: P
 
 
 def expected_frames(video: jobs.Video, name: str) -> int:
-    """Frames a rendition must hold: its parts' source frames (twice that when deinterlacing
-    makes one picture of each field)."""
-    frames = sum(p["frames"] for p in jobs.video_parts(video, name))
-    return frames * 2 if video["source"].get("interlaced") else frames
+    """Frames a rendition must hold: all that its parts encoded, so a part lost or cut short
+    in the join is caught (a damaged source may give fewer than planned: those are gone)."""
+    return sum(p["results"]["encoded_frames"] for p in jobs.video_parts(video, name))
 
 
 def _copy(services: Services, key: str, out: BinaryIO) -> None:

@@ -141,11 +141,12 @@ def _with_previews(
         if not chunked and index > 0:
             out.append(part)
             continue
-        end = part.start + part.seconds if chunked else duration
-        tiles = [i for i in range(storyboard.count) if part.start - 1e-6 <= i * storyboard.interval < end]
-        if index == len(parts) - 1 and chunked:
-            tiles = [i for i in range(storyboard.count) if i * storyboard.interval >= part.start - 1e-6]
-        holds_poster = part.start - 1e-6 <= poster_at < end or (index == len(parts) - 1 and poster_at >= end)
+        # The first part also covers any time before its first frame (the sound may start
+        # earlier), the last any time after its last.
+        begin = -1.0 if index == 0 else part.start - 1e-6
+        end = part.start + part.seconds if chunked and index < len(parts) - 1 else float("inf")
+        tiles = [i for i in range(storyboard.count) if begin <= i * storyboard.interval < end]
+        holds_poster = begin <= poster_at < end
         out.append(
             Part(
                 **{

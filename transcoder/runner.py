@@ -78,7 +78,7 @@ def run(
             heartbeat=lease.renew,
             heartbeat_seconds=settings.lease_seconds / 3,
         )
-        reporter = ProgressReporter(services, video_id, part_id, entry)
+        reporter = ProgressReporter(services, video, part_id, entry)
 
         def attempt() -> dict[str, Any]:
             for key in outputs:
@@ -194,16 +194,20 @@ class ProgressReporter:
     that encodes no pictures (the sound) goes by time.
     """
 
-    def __init__(self, services: Services, video_id: str, part_id: str, entry: dict[str, Any]) -> None:
+    def __init__(self, services: Services, video: jobs.Video, part_id: str, entry: dict[str, Any]) -> None:
         self.services = services
-        self.video_id = video_id
+        self.video_id = video["id"]
         self.part_id = part_id
-        self.frames = entry.get("frames") or 0
+        # Deinterlacing makes a picture of each field: twice the source's frames.
+        self.frames = (entry.get("frames") or 0) * (2 if video["source"].get("interlaced") else 1)
         self.seconds = entry.get("seconds") or 0.0
         self.interval = services.settings.progress_interval
         self.last = 0.0
+        #: Frames ffmpeg said it encoded, at its last report (the whole part's, once it ended).
+        self.encoded = 0
 
     def __call__(self, progress: Progress) -> None:
+        self.encoded = progress.frame
         now = time.monotonic()
         if progress.done or now - self.last < self.interval:
             return  # the end is reported by finish_part, once the output is in place

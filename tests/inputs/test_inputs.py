@@ -155,7 +155,7 @@ def test_case(case, system, canary, tmp_path):
 
 def test_no_case_wrote_outside_its_video_folder_or_stopped_a_worker(system, storage_dir, processes):
     assert sorted(p.name for p in storage_dir.iterdir()) == ["videos"]
-    allowed = re.compile(r"^(source|\d+p\.mp4|poster\.jpg|storyboard\.(jpg|vtt)|hls)$")
+    allowed = re.compile(r"^(source|\d+p\.mp4|poster\.jpg|storyboard\.(jpg|vtt)|hls|tiles)$")
     for folder in (storage_dir / "videos").iterdir():
         assert re.fullmatch(r"[0-9a-f]{32}", folder.name)
         assert all(allowed.match(p.name) for p in folder.iterdir()), sorted(p.name for p in folder.iterdir())

@@ -112,7 +112,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "passing trouble (ffmpeg killed, stalled) is retried",
         (
             (
-                "transcoder/transcode.py",
+                "transcoder/runner.py",
                 "    except Transient as exc:\n",
                 "    except ArithmeticError as exc:\n",
             ),
@@ -155,9 +155,9 @@ MUTANTS: tuple[Mutant, ...] = (
         "phone videos are turned upright (the display matrix is applied)",
         (
             (
-                "transcoder/ffmpeg.py",
-                "source = ffmpeg.input(local_input(src), **input_options(limits))",
-                "source = ffmpeg.input(local_input(src), noautorotate=None, **input_options(limits))",
+                "transcoder/encoding.py",
+                "source = ffmpeg.input(local_input(src), **options)",
+                "source = ffmpeg.input(local_input(src), noautorotate=None, **options)",
             ),
         ),
         ("tests/inputs/test_inputs.py::test_case[rotated_90]",),
@@ -187,12 +187,24 @@ MUTANTS: tuple[Mutant, ...] = (
         ("tests/integration/test_hdr.py::test_a_bt601_source_keeps_its_colours_in_bt709",),
     ),
     Mutant(
+        "parts_not_cut_to_their_frames",
+        "each part encodes exactly its frames, so no frame is doubled or lost at a seam",
+        (("transcoder/encoding.py", '        .filter("trim", end_frame=part.frames)\n', ""),),
+        ("tests/integration/test_seams.py::test_chunks_join_frame_exact_with_the_sound_in_sync",),
+    ),
+    Mutant(
+        "parts_not_on_one_timeline",
+        "each part's segments carry the video's own timestamps, so parts play and join as one stream",
+        (("transcoder/encoding.py", '"hls_segment_options": "movflags=+frag_discont",', ""),),
+        ("tests/integration/test_seams.py::test_chunks_join_frame_exact_with_the_sound_in_sync",),
+    ),
+    Mutant(
         "close_by_every_part",
         "a video is closed once, by the part whose end ends it",
         (
             (
                 "tasks/transcode.py",
-                "    if ended:\n        close.delay(video_id)",
+                "    if outcome.ended:\n        close.delay(video_id)",
                 "    close.delay(video_id)",
             ),
         ),
@@ -201,7 +213,7 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "seq_not_raised",
         "every change is a new snapshot with a higher sequence number",
-        (("transcoder/jobs.py", '                    video["seq"] += 1\n', ""),),
+        (("transcoder/store.py", '                    video["seq"] += 1\n', ""),),
         ("tests/integration/test_store.py",),
         quick=True,
     ),
@@ -215,7 +227,7 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "backoff_off",
         "retries wait 2, 4, 8... seconds (at most 60) between attempts",
-        (("transcoder/transcode.py", "return min(2.0**exponent, MAX_BACKOFF_S)", "return 0.0"),),
+        (("transcoder/retry.py", "return min(2.0**exponent, MAX_BACKOFF_S)", "return 0.0"),),
         ("tests/unit/test_backoff.py",),
         quick=True,
     ),

@@ -6,10 +6,13 @@ from transcoder.hls import (
     avc_codec,
     bandwidths,
     codecs,
+    decode_time,
     parse_media_playlist,
     render_master,
     render_media,
     sample_description,
+    segment_durations,
+    timescale,
 )
 
 PLAYLIST = """#EXTM3U
@@ -101,3 +104,16 @@ def test_sample_description_is_the_stsd_box_alone():
     stsd = b"\x00\x00\x00\x10stsd\x00\x00\x00\x00\x00\x00\x00\x01"
     init = b"\x00\x00\x00\x08ftyp" + stsd + b"\x00\x00\x00\x08elst"
     assert sample_description(init) == stsd
+
+
+def test_segment_lengths_come_from_decode_times_not_ffmpegs_playlist():
+    # Three segments of a part that starts at 5 s and lasts 9.9 s, in 15360 ticks per second.
+    times = [5 * 15360 - 1024, 9 * 15360 - 1024, 13 * 15360 - 1024]  # decoded 1024 ticks early
+    assert segment_durations(times, 15360, 5.0, 14.9) == [4.0, 4.0, 1.9]
+
+
+def test_decode_time_and_timescale_are_read_from_the_boxes():
+    tfdt = b"\x00\x00\x00\x14tfdt\x01\x00\x00\x00" + (123456789).to_bytes(8, "big")
+    assert decode_time(b"\x00\x00\x00\x08moof" + tfdt) == 123456789
+    mdhd = b"\x00\x00\x00\x20mdhd\x00\x00\x00\x00" + b"\x00" * 8 + (15360).to_bytes(4, "big") + b"\x00" * 8
+    assert timescale(b"\x00\x00\x00\x08moov" + mdhd) == 15360

@@ -109,3 +109,11 @@ def test_packets_in_decode_order_become_sorted_frame_times_from_the_start():
     assert frames.times == (0.033333, 0.066667, 0.066667, 0.1)
     assert frames.keyframes == {2, 3}  # the keyframe at 1.1 s and the one at 1.0667 s
     assert round(frames.duration, 6) == round(0.1 + 0.033333, 6)
+
+
+def test_the_first_part_makes_the_tiles_and_poster_before_its_first_frame():
+    # A file whose sound starts first: the pictures start 23 ms in.
+    frames = Frames(tuple(round(0.023 + i / 25, 6) for i in range(50)), frozenset({0}))
+    parts = plan(frames, ["144p"], StoryboardPlan(1, 2, 2, 1, 160, 68), has_audio=True, poster_at=0.0)
+    video = parts[1]
+    assert video.tiles == (0, 2) and video.poster_at == 0.0
