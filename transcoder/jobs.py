@@ -1,9 +1,9 @@
-"""A video's state: its parts of work, and the renditions they add up to. Pure, no I/O.
+"""A video's state changes: pure functions on its document, no I/O.
 
 A video is one JSON document. Its ``parts`` are the units of work the planner cut
 (see ``transcoder.planner``), each with its own state, attempts and results; its
 ``renditions`` and ``previews`` are what the API shows, summed up from the parts
-by ``summarize`` after every transition, so the two never disagree.
+(``transcoder.summary``) after every transition, so the two never disagree.
 Transitions return True when they changed the document; ``transcoder.store``
 applies each atomically.
 """
@@ -11,39 +11,25 @@ applies each atomically.
 from __future__ import annotations
 
 import uuid
-from enum import StrEnum
 from typing import Any
 
-from .errors import VideoNotFound
 from .ladder import Rendition
-from .planner import AUDIO, JOIN, Part
+from .model import (
+    PART_TERMINAL,
+    TERMINAL,
+    PartState,
+    Video,
+    VideoState,
+    part,
+    rung,
+    video_parts,
+)
+from .planner import Part
 from .probe import MediaInfo
+from .summary import overall_progress, playable_rungs, summarize
 
-Video = dict[str, Any]
-
-
-class VideoState(StrEnum):
-    QUEUED = "queued"
-    PROCESSING = "processing"
-    READY = "ready"
-    FAILED = "failed"
-    CANCELED = "canceled"
-
-
-class PartState(StrEnum):
-    """The state of a part, and of a rendition or the previews (the same five words)."""
-
-    QUEUED = "queued"
-    RUNNING = "running"
-    READY = "ready"
-    FAILED = "failed"
-    CANCELED = "canceled"
-
-
-RungState = PartState
-TERMINAL = {VideoState.READY.value, VideoState.FAILED.value, VideoState.CANCELED.value}
-PART_TERMINAL = {PartState.READY.value, PartState.FAILED.value, PartState.CANCELED.value}
-RUNG_TERMINAL = PART_TERMINAL
+__all__ = ["PART_TERMINAL", "TERMINAL", "PartState", "Video", "VideoState", "overall_progress",
+           "part", "playable_rungs", "rung", "video_parts"]  # fmt: skip
 
 
 def new_video_id() -> str:
@@ -101,28 +87,6 @@ def new_video(
     }
     summarize(video)
     return video
-
-
-def part(video: Video, part_id: str) -> dict[str, Any]:
-    for entry in video["parts"]:
-        if entry["id"] == part_id:
-            return entry
-    raise VideoNotFound(f"Video {video['id']} has no part {part_id!r}.")
-
-
-def rung(video: Video, name: str) -> dict[str, Any]:
-    for entry in video["renditions"]:
-        if entry["name"] == name:
-            return entry
-    raise VideoNotFound(f"Video {video['id']} has no {name} rendition.")
-
-
-def video_parts(video: Video, rung_name: str | None = None) -> list[dict[str, Any]]:
-    """The parts that encode pictures (of one rendition), in time order."""
-    found = [
-        p for p in video["parts"] if p["kind"] == "video" and (rung_name is None or rung_name in p["rungs"])
-    ]
-    return sorted(found, key=lambda p: p["start"])
 
 
 def running_parts(videos: list[Video]) -> list[tuple[str, dict[str, Any]]]:
@@ -307,95 +271,3 @@ def settle(video: Video, now: float) -> bool:
         video["state"] = VideoState.READY.value
     video["finished_at"] = now
     return True
-
-
-# --- what the API shows, summed up from the parts -----------------------------
-
-
-def summarize(video: Video) -> None:
-    """Each rendition's state, progress, speed and ETA, and the previews', from the parts."""
-    parts = {p["id"]: p for p in video["parts"]}
-    join, audio = parts.get(JOIN), parts.get(AUDIO)
-    shared = [p for p in (audio, join) if p is not None]
-    for rendition in video["renditions"]:
-        own = video_parts(video, rendition["name"])
-        rendition.update(_summary(video, own, shared, join))
-    previews = video["previews"]
-    previews["state"] = _previews_state(video, join)
-    results = (join or {}).get("results") or {}
-    previews["storyboard"] = results.get("storyboard")
-    previews["error"] = (join or {}).get("error")
-
-
-def _summary(
-    video: Video, own: list[dict[str, Any]], shared: list[dict[str, Any]], join: dict[str, Any] | None
-) -> dict[str, Any]:
-    everything = own + shared
-    states = {p["state"] for p in everything}
-    failed = next((p for p in everything if p["state"] == PartState.FAILED.value), None)
-    if join is not None and join["state"] == PartState.READY.value:
-        state = PartState.READY.value
-    elif failed is not None:
-        state = PartState.FAILED.value
-    elif video["state"] == VideoState.CANCELED.value:
-        state = PartState.CANCELED.value
-    elif states & {PartState.RUNNING.value, PartState.READY.value}:
-        state = PartState.RUNNING.value
-    else:
-        state = PartState.QUEUED.value
-    seconds = sum(p["seconds"] for p in own) or 1.0
-    progress = sum(p["progress"] * p["seconds"] for p in own) / seconds
-    if state != PartState.READY.value:
-        progress = min(progress, 99.9)
-    running = [p for p in own if p["state"] == PartState.RUNNING.value]
-    fps = round(sum(p["fps"] or 0 for p in running), 1) if running else None
-    etas = [p["eta_seconds"] for p in running]
-    waiting = any(p["state"] == PartState.QUEUED.value for p in own)
-    eta = max(etas) if running and None not in etas and not waiting else None
-    return {
-        "state": state,
-        "progress": 100.0 if state == PartState.READY.value else round(progress, 1),
-        "fps": fps or None,
-        "eta_seconds": 0.0 if state == PartState.READY.value else eta,
-        "error": failed["error"] if failed is not None else None,
-    }
-
-
-def _previews_state(video: Video, join: dict[str, Any] | None) -> str:
-    if join is None:
-        return PartState.FAILED.value
-    if join["state"] == PartState.READY.value:
-        has = bool((join.get("results") or {}).get("storyboard"))
-        return PartState.READY.value if has else PartState.FAILED.value
-    if video["state"] == VideoState.CANCELED.value:
-        return PartState.CANCELED.value
-    if join["state"] == PartState.FAILED.value:
-        return PartState.FAILED.value
-    return (
-        PartState.RUNNING.value if video["state"] == VideoState.PROCESSING.value else PartState.QUEUED.value
-    )
-
-
-def playable_rungs(video: Video) -> list[dict[str, Any]]:
-    """Renditions a player can start now (lowest first): the sound and the rendition's first
-    part are ready; later parts join the playlist as they finish."""
-    audio = next((p for p in video["parts"] if p["kind"] == "audio"), None)
-    if audio is not None and audio["state"] != PartState.READY.value:
-        return []
-    if video["state"] in (VideoState.FAILED.value, VideoState.CANCELED.value):
-        return []
-    playable = []
-    for rendition in video["renditions"]:
-        own = video_parts(video, rendition["name"])
-        if own and own[0]["state"] == PartState.READY.value:
-            playable.append(rendition)
-    return playable
-
-
-def overall_progress(video: Video) -> float:
-    entries = video["renditions"]
-    if video["state"] == VideoState.READY.value:
-        return 100.0
-    if not entries:
-        return 0.0
-    return round(sum(e["progress"] for e in entries) / len(entries), 1)

@@ -1,0 +1,55 @@
+"""The words a video's state is written in: its states, and how to find its parts. No I/O."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from .errors import VideoNotFound
+
+#: A video: one JSON document (see ``transcoder.jobs``).
+Video = dict[str, Any]
+
+
+class VideoState(StrEnum):
+    QUEUED = "queued"
+    PROCESSING = "processing"
+    READY = "ready"
+    FAILED = "failed"
+    CANCELED = "canceled"
+
+
+class PartState(StrEnum):
+    """The state of a part, and of a rendition or the previews (the same five words)."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    READY = "ready"
+    FAILED = "failed"
+    CANCELED = "canceled"
+
+
+TERMINAL = {VideoState.READY.value, VideoState.FAILED.value, VideoState.CANCELED.value}
+PART_TERMINAL = {PartState.READY.value, PartState.FAILED.value, PartState.CANCELED.value}
+
+
+def part(video: Video, part_id: str) -> dict[str, Any]:
+    for entry in video["parts"]:
+        if entry["id"] == part_id:
+            return entry
+    raise VideoNotFound(f"Video {video['id']} has no part {part_id!r}.")
+
+
+def rung(video: Video, name: str) -> dict[str, Any]:
+    for entry in video["renditions"]:
+        if entry["name"] == name:
+            return entry
+    raise VideoNotFound(f"Video {video['id']} has no {name} rendition.")
+
+
+def video_parts(video: Video, rung_name: str | None = None) -> list[dict[str, Any]]:
+    """The parts that encode pictures (of one rendition), in time order."""
+    found = [
+        p for p in video["parts"] if p["kind"] == "video" and (rung_name is None or rung_name in p["rungs"])
+    ]
+    return sorted(found, key=lambda p: p["start"])
