@@ -9,6 +9,7 @@ that every planned frame is there before the rendition is ready.
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -130,6 +131,20 @@ def _copy(services: Services, key: str, out: BinaryIO) -> None:
         blob.close()
 
 
+def _fill_gaps(tiles: Path, count: int) -> bool:
+    """Stand in for tiles a damaged source could not give with the nearest one before (or
+    after), so every cue still points at its own time; False if there are none at all."""
+    names = [f"tile_{i:05d}.jpg" for i in range(count)]
+    have = [i for i, name in enumerate(names) if (tiles / name).exists()]
+    if not have:
+        return False
+    for i, name in enumerate(names):
+        if i not in have:
+            nearest = max((j for j in have if j < i), default=min(have))
+            shutil.copyfile(tiles / names[nearest], tiles / name)
+    return True
+
+
 def _storyboard(services: Services, video: jobs.Video, work: Path, watch: Any) -> dict[str, Any] | None:
     """The sprite and its WebVTT, or None if a tile is missing (the video plays without)."""
     plan = previews.StoryboardPlan.from_dict(video["storyboard_plan"])
@@ -140,7 +155,7 @@ def _storyboard(services: Services, video: jobs.Video, work: Path, watch: Any) -
             for name in (part["results"] or {}).get("tiles", []):
                 with open(tiles / name, "wb") as out:
                     _copy(services, f"{tiles_prefix(video['id'], part['id'])}/{name}", out)
-        if len(list(tiles.iterdir())) < plan.count:
+        if not _fill_gaps(tiles, plan.count):
             return None
         with services.storage.writing(preview_key(video["id"], "storyboard.jpg")) as sprite:
             ffmpeg_run(sprite_args(tiles, sprite, plan, services.settings.limits), watch=watch)

@@ -1,9 +1,10 @@
 """The pages in a real Chromium, against the real system: upload, live progress, library, watch."""
 
 import pytest
+import requests
 from playwright.sync_api import expect
 
-from tests.system import make_clip, upload, wait_terminal
+from tests.system import make_clip, upload, wait_for, wait_terminal
 
 RUNGS = ("144p", "240p", "360p", "480p")
 
@@ -165,7 +166,7 @@ def test_playback_starts_while_later_parts_encode_and_crosses_every_seam(system,
     clip = make_clip(tmp_path / "chunked.mp4", size="1280x720", seconds=40, audio=True, crf=30)
     video_id = upload(system, clip).json()["id"]
     api = f"{system}/api/videos/{video_id}"
-    page.wait_for_function(f"() => fetch('{api}').then(r => r.json()).then(v => v.playable)", polling=200)
+    wait_for(lambda: requests.get(api, timeout=10).json()["playable"], 60, "playable")
     page.goto(f"{system}/videos/{video_id}")
     page.wait_for_function("() => window.transcoderPlayer && window.transcoderPlayer.levels.length > 0")
     page.evaluate(WATCH_STALLS)
