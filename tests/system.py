@@ -318,6 +318,8 @@ def video_record(video_id: str, media, shape: str = "rungs"):
     count = round(media.duration * 25)
     frames = Frames(tuple(i / 25 for i in range(count)), frozenset(range(0, count, 50)))
     ladder = plan(media.width, media.height)
-    parts = planner.plan(frames, [r.name for r in ladder], plan_storyboard(media), has_audio=media.has_audio,
-                         shape=shape)  # fmt: skip
+    bitrates = [r.audio_bitrate_k for r in ladder] if media.has_audio else []
+    parts = planner.plan(
+        frames, [r.name for r in ladder], plan_storyboard(media), audio_bitrates=bitrates, shape=shape
+    )
     return jobs.new_video(video_id, "a.mp4", media, ladder, parts, now=1.0)

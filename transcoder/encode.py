@@ -15,23 +15,18 @@ from typing import Any
 from . import encoding, ffmpeg, hls, jobs
 from .errors import StorageError
 from .ladder import Rendition
-from .planner import Part
+from .planner import LATER_NICENESS, Part
 from .previews import StoryboardPlan
 from .probe import MediaInfo
 from .services import Services
 from .storage import part_prefix, preview_key, source_key, tiles_prefix
 
 
-def audio_group(bitrate_k: int) -> str:
-    """The name of the audio rendition at one bitrate (a folder, and an HLS group id)."""
-    return f"a{bitrate_k}"
-
-
 def outputs(video: jobs.Video, entry: dict[str, Any]) -> list[str]:
     """The storage keys a part writes."""
     video_id, part_id = video["id"], entry["id"]
     if entry["kind"] == "audio":
-        return [part_prefix(video_id, audio_group(k), part_id) for k in _bitrates(video)]
+        return [part_prefix(video_id, part_id, part_id)]
     keys = [part_prefix(video_id, name, part_id) for name in entry["rungs"]]
     if entry["tiles"][1]:
         keys.append(tiles_prefix(video_id, part_id))
@@ -64,7 +59,7 @@ def encode_pictures(
             src, part, renditions, media, folders, tiles=tiles, poster=poster,
             preset=settings.x264_preset, threads=settings.ffmpeg_threads, limits=settings.limits,
         )  # fmt: skip
-        ffmpeg.run(argv, reporter, watch)
+        ffmpeg.run(argv, reporter, watch, niceness=_niceness(entry))
         span = (part.start + encoding.TIMELINE_OFFSET_S, part.seconds)
         written = {name: describe(folder, part.seconds, span) for name, folder in folders.items()}
         codecs = {name: hls.avc_codec((folders[name] / hls.INIT).read_bytes()) for name in folders}
@@ -81,17 +76,16 @@ def encode_pictures(
 def encode_sound(
     services: Services, video: jobs.Video, entry: dict[str, Any], watch: ffmpeg.Watch, reporter: Any
 ) -> dict[str, Any]:
-    """Decode the sound once and encode it at every bitrate the renditions use."""
+    """Encode the whole sound at one bitrate: its HLS audio rendition."""
     video_id, part_id = video["id"], entry["id"]
     media = MediaInfo.from_dict(video["source"])
     storage, limits = services.storage, services.settings.limits
     with ExitStack() as stack:
         src = stack.enter_context(storage.fetch(source_key(video_id)))
-        folders = {k: stack.enter_context(storage.writing_dir(part_prefix(video_id, audio_group(k), part_id)))
-                   for k in _bitrates(video)}  # fmt: skip
-        ffmpeg.run(encoding.audio_args(src, media, folders, limits), reporter, watch)
-        written = {audio_group(k): describe(folder, 0.0) for k, folder in folders.items()}
-    return {"renditions": written}
+        folder = stack.enter_context(storage.writing_dir(part_prefix(video_id, part_id, part_id)))
+        argv = encoding.audio_args(src, media, {entry["bitrate_k"]: folder}, limits)
+        ffmpeg.run(argv, reporter, watch, niceness=_niceness(entry))
+        return {"renditions": {part_id: describe(folder, 0.0)}}
 
 
 def describe(folder: Path, seconds: float, span: tuple[float, float] | None = None) -> dict[str, Any]:
@@ -121,8 +115,8 @@ def describe(folder: Path, seconds: float, span: tuple[float, float] | None = No
     }
 
 
-def _bitrates(video: jobs.Video) -> list[int]:
-    return sorted({r["audio_bitrate_k"] for r in video["renditions"]})
+def _niceness(entry: dict[str, Any]) -> int:
+    return 0 if entry.get("urgent") else LATER_NICENESS
 
 
 def _part(entry: dict[str, Any]) -> Part:

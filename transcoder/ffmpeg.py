@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import logging
 import os
 import signal
@@ -58,13 +59,18 @@ class Watch:
 
 
 def run(
-    argv: list[str], on_progress: Callable[[Progress], None] | None = None, watch: Watch | None = None
+    argv: list[str],
+    on_progress: Callable[[Progress], None] | None = None,
+    watch: Watch | None = None,
+    *,
+    niceness: int = 0,
 ) -> None:
     """Run ffmpeg to the end, reporting each progress block; raise one of our errors on failure.
 
     ffmpeg gets its own process group, so a kill reaches it and anything it forked,
     and an interrupted caller (time limit, cancel, shutdown) never leaves it running.
-    A monitor thread enforces ``watch``.
+    A monitor thread enforces ``watch``. A positive ``niceness`` lets ffmpegs of more
+    urgent work on the same machine have the CPU first.
     """
     watch = watch or Watch()
     with tempfile.TemporaryFile() as stderr:
@@ -74,7 +80,7 @@ def run(
             stdout=subprocess.PIPE,
             stderr=stderr,
             start_new_session=True,
-            preexec_fn=_die_with_parent,
+            preexec_fn=functools.partial(_prepare_child, niceness),
             text=True,
         )
         monitor = _Monitor(proc, watch)
@@ -178,6 +184,12 @@ class _Monitor(threading.Thread):
 
 _PR_SET_PDEATHSIG = 1
 _libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+
+
+def _prepare_child(niceness: int) -> None:
+    _die_with_parent()
+    if niceness:
+        os.nice(niceness)
 
 
 def _die_with_parent() -> None:

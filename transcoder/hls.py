@@ -22,7 +22,7 @@ INIT = "init.mp4"
 #: The only file names a rung's HLS folder holds; the web app serves nothing else.
 FILE_NAME = re.compile(r"^(index\.m3u8|init\.mp4|seg_\d{3,6}\.m4s)$")
 #: The only part folder names (see ``transcoder.planner``).
-PART_NAME = re.compile(r"^(audio|v\d{2,4})$")
+PART_NAME = re.compile(r"^(a\d{2,3}|v\d{2,4})$")
 
 AVC_PROFILES = {"Baseline": "4200", "Constrained Baseline": "42e0", "Main": "4d00", "High": "6400"}
 

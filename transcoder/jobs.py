@@ -22,6 +22,7 @@ from .model import (
     VideoState,
     part,
     rung,
+    sound_of,
     video_parts,
 )
 from .planner import Part
@@ -29,7 +30,7 @@ from .probe import MediaInfo
 from .summary import overall_progress, playable_rungs, summarize
 
 __all__ = ["PART_TERMINAL", "TERMINAL", "PartState", "Video", "VideoState", "overall_progress",
-           "part", "playable_rungs", "rung", "video_parts"]  # fmt: skip
+           "part", "playable_rungs", "rung", "sound_of", "video_parts"]  # fmt: skip
 
 
 def new_video_id() -> str:
@@ -77,6 +78,7 @@ def new_video(
                 "outages": 0,
                 "worker": None,
                 "started_at": None,
+                "finished_at": None,
                 "retry_at": None,
                 "last_error": None,
                 "released": not p.after,
@@ -133,7 +135,14 @@ def finish_part(video: Video, part_id: str, now: float, results: dict[str, Any] 
     entry = part(video, part_id)
     if entry["state"] in PART_TERMINAL or video["state"] in TERMINAL:
         return False
-    entry.update(state=PartState.READY.value, error=None, progress=100.0, eta_seconds=0.0, results=results)
+    entry.update(
+        state=PartState.READY.value,
+        error=None,
+        progress=100.0,
+        eta_seconds=0.0,
+        results=results,
+        finished_at=now,
+    )
     summarize(video)
     settle(video, now)
     return True

@@ -17,7 +17,6 @@ from typing import Any, BinaryIO
 import ffmpeg
 
 from . import hls, jobs, previews, scratch
-from .encode import audio_group
 from .encoding import TIMELINE_OFFSET_S
 from .errors import FfmpegFailed, StorageError
 from .ffmpeg import run as ffmpeg_run
@@ -63,9 +62,9 @@ def join(
     """Make every rendition's MP4, then the storyboard (which, if it fails, only costs the previews)."""
     storage, limits = services.storage, services.settings.limits
     with scratch.folder(services.settings.scratch_dir, "join") as work:
-        sound = _gather_sound(services, video, work)
         for rendition in video["renditions"]:
             name = rendition["name"]
+            sound = _gather_sound(services, video, rendition["audio_bitrate_k"], work)
             pictures = _gather(services, video, name, work / f"{name}-video.mp4")
             with storage.writing(rendition_key(video["id"], name)) as mp4:
                 ffmpeg_run(join_args(pictures, sound, mp4, limits), watch=watch)
@@ -93,16 +92,15 @@ def _gather(services: Services, video: jobs.Video, name: str, dst: Path) -> Path
     return dst
 
 
-def _gather_sound(services: Services, video: jobs.Video, work: Path) -> Path | None:
-    audio = next((p for p in video["parts"] if p["kind"] == "audio"), None)
+def _gather_sound(services: Services, video: jobs.Video, bitrate_k: int, work: Path) -> Path | None:
+    """The sound at a rendition's bitrate, as one fragmented MP4 (made once per bitrate)."""
+    audio = jobs.sound_of(video, bitrate_k)
     if audio is None:
         return None
-    bitrate = max(r["audio_bitrate_k"] for r in video["renditions"])
-    group = audio_group(bitrate)
-    dst = work / f"{group}.mp4"
-    _concat(
-        services, [(part_prefix(video["id"], group, audio["id"]), audio["results"]["renditions"][group])], dst
-    )
+    dst = work / f"{audio['id']}.mp4"
+    if not dst.exists():
+        written = audio["results"]["renditions"][audio["id"]]
+        _concat(services, [(part_prefix(video["id"], audio["id"], audio["id"]), written)], dst)
     return dst
 
 

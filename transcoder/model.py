@@ -40,6 +40,11 @@ def part(video: Video, part_id: str) -> dict[str, Any]:
     raise VideoNotFound(f"Video {video['id']} has no part {part_id!r}.")
 
 
+def sound_of(video: Video, bitrate_k: int) -> dict[str, Any] | None:
+    """The part that encodes the sound at this bitrate (None for a silent video)."""
+    return next((p for p in video["parts"] if p["kind"] == "audio" and p["bitrate_k"] == bitrate_k), None)
+
+
 def rung(video: Video, name: str) -> dict[str, Any]:
     for entry in video["renditions"]:
         if entry["name"] == name:

@@ -10,14 +10,15 @@ encoded into all of them. Two shapes:
   on source keyframes where one is near, so no part decodes frames it throws away.
 - ``rungs``: one part per rendition over the whole video (one task per rendition).
 
-The sound is its own part, encoded once for the whole video (per-chunk AAC
-clicks and drifts at every seam), and a last ``join`` part, run when every other
-part is ready, makes each rendition's MP4 and the storyboard.
+The sound is encoded once for the whole video (per-chunk AAC clicks and drifts
+at every seam), one part per bitrate the ladder uses, so the lowest, which
+playback starts with, is ready soonest; a last ``join`` part, run when every
+other part is ready, makes each rendition's MP4 and the storyboard.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from .frames import Frames
@@ -30,9 +31,12 @@ FIRST_CHUNK_S = 4.0
 MIN_CHUNK_S = 8.0
 MAX_CHUNK_S = 60.0
 TARGET_CHUNKS = 12
+#: Niceness of every ffmpeg but the urgent ones: on a busy machine the sound and the first
+#: chunk are encoded first, so the video plays sooner; the total work is the same.
+LATER_NICENESS = 10
 #: A video shorter than this is one part with all renditions.
 ONE_PART_BELOW_S = 10.0
-AUDIO, JOIN = "audio", "join"
+JOIN = "join"
 
 
 @dataclass(frozen=True)
@@ -55,11 +59,20 @@ class Part:
     #: Seconds after ``start`` where the poster search begins, if this part makes the poster.
     poster_at: float | None = None
     after: tuple[str, ...] = field(default=())
+    #: What playback waits for (the lowest sound, the first picture part): its ffmpeg has the CPU first.
+    urgent: bool = False
+    #: The sound's bitrate, for a part of the sound.
+    bitrate_k: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["rungs"], data["tiles"], data["after"] = list(self.rungs), list(self.tiles), list(self.after)
         return data
+
+
+def audio_id(bitrate_k: int) -> str:
+    """The sound at one bitrate: a part's id, its HLS audio group, its folder (``a64``)."""
+    return f"a{bitrate_k}"
 
 
 def chunk_seconds(duration: float, configured: float = 0.0) -> float:
@@ -74,7 +87,7 @@ def plan(
     rungs: list[str],
     storyboard: StoryboardPlan,
     *,
-    has_audio: bool,
+    audio_bitrates: list[int],
     shape: str = "chunks",
     chunk_s: float = 0.0,
     poster_at: float = 0.0,
@@ -90,7 +103,10 @@ def plan(
         ranges = cut(frames, chunk_seconds(duration, chunk_s))
         video = [_range_part(f"v{i:02d}", tuple(rungs), r, frames, duration) for i, r in enumerate(ranges)]
     video = _with_previews(video, frames, storyboard, poster_at, duration)
-    parts = ([Part(AUDIO, "audio", seconds=duration)] if has_audio else []) + video
+    video[0] = replace(video[0], urgent=True)
+    sound = [Part(audio_id(k), "audio", seconds=duration, urgent=i == 0, bitrate_k=k)
+             for i, k in enumerate(sorted(set(audio_bitrates)))]  # fmt: skip
+    parts = [*sound[:1], video[0], *sound[1:], *video[1:]]
     return [*parts, Part(JOIN, "join", tuple(rungs), after=tuple(p.id for p in parts))]
 
 

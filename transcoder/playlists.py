@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import hls, jobs
-from .encode import audio_group
+from .planner import audio_id
 
 MASTER_AUDIO_CODEC = "mp4a.40.2"
 
@@ -32,7 +32,7 @@ def media(video: jobs.Video, name: str) -> str | None:
     if any(r["name"] == name for r in video["renditions"]):
         parts = jobs.video_parts(video, name)
     else:
-        parts = [p for p in video["parts"] if p["kind"] == "audio" and name in _groups(video)]
+        parts = [p for p in video["parts"] if p["kind"] == "audio" and p["id"] == name]
     outputs, complete = _outputs(parts, name)
     return hls.render_media(outputs, complete) if outputs else None
 
@@ -47,10 +47,6 @@ def master(video: jobs.Video) -> str | None:
     return hls.render_master(variants, uris)
 
 
-def _groups(video: jobs.Video) -> set[str]:
-    return {audio_group(r["audio_bitrate_k"]) for r in video["renditions"]}
-
-
 def _variant(video: jobs.Video, rendition: dict[str, Any]) -> hls.Variant:
     name = rendition["name"]
     outputs, _ = _outputs(jobs.video_parts(video, name), name)
@@ -61,7 +57,7 @@ def _variant(video: jobs.Video, rendition: dict[str, Any]) -> hls.Variant:
     has_audio = video["source"]["has_audio"]
     sound = rendition["audio_bitrate_k"] * 1000 if has_audio else 0
     codecs = first["codecs"] + (f",{MASTER_AUDIO_CODEC}" if has_audio else "")
-    group = audio_group(rendition["audio_bitrate_k"]) if has_audio else None
+    group = audio_id(rendition["audio_bitrate_k"]) if has_audio else None
     return hls.Variant(
         name, rendition["width"], rendition["height"], peak + sound, average + sound, codecs, group
     )

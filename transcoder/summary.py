@@ -9,17 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from .model import PartState, Video, VideoState, video_parts
-from .planner import AUDIO, JOIN
+from .model import PartState, Video, VideoState, sound_of, video_parts
+from .planner import JOIN
 
 
 def summarize(video: Video) -> None:
     """Each rendition's state, progress, speed and ETA, and the previews', from the parts."""
-    parts = {p["id"]: p for p in video["parts"]}
-    join, audio = parts.get(JOIN), parts.get(AUDIO)
-    shared = [p for p in (audio, join) if p is not None]
+    join = next((p for p in video["parts"] if p["id"] == JOIN), None)
     for rendition in video["renditions"]:
         own = video_parts(video, rendition["name"])
+        shared = [p for p in (sound_of(video, rendition["audio_bitrate_k"]), join) if p is not None]
         rendition.update(_summary(video, own, shared, join))
     previews = video["previews"]
     previews["state"] = _previews_state(video, join)
@@ -78,16 +77,16 @@ def _previews_state(video: Video, join: dict[str, Any] | None) -> str:
 
 
 def playable_rungs(video: Video) -> list[dict[str, Any]]:
-    """Renditions a player can start now (lowest first): the sound and the rendition's first
-    part are ready; later parts join the playlist as they finish."""
-    audio = next((p for p in video["parts"] if p["kind"] == "audio"), None)
-    if audio is not None and audio["state"] != PartState.READY.value:
-        return []
+    """Renditions a player can start now (lowest first): its sound and its first part are
+    ready; later parts join the playlist as they finish."""
     if video["state"] in (VideoState.FAILED.value, VideoState.CANCELED.value):
         return []
     playable = []
     for rendition in video["renditions"]:
         own = video_parts(video, rendition["name"])
+        sound = sound_of(video, rendition["audio_bitrate_k"])
+        if sound is not None and sound["state"] != PartState.READY.value:
+            continue
         if own and own[0]["state"] == PartState.READY.value:
             playable.append(rendition)
     return playable

@@ -70,7 +70,7 @@ def new_record(
         found,
         [r.name for r in ladder],
         storyboard,
-        has_audio=media.has_audio,
+        audio_bitrates=[r.audio_bitrate_k for r in ladder] if media.has_audio else [],
         shape=settings.plan,
         chunk_s=settings.chunk_seconds,
         poster_at=planner.poster_time(media.duration),

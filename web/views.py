@@ -72,7 +72,7 @@ def video_json(video: jobs.Video) -> dict[str, Any]:
 
 
 PART_FIELDS = ("id", "kind", "rungs", "first", "start", "frames", "seconds", "state", "progress", "fps",
-               "eta_seconds", "attempts", "worker", "error")  # fmt: skip
+               "eta_seconds", "attempts", "worker", "started_at", "finished_at", "error")  # fmt: skip
 
 
 def parts_json(part: dict[str, Any]) -> dict[str, Any]:

@@ -34,7 +34,7 @@ def test_a_rungs_only_worker_leaves_closing_work_to_a_finalize_worker(split, dat
     record = json.loads(client.get(keys.video_key(video_id)))
     order = [p["id"] for p in sorted(record["parts"], key=lambda p: p["started_at"])]
     assert order == [p["id"] for p in record["parts"]]  # the planner's order: playable soonest
-    assert order[:2] == ["audio", "v00"] and order[-1] == "join"
+    assert order[:2] == ["a64", "v00"] and order[-1] == "join"
     # The closing task waits, untouched, in its own queue.
     wait_for(lambda: client.llen(keys.FINALIZE_QUEUE) == 1, 10, "closing message queued")
     assert client.llen(keys.RUNGS_QUEUE) == 0

@@ -30,16 +30,16 @@ def test_retry_runs_the_one_failed_part_alone(tmp_path):
 
         before = stored()
         assert {p["id"]: p["state"] for p in before["parts"]} == {
-            "audio": "ready", "v00": "ready", "v01": "failed", "join": "queued"}  # fmt: skip
+            "a64": "ready", "v00": "ready", "v01": "failed", "join": "queued"}  # fmt: skip
         blocker.unlink()
         retried = requests.post(f"{side.url}/api/videos/{video_id}/retry", timeout=10)
         assert retried.status_code == 202 and retried.json()["state"] == "processing"
         assert wait_terminal(side.url, video_id)["state"] == "ready"
         after = stored()
         runs = {k.decode(): int(v) for k, v in side.redis.hgetall(keys.runs_key(video_id)).items()}
-        assert (runs["audio"], runs["v00"], runs["v01"], runs["join"]) == (1, 1, 2, 1), runs
+        assert (runs["a64"], runs["v00"], runs["v01"], runs["join"]) == (1, 1, 2, 1), runs
         # The parts that had succeeded were not touched: same start, one attempt.
-        for name in ("audio", "v00"):
+        for name in ("a64", "v00"):
             old = next(p for p in before["parts"] if p["id"] == name)
             new = next(p for p in after["parts"] if p["id"] == name)
             assert (new["attempts"], new["started_at"]) == (1, old["started_at"])

@@ -14,7 +14,9 @@ STORYBOARD = StoryboardPlan(1, 12, 10, 2, 160, 68)
 
 def fresh(shape="chunks"):
     ladder = plan(640, 272)
-    parts = plan_parts(FRAMES, [r.name for r in ladder], STORYBOARD, has_audio=True, shape=shape, poster_at=2)
+    parts = plan_parts(
+        FRAMES, [r.name for r in ladder], STORYBOARD, audio_bitrates=[64], shape=shape, poster_at=2
+    )
     return jobs.new_video("v1", "bikes.mp4", MEDIA, ladder, parts, now=1.0)
 
 
@@ -40,14 +42,14 @@ def test_new_video_is_queued_with_its_ladder_and_parts():
         ("144p", "queued", 0.0),
         ("240p", "queued", 0.0),
     ]
-    assert ids(video, "audio") == ["audio"] and ids(video, "join") == ["join"]
+    assert ids(video, "audio") == ["a64"] and ids(video, "join") == ["join"]
     assert len(ids(video, "video")) == 2  # 12 s: a 4 s first chunk, then the rest
-    assert jobs.dispatchable(video) == ["audio", "v00", "v01"]  # the join waits
+    assert jobs.dispatchable(video) == ["a64", "v00", "v01"]  # the join waits
 
 
 def test_the_join_is_released_once_when_its_last_part_is_ready():
     video = fresh()
-    run(video, "audio")
+    run(video, "a64")
     run(video, "v00")
     assert jobs.release(video, 2.5) == []
     assert not jobs.start_part(video, "join", "w1")  # an early copy of its message does nothing
@@ -100,7 +102,7 @@ def test_a_finished_part_is_not_started_again():
 
 def test_failed_part_fails_the_video_naming_its_renditions_and_keeps_the_others():
     video = fresh()
-    run(video, "audio")
+    run(video, "a64")
     run(video, "v00")
     jobs.start_part(video, "v01", "w1")
     assert jobs.fail_part(video, "v01", {"code": "encode_failed", "message": "boom"}, now=3.0)
@@ -119,7 +121,7 @@ def test_video_stays_processing_while_a_part_still_runs():
     assert video["state"] == "processing"
     jobs.fail_part(video, "v00", {"code": "encode_failed", "message": "boom"}, now=3.0)
     assert video["state"] == "processing"  # the sound is still to come
-    run(video, "audio")
+    run(video, "a64")
     assert video["state"] == "failed"
 
 
@@ -135,7 +137,7 @@ def test_playable_once_the_sound_and_a_renditions_first_part_are_ready():
     video = fresh()
     run(video, "v00")
     assert jobs.playable_rungs(video) == []  # no sound yet
-    run(video, "audio")
+    run(video, "a64")
     assert [r["name"] for r in jobs.playable_rungs(video)] == ["144p", "240p"]
 
 
@@ -145,7 +147,7 @@ def test_rungs_shape_has_one_part_per_rendition():
         ("v00", ["144p"]),
         ("v01", ["240p"]),
     ]
-    run(video, "audio")
+    run(video, "a64")
     run(video, "v00")
     assert [r["name"] for r in jobs.playable_rungs(video)] == ["144p"]
 
@@ -182,12 +184,12 @@ def test_storage_outages_do_not_use_up_attempts_but_are_capped():
     video = fresh()
     error = {"code": "storage_unreachable", "message": "Storage is out of reach."}
     for _ in range(2):
-        jobs.start_part(video, "audio", "w1")
-        assert jobs.requeue_part(video, "audio", error, now=2.0, max_attempts=1, outage=True, max_outages=2)
-        assert jobs.part(video, "audio")["attempts"] == 0
-    jobs.start_part(video, "audio", "w1")
-    jobs.requeue_part(video, "audio", error, now=2.0, max_attempts=1, outage=True, max_outages=2)
-    entry = jobs.part(video, "audio")
+        jobs.start_part(video, "a64", "w1")
+        assert jobs.requeue_part(video, "a64", error, now=2.0, max_attempts=1, outage=True, max_outages=2)
+        assert jobs.part(video, "a64")["attempts"] == 0
+    jobs.start_part(video, "a64", "w1")
+    jobs.requeue_part(video, "a64", error, now=2.0, max_attempts=1, outage=True, max_outages=2)
+    entry = jobs.part(video, "a64")
     assert entry["state"] == "failed"
     assert entry["error"]["message"].endswith("It stayed out of reach, so we stopped trying.")
 
@@ -195,7 +197,7 @@ def test_storage_outages_do_not_use_up_attempts_but_are_capped():
 def test_retry_queues_only_the_failed_parts_of_a_failed_video():
     video = fresh()
     assert jobs.retry_failed(video) == []  # not failed
-    run(video, "audio")
+    run(video, "a64")
     run(video, "v00")
     jobs.start_part(video, "v01", "w1")
     jobs.fail_part(video, "v01", {"code": "encode_failed", "message": "boom"}, now=3.0)
@@ -208,7 +210,7 @@ def test_retry_queues_only_the_failed_parts_of_a_failed_video():
 
 def test_retry_gives_a_part_failed_by_storage_outages_a_fresh_budget():
     video = fresh()
-    run(video, "audio")
+    run(video, "a64")
     run(video, "v00")
     error = {"code": "storage_unreachable", "message": "Storage is out of reach."}
     jobs.start_part(video, "v01", "w1")
