@@ -189,7 +189,7 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "parts_not_cut_to_their_frames",
         "each part encodes exactly its frames, so no frame is doubled or lost at a seam",
-        (("transcoder/encoding.py", '        .filter("trim", end_frame=part.frames)\n', ""),),
+        (("transcoder/encoding.py", '.filter("trim", end_frame=part.frames)', ""),),
         ("tests/integration/test_seams.py::test_chunks_join_frame_exact_with_the_sound_in_sync",),
     ),
     Mutant(
