@@ -97,3 +97,15 @@ class Conflict(TranscoderError):
     """Raised when a request does not fit the video's state (retrying one that did not fail)."""
 
     code = "conflict"
+
+
+class TooManyStreams(TranscoderError):
+    """Raised when one client already holds as many open event streams as it may."""
+
+    code = "too_many_streams"
+
+
+class TooManyVideos(TranscoderError):
+    """Raised when one stream asks to follow more videos than a stream may."""
+
+    code = "too_many_videos"

@@ -54,6 +54,13 @@ class Settings:
     progress_interval: float = 0.25
     #: Seconds of silence after which the event stream sends a keep-alive comment.
     sse_keepalive: float = 15.0
+    #: Open event streams and WebSockets one client (API key, else address) may hold (0: no cap).
+    streams_per_client: int = 20
+    #: Videos one stream may follow by id.
+    stream_max_videos: int = 500
+    #: A connection that sends nothing (headers, body, WebSocket frames or pongs) for this
+    #: long, or takes nothing we send for this long, is closed.
+    idle_timeout: float = 60.0
     #: How long video records stay in Redis, in seconds (default 30 days).
     record_ttl: int = 30 * 24 * 3600
     #: Longest one rendition task may run before it is stopped, in seconds.

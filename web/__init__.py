@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import secrets
+from typing import TYPE_CHECKING
 
-from flask import Flask
+if TYPE_CHECKING:
+    from flask import Flask
 
-from tasks.celery import make_celery
-from transcoder import scratch
-from transcoder.services import build_services
-from transcoder.settings import Settings
+    from transcoder.settings import Settings
 
 
 def create_app(settings: Settings | None = None) -> Flask:
+    # Imported here, not above: gunicorn imports ``web.server`` before gevent patches
+    # the process, and nothing that opens sockets or starts threads may load before that.
+    from flask import Flask
+
+    from tasks.celery import make_celery
+    from transcoder import scratch
+    from transcoder.services import build_services
+    from transcoder.settings import Settings
+
     settings = settings or Settings.from_env()
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes
@@ -22,11 +30,13 @@ def create_app(settings: Settings | None = None) -> Flask:
     scratch.clean(settings.scratch_dir)  # uploads a killed web process left half-received
     app.extensions["celery"] = make_celery(settings)
 
-    from . import api, errors, media, ops, pages, security, stream
+    from . import api, errors, live, media, ops, pages, security, socket, stream
 
     security.register(app, security.parse_keys(settings.api_keys))
     app.register_blueprint(api.bp)
+    live.register(app)
     app.register_blueprint(stream.bp)
+    socket.register(app)
     app.register_blueprint(media.bp)
     app.register_blueprint(pages.bp)
     ops.register(app, svc)

@@ -15,6 +15,8 @@ CODE_STATUS = {
     "forbidden": 403,
     "not_found": 404,
     "conflict": 409,
+    "too_many_videos": 400,
+    "too_many_streams": 429,
     "unavailable": 503,
     "storage_unreachable": 503,
 }

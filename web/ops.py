@@ -2,7 +2,7 @@
 
 Cluster-wide figures (queues, running parts, videos, encode times, failures, uploads)
 are read from Redis at each scrape (``transcoder.metrics``), so every web process
-answers the same. Only the count of open event streams is this process's own.
+answers the same. Only the live streams' figures are this process's own.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import redis
 from flask import Blueprint, Flask, Response, current_app
-from prometheus_client import CollectorRegistry, Gauge, generate_latest
+from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -75,16 +75,48 @@ def _family(kind: type, name: str, doc: str, label: str, values: dict[str, int])
     return family
 
 
+class StreamCollector(Collector):
+    """This process's live streams, from its gate and its hub (``web.live``)."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+
+    def collect(self) -> Iterator[Metric]:
+        gate, hub = self.app.extensions["gate"], self.app.extensions["hub"]
+        yield _family(
+            GaugeMetricFamily,
+            "streams_open",
+            "Live streams open on this web process, by kind (sse, ws).",
+            "kind",
+            dict(gate.by_kind),
+        )
+        counts = hub.counts
+        yield _family(
+            CounterMetricFamily,
+            "stream_events",
+            "Snapshots this process's streams sent (delivered), or replaced by a newer one "
+            "before a slow client took them (coalesced).",
+            "outcome",
+            {"delivered": counts["delivered"], "coalesced": counts["coalesced"]},
+        )
+        yield CounterMetricFamily(
+            "transcoder_streams_dropped",
+            "Streams closed because their client stopped taking what was sent.",
+            value=counts["dropped"],
+        )
+        yield GaugeMetricFamily(
+            "transcoder_stream_followers",
+            "Followers registered with this process's hub.",
+            value=hub.followers,
+        )
+
+
 def register(app: Flask, svc: Services) -> None:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(ClusterCollector(svc))
-    sse = Gauge("transcoder_sse_clients", "Event streams open on this web process.", registry=registry)
-    app.extensions["metrics"] = {"registry": registry, "sse_clients": sse}
+    registry.register(StreamCollector(app))
+    app.extensions["metrics"] = {"registry": registry}
     app.register_blueprint(bp)
-
-
-def sse_clients() -> Gauge:
-    return current_app.extensions["metrics"]["sse_clients"]
 
 
 @bp.get("/metrics")

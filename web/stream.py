@@ -1,42 +1,81 @@
-"""Server-Sent Events: the current snapshot first, then every change, until the video ends."""
+"""Server-Sent Events: one stream for any number of videos, fed by the process's hub.
+
+Each event is one video's snapshot (``event: video``, the JSON of ``GET /api/videos/<id>``)
+with the id ``<video id>:<seq>``. A stream starts with the current snapshot of each
+video it follows; a client that reconnects with ``Last-Event-ID`` is not sent again
+the snapshot it already has, and gets the current one of every other video, which
+holds every change it missed. A video that ends leaves the stream after its last
+snapshot; a stream of given videos ends (``event: end``) once all of them have.
+"""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 
-from flask import Blueprint, Response, stream_with_context
+import redis
+from flask import Blueprint, Response, request
 
-from transcoder import events
+from transcoder.errors import Unavailable
+from transcoder.hub import Follower
 
-from .ops import sse_clients
-from .views import checked_id, services, video_json
+from . import live
+from .views import checked_id, services
 
 bp = Blueprint("stream", __name__, url_prefix="/api")
+
+HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+
+@bp.get("/events")
+def events() -> Response:
+    """Several videos (``?video=ID&video=ID``), or with none every change in the library."""
+    named = [v for arg in request.args.getlist("video") for v in arg.split(",") if v]
+    return _stream(live.checked_ids(named) if named else None)
 
 
 @bp.get("/videos/<video_id>/events")
 def video_events(video_id: str) -> Response:
-    svc = services()
-    video_id = checked_id(video_id)
-    svc.videos.get(video_id)  # a 404 here, before the stream starts
-    updates = events.follow(svc.redis, svc.videos, video_id, svc.settings.sse_keepalive)
+    return _stream([checked_id(video_id)])
 
-    clients = sse_clients()
 
-    def generate() -> Iterator[str]:
-        clients.inc()
-        try:
-            yield "retry: 2000\n\n"
-            for video in updates:
-                if video is None:
-                    yield ": keep-alive\n\n"
-                    continue
-                body = json.dumps(video_json(video))
-                yield f"id: {video['seq']}\nevent: video\ndata: {body}\n\n"
+def _seen() -> dict[str, int]:
+    """The snapshot a reconnecting client already has, from its ``Last-Event-ID``."""
+    video_id, _, seq = request.headers.get("Last-Event-ID", "").partition(":")
+    return {video_id: int(seq)} if seq.isdigit() else {}
+
+
+def _stream(video_ids: list[str] | None) -> Response:
+    admission = live.gate().admit(live.client_id(), "sse")
+    admission.__enter__()  # a 429 here, before the stream starts
+    try:
+        follower, missing = live.hub().follow(video_ids, _seen())
+    except redis.RedisError as exc:
+        admission.__exit__(None, None, None)
+        raise Unavailable("Redis cannot be reached; try again shortly.") from exc
+    if missing:
+        follower.close()
+        admission.__exit__(None, None, None)
+        raise live.not_found(missing)
+
+    def closed() -> None:
+        follower.close()
+        admission.__exit__(None, None, None)
+
+    keepalive = services().settings.sse_keepalive
+    response = Response(_events(follower, keepalive), mimetype="text/event-stream", headers=HEADERS)
+    response.call_on_close(closed)
+    return response
+
+
+def _events(follower: Follower, keepalive: float) -> Iterator[str]:
+    yield "retry: 2000\n\n"
+    while not follower.dropped:
+        taken = follower.take(keepalive)
+        if not taken:
+            if not follower.dropped:
+                yield ": keep-alive\n\n"
+            continue
+        yield "".join(f"id: {s.video_id}:{s.seq}\nevent: video\ndata: {s.body}\n\n" for s in taken)
+        if follower.finished:
             yield "event: end\ndata: {}\n\n"
-        finally:
-            clients.dec()
-
-    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-    return Response(stream_with_context(generate()), mimetype="text/event-stream", headers=headers)
+            return

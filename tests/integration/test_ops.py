@@ -47,7 +47,7 @@ def test_metrics_follow_uploads_encodes_streams_and_failures(system, settings, l
             30,
             "a part of the pictures encoding",
         )
-        assert during[("transcoder_sse_clients", ())] >= 1
+        assert during[("transcoder_streams_open", (("kind", "sse"),))] >= 1
         assert during[("transcoder_videos", (("state", "processing"),))] >= 1
     assert wait_terminal(system, video_id)["state"] == "ready"
 
@@ -63,7 +63,9 @@ def test_metrics_follow_uploads_encodes_streams_and_failures(system, settings, l
     assert all(p["state"] == "failed" for p in readers)
 
     after = wait_for(
-        lambda: (m := scrape(system))[("transcoder_sse_clients", ())] == 0 and m, 15, "stream closed"
+        lambda: (m := scrape(system))[("transcoder_streams_open", (("kind", "sse"),))] == 0 and m,
+        15,
+        "stream closed",
     )
 
     def grew(name: str, labels: tuple = ()) -> float:

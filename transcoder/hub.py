@@ -1,0 +1,320 @@
+"""One Redis subscription per process, fanned out to every stream that process serves.
+
+A web process may hold thousands of open event streams and WebSockets. Giving each
+its own pub/sub connection and its own JSON parsing would cost a Redis connection and
+a parse per stream per event, so a hub owns the one pattern subscription, parses and
+renders each new snapshot once, and hands the rendered text to the followers of that
+video. A follower keeps only the newest undelivered snapshot of each video it follows
+(snapshots are whole states, so a newer one says everything an older one did): a slow
+reader costs at most one pending snapshot per video and never delays anyone else, and
+one that stops reading altogether is dropped.
+
+Pub/sub is at-most-once: after the subscription drops, and every ``resync_s`` while
+it is up, the hub re-reads the stored snapshots of the videos it follows and passes on
+any it had missed, so every follower still sees every video's final state.
+
+Plain ``threading`` primitives are used, so the hub runs the same under threads and
+under gevent (which turns them into greenlets).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import redis
+
+from . import keys
+from .jobs import TERMINAL, Video
+from .store import VideoStore
+
+log = logging.getLogger(__name__)
+
+#: A follower that has not taken what was waiting for it in this long is dropped.
+STALL_S = 30.0
+#: How many videos a hub remembers the newest seq of (to drop duplicates and stale news).
+REMEMBERED = 20_000
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One state of one video, rendered once for every follower."""
+
+    video_id: str
+    seq: int
+    terminal: bool
+    body: str
+
+
+class Follower:
+    """What one stream follows, and the newest snapshots it has not yet sent."""
+
+    def __init__(self, hub: Hub, videos: Iterable[str] | None, seen: dict[str, int] | None = None) -> None:
+        self.hub = hub
+        self.everything = videos is None
+        self.videos: set[str] = set() if videos is None else set(videos)
+        #: The newest seq sent of each video (seeded from a resuming client's last event).
+        self.sent: dict[str, int] = dict(seen or {})
+        self.pending: OrderedDict[str, Snapshot] = OrderedDict()
+        self.waiting_since: float | None = None
+        self.dropped = False
+        self.closed = False
+        self._wake = threading.Event()
+        self._lock = threading.Lock()
+
+    def wants(self, video_id: str) -> bool:
+        return self.everything or video_id in self.videos
+
+    def offer(self, snap: Snapshot) -> bool:
+        """Queue ``snap`` unless it is not newer than what this follower has; False if dropped."""
+        with self._lock:
+            if self.dropped or self.closed:
+                return False
+            newest = self.pending.get(snap.video_id)
+            floor = max(self.sent.get(snap.video_id, 0), newest.seq if newest else 0)
+            if snap.seq <= floor:
+                return True
+            now = time.monotonic()
+            if self.waiting_since is not None and now - self.waiting_since > STALL_S:
+                self.dropped = True
+                self.pending.clear()
+                self._wake.set()
+                return False
+            if newest is not None:
+                self.hub.counts["coalesced"] += 1
+            self.pending[snap.video_id] = snap
+            self.pending.move_to_end(snap.video_id)
+            if self.waiting_since is None:
+                self.waiting_since = now
+            self._wake.set()
+            return True
+
+    def take(self, timeout: float) -> list[Snapshot]:
+        """Wait up to ``timeout`` for news; return it in arrival order, oldest first."""
+        if not self._wake.wait(timeout):
+            return []
+        with self._lock:
+            self._wake.clear()
+            taken = list(self.pending.values())
+            self.pending.clear()
+            self.waiting_since = None
+            for snap in taken:
+                self.sent[snap.video_id] = snap.seq
+                if snap.terminal and not self.everything:
+                    self.videos.discard(snap.video_id)
+        self.hub.counts["delivered"] += len(taken)
+        return taken
+
+    @property
+    def finished(self) -> bool:
+        """Following given videos, and every one of them has ended and been sent."""
+        return not self.everything and not self.videos and not self.pending
+
+    def add(self, video_ids: Iterable[str]) -> list[str]:
+        """Follow more videos; their current snapshots are queued. Returns ids not found."""
+        video_ids = [v for v in video_ids if v not in self.videos]
+        self.videos.update(video_ids)
+        self.hub._index(self, video_ids)
+        return self.hub.refresh(video_ids, self)
+
+    def follow_everything(self, on: bool) -> None:
+        """Follow every video (the library), or only those named.
+
+        On, the snapshots of the videos still running are queued first.
+        """
+        self.everything = on
+        self.hub._index_everything(self, on)
+        if on:
+            self.hub.refresh(self.hub.store.active(), self)
+
+    def remove(self, video_ids: Iterable[str]) -> None:
+        with self._lock:
+            for video_id in video_ids:
+                self.videos.discard(video_id)
+                self.pending.pop(video_id, None)
+        self.hub._unindex(self, video_ids)
+
+    def close(self) -> None:
+        self.closed = True
+        self.hub._forget(self)
+        self._wake.set()
+
+
+class Hub:
+    """The process's one subscription to every video's channel, and its followers."""
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        store: VideoStore,
+        render: Callable[[Video], str],
+        resync_s: float = 5.0,
+    ) -> None:
+        self.redis = client
+        self.store = store
+        self.render = render
+        self.resync_s = resync_s
+        self.counts = {"delivered": 0, "dropped": 0, "coalesced": 0, "received": 0, "resyncs": 0}
+        self.connected = False
+        self._followers: set[Follower] = set()
+        self._by_video: dict[str, set[Follower]] = {}
+        self._everything: set[Follower] = set()
+        self._newest: OrderedDict[str, Snapshot] = OrderedDict()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+
+    # -- followers -------------------------------------------------------------------
+
+    def follow(
+        self, video_ids: Iterable[str] | None, seen: dict[str, int] | None = None
+    ) -> tuple[Follower, list[str]]:
+        """A follower of these videos (None: of every video), their snapshots queued.
+
+        The follower is registered before the snapshots are read, so a change published
+        in between reaches it (and the older of the two is dropped by its seq). ``seen``
+        holds seqs the client already has, which are not sent again.
+        Returns the follower and the ids that name no video.
+        """
+        self.start()
+        follower = Follower(self, [], seen)
+        with self._lock:
+            self._followers.add(follower)
+        if video_ids is None:
+            follower.follow_everything(True)
+            return follower, []
+        return follower, follower.add(video_ids)
+
+    @property
+    def followers(self) -> int:
+        return len(self._followers)
+
+    def _index(self, follower: Follower, video_ids: Iterable[str]) -> None:
+        with self._lock:
+            for video_id in video_ids:
+                self._by_video.setdefault(video_id, set()).add(follower)
+
+    def _index_everything(self, follower: Follower, on: bool) -> None:
+        with self._lock:
+            if on:
+                self._everything.add(follower)
+            else:
+                self._everything.discard(follower)
+
+    def _unindex(self, follower: Follower, video_ids: Iterable[str]) -> None:
+        with self._lock:
+            for video_id in video_ids:
+                group = self._by_video.get(video_id)
+                if group is not None:
+                    group.discard(follower)
+                    if not group:
+                        del self._by_video[video_id]
+
+    def _forget(self, follower: Follower) -> None:
+        self._unindex(follower, list(follower.videos))
+        with self._lock:
+            self._followers.discard(follower)
+            self._everything.discard(follower)
+
+    # -- news ------------------------------------------------------------------------
+
+    def publish(self, video: Video) -> Snapshot | None:
+        """Pass a snapshot to its followers if it is newer than the last one seen."""
+        video_id, seq = video["id"], video["seq"]
+        with self._lock:
+            known = self._newest.get(video_id)
+            if known is not None and known.seq >= seq:
+                return known
+            targets = set(self._by_video.get(video_id, ())) | self._everything
+        snap = Snapshot(video_id, seq, video["state"] in TERMINAL, self.render(video))
+        with self._lock:
+            self._newest[video_id] = snap
+            self._newest.move_to_end(video_id)
+            while len(self._newest) > REMEMBERED:
+                self._newest.popitem(last=False)
+        for follower in targets:
+            if not follower.offer(snap):
+                self.counts["dropped"] += 1
+                self._forget(follower)
+        return snap
+
+    def refresh(self, video_ids: list[str], follower: Follower | None = None) -> list[str]:
+        """Read stored snapshots: pass on any missed, queue each for ``follower``.
+
+        Returns the ids that name no video.
+        """
+        if not video_ids:
+            return []
+        raws = self.redis.mget([keys.video_key(v) for v in video_ids])
+        missing = []
+        for video_id, raw in zip(video_ids, raws, strict=True):
+            if raw is None:
+                missing.append(video_id)
+                continue
+            snap = self.publish(json.loads(raw))
+            if follower is not None and snap is not None:
+                follower.offer(snap)
+        return missing
+
+    # -- the subscription ------------------------------------------------------------
+
+    def start(self) -> None:
+        with self._lock:
+            if self._thread is not None:
+                return
+            self._thread = threading.Thread(target=self._run, name="transcoder-hub", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _run(self) -> None:
+        backoff = 0.1
+        while not self._stop.is_set():
+            pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+            try:
+                pubsub.psubscribe(keys.events_channel("*"))
+                self.connected = True
+                backoff = 0.1
+                self._resync()  # whatever was published while not subscribed
+                last_resync = time.monotonic()
+                while not self._stop.is_set():
+                    message = pubsub.get_message(timeout=1.0)
+                    if message is not None and message.get("type") == "pmessage":
+                        self.counts["received"] += 1
+                        self.publish(json.loads(message["data"]))
+                    if time.monotonic() - last_resync >= self.resync_s:
+                        self._resync()
+                        last_resync = time.monotonic()
+            except (redis.RedisError, OSError) as exc:
+                self.connected = False
+                log.warning("hub: the subscription dropped (%s); subscribing again", exc)
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, 2.0)
+            except Exception:  # a bad message must not end every stream of this process
+                log.exception("hub: unexpected error; subscribing again")
+                self._stop.wait(backoff)
+            finally:
+                try:
+                    pubsub.close()
+                except (redis.RedisError, OSError):
+                    pass
+        self.connected = False
+
+    def _resync(self) -> None:
+        """Re-read every followed video that has not ended, and the running ones."""
+        with self._lock:
+            followed = {v for v in self._by_video if not (s := self._newest.get(v)) or not s.terminal}
+            everything = bool(self._everything)
+        if everything:
+            followed.update(self.store.active())
+            followed.update(v["id"] for v in self.store.recent(20))
+        self.counts["resyncs"] += 1
+        ids = sorted(followed)
+        for start in range(0, len(ids), 500):
+            self.refresh(ids[start : start + 500])

@@ -1,0 +1,115 @@
+"""The WebSocket at ``/api/ws``: follow and unfollow videos on one connection.
+
+The client sends ``{"subscribe": [ids]}``, ``{"unsubscribe": [ids]}``, or ``"all"`` in
+place of the list for every video in the library; the server sends each followed
+video's snapshot (the JSON of ``GET /api/videos/<id>``), the current one first, and
+``{"error": {...}}`` for a message it cannot act on. A video that ends is sent once
+more and then left; the connection stays open until the client closes it.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any
+
+import redis
+from flask import Blueprint, Flask, current_app
+from flask_sock import ConnectionClosed, Sock
+from simple_websocket import Server
+
+from transcoder.errors import TranscoderError
+from transcoder.hub import Follower
+
+from . import live
+from .views import services
+
+bp = Blueprint("socket", __name__, url_prefix="/api")
+sock = Sock()
+
+
+def register(app: Flask) -> None:
+    # The server pings; a client that stops answering is closed after one more interval.
+    app.config["SOCK_SERVER_OPTIONS"] = {"ping_interval": app.extensions["transcoder"].settings.sse_keepalive}
+    sock.init_app(app)
+    app.register_blueprint(bp)
+
+
+@bp.before_request
+def _room_for_one_more() -> None:
+    """Refuse past the per-client cap with a 429, before the connection is upgraded."""
+    with live.gate().admit(live.client_id(), "ws"):
+        pass
+
+
+@sock.route("/ws", bp=bp)
+def socket(ws: Server) -> None:
+    with live.gate().admit(live.client_id(), "ws"):
+        follower, _ = live.hub().follow([])
+        sending = threading.Lock()
+
+        def send(payload: str) -> None:
+            with sending:
+                ws.send(payload)
+
+        app = current_app._get_current_object()
+        reader = threading.Thread(target=_read, args=(app, ws, follower, send), daemon=True)
+        reader.start()
+        keepalive = services().settings.sse_keepalive
+        try:
+            while not follower.closed and not follower.dropped:
+                for snap in follower.take(keepalive):
+                    send(snap.body)
+        except ConnectionClosed:
+            pass
+        finally:
+            follower.close()
+        if follower.dropped:
+            ws.close(reason=1013, message="too slow: reconnect for the current state")
+
+
+def _read(app: Flask, ws: Server, follower: Follower, send: Any) -> None:
+    """Apply the client's messages until it goes; then end the connection's stream."""
+    try:
+        while True:
+            text = ws.receive()
+            if text is None:
+                continue
+            with app.app_context():
+                error = _apply(follower, text)
+            if error is not None:
+                send(json.dumps({"error": error}))
+    except ConnectionClosed:
+        pass
+    finally:
+        follower.close()
+
+
+def _apply(follower: Follower, text: str | bytes) -> dict[str, Any] | None:
+    try:
+        message = json.loads(text)
+        if not isinstance(message, dict):
+            raise ValueError
+    except ValueError:
+        return {"code": "bad_request", "message": 'Send JSON such as {"subscribe": ["<video id>"]}.'}
+    try:
+        for action in ("subscribe", "unsubscribe"):
+            wanted = message.get(action)
+            if wanted is None:
+                continue
+            if wanted == "all":
+                follower.follow_everything(action == "subscribe")
+                continue
+            if not isinstance(wanted, list) or not all(isinstance(v, str) for v in wanted):
+                return {"code": "bad_request", "message": f'"{action}" takes a list of video ids or "all".'}
+            ids = live.checked_ids(wanted)
+            if action == "unsubscribe":
+                follower.remove(ids)
+            elif missing := follower.add(ids):
+                follower.remove(missing)
+                return {**live.not_found(missing).to_dict(), "videos": missing}
+    except TranscoderError as exc:
+        return exc.to_dict()
+    except redis.RedisError:
+        return {"code": "unavailable", "message": "Redis cannot be reached; subscribe again shortly."}
+    return None
