@@ -7,7 +7,6 @@ cd "$(dirname "$0")/.."
 bin=.venv/bin
 host="${TRANSCODER_HOST:-127.0.0.1}"
 port="${TRANSCODER_PORT:-8000}"
-threads="${TRANSCODER_WEB_THREADS:-64}"
 logs=var/log
 
 infra/check-port.sh
@@ -28,9 +27,8 @@ echo "Starting a worker (log: $logs/worker.log) and the web app (log: $logs/web.
 "$bin/celery" -A tasks worker --loglevel INFO --hostname "worker1@%h" >>"$logs/worker.log" 2>&1 &
 worker=$!
 pids+=("$worker")
-# gthread: each open event stream holds a thread, not a whole process.
-"$bin/gunicorn" --worker-class gthread --workers 1 --threads "$threads" \
-  --bind "$host:$port" --access-logfile - 'web:create_app()' >>"$logs/web.log" 2>&1 &
+# gevent: each open event stream or WebSocket holds a greenlet (settings in web/server.py).
+"$bin/gunicorn" -c python:web.server --bind "$host:$port" 'web:create_app()' >>"$logs/web.log" 2>&1 &
 web=$!
 pids+=("$web")
 

@@ -208,7 +208,7 @@ API_KEYS = ("key-one", "key-two")
 
 def start_web(processes: Processes, env: dict[str, str], name: str) -> str:
     port = free_port()
-    argv = [str(BIN / "gunicorn"), "-c", str(ROOT / "infra" / "gunicorn.conf.py"), "--bind",
+    argv = [str(BIN / "gunicorn"), "-c", "python:web.server", "--bind",
             f"127.0.0.1:{port}", "web:create_app()"]  # fmt: skip
     proc, log = processes.start(name, argv, env)
     url = f"http://127.0.0.1:{port}"

@@ -7,8 +7,9 @@ time, or stops reading what it asked for, hold a connection without end; so ever
 connection gets ``TRANSCODER_IDLE_TIMEOUT``: that long without a byte in either
 direction closes it. Live streams send keep-alives and pings well within it.
 
-This module is named on gunicorn's command line (``--worker-class web.server.Worker``);
-it imports nothing of the app, which is loaded only once gevent has patched the process.
+This module is gunicorn's configuration, for `make run`, the tests and every file in
+infra/ alike:  ``gunicorn -c python:web.server --bind HOST:PORT 'web:create_app()'``.
+It imports nothing of the app, which is loaded only once gevent has patched the process.
 """
 
 from __future__ import annotations
@@ -29,3 +30,16 @@ class Worker(GeventWorker):
     def handle(self, listener: socket.socket, client: socket.socket, addr: object) -> None:
         client.settimeout(self.idle_timeout)
         AsyncWorker.handle(self, listener, client, addr)
+
+
+# gunicorn reads these names as its settings.
+worker_class = "web.server.Worker"
+workers = 1
+#: Open connections one process takes; past this they wait in the listen backlog.
+worker_connections = 10000
+backlog = 2048
+#: Seconds a finished request's connection may wait for the next request.
+keepalive = 5
+#: On restart, streams get this long to close; their clients reconnect and resume.
+graceful_timeout = 10
+accesslog = "-"

@@ -117,7 +117,7 @@ def test_every_asset_each_page_references_is_served_by_the_installed_app(
     client.flushdb()
     env = environment(DATABASE_URL, tmp_path / "storage")
     port = free_port()
-    argv = [str(installed), "-m", "gunicorn", "--worker-class", "gthread", "--threads", "4",
+    argv = [str(installed), "-m", "gunicorn", "-c", "python:web.server",
             "--bind", f"127.0.0.1:{port}", "web:create_app()"]  # fmt: skip
     # Started outside the source tree, so nothing can be imported from the checkout.
     proc, log = processes.start("packaged-web", argv, env, cwd=tmp_path)

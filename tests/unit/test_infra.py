@@ -19,8 +19,8 @@ from transcoder.settings import Settings
 INFRA = Path(__file__).resolve().parents[2] / "infra"
 K8S = INFRA / "k8s"
 SETTINGS = {f"TRANSCODER_{f.name.upper()}" for f in fields(Settings)}
-#: Read by infra/run.sh itself (gunicorn's threads under `make run`), not by the Python code.
-SCRIPT_ONLY = {"TRANSCODER_WEB_THREADS"}
+#: Read by infra/run.sh itself, not by the Python code.
+SCRIPT_ONLY: set[str] = set()
 WEB_PORT = 8000
 
 

@@ -58,52 +58,142 @@ const Transcoder = (() => {
     return `Processing · ${Math.floor(video.progress)} %`;
   }
 
-  // Call onUpdate with every new snapshot until the video ends. Uses the event
-  // stream; if that cannot be opened, polls instead and calls onFallback once.
-  function follow(video, onUpdate, onFallback) {
-    let lastSeq = -1;
-    let done = false;
-    let polling = false;
-    const update = (v) => {
-      if (v.seq <= lastSeq) return;
-      lastSeq = v.seq;
-      onUpdate(v);
-      if (TERMINAL.has(v.state)) done = true;
+  // One live connection per page, whatever the number of videos it follows: the
+  // WebSocket where the browser has it, else one event stream for every video
+  // (reopened when the set changes), else polling each video every second.
+  const live = (() => {
+    const followers = new Map(); // video id -> Set of {update, fallback}
+    let mode = window.WebSocket ? "ws" : window.EventSource ? "sse" : "poll";
+    let socket = null;
+    let socketOpen = false;
+    let source = null;
+    let reopen = null;
+    let retryDelay = 1000;
+
+    const deliver = (v) => {
+      for (const f of [...(followers.get(v.id) || [])]) f.update(v);
     };
-    const poll = () => {
-      if (done) return;
-      fetch(video.links.self, { cache: "no-store" })
+    const degrade = () => {
+      mode = mode === "ws" && window.EventSource ? "sse" : "poll";
+      if (socket) { socket.onclose = null; socket.close(); socket = null; }
+      if (source) { source.close(); source = null; }
+      for (const set of followers.values()) for (const f of set) f.fallback();
+      connect();
+    };
+
+    function openSocket() {
+      const scheme = location.protocol === "https:" ? "wss" : "ws";
+      socket = new WebSocket(`${scheme}://${location.host}/api/ws`);
+      socketOpen = false;
+      socket.onopen = () => {
+        socketOpen = true;
+        retryDelay = 1000;
+        if (followers.size) socket.send(JSON.stringify({ subscribe: [...followers.keys()] }));
+      };
+      socket.onmessage = (e) => {
+        const msg = JSON.parse(e.data);
+        if (msg.id) deliver(msg);
+        else if (msg.error && msg.error.code === "not_found") for (const id of msg.error.videos || []) gone(id);
+      };
+      socket.onclose = () => {
+        socket = null;
+        if (!socketOpen) { degrade(); return; } // never opened: a proxy without WebSockets
+        socketOpen = false;
+        setTimeout(connect, retryDelay);
+        retryDelay = Math.min(retryDelay * 2, 15000);
+      };
+    }
+
+    function openSource() {
+      if (source) source.close();
+      source = null;
+      if (!followers.size) return;
+      const query = [...followers.keys()].map((id) => `video=${id}`).join("&");
+      const es = new EventSource(`/api/events?${query}`);
+      let opened = false;
+      es.addEventListener("video", (e) => { opened = true; deliver(JSON.parse(e.data)); });
+      es.addEventListener("end", () => { es.close(); if (source === es) source = null; });
+      es.onerror = () => {
+        // Before any event, or once the browser gives up: poll. Otherwise the browser
+        // reconnects by itself, sending the last event's id, and gets what it missed.
+        if (!opened || es.readyState === EventSource.CLOSED) { es.close(); if (source === es) degrade(); }
+      };
+      source = es;
+    }
+
+    function poll(id) {
+      const set = followers.get(id);
+      if (!set) return;
+      fetch(`/api/videos/${id}`, { cache: "no-store" })
         .then((r) => {
-          if (r.status === 404) { done = true; onUpdate({ ...video, state: "failed", seq: Infinity, renditions: [],
-            error: { code: "not_found", message: "This video is no longer stored here." } }); }
+          if (r.status === 404) { gone(id); return null; }
           return r.ok ? r.json() : Promise.reject(r.status);
         })
-        .then((v) => { update(v); if (!done) setTimeout(poll, 1000); })
-        .catch(() => setTimeout(poll, 2000));
-    };
-    const startPolling = () => {
-      if (polling || done) return;
-      polling = true;
-      if (onFallback) onFallback();
-      poll();
-    };
-    if (!window.EventSource) { startPolling(); return; }
-    let opened = false;
-    const source = new EventSource(video.links.events);
-    source.addEventListener("video", (e) => {
-      opened = true;
-      update(JSON.parse(e.data));
-      if (done) source.close();
-    });
-    source.addEventListener("end", () => { done = true; source.close(); });
-    source.onerror = () => {
-      // Before any event, or once the browser gives up: poll. Otherwise the
-      // browser reconnects by itself and gets the current snapshot first.
-      if (!opened || source.readyState === EventSource.CLOSED) {
-        source.close();
-        startPolling();
+        .then((v) => { if (v) deliver(v); if (followers.has(id)) setTimeout(() => poll(id), 1000); })
+        .catch(() => setTimeout(() => poll(id), 2000));
+    }
+
+    function gone(id) {
+      for (const f of [...(followers.get(id) || [])]) f.gone();
+    }
+
+    function connect() {
+      if (mode === "ws") { if (!socket) openSocket(); }
+      else if (mode === "sse") openSource();
+      else for (const id of followers.keys()) poll(id);
+    }
+
+    function add(id, follower) {
+      const isNew = !followers.has(id);
+      if (isNew) followers.set(id, new Set());
+      followers.get(id).add(follower);
+      if (!isNew) return;
+      if (mode === "ws") {
+        if (socketOpen) socket.send(JSON.stringify({ subscribe: [id] }));
+        else if (!socket) openSocket();
+      } else if (mode === "sse") {
+        clearTimeout(reopen); // several follows at once open one stream
+        reopen = setTimeout(openSource, 50);
+      } else {
+        poll(id);
       }
+    }
+
+    function remove(id, follower) {
+      const set = followers.get(id);
+      if (!set) return;
+      set.delete(follower);
+      if (set.size) return;
+      followers.delete(id);
+      if (mode === "ws" && socketOpen) socket.send(JSON.stringify({ unsubscribe: [id] }));
+    }
+
+    return { add, remove, mode: () => mode };
+  })();
+
+  // Call onUpdate with every new snapshot of `video` until it ends, over the page's
+  // one live connection; onFallback is called once if that connection is polling.
+  function follow(video, onUpdate, onFallback) {
+    let lastSeq = typeof video.seq === "number" ? video.seq : -1;
+    let fellBack = false;
+    const follower = {
+      update(v) {
+        if (v.seq <= lastSeq) return;
+        lastSeq = v.seq;
+        onUpdate(v);
+        if (TERMINAL.has(v.state)) live.remove(video.id, follower);
+      },
+      fallback() {
+        if (live.mode() === "poll" && !fellBack && onFallback) { fellBack = true; onFallback(); }
+      },
+      gone() {
+        live.remove(video.id, follower);
+        onUpdate({ ...video, state: "failed", seq: Infinity, renditions: [],
+          error: { code: "not_found", message: "This video is no longer stored here." } });
+      },
     };
+    live.add(video.id, follower);
+    follower.fallback();
   }
 
   // The page's CSRF token: required on uploads when the server uses API keys.
