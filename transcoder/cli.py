@@ -31,8 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     submit.add_argument("file", type=Path)
     submit.add_argument("--url", default=DEFAULT_URL, help="the server's base URL")
     submit.add_argument("--watch", action="store_true", help="follow progress until the video ends")
-    watch = sub.add_parser("watch", help="follow an existing video until it ends")
-    watch.add_argument("id")
+    watch = sub.add_parser("watch", help="follow existing videos until they end, on one stream")
+    watch.add_argument("ids", nargs="+", metavar="id")
     watch.add_argument("--url", default=DEFAULT_URL, help="the server's base URL")
     ls = sub.add_parser("ls", help="list the most recent videos")
     ls.add_argument("--url", default=DEFAULT_URL, help="the server's base URL")
@@ -76,7 +76,7 @@ def _run(args: argparse.Namespace, client: Client | None, console: Console) -> i
     if args.command == "submit":
         return _submit(client, args.file, args.watch, console)
     if args.command == "watch":
-        return watch_video(client, args.id, console)
+        return watch_videos(client, args.ids, console)
     return _list(client)
 
 
@@ -116,7 +116,7 @@ def _submit(client: Client, path: Path, watch: bool, console: Console) -> int:
     print(created["id"])
     if not watch:
         return 0
-    return watch_video(client, created["id"], console)
+    return watch_videos(client, [created["id"]], console)
 
 
 def _list(client: Client) -> int:
@@ -131,25 +131,35 @@ def _list(client: Client) -> int:
     return 0
 
 
-def watch_video(client: Client, video_id: str, console: Console) -> int:
-    """Draw one bar per rendition until the video ends; 0 when ready, 1 when failed."""
-    final: dict = {}
+def watch_videos(client: Client, video_ids: list[str], console: Console) -> int:
+    """Draw one bar per rendition until every video ends; 0 when all are ready, else 1."""
+    final: dict[str, dict] = {}
+    many = len(set(video_ids)) > 1
     columns = (TextColumn("{task.description:>5}"), BarColumn(), TextColumn("{task.fields[info]}"))
     with Progress(*columns, console=console, transient=False) as bars:
-        ids: dict[str, int] = {}
-        for video in client.follow(video_id):
+        tasks: dict[tuple[str, str], int] = {}
+        for video in client.follow(*video_ids):
             for r in video["renditions"]:
-                if r["name"] not in ids:
-                    ids[r["name"]] = bars.add_task(r["name"], total=100, info="")
-                bars.update(ids[r["name"]], completed=r["progress"], info=_info(r))
-            final = video
-    if final.get("state") == "ready":
-        for r in final["renditions"]:
-            print(f"{r['name']}: {client.base}{r['url']}" if r["url"] else r["name"])
-        return 0
-    error = final.get("error") or {}
-    console.print(f"[red]{final.get('state')}[/red] ({error.get('code')}): {error.get('message')}")
-    return 1
+                key = (video["id"], r["name"])
+                if key not in tasks:
+                    label = f"{video['id'][:8]} {r['name']}" if many else r["name"]
+                    tasks[key] = bars.add_task(label, total=100, info="")
+                bars.update(tasks[key], completed=r["progress"], info=_info(r))
+            final[video["id"]] = video
+    code = 0
+    for video_id in dict.fromkeys(video_ids):
+        video = final.get(video_id, {})
+        prefix = f"{video_id} " if many else ""
+        if video.get("state") == "ready":
+            for r in video["renditions"]:
+                print(f"{prefix}{r['name']}: {client.base}{r['url']}" if r["url"] else prefix + r["name"])
+            continue
+        code = 1
+        error = video.get("error") or {}
+        console.print(
+            f"{prefix}[red]{video.get('state')}[/red] ({error.get('code')}): {error.get('message')}"
+        )
+    return code
 
 
 def _info(r: dict) -> str:

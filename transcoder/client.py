@@ -51,39 +51,51 @@ class Client:
     def videos(self) -> list[dict[str, Any]]:
         return self._check(self.http.get(f"{self.base}/api/videos", timeout=self.timeout))["videos"]
 
-    def follow(self, video_id: str) -> Iterator[dict[str, Any]]:
-        """Yield snapshots from the event stream until the video ends, reconnecting if it drops."""
-        while True:
+    def follow(self, *video_ids: str) -> Iterator[dict[str, Any]]:
+        """Yield snapshots of these videos from one event stream until all have ended.
+
+        If the stream drops, it is opened again for the videos still running, sending the
+        last event's id, and the server sends each one's current snapshot.
+        """
+        running, last_id = list(dict.fromkeys(video_ids)), ""
+        seen: dict[str, int] = {}
+        while running:
             try:
-                for video in self._stream(video_id):
+                for event_id, video in self._stream(running, last_id):
+                    last_id = event_id or last_id
+                    if video["seq"] <= seen.get(video["id"], 0):
+                        continue
+                    seen[video["id"]] = video["seq"]
                     yield video
                     if video["state"] in TERMINAL:
-                        return
+                        running.remove(video["id"])
+                        if not running:
+                            return
             except requests.RequestException:
                 time.sleep(1)
-            video = self.video(video_id)  # the stream ended or dropped: resync
-            yield video
-            if video["state"] in TERMINAL:
-                return
 
-    def _stream(self, video_id: str) -> Iterator[dict[str, Any]]:
-        url = f"{self.base}/api/videos/{video_id}/events"
-        with self.http.get(url, stream=True, timeout=(self.timeout, 60)) as response:
+    def _stream(self, video_ids: list[str], last_id: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
+        headers = {"Last-Event-ID": last_id} if last_id else {}
+        params = [("video", video_id) for video_id in video_ids]
+        url = f"{self.base}/api/events"
+        with self.http.get(
+            url, params=params, headers=headers, stream=True, timeout=(self.timeout, 60)
+        ) as response:
             if response.status_code != 200:
                 self._check(response)
-            for event, data in parse_sse(response.iter_lines(decode_unicode=True)):
+            for event, event_id, data in parse_sse(response.iter_lines(decode_unicode=True)):
                 if event == "video":
-                    yield json.loads(data)
+                    yield event_id, json.loads(data)
 
 
-def parse_sse(lines: Iterator[str]) -> Iterator[tuple[str, str]]:
-    """Yield (event, data) for each event in a text/event-stream."""
-    event, data = "message", []
+def parse_sse(lines: Iterator[str]) -> Iterator[tuple[str, str, str]]:
+    """Yield (event, id, data) for each event in a text/event-stream."""
+    event, event_id, data = "message", "", []
     for line in lines:
         if line == "":
             if data:
-                yield event, "\n".join(data)
-            event, data = "message", []
+                yield event, event_id, "\n".join(data)
+            event, event_id, data = "message", "", []
         elif line.startswith(":"):
             continue
         else:
@@ -91,5 +103,7 @@ def parse_sse(lines: Iterator[str]) -> Iterator[tuple[str, str]]:
             value = value[1:] if value.startswith(" ") else value
             if field == "event":
                 event = value
+            elif field == "id":
+                event_id = value
             elif field == "data":
                 data.append(value)

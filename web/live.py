@@ -64,7 +64,11 @@ def register(app: Flask) -> None:
     # The hub's own small pool: one connection for the subscription, two for reading
     # snapshots, however many streams are open.
     pool = redis.BlockingConnectionPool.from_url(
-        svc.settings.redis_url, max_connections=3, timeout=10, socket_connect_timeout=5
+        svc.settings.redis_url,
+        max_connections=3,
+        timeout=10,
+        socket_connect_timeout=5,
+        client_name="transcoder-hub",
     )
     context = app.test_request_context("/")
 

@@ -39,7 +39,9 @@ def test_several_files_at_once_each_get_their_own_card(system, data_dir, page):
 
 
 def test_bars_reach_100_by_polling_when_event_streams_are_blocked(system, data_dir, page):
-    page.route("**/events", lambda route: route.abort())
+    # A browser without WebSockets behind a proxy that refuses event streams.
+    page.add_init_script("delete window.WebSocket")
+    page.route("**/api/events*", lambda route: route.abort())
     page.goto(system + "/")
     choose_and_upload(page, data_dir / "bikes.mp4")
     expect(page.get_by_role("status").first).to_contain_text("checked every second")
@@ -163,7 +165,7 @@ WATCH_STALLS = """() => {
 
 
 def test_playback_starts_while_later_parts_encode_and_crosses_every_seam(system, page, tmp_path):
-    clip = make_clip(tmp_path / "chunked.mp4", size="1280x720", seconds=40, audio=True, crf=30)
+    clip = make_clip(tmp_path / "chunked.mp4", size="1280x720", seconds=24, audio=True, crf=30)
     video_id = upload(system, clip).json()["id"]
     api = f"{system}/api/videos/{video_id}"
     wait_for(lambda: requests.get(api, timeout=10).json()["playable"], 60, "playable")

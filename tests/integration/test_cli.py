@@ -49,6 +49,18 @@ def test_watch_and_ls_follow_existing_videos(system, data_dir):
     assert first.split() == [video_id, "ready", "100%", "10.0s", "bikes.mp4"]
 
 
+def test_watch_follows_several_videos_on_one_stream(system, data_dir, lavfi_clip):
+    first = run_cli("submit", str(data_dir / "bikes.mp4"), "--url", system).stdout.strip()
+    second = run_cli("submit", str(lavfi_clip), "--url", system).stdout.strip()
+    watched = run_cli("watch", first, second, "--url", system)
+    assert watched.returncode == 0, watched.stderr
+    lines = watched.stdout.splitlines()
+    for video_id in (first, second):
+        assert f"{video_id} 144p: {system}/api/videos/{video_id}/renditions/144p.mp4" in lines
+    # Both videos' bars, told apart by the start of their ids.
+    assert first[:8] in watched.stderr and second[:8] in watched.stderr
+
+
 def test_watch_unknown_video(system):
     done = run_cli("watch", "f" * 32, "--url", system)
     assert done.returncode == 2 and "not_found" in done.stderr

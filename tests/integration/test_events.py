@@ -14,7 +14,7 @@ def read_stream(url, timeout=180):
     with requests.get(url, stream=True, timeout=(10, timeout)) as response:
         assert response.status_code == 200
         assert response.headers["Content-Type"].startswith("text/event-stream")
-        for event, data in parse_sse(response.iter_lines(decode_unicode=True)):
+        for event, _, data in parse_sse(response.iter_lines(decode_unicode=True)):
             events.append((event, json.loads(data)))
     return events
 

@@ -86,7 +86,7 @@ def test_workers_on_two_hosts_finish_videos_from_s3(cluster, s3_endpoint, data_d
         make_clip(tmp_path / "tone.mp4", size="640x360", seconds=3, audio=True),
         make_clip(tmp_path / "silent.mp4", size="480x270", seconds=2, audio=False),
         # Long enough to be cut into several parts: one video's parts spread over both hosts.
-        make_clip(tmp_path / "long.mp4", size="640x360", seconds=30, audio=True),
+        make_clip(tmp_path / "long.mp4", size="640x360", seconds=20, audio=True),
     ]
     ids = []
     for clip in clips:

@@ -1,0 +1,228 @@
+"""Live streams from a web process's hub: many videos on one stream, SSE and WebSocket alike,
+resuming, the per-client cap, and connections that hold on without sending."""
+
+import json
+import socket
+import threading
+import time
+
+import redis
+import requests
+import websocket
+
+from tests.system import REDIS_URL, side_system, upload, wait_for, wait_terminal
+from transcoder.client import TERMINAL, parse_sse
+
+
+def sse_events(url, headers=None, timeout=180, until=None):
+    """(event, id, data) of a stream until it ends, or until ``until(events)`` is true."""
+    events = []
+    with requests.get(url, stream=True, headers=headers or {}, timeout=(10, timeout)) as response:
+        assert response.status_code == 200, response.text
+        assert response.headers["Content-Type"].startswith("text/event-stream")
+        for event, event_id, data in parse_sse(response.iter_lines(decode_unicode=True)):
+            events.append((event, event_id, json.loads(data)))
+            if until is not None and until(events):
+                break
+    return events
+
+
+def ws_connect(base_url, **options):
+    return websocket.create_connection(
+        base_url.replace("http://", "ws://") + "/api/ws", timeout=60, **options
+    )
+
+
+def ws_follow(ws, video_ids):
+    """Subscribe, then collect snapshots until every one of the videos has ended."""
+    ws.send(json.dumps({"subscribe": video_ids}))
+    seen, running = [], set(video_ids)
+    while running:
+        message = json.loads(ws.recv())
+        assert "id" in message, message
+        seen.append(message)
+        if message["state"] in TERMINAL:
+            running.discard(message["id"])
+    return seen
+
+
+def test_one_stream_follows_several_videos_and_ends_when_all_have(system, data_dir, lavfi_clip):
+    first = upload(system, data_dir / "bikes.mp4").json()["id"]
+    second = upload(system, lavfi_clip).json()["id"]
+    events = sse_events(f"{system}/api/events?video={first}&video={second}")
+    assert events[-1][0] == "end" and {e for e, _, _ in events[:-1]} == {"video"}
+    videos = [v for e, _, v in events if e == "video"]
+    # Each video's current snapshot first, then its changes in order, ending in its final state.
+    assert {videos[0]["id"], videos[1]["id"]} == {first, second}
+    for video_id in (first, second):
+        mine = [v for v in videos if v["id"] == video_id]
+        assert [v["seq"] for v in mine] == sorted({v["seq"] for v in mine})
+        assert mine[-1]["state"] == "ready"
+        assert mine[-1] == requests.get(f"{system}/api/videos/{video_id}", timeout=10).json()
+    assert [i for _, i, _ in events[:-1]] == [f"{v['id']}:{v['seq']}" for v in videos]
+
+
+def test_a_client_that_reconnects_with_its_last_event_id_misses_nothing(system, long_clip):
+    video_id = upload(system, long_clip).json()["id"]
+    url = f"{system}/api/events?video={video_id}"
+    before = sse_events(url, until=lambda ev: len(ev) == 2)
+    last_id = before[-1][1]
+    time.sleep(1.5)  # changes happen while it is away
+    after = sse_events(url, headers={"Last-Event-ID": last_id})
+    videos = [v for e, _, v in after if e == "video"]
+    # Not sent again what it had; the current state first, then on to the end.
+    assert videos[0]["seq"] > before[-1][2]["seq"]
+    assert videos[-1]["state"] == "ready" and after[-1][0] == "end"
+    # Reconnecting after the end: the final snapshot once more, then the end.
+    again = sse_events(url, headers={"Last-Event-ID": f"{video_id}:1"})
+    assert [(e, v.get("state")) for e, _, v in again] == [("video", "ready"), ("end", None)]
+
+
+def test_the_library_stream_sees_new_uploads_through_to_their_end(system, lavfi_clip):
+    seen: list[dict] = []
+    box: dict = {}
+
+    def listen():
+        def done(events):
+            ids = {v["id"] for _, _, v in events}
+            return box.get("id") in ids and any(
+                v["id"] == box["id"] and v["state"] == "ready" for _, _, v in events
+            )
+
+        seen.extend(v for _, _, v in sse_events(f"{system}/api/events", until=done, timeout=120))
+
+    reader = threading.Thread(target=listen, daemon=True)
+    reader.start()
+    time.sleep(1)
+    box["id"] = upload(system, lavfi_clip).json()["id"]
+    reader.join(150)
+    mine = [v for v in seen if v["id"] == box["id"]]
+    assert mine and mine[-1]["state"] == "ready"
+    assert [v["seq"] for v in mine] == sorted({v["seq"] for v in mine})
+
+
+def test_sse_and_websocket_clients_see_the_same_sequence(system, long_clip):
+    video_id = upload(system, long_clip).json()["id"]
+    ws = ws_connect(system)
+    over_sse: list[dict] = []
+    reader = threading.Thread(
+        target=lambda: over_sse.extend(
+            v for e, _, v in sse_events(f"{system}/api/videos/{video_id}/events") if e == "video"
+        ),
+        daemon=True,
+    )
+    reader.start()
+    over_ws = ws_follow(ws, [video_id])
+    reader.join(60)
+    ws.close()
+    sse_seqs, ws_seqs = [v["seq"] for v in over_sse], [v["seq"] for v in over_ws]
+    assert over_ws[-1]["state"] == over_sse[-1]["state"] == "ready"
+    # Both joined at nearly the same moment: the same changes from there on, in the same order.
+    common = max(sse_seqs[0], ws_seqs[0])
+    assert [s for s in sse_seqs if s >= common] == [s for s in ws_seqs if s >= common]
+    assert len([s for s in ws_seqs if s >= common]) >= 3
+    assert over_ws[-1] == over_sse[-1]
+
+
+def test_websocket_messages_it_cannot_act_on_get_an_error_and_the_connection_stays(system, lavfi_clip):
+    ws = ws_connect(system)
+    ws.send("not json")
+    assert json.loads(ws.recv())["error"]["code"] == "bad_request"
+    ws.send(json.dumps({"subscribe": "some"}))
+    assert json.loads(ws.recv())["error"]["code"] == "bad_request"
+    unknown = "f" * 32
+    ws.send(json.dumps({"subscribe": [unknown]}))
+    error = json.loads(ws.recv())["error"]
+    assert error["code"] == "not_found" and error["videos"] == [unknown]
+    # Still usable: "all" follows the library, which includes a new upload.
+    ws.send(json.dumps({"subscribe": "all"}))
+    video_id = upload(system, lavfi_clip).json()["id"]
+    states = []
+    while not states or states[-1] != "ready":
+        message = json.loads(ws.recv())
+        if message.get("id") == video_id:
+            states.append(message["state"])
+    ws.send(json.dumps({"unsubscribe": "all"}))
+    ws.close()
+
+
+def test_per_client_cap_idle_timeout_and_held_connections(tmp_path, lavfi_clip):
+    with side_system(
+        tmp_path, database=4, streams_per_client="3", idle_timeout="3", sse_keepalive="1"
+    ) as side:
+        video_id = upload(side.url, lavfi_clip).json()["id"]  # no worker here: it stays queued
+        streams = [
+            requests.get(f"{side.url}/api/events?video={video_id}", stream=True, timeout=10) for _ in range(3)
+        ]
+        assert all(s.status_code == 200 for s in streams)
+        refused = requests.get(f"{side.url}/api/events", timeout=10)
+        assert refused.status_code == 429 and refused.json()["error"]["code"] == "too_many_streams"
+        try:
+            ws_connect(side.url)
+            raise AssertionError("a fourth live stream was let in")
+        except websocket.WebSocketBadStatusException as exc:
+            assert exc.status_code == 429
+        # Another client (another key) is not held back by this one.
+        other = requests.get(
+            f"{side.url}/api/events", headers={"Authorization": "Bearer someone"}, stream=True, timeout=10
+        )
+        assert other.status_code == 200
+        other.close()
+        for stream in streams:
+            stream.close()
+        wait_for(
+            lambda: requests.get(f"{side.url}/api/events", stream=True, timeout=10).status_code == 200,
+            20,
+            "a closed stream's place freed",
+        )
+
+        # 300 connections that send half their headers, or nothing at all.
+        host, port = side.url.removeprefix("http://").split(":")
+        held = []
+        for n in range(300):
+            conn = socket.create_connection((host, int(port)), timeout=10)
+            if n % 2:
+                conn.sendall(b"GET /api/videos HTTP/1.1\r\nHost: x\r\n")
+            held.append(conn)
+        took = []
+        for _ in range(20):
+            began = time.monotonic()
+            assert requests.get(f"{side.url}/api/videos?limit=1", timeout=5).ok
+            took.append(time.monotonic() - began)
+        assert max(took) < 1.0, took
+        # Quiet past TRANSCODER_IDLE_TIMEOUT (3 s here): the server has closed every one.
+        time.sleep(4.5)
+        closed = 0
+        for conn in held:
+            conn.settimeout(2)
+            try:
+                closed += conn.recv(1) == b""
+            except OSError:
+                closed += 1
+            conn.close()
+        assert closed == 300
+
+
+def test_the_hub_holds_a_few_redis_connections_however_many_streams(system, lavfi_clip):
+    video_id = upload(system, lavfi_clip).json()["id"]
+    streams = [
+        requests.get(f"{system}/api/events?video={video_id}", stream=True, timeout=30) for _ in range(15)
+    ]
+    sockets = [ws_connect(system) for _ in range(15)]
+    try:
+        for ws in sockets:
+            ws.send(json.dumps({"subscribe": [video_id]}))
+        client = redis.Redis.from_url(REDIS_URL)
+        hub = [c for c in client.client_list() if c.get("name") == "transcoder-hub"]
+        assert 1 <= len(hub) <= 3, hub
+        assert len([c for c in hub if int(c.get("psub", 0)) > 0]) == 1
+        wait_terminal(system, video_id)
+        for ws in sockets:
+            messages = []
+            while not messages or messages[-1]["state"] != "ready":
+                messages.append(json.loads(ws.recv()))
+    finally:
+        for s in streams:
+            s.close()
+        for ws in sockets:
+            ws.close()
