@@ -117,12 +117,15 @@ def cut(frames: Frames, chunk_s: float) -> list[tuple[int, int]]:
     duration = frames.duration
     if duration < ONE_PART_BELOW_S:
         return [(0, count)]
-    starts, target = [0], FIRST_CHUNK_S
-    while target < duration - MIN_CHUNK_S / 2:
+    starts, target, tail = [0], FIRST_CHUNK_S, duration - MIN_CHUNK_S / 2
+    while target < tail:
         index = _boundary(frames, target, chunk_s / 4)
-        if index > starts[-1] and times[index] < duration - MIN_CHUNK_S / 2:
-            starts.append(index)
-        target = times[starts[-1]] + chunk_s if len(starts) > 1 else target + chunk_s
+        if index <= starts[-1]:  # the nearest keyframe is the chunk's own start: cut at the target
+            index = _first_at(times, target)
+        if index <= starts[-1] or times[index] >= tail:
+            break  # what is left is too short for a chunk of its own
+        starts.append(index)
+        target = times[index] + chunk_s
     return [(a, b) for a, b in zip(starts, [*starts[1:], count], strict=True)]
 
 
@@ -130,9 +133,12 @@ def _boundary(frames: Frames, target: float, window: float) -> int:
     """The frame nearest ``target`` to start a chunk at: the closest source keyframe in the
     window, else the first frame at or after the target."""
     times = frames.times
-    first_after = next((i for i, t in enumerate(times) if t >= target - 1e-6), len(times) - 1)
     near = [i for i in frames.keyframes if abs(times[i] - target) <= window and i > 0]
-    return min(near, key=lambda i: abs(times[i] - target)) if near else first_after
+    return min(near, key=lambda i: abs(times[i] - target)) if near else _first_at(times, target)
+
+
+def _first_at(times: tuple[float, ...], target: float) -> int:
+    return next((i for i, t in enumerate(times) if t >= target - 1e-6), len(times) - 1)
 
 
 def _range_part(

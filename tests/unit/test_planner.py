@@ -61,6 +61,24 @@ def test_a_chunk_starts_on_a_nearby_source_keyframe_so_no_decode_is_wasted():
     assert all(round(t * 30) % 60 == 0 for t in starts)
 
 
+def test_a_keyframe_near_the_end_never_stalls_the_cut():
+    """24 s with a keyframe every 10 s: the chunk after 10 s would snap to 20 s, too near the
+    end to start a chunk; the last chunk runs to the end instead."""
+    frames = cfr(24, fps=25, gop=250)
+    ranges = cut(frames, 8)
+    assert [frames.times[a] for a, _ in ranges] == [0.0, 4.0, 10.0]
+    assert ranges[-1][1] == len(frames.times)
+
+
+def test_every_length_and_keyframe_spacing_is_cut_whole():
+    for seconds in range(10, 80, 3):
+        for gop in (1, 30, 60, 250, 10_000):
+            frames = cfr(seconds, gop=gop)
+            ranges = cut(frames, chunk_seconds(seconds))
+            assert ranges[0][0] == 0 and ranges[-1][1] == len(frames.times)
+            assert all(a[1] == b[0] and a[0] < a[1] for a, b in zip(ranges, ranges[1:], strict=False))
+
+
 def test_each_part_seeks_halfway_before_its_first_frame_even_at_29_97():
     fps = float(Fraction(30000, 1001))
     frames = cfr(60, fps=fps)
