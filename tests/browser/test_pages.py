@@ -165,7 +165,7 @@ WATCH_STALLS = """() => {
 
 
 def test_playback_starts_while_later_parts_encode_and_crosses_every_seam(system, page, tmp_path):
-    clip = make_clip(tmp_path / "chunked.mp4", size="1280x720", seconds=24, audio=True, crf=30)
+    clip = make_clip(tmp_path / "chunked.mp4", size="1280x720", seconds=28, audio=True, crf=30)
     video_id = upload(system, clip).json()["id"]
     api = f"{system}/api/videos/{video_id}"
     wait_for(lambda: requests.get(api, timeout=10).json()["playable"], 60, "playable")

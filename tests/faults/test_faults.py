@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 import redis
 import requests
+import websocket
 
 from tasks.celery import make_celery
 from tasks.config import PART_TASK
@@ -238,21 +239,54 @@ def test_duplicate_delivery(run, cluster, fault_redis, fault_storage, clip, tmp_
     assert idle in cluster.workers
 
 
+def _watch_sse(url: str, video_id: str, seen: list[dict]) -> None:
+    seen.extend(Client(url).follow(video_id))
+
+
+def _watch_ws(url: str, video_id: str, seen: list[dict]) -> None:
+    ws = websocket.create_connection(url.replace("http://", "ws://") + "/api/ws", timeout=120)
+    ws.send(json.dumps({"subscribe": [video_id]}))
+    while not seen or seen[-1]["state"] not in ("ready", "failed", "canceled"):
+        seen.append(json.loads(ws.recv()))
+    ws.close()
+
+
 @pytest.mark.parametrize("run", RUNS)
-@trial("10. The event stream's pub/sub connection killed mid-job")
+@trial("10. The web process's pub/sub connection killed mid-job, 50 clients following")
 def test_pubsub_killed(run, cluster, fault_redis, clip):
     video_id = upload(cluster.url, clip).json()["id"]
-    seen: list[dict] = []
-    reader = threading.Thread(target=lambda: seen.extend(Client(cluster.url)._stream(video_id)), daemon=True)
-    reader.start()
-    wait(lambda: any(r["progress"] > 0 for v in seen for r in v["renditions"]), 60, "progress on the stream")
-    assert redis.Redis.from_url(fault_redis.url).client_kill_filter(_type="pubsub") >= 1
-    reader.join(120)
-    assert seen[-1]["state"] == "ready"
-    for name in [r["name"] for r in seen[-1]["renditions"]]:
-        bars = [r["progress"] for v in seen for r in v["renditions"] if r["name"] == name]
-        assert bars == sorted(bars)
-    assert [v["seq"] for v in seen] == sorted(v["seq"] for v in seen)
+    watchers = [(_watch_sse if n % 2 else _watch_ws, []) for n in range(50)]
+    threads = [
+        threading.Thread(target=w, args=(cluster.url, video_id, seen), daemon=True) for w, seen in watchers
+    ]
+    for thread in threads:
+        thread.start()
+    wait(lambda: all(any(r["progress"] > 0 for v in seen for r in v["renditions"]) for _, seen in watchers),
+         60, "progress reaching every client")  # fmt: skip
+    # The web process follows every video on one subscription, whoever watches: kill it
+    # (and the workers' own, Celery's remote control, with it).
+    client = redis.Redis.from_url(fault_redis.url)
+    hub = [c for c in client.client_list(_type="pubsub") if c.get("name") == "transcoder-hub"]
+    assert len(hub) == 1, hub
+    assert client.client_kill_filter(_type="pubsub") >= 1
+    # Then the hub's alone, again and again until the video ends: its last changes are
+    # published while the hub is not subscribed, and only its resync can pass them on.
+    while stored(fault_redis.url, video_id)["state"] not in ("ready", "failed", "canceled"):
+        for c in client.client_list(_type="pubsub"):
+            if c.get("name") == "transcoder-hub":
+                client.client_kill_filter(_id=c["id"])
+        time.sleep(0.05)
+    deadline = time.monotonic() + 20  # the video has ended: its final state is due at once
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    assert not [t for t in threads if t.is_alive()], "clients never told the video ended"
+    final = stored(fault_redis.url, video_id)
+    for _, seen in watchers:
+        assert seen[-1]["state"] == "ready" and seen[-1]["seq"] == final["seq"]
+        for name in [r["name"] for r in seen[-1]["renditions"]]:
+            bars = [r["progress"] for v in seen for r in v["renditions"] if r["name"] == name]
+            assert bars == sorted(bars)
+        assert [v["seq"] for v in seen] == sorted({v["seq"] for v in seen})
 
 
 @pytest.mark.parametrize("run", RUNS)
