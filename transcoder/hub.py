@@ -288,6 +288,9 @@ class Hub:
                     if message is not None and message.get("type") == "pmessage":
                         self.counts["received"] += 1
                         self.publish(json.loads(message["data"]))
+                        # Let the followers just woken send it before the next message is
+                        # read (under gevent, a burst would otherwise be read all at once).
+                        time.sleep(0)
                     if time.monotonic() - last_resync >= self.resync_s:
                         self._resync()
                         last_resync = time.monotonic()
