@@ -13,7 +13,7 @@ help:
 	@echo "make test    set up, then run the whole test suite"
 	@echo "make faults  the fault trials, 20 runs each, with a table of counts (into docs/reliability.md)"
 	@echo "make mutants each guarantee's mechanism switched off in turn: its trials and tests must fail"
-	@echo "make bench   time upload to playable and to ready against encodes by hand; 8 videos on 1, 2, 4 workers"
+	@echo "make bench   time upload to playable and to ready against encodes by hand; 1, 2, 4 workers; 1,000-5,000 live streams"
 	@echo "make lint    ruff check and format check"
 
 setup: system $(VENV)/.installed
@@ -82,3 +82,4 @@ mutants: setup redis
 bench: setup redis
 	$(BIN)/python -m tests.bench.pipeline
 	$(BIN)/python -m tests.bench.scaling
+	$(BIN)/python -m tests.bench.streams

@@ -12,7 +12,8 @@ two cores it is measured on. Measured while the streams are open:
 - the Redis connections the hub holds (named ``transcoder-hub``);
 - the web process's memory per stream (its RSS with the streams open, less before).
 
-The clients are gevent greenlets in processes of their own (`streams_client`).
+The clients are gevent greenlets in processes of their own (`streams_client`), 500 to a
+process, on the same two cores as the server.
 """
 
 from __future__ import annotations
@@ -40,7 +41,9 @@ REDIS_URL = os.environ.get("TRANSCODER_BENCH_REDIS_URL", "redis://127.0.0.1:6379
 COUNTS = [int(n) for n in os.environ.get("TRANSCODER_BENCH_STREAMS", "1000,2000,5000").split(",")]
 VIDEOS = 50
 SECONDS = 20.0
-CLIENT_PROCESSES = 2
+#: Streams per client process: one gevent loop reading WebSocket frames in Python keeps
+#: up with about this many (at 1,000 per process the clients, not the server, lagged).
+STREAMS_PER_CLIENT_PROCESS = 500
 MEDIA = MediaInfo(600.0, 1280, 720, 1280, 720, 0, "1:1", 30.0, True, "h264", "aac", "yuv420p", "mov")
 
 
@@ -88,8 +91,9 @@ def poll_api(url: str, ids: list[str], stop: threading.Event, took: list[float])
 def one_run(url: str, web_pid: int, client: redis.Redis, ids: list[str], count: int, work: Path) -> str:
     store = VideoStore(client, 3600)
     rss_before = rss_kib(web_pid)
-    per_process = count // CLIENT_PROCESSES
-    outputs = [work / f"clients-{count}-{n}.json" for n in range(CLIENT_PROCESSES)]
+    processes = max(1, count // STREAMS_PER_CLIENT_PROCESS)
+    per_process = count // processes
+    outputs = [work / f"clients-{count}-{n}.json" for n in range(processes)]
     clients = [
         subprocess.Popen(
             [
