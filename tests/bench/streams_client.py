@@ -3,8 +3,8 @@
     python -m tests.bench.streams_client URL COUNT SECONDS OUT VIDEO_ID...
 
 Opens COUNT streams (even ones SSE, odd ones WebSocket), each following one of the
-videos in turn, reads for SECONDS, and writes to OUT which snapshot (``video:seq``) each
-stream read and when (wall clock).
+videos in turn, reads until the file OUT.stop appears (or for SECONDS at most), and
+writes to OUT which snapshot (``video:seq``) each stream read and when (wall clock).
 """
 
 from gevent import monkey
@@ -16,9 +16,12 @@ import re  # noqa: E402
 import socket  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 import gevent  # noqa: E402
 import websocket  # noqa: E402
+
+STOP = {"now": False}
 
 SEQ = re.compile(rb'"seq": (\d+)')
 
@@ -29,7 +32,7 @@ def sse(host: str, port: int, video_id: str, until: float, seen: list, state: di
     state["connected"] += 1
     buffer = b""
     conn.settimeout(1.0)
-    while time.time() < until:
+    while not STOP["now"] and time.time() < until:
         try:
             data = conn.recv(65536)
         except TimeoutError:
@@ -50,7 +53,7 @@ def ws(url: str, video_id: str, until: float, seen: list, state: dict) -> None:
     conn.send(json.dumps({"subscribe": [video_id]}))
     state["connected"] += 1
     conn.settimeout(1.0)
-    while time.time() < until:
+    while not STOP["now"] and time.time() < until:
         try:
             message = conn.recv()
         except websocket.WebSocketTimeoutException:
@@ -68,7 +71,14 @@ def main() -> None:
     until = time.time() + float(seconds)
     seen: list = []
     state = {"connected": 0}
-    jobs = []
+    stop_file = Path(out + ".stop")
+
+    def watch_stop() -> None:
+        while not stop_file.exists():
+            gevent.sleep(0.2)
+        STOP["now"] = True
+
+    jobs = [gevent.spawn(watch_stop)]
     for n in range(int(count)):
         video_id = ids[n % len(ids)]
         if n % 2:
@@ -77,7 +87,7 @@ def main() -> None:
             jobs.append(gevent.spawn(sse, host, int(port), video_id, until, seen, state))
         if n % 100 == 99:
             gevent.sleep(0.05)  # a steady stream of new connections, not one burst
-    gevent.joinall(jobs, timeout=float(seconds) + 30)
+    gevent.joinall(jobs, timeout=float(seconds) + 5)
     with open(out, "w") as fh:
         json.dump({"connected": state["connected"], "seen": seen}, fh)
 
