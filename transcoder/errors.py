@@ -99,10 +99,10 @@ class Conflict(TranscoderError):
     code = "conflict"
 
 
-class TooManyStreams(TranscoderError):
+class TooManyLiveStreams(TranscoderError):
     """Raised when one client already holds as many open event streams as it may."""
 
-    code = "too_many_streams"
+    code = "too_many_live_streams"
 
 
 class TooManyVideos(TranscoderError):

@@ -16,7 +16,7 @@ CODE_STATUS = {
     "not_found": 404,
     "conflict": 409,
     "too_many_videos": 400,
-    "too_many_streams": 429,
+    "too_many_live_streams": 429,
     "unavailable": 503,
     "storage_unreachable": 503,
 }

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -18,7 +19,7 @@ from contextlib import contextmanager
 import redis
 from flask import Flask, current_app, request
 
-from transcoder.errors import TooManyStreams, TooManyVideos, VideoNotFound
+from transcoder.errors import TooManyLiveStreams, TooManyVideos, VideoNotFound
 from transcoder.hub import Hub
 from transcoder.jobs import Video
 
@@ -41,7 +42,7 @@ class Gate:
     def admit(self, client: str, kind: str) -> Iterator[None]:
         with self._lock:
             if self.cap and self.by_client[client] >= self.cap:
-                raise TooManyStreams(
+                raise TooManyLiveStreams(
                     f"This client already has {self.by_client[client]} live streams open here, "
                     f"the most it may; close one, or follow several videos on one stream "
                     f"(/api/events?video=ID&video=ID or the WebSocket at /api/ws)."
@@ -68,7 +69,7 @@ def register(app: Flask) -> None:
         max_connections=3,
         timeout=10,
         socket_connect_timeout=5,
-        client_name="transcoder-hub",
+        client_name=f"transcoder-hub-{os.getpid()}",
     )
     context = app.test_request_context("/")
 

@@ -120,7 +120,9 @@ def one_run(url: str, web_pid: int, client: redis.Redis, ids: list[str], count: 
         time.sleep(0.5)
     connect_s = time.monotonic() - began
     rss_open = rss_kib(web_pid)
-    hub_connections = len([c for c in client.client_list() if c.get("name") == "transcoder-hub"])
+    hub_connections = len(
+        [c for c in client.client_list() if c.get("name", "").startswith("transcoder-hub-")]
+    )
     stop, sent, took = threading.Event(), {}, []
     threads = [
         threading.Thread(target=drive, args=(store, ids, stop, sent)),
