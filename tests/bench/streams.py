@@ -141,16 +141,17 @@ def one_run(url: str, web_pid: int, client: redis.Redis, ids: list[str], count: 
         Path(f"{out}.stop").touch()
     for proc in clients:
         proc.wait(120)
-    received, latencies, connected = 0, [], 0
+    received, latencies, connected, closed = 0, [], 0, 0
     for out in outputs:
         result = json.loads(out.read_text())
         connected += result["connected"]
+        closed += result["closed"]
         for key, at in result["seen"]:
             if key in sent:
                 latencies.append((at - sent[key]) * 1000)
                 received += 1
     per_stream = (rss_open - rss_before) / max(1, count)
-    cells = [count, f"{connected} in {connect_s:.0f} s", received, f"{pct(latencies, 0.5):.0f} ms",
+    cells = [count, f"{connected} in {connect_s:.0f} s", closed, received, f"{pct(latencies, 0.5):.0f} ms",
              f"{pct(latencies, 0.99):.0f} ms", f"{pct(took, 0.5):.0f} ms", f"{pct(took, 0.99):.0f} ms",
              hub_connections, f"{per_stream:.1f} KiB", f"{web_cpu / SECONDS * 100:.0f} %"]  # fmt: skip
     return "| " + " | ".join(str(c) for c in cells) + " |"
@@ -173,16 +174,17 @@ def main() -> int:
     )
     print(f"\nLive streams on one web process: {VIDEOS} videos reporting progress twice a second, "
           f"half SSE and half WebSocket, {SECONDS:.0f} s each\n")  # fmt: skip
-    columns = ["streams", "connected (time to connect all)", "snapshots received", "publish → client p50",
-               "p99", "API p50", "API p99", "hub's Redis connections", "memory per stream",
-               "web process CPU"]  # fmt: skip
+    columns = ["streams", "connected (time to connect all)", "closed by the server", "snapshots received",
+               "publish → client p50", "p99", "API p50", "API p99", "hub's Redis connections",
+               "memory per stream", "web process CPU"]  # fmt: skip
     print("| " + " | ".join(columns) + " |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("|" + " --- |" * len(columns))
     for count in COUNTS:
         client.flushdb()
         (work / f"run-{count}").mkdir()
         procs = Processes(work / f"run-{count}")
-        env = environment(REDIS_URL, work / "storage", streams_per_client="0", idle_timeout="120")
+        # `make run`'s settings, but no per-client cap: every client here is 127.0.0.1.
+        env = environment(REDIS_URL, work / "storage", streams_per_client="0", sse_keepalive="15")
         try:
             url = start_web(procs, env, "web")
             store = VideoStore(client, 3600)

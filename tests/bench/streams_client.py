@@ -26,6 +26,19 @@ STOP = {"now": False}
 SEQ = re.compile(rb'"seq": (\d+)')
 
 
+def counted(job):
+    """A stream the server closed (it dropped a reader that fell behind) is counted, not raised."""
+
+    def run(*args) -> None:
+        try:
+            job(*args)
+        except (OSError, websocket.WebSocketException):
+            args[-1]["closed"] += 1
+
+    return run
+
+
+@counted
 def sse(host: str, port: int, video_id: str, until: float, seen: list, state: dict) -> None:
     conn = socket.create_connection((host, port), timeout=30)
     conn.sendall(f"GET /api/events?video={video_id} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
@@ -48,6 +61,7 @@ def sse(host: str, port: int, video_id: str, until: float, seen: list, state: di
     conn.close()
 
 
+@counted
 def ws(url: str, video_id: str, until: float, seen: list, state: dict) -> None:
     conn = websocket.create_connection(url, timeout=30)
     conn.send(json.dumps({"subscribe": [video_id]}))
@@ -70,7 +84,7 @@ def main() -> None:
     host, port = url.removeprefix("http://").split(":")
     until = time.time() + float(seconds)
     seen: list = []
-    state = {"connected": 0}
+    state = {"connected": 0, "closed": 0}
     stop_file = Path(out + ".stop")
 
     def watch_stop() -> None:
@@ -89,7 +103,7 @@ def main() -> None:
             gevent.sleep(0.05)  # a steady stream of new connections, not one burst
     gevent.joinall(jobs, timeout=float(seconds) + 5)
     with open(out, "w") as fh:
-        json.dump({"connected": state["connected"], "seen": seen}, fh)
+        json.dump({**state, "seen": seen}, fh)
 
 
 if __name__ == "__main__":
