@@ -11,6 +11,7 @@ logs=var/log
 
 infra/check-port.sh
 infra/ensure-redis.sh
+"$bin/python" -m transcoder.durability
 
 pids=()
 stop() {

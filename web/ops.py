@@ -7,6 +7,7 @@ answers the same. Only the live streams' figures are this process's own.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 
 import redis
@@ -15,7 +16,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from transcoder import metrics
+from transcoder import durability, metrics
 from transcoder.errors import TranscoderError, Unavailable
 from transcoder.services import Services
 
@@ -149,4 +150,9 @@ def readyz() -> tuple[dict, int]:
     except (TranscoderError, OSError) as exc:
         checks["storage"] = f"unavailable: {getattr(exc, 'message', exc)}"
     ready = all(v == "ok" for v in checks.values())
-    return {"status": "ready" if ready else "not ready", "checks": checks}, 200 if ready else 503
+    body: dict = {"status": "ready" if ready else "not ready", "checks": checks}
+    # Not a reason to refuse traffic, but one to tell the operator.
+    with contextlib.suppress(redis.RedisError):
+        if line := durability.warning(svc.redis):
+            body["warnings"] = [line]
+    return body, 200 if ready else 503

@@ -8,9 +8,11 @@ import socket
 import subprocess
 import time
 
+import redis
 import requests
 
 from tests.system import REDIS_URL, ROOT, environment, free_port
+from transcoder import durability
 
 DATABASE_URL = REDIS_URL.rsplit("/", 1)[0] + "/9"
 
@@ -66,6 +68,9 @@ def test_run_prints_short_steps_then_the_url_and_stops_on_ctrl_c(tmp_path):
         # Set-up steps, one line each; the processes' logs are in var/log, not here.
         assert len(lines) <= 4, lines
         assert "var/log/worker.log" in "\n".join(lines)
+        # This machine's Redis keeps nothing on disk, or does: make run says which in one line.
+        warned = durability.WARNING in lines
+        assert warned == bool(durability.keeps_nothing(redis.Redis.from_url(DATABASE_URL))), lines
         os.killpg(proc.pid, signal.SIGINT)
         assert proc.wait(60) == 0
     finally:
