@@ -9,14 +9,19 @@ run it again after a pause that doubles with each attempt (``transcoder`` caps t
 
 from __future__ import annotations
 
+import logging
+
 from celery import Task
 
 from transcoder import transcode
+from transcoder.errors import VideoNotFound
 from transcoder.runner import RetryLater
 
 from .celery import app, services
 from .config import CLOSE_TASK, PART_TASK
 from .workflow import send
+
+log = logging.getLogger(__name__)
 
 
 @app.task(name=PART_TASK, bind=True, max_retries=None)
@@ -26,6 +31,9 @@ def part(self: Task, video_id: str, part_id: str) -> None:
         outcome = transcode.run_part(services(), video_id, part_id, self.request.hostname or "")
     except RetryLater as later:
         raise self.retry(countdown=later.countdown) from later
+    except VideoNotFound:
+        log.info("video %s was deleted: %s has nothing to do", video_id, part_id)
+        return
     if outcome.follow:
         send(app, video_id, outcome.follow)
     if outcome.ended:
@@ -35,4 +43,7 @@ def part(self: Task, video_id: str, part_id: str) -> None:
 @app.task(name=CLOSE_TASK)
 def close(video_id: str) -> None:
     """Callback once all a video's work has ended: close the video (idempotent)."""
-    transcode.close_video(services(), video_id)
+    try:
+        transcode.close_video(services(), video_id)
+    except VideoNotFound:
+        log.info("video %s was deleted before it was closed", video_id)

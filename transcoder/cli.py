@@ -36,7 +36,10 @@ def main(argv: list[str] | None = None) -> int:
     watch.add_argument("--url", default=DEFAULT_URL, help="the server's base URL")
     ls = sub.add_parser("ls", help="list the most recent videos")
     ls.add_argument("--url", default=DEFAULT_URL, help="the server's base URL")
-    for command in (submit, watch, ls):
+    rm = sub.add_parser("rm", help="delete videos: running ones are canceled; files and records go")
+    rm.add_argument("ids", nargs="+", metavar="id")
+    rm.add_argument("--url", default=DEFAULT_URL, help="the server's base URL")
+    for command in (submit, watch, ls, rm):
         command.add_argument(
             "--api-key",
             default=os.environ.get("TRANSCODER_API_KEY"),
@@ -77,6 +80,11 @@ def _run(args: argparse.Namespace, client: Client | None, console: Console) -> i
         return _submit(client, args.file, args.watch, console)
     if args.command == "watch":
         return watch_videos(client, args.ids, console)
+    if args.command == "rm":
+        for video_id in args.ids:
+            client.delete(video_id)
+            print(f"deleted {video_id}")
+        return 0
     return _list(client)
 
 

@@ -48,6 +48,12 @@ class Client:
     def video(self, video_id: str) -> dict[str, Any]:
         return self._check(self.http.get(f"{self.base}/api/videos/{video_id}", timeout=self.timeout))
 
+    def delete(self, video_id: str) -> None:
+        """Delete a video (canceling it first if it still runs), its files and its record."""
+        response = self.http.delete(f"{self.base}/api/videos/{video_id}", timeout=self.timeout)
+        if response.status_code != 204:
+            self._check(response)
+
     def videos(self) -> list[dict[str, Any]]:
         return self._check(self.http.get(f"{self.base}/api/videos", timeout=self.timeout))["videos"]
 

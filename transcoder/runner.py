@@ -17,7 +17,7 @@ from typing import Any
 import redis
 
 from . import ffmpeg, jobs, keys, metrics, retry
-from .errors import Canceled, LeaseLost, TranscoderError, Transient
+from .errors import Canceled, LeaseLost, TranscoderError, Transient, VideoNotFound
 from .leases import Lease
 from .progress import Progress
 from .services import Services
@@ -136,7 +136,12 @@ def _finish(services: Services, video_id: str, part_id: str, work: Callable[[], 
         follow[:] = jobs.release(video, now())
         return True
 
-    video, changed = services.videos.update(video_id, change)
+    try:
+        video, changed = services.videos.update(video_id, change)
+    except VideoNotFound:
+        log.info("video %s %s: deleted while running", video_id, part_id)
+        services.storage.delete_prefix(video_prefix(video_id))  # what this run wrote
+        return Outcome()
     kind = jobs.part(video, part_id)["kind"]
     metrics.record_encode(services.redis, kind, time.monotonic() - began)
     if video["state"] == jobs.VideoState.CANCELED.value:

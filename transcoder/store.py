@@ -76,12 +76,12 @@ class VideoStore:
                     continue
 
     def delete(self, video_id: str) -> None:
-        """Forget a video that never got going (its work could not be queued)."""
+        """Forget a video: one deleted, or one that never got going (its work could not be queued)."""
         raw = self.redis.get(keys.video_key(video_id))
         with self.redis.pipeline() as pipe:
             if raw is not None:
                 pipe.hincrby(keys.VIDEO_STATES, json.loads(raw)["state"], -1)
-            pipe.delete(keys.video_key(video_id))
+            pipe.delete(keys.video_key(video_id), keys.runs_key(video_id))
             pipe.zrem(keys.VIDEOS_INDEX, video_id)
             pipe.srem(keys.ACTIVE_VIDEOS, video_id)
             pipe.execute()

@@ -119,6 +119,20 @@ def cancel_video(services: Services, video_id: str) -> jobs.Video:
     return video
 
 
+def delete_video(services: Services, video_id: str) -> None:
+    """Delete a video: stop its work, then remove its record and every file it has.
+
+    The cancel flag outlives the record, so a part still finishing, or a message
+    delivered late, finds the video gone and leaves nothing behind (see ``runner``).
+    """
+    video = services.videos.get(video_id)
+    if video["state"] not in jobs.TERMINAL:
+        cancel_video(services, video_id)
+    services.redis.set(keys.cancel_key(video_id), 1, ex=services.settings.record_ttl)
+    services.videos.delete(video_id)
+    services.storage.delete_prefix(video_prefix(video_id))
+
+
 def retry_video(services: Services, video_id: str) -> tuple[jobs.Video, list[str]]:
     """Queue the failed parts of a failed video again; returns the video and the parts to send."""
     names: list[str] = []

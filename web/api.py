@@ -54,8 +54,16 @@ def get_video(video_id: str):  # type: ignore[no-untyped-def]
 
 
 @bp.delete("/videos/<video_id>")
+def delete(video_id: str):  # type: ignore[no-untyped-def]
+    """Delete: a running video is canceled first; its files and its record go; later reads are 404."""
+    transcode.delete_video(services(), checked_id(video_id))
+    return "", 204
+
+
+@bp.post("/videos/<video_id>/cancel")
 def cancel(video_id: str):  # type: ignore[no-untyped-def]
-    """Cancel: running encodes stop within a second or two, queued ones are skipped, files removed."""
+    """Cancel: running encodes stop within a second or two, queued ones are skipped, files removed;
+    the record stays, ``canceled``."""
     svc = services()
     svc.videos.get(checked_id(video_id))
     video = transcode.cancel_video(svc, video_id)

@@ -190,3 +190,19 @@ def test_playback_starts_while_later_parts_encode_and_crosses_every_seam(system,
         "() => { const r = document.getElementById('video').played; return [r.start(0), r.end(0)]; }"
     )
     assert played[0] <= 0.1 and played[1] > seams[-1] + 1, played
+
+
+def test_delete_button_asks_first_then_removes_the_video(system, data_dir, page):
+    video_id = wait_terminal(system, upload(system, data_dir / "bikes.mp4").json()["id"])["id"]
+    page.goto(f"{system}/videos/{video_id}")
+    asked = []
+    page.once("dialog", lambda d: (asked.append(d.message), d.dismiss()))
+    page.get_by_role("button", name="Delete this video").click()
+    expect(page).to_have_url(f"{system}/videos/{video_id}")
+    assert asked and "removed for good" in asked[0]
+    assert requests.get(f"{system}/api/videos/{video_id}", timeout=10).ok
+    page.once("dialog", lambda d: d.accept())
+    page.get_by_role("button", name="Delete this video").click()
+    expect(page).to_have_url(f"{system}/videos")
+    expect(page.locator(f".item[data-id='{video_id}']")).to_have_count(0)
+    assert requests.get(f"{system}/api/videos/{video_id}", timeout=10).status_code == 404

@@ -169,7 +169,7 @@ def test_cancel(run, cluster, fault_redis, fault_storage, clip):
     encoding(cluster, fault_redis.url, video_id)
     assert encoder_pids(video_id)
     asked = time.monotonic()
-    response = requests.delete(f"{cluster.url}/api/videos/{video_id}", timeout=10)
+    response = requests.post(f"{cluster.url}/api/videos/{video_id}/cancel", timeout=10)
     assert response.status_code == 200 and response.json()["state"] == "canceled"
     wait(lambda: not encoder_pids(video_id), 2, "every ffmpeg of the video stopped")
     assert time.monotonic() - asked < 2.5

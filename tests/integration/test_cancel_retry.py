@@ -30,10 +30,12 @@ def test_retry_runs_only_the_failed_parts_again(system, settings, data_dir, stor
 
 def test_cancel_of_an_ended_video_is_a_conflict(system, data_dir):
     video_id = wait_terminal(system, upload(system, data_dir / "bikes.mp4").json()["id"])["id"]
-    response = requests.delete(f"{system}/api/videos/{video_id}", timeout=10)
+    response = requests.post(f"{system}/api/videos/{video_id}/cancel", timeout=10)
     assert response.status_code == 409
     assert requests.get(f"{system}/api/videos/{video_id}", timeout=10).json()["state"] == "ready"
 
 
-def test_cancel_of_unknown_video_is_404(system):
-    assert requests.delete(f"{system}/api/videos/{'0' * 32}", timeout=10).status_code == 404
+def test_cancel_or_delete_of_unknown_video_is_404(system):
+    assert requests.post(f"{system}/api/videos/{'0' * 32}/cancel", timeout=10).status_code == 404
+    gone = requests.delete(f"{system}/api/videos/{'0' * 32}", timeout=10)
+    assert gone.status_code == 404 and gone.json()["error"]["code"] == "not_found"

@@ -148,13 +148,19 @@ def test_workers_on_two_hosts_finish_videos_from_s3(cluster, s3_endpoint, data_d
         cached = list((scratch / "cache").glob("*[0-9a-f]")) if name != "web" else []
         assert len(cached) <= len(videos), name
 
-    # Deleting a canceled video's files happens in the bucket too.
+    # Canceling removes the files from the bucket too; deleting a finished video, every object
+    # under its prefix (source, renditions, HLS parts, previews).
     reply = upload(url, clips[3])
     video_id = reply.json()["id"]
-    requests.delete(f"{url}/api/videos/{video_id}", timeout=10)
+    assert requests.post(f"{url}/api/videos/{video_id}/cancel", timeout=10).ok
     wait_for(
         lambda: not [k for k in keys_in(s3_endpoint, bucket) if video_id in k], 60, "canceled files gone"
     )
+    finished = ids[-1]
+    assert len([k for k in keys_in(s3_endpoint, bucket) if finished in k]) > 20
+    assert requests.delete(f"{url}/api/videos/{finished}", timeout=10).status_code == 204
+    assert not [k for k in keys_in(s3_endpoint, bucket) if finished in k]
+    assert requests.get(f"{url}/api/videos/{finished}", timeout=10).status_code == 404
 
 
 def test_object_storage_out_of_reach_for_a_while_loses_no_video(cluster, s3_endpoint, tmp_path):

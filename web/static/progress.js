@@ -213,7 +213,7 @@ const Transcoder = (() => {
       const cancel = el("button", { type: "button", class: "cancel" }, "Cancel");
       cancel.addEventListener("click", () => {
         cancel.disabled = true;
-        call("DELETE", video.links.self).catch(() => { cancel.disabled = false; });
+        call("POST", `${video.links.self}/cancel`).catch(() => { cancel.disabled = false; });
       });
       bar.append(cancel);
     } else if (video.state === "failed") {

@@ -127,6 +127,16 @@
     if (document.activeElement !== seek) seek.value = String(media.currentTime);
   });
 
+  // Deleting removes the video, its renditions and every file for good: ask first.
+  const remove = document.getElementById("delete");
+  remove.addEventListener("click", () => {
+    if (!window.confirm(`Delete ${video.filename || "this video"}? Its renditions and files are removed for good.`)) return;
+    remove.disabled = true;
+    fetch(video.links.self, { method: "DELETE", headers: { "X-CSRF-Token": Transcoder.csrf() } })
+      .then((r) => { if (r.status === 204 || r.status === 404) location.assign("/videos"); else return Promise.reject(r.status); })
+      .catch(() => { remove.disabled = false; state.textContent = "The video could not be deleted; try again."; });
+  });
+
   render(video);
   if (!Transcoder.TERMINAL.has(video.state)) {
     follow(video, render, () => { state.textContent = `${describe(video)} (checking every second)`; });
