@@ -57,7 +57,8 @@ flower: setup redis
 	$(BIN)/celery -A tasks flower --address=127.0.0.1 --port=$(FLOWER_PORT)
 
 test: setup redis lint
-	@infra/setup-system.sh chromium iproute2
+	@infra/setup-system.sh chromium iproute2 postgresql
+	@infra/ensure-postgres.sh
 	$(BIN)/pytest
 
 lint: $(VENV)/.installed

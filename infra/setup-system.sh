@@ -11,6 +11,7 @@ python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
 for extra in "$@"; do
   program="$extra"
   [ "$extra" = iproute2 ] && program=ip   # the multi-host test's network namespaces
+  [ "$extra" = postgresql ] && program=pg_ctlcluster   # the catalog's tests
   command -v "$program" >/dev/null 2>&1 || need+=("$extra")
 done
 [ ${#need[@]} -eq 0 ] && exit 0

@@ -1,0 +1,86 @@
+"""The catalog on SQLite and on PostgreSQL: migrations, records that never go back,
+newest-first pages with a cursor, search, and processes that migrate at once."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from sqlalchemy import inspect, text
+
+from tests.databases import database_url  # noqa: F401  (the fixture)
+from tests.system import ROOT
+from transcoder import catalog
+from transcoder.errors import InvalidInput
+
+
+def snapshot(
+    video_id: str, seq: int, state: str = "processing", created_at: float = 1.0, name: str = "a.mp4"
+):
+    rendition = {"name": "144p", "width": 256, "height": 144, "state": "running", "error": None}
+    return {"id": video_id, "seq": seq, "state": state, "created_at": created_at, "filename": name,
+            "source": {"duration": 5.0}, "renditions": [rendition]}  # fmt: skip
+
+
+@pytest.fixture
+def store(database_url):  # noqa: F811
+    engine = catalog.make_engine(database_url)
+    catalog.migrate(engine)
+    yield catalog.Catalog(engine)
+    engine.dispose()
+
+
+def test_migrations_from_empty_make_the_tables_and_are_recorded(database_url):  # noqa: F811
+    engine = catalog.make_engine(database_url)
+    catalog.migrate(engine)
+    catalog.migrate(engine)  # again: nothing to do
+    names = set(inspect(engine).get_table_names())
+    assert {"videos", "renditions", "alembic_version"} <= names
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+    engine.dispose()
+
+
+def test_three_processes_migrating_at_once_apply_each_migration_once(database_url):  # noqa: F811
+    code = "import sys; from transcoder import catalog; catalog.migrate(catalog.make_engine(sys.argv[1]))"
+    procs = [subprocess.Popen([sys.executable, "-c", code, database_url], cwd=ROOT) for _ in range(3)]
+    assert [p.wait(60) for p in procs] == [0, 0, 0]
+    engine = catalog.make_engine(database_url)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM alembic_version")).scalar() == 1
+    engine.dispose()
+
+
+def test_a_record_never_goes_back_to_an_older_snapshot(store):
+    assert store.record(snapshot("a" * 32, 3))
+    assert not store.record(snapshot("a" * 32, 2, state="queued"))
+    assert not store.record(snapshot("a" * 32, 3, state="queued"))
+    done = snapshot("a" * 32, 9, state="ready")
+    done["renditions"][0]["state"] = "ready"
+    assert store.record(done)
+    assert store.get("a" * 32)["state"] == "ready"
+    assert store.unfinished() == []
+    assert store.delete("a" * 32) and store.get("a" * 32) is None and not store.delete("a" * 32)
+
+
+def test_pages_newest_first_filter_search_and_a_cursor_that_survives_inserts(store):
+    for n in range(25):
+        state = "ready" if n % 2 else "failed"
+        store.record(
+            snapshot(f"{n:032x}", 2, state=state, created_at=100.0 + n, name=f"Holiday {n} 100%.mp4")
+        )
+    first = store.page(limit=10)
+    assert [v["id"] for v in first.videos] == [f"{n:032x}" for n in range(24, 14, -1)]
+    # New uploads at the head do not shift what the next page holds.
+    store.record(snapshot("f" * 32, 2, created_at=500.0))
+    second = store.page(limit=10, cursor=first.next_cursor)
+    assert [v["id"] for v in second.videos] == [f"{n:032x}" for n in range(14, 4, -1)]
+    last = store.page(limit=10, cursor=second.next_cursor)
+    assert len(last.videos) == 5 and last.next_cursor is None
+    assert {v["state"] for v in store.page(state="failed", limit=50).videos} == {"failed"}
+    assert [v["id"] for v in store.page(query="holiday 7 ", limit=50).videos] == [f"{7:032x}"]
+    assert len(store.page(query="100%", limit=50).videos) == 25  # % is searched for, not a wildcard
+    assert store.page(query="_", limit=50).videos == []
+    with pytest.raises(InvalidInput):
+        store.page(cursor="not-ours")
