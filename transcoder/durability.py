@@ -14,6 +14,7 @@ import sys
 
 import redis
 
+from .errors import ConfigError
 from .settings import Settings
 
 WARNING = (
@@ -39,7 +40,11 @@ def warning(client: redis.Redis) -> str | None:
 
 
 def main() -> int:
-    client = redis.Redis.from_url(Settings.from_env().redis_url, socket_connect_timeout=5)
+    try:
+        settings = Settings.from_env()
+    except ConfigError:
+        return 0  # the web app and the worker report a bad setting, in their own words
+    client = redis.Redis.from_url(settings.redis_url, socket_connect_timeout=5)
     try:
         line = warning(client)
     except redis.RedisError:
