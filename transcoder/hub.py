@@ -25,124 +25,18 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 
 import redis
 
 from . import keys
+from .follower import Follower, Snapshot
 from .jobs import TERMINAL, Video
 from .store import VideoStore
 
 log = logging.getLogger(__name__)
 
-#: A follower that has not taken what was waiting for it in this long is dropped.
-STALL_S = 30.0
 #: How many videos a hub remembers the newest seq of (to drop duplicates and stale news).
 REMEMBERED = 20_000
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """One state of one video, rendered once for every follower."""
-
-    video_id: str
-    seq: int
-    terminal: bool
-    body: str
-
-
-class Follower:
-    """What one stream follows, and the newest snapshots it has not yet sent."""
-
-    def __init__(self, hub: Hub, videos: Iterable[str] | None, seen: dict[str, int] | None = None) -> None:
-        self.hub = hub
-        self.everything = videos is None
-        self.videos: set[str] = set() if videos is None else set(videos)
-        #: The newest seq sent of each video (seeded from a resuming client's last event).
-        self.sent: dict[str, int] = dict(seen or {})
-        self.pending: OrderedDict[str, Snapshot] = OrderedDict()
-        self.waiting_since: float | None = None
-        self.dropped = False
-        self.closed = False
-        self._wake = threading.Event()
-        self._lock = threading.Lock()
-
-    def wants(self, video_id: str) -> bool:
-        return self.everything or video_id in self.videos
-
-    def offer(self, snap: Snapshot) -> bool:
-        """Queue ``snap`` unless it is not newer than what this follower has; False if dropped."""
-        with self._lock:
-            if self.dropped or self.closed:
-                return False
-            newest = self.pending.get(snap.video_id)
-            floor = max(self.sent.get(snap.video_id, 0), newest.seq if newest else 0)
-            if snap.seq <= floor:
-                return True
-            now = time.monotonic()
-            if self.waiting_since is not None and now - self.waiting_since > STALL_S:
-                self.dropped = True
-                self.pending.clear()
-                self._wake.set()
-                return False
-            if newest is not None:
-                self.hub.counts["coalesced"] += 1
-            self.pending[snap.video_id] = snap
-            self.pending.move_to_end(snap.video_id)
-            if self.waiting_since is None:
-                self.waiting_since = now
-            self._wake.set()
-            return True
-
-    def take(self, timeout: float) -> list[Snapshot]:
-        """Wait up to ``timeout`` for news; return it in arrival order, oldest first."""
-        if not self._wake.wait(timeout):
-            return []
-        with self._lock:
-            self._wake.clear()
-            taken = list(self.pending.values())
-            self.pending.clear()
-            self.waiting_since = None
-            for snap in taken:
-                self.sent[snap.video_id] = snap.seq
-                if snap.terminal and not self.everything:
-                    self.videos.discard(snap.video_id)
-        self.hub.counts["delivered"] += len(taken)
-        return taken
-
-    @property
-    def finished(self) -> bool:
-        """Following given videos, and every one of them has ended and been sent."""
-        return not self.everything and not self.videos and not self.pending
-
-    def add(self, video_ids: Iterable[str]) -> list[str]:
-        """Follow more videos; their current snapshots are queued. Returns ids not found."""
-        video_ids = [v for v in video_ids if v not in self.videos]
-        self.videos.update(video_ids)
-        self.hub._index(self, video_ids)
-        return self.hub.refresh(video_ids, self)
-
-    def follow_everything(self, on: bool) -> None:
-        """Follow every video (the library), or only those named.
-
-        On, the snapshots of the videos still running are queued first.
-        """
-        self.everything = on
-        self.hub._index_everything(self, on)
-        if on:
-            self.hub.refresh(self.hub.store.active(), self)
-
-    def remove(self, video_ids: Iterable[str]) -> None:
-        with self._lock:
-            for video_id in video_ids:
-                self.videos.discard(video_id)
-                self.pending.pop(video_id, None)
-        self.hub._unindex(self, video_ids)
-
-    def close(self) -> None:
-        self.closed = True
-        self.hub._forget(self)
-        self._wake.set()
 
 
 class Hub:
@@ -316,7 +210,8 @@ class Hub:
             everything = bool(self._everything)
         if everything:
             followed.update(self.store.active())
-            followed.update(v["id"] for v in self.store.recent(20))
+            # The newest too: one that ended while the subscription was down is no longer active.
+            followed.update(v.decode() for v in self.redis.zrevrange(keys.VIDEOS_INDEX, 0, 19))
         self.counts["resyncs"] += 1
         ids = sorted(followed)
         for start in range(0, len(ids), 500):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from transcoder import hub as hub_module
+from transcoder import follower as hub_module
 from transcoder.hub import Hub
 
 
