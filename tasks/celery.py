@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 
 from celery import Celery
-from celery.signals import worker_process_init
+from celery.signals import worker_init, worker_process_init
 
+from transcoder import recovery
 from transcoder.services import Services, build_services
 from transcoder.settings import Settings
 
@@ -31,6 +32,14 @@ def services() -> Services:
     if _services is None:
         _services = build_services(app.conf.transcoder_settings, patient=True)
     return _services
+
+
+@worker_init.connect
+def _prepare(**_: object) -> None:
+    """Before the pool starts: the catalog's schema is brought up to date, once per worker."""
+    prepared = build_services(app.conf.transcoder_settings, patient=True)
+    recovery.prepare(prepared)
+    prepared.catalog.engine.dispose()
 
 
 @worker_process_init.connect

@@ -6,6 +6,7 @@ worker processes and one web server, shared by the whole session. Nothing is fak
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -57,7 +58,37 @@ def storage_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def settings(storage_dir) -> Settings:
-    return Settings.from_env({}, redis_url=REDIS_URL, storage_dir=storage_dir, max_upload_bytes=MAX_UPLOAD)
+    return Settings.from_env(
+        {},
+        redis_url=REDIS_URL,
+        storage_dir=storage_dir,
+        database_url=catalog_url(storage_dir),
+        max_upload_bytes=MAX_UPLOAD,
+    )
+
+
+def catalog_url(storage_dir: Path) -> str:
+    """The SQLite catalog of the system whose files are in ``storage_dir`` (one per system)."""
+    return f"sqlite:///{storage_dir.with_name(storage_dir.name + '-catalog.db')}"
+
+
+def recorded(storage_dir: Path) -> int:
+    """How many videos the catalog of the system in ``storage_dir`` records."""
+    import sqlite3
+
+    path = catalog_url(storage_dir).removeprefix("sqlite:///")
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        return db.execute("SELECT count(*) FROM videos").fetchone()[0]
+
+
+def prepared_services(settings: Settings, patient: bool = False):
+    """A process's clients, with the catalog's schema made, as a starting web app or worker would."""
+    from transcoder.recovery import prepare
+    from transcoder.services import build_services
+
+    services = build_services(settings, patient=patient)
+    prepare(services)
+    return services
 
 
 def environment(redis_url: str, storage_dir: Path, **settings: str) -> dict[str, str]:
@@ -66,6 +97,7 @@ def environment(redis_url: str, storage_dir: Path, **settings: str) -> dict[str,
     env.update(
         TRANSCODER_REDIS_URL=redis_url,
         TRANSCODER_STORAGE_DIR=str(storage_dir),
+        TRANSCODER_DATABASE_URL=catalog_url(storage_dir),
         TRANSCODER_SCRATCH_DIR=str(storage_dir.with_name(storage_dir.name + "-scratch")),
         TRANSCODER_PROGRESS_INTERVAL="0.1",
         TRANSCODER_SSE_KEEPALIVE="2",

@@ -15,6 +15,7 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
@@ -33,9 +34,10 @@ from sqlalchemy import (
     tuple_,
 )
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
-from .errors import ConfigError, InvalidInput
+from .errors import CatalogUnavailable, ConfigError, InvalidInput
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -93,6 +95,9 @@ class Page:
 def make_engine(url: str) -> Engine:
     """An engine for one process (make it after a fork, never before)."""
     if url.startswith("sqlite"):
+        path = url.removeprefix("sqlite:///")
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 5.0})
         event.listen(engine, "connect", _sqlite_pragmas)
         # The driver's own transaction handling is off; writes start with BEGIN IMMEDIATE,
@@ -100,7 +105,10 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
         return engine
     if url.startswith("postgresql"):
-        return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+        # A short connect timeout: a database that is down must answer 503 in seconds.
+        return create_engine(
+            url, pool_pre_ping=True, pool_size=5, max_overflow=5, connect_args={"connect_timeout": 3}
+        )
     raise ConfigError(
         f"TRANSCODER_DATABASE_URL must be sqlite:///… or postgresql+psycopg://…, not {url.split(':')[0]!r}."
     )
@@ -122,13 +130,31 @@ class Catalog:
 
     @contextmanager
     def _session(self) -> Iterator[Session]:
-        with Session(self.engine, expire_on_commit=False) as session, session.begin():
-            yield session
+        try:
+            with Session(self.engine, expire_on_commit=False) as session, session.begin():
+                yield session
+        except DBAPIError as exc:
+            if not exc.connection_invalidated and not _unreachable(exc):
+                raise
+            raise CatalogUnavailable(
+                "The database cannot be reached right now; try again in a minute."
+            ) from exc
 
     def record(self, video: dict[str, Any], key_id: str | None = None) -> bool:
-        """Keep this snapshot unless the stored one is as new; True when it was kept."""
+        """Keep this snapshot unless the stored one is as new; True when it was kept.
+
+        The row is locked while it is compared (PostgreSQL: FOR UPDATE; SQLite writes one
+        at a time), so two writers that race cannot leave the older snapshot last. Two
+        first records of one video: the loser finds the winner's row and compares.
+        """
+        try:
+            return self._record(video, key_id)
+        except IntegrityError:
+            return self._record(video, key_id)
+
+    def _record(self, video: dict[str, Any], key_id: str | None) -> bool:
         with self._session() as session:
-            row = session.get(VideoRow, video["id"])
+            row = session.get(VideoRow, video["id"], with_for_update=True)
             if row is not None and row.seq >= video["seq"]:
                 return False
             if row is None:
@@ -156,6 +182,19 @@ class Catalog:
             row = session.get(VideoRow, video_id)
             return None if row is None else row.snapshot
 
+    def get_many(self, video_ids: list[str]) -> list[dict[str, Any]]:
+        if not video_ids:
+            return []
+        with self._session() as session:
+            rows = session.scalars(select(VideoRow).where(VideoRow.id.in_(video_ids)))
+            return [row.snapshot for row in rows]
+
+    def counts(self) -> dict[str, int]:
+        """How many videos are in each state."""
+        with self._session() as session:
+            rows = session.execute(select(VideoRow.state, func.count()).group_by(VideoRow.state))
+            return {state: count for state, count in rows}
+
     def delete(self, video_id: str) -> bool:
         with self._session() as session:
             row = session.get(VideoRow, video_id)
@@ -163,6 +202,15 @@ class Catalog:
                 return False
             session.delete(row)
             return True
+
+    def unfinished_ids(self) -> list[str]:
+        with self._session() as session:
+            statement = select(VideoRow.id).where(VideoRow.state.in_(("queued", "processing")))
+            return list(session.scalars(statement))
+
+    def all_ids(self) -> set[str]:
+        with self._session() as session:
+            return set(session.scalars(select(VideoRow.id)))
 
     def unfinished(self) -> list[dict[str, Any]]:
         """Snapshots of videos still queued or processing (what recovery looks at)."""
@@ -174,7 +222,17 @@ class Catalog:
         self, *, state: str | None = None, query: str = "", cursor: str | None = None, limit: int = 50
     ) -> Page:
         """Newest first, ``limit`` at a time; ``cursor`` is the last page's ``next_cursor``."""
-        statement = select(VideoRow).order_by(VideoRow.created_at.desc(), VideoRow.id.desc())
+        ids, nxt = self.page_ids(state=state, query=query, cursor=cursor, limit=limit)
+        found = {v["id"]: v for v in self.get_many(ids)}
+        return Page([found[i] for i in ids if i in found], nxt)
+
+    def page_ids(
+        self, *, state: str | None = None, query: str = "", cursor: str | None = None, limit: int = 50
+    ) -> tuple[list[str], str | None]:
+        """The ids on one page (reading only the index when there is no search) and the next cursor."""
+        statement = select(VideoRow.id, VideoRow.created_at).order_by(
+            VideoRow.created_at.desc(), VideoRow.id.desc()
+        )
         if state:
             statement = statement.where(VideoRow.state == state)
         if query:
@@ -184,11 +242,18 @@ class Catalog:
             created_at, video_id = decode_cursor(cursor)
             statement = statement.where(tuple_(VideoRow.created_at, VideoRow.id) < (created_at, video_id))
         with self._session() as session:
-            rows = list(session.scalars(statement.limit(limit + 1)))
+            rows = list(session.execute(statement.limit(limit + 1)))
         more = len(rows) > limit
         rows = rows[:limit]
         nxt = encode_cursor(rows[-1].created_at, rows[-1].id) if more and rows else None
-        return Page([row.snapshot for row in rows], nxt)
+        return [row.id for row in rows], nxt
+
+
+def _unreachable(exc: DBAPIError) -> bool:
+    """A connection that failed or broke (server down, restarting), not a bad statement."""
+    from sqlalchemy.exc import OperationalError
+
+    return isinstance(exc, OperationalError) and "locked" not in str(exc.orig)
 
 
 def encode_cursor(created_at: float, video_id: str) -> str:

@@ -93,6 +93,12 @@ class Unavailable(TranscoderError):
     code = "unavailable"
 
 
+class CatalogUnavailable(Unavailable):
+    """Raised when the database cannot be reached; nothing was changed, try again later."""
+
+    code = "database_unavailable"
+
+
 class Conflict(TranscoderError):
     """Raised when a request does not fit the video's state (retrying one that did not fail)."""
 

@@ -144,13 +144,13 @@ class Hub:
         """
         if not video_ids:
             return []
-        raws = self.redis.mget([keys.video_key(v) for v in video_ids])
+        found = {v["id"]: v for v in self.store.many(video_ids)}
         missing = []
-        for video_id, raw in zip(video_ids, raws, strict=True):
-            if raw is None:
+        for video_id in video_ids:
+            if video_id not in found:
                 missing.append(video_id)
                 continue
-            snap = self.publish(json.loads(raw))
+            snap = self.publish(found[video_id])
             if follower is not None and snap is not None:
                 follower.offer(snap)
         return missing
@@ -211,7 +211,7 @@ class Hub:
         if everything:
             followed.update(self.store.active())
             # The newest too: one that ended while the subscription was down is no longer active.
-            followed.update(v.decode() for v in self.redis.zrevrange(keys.VIDEOS_INDEX, 0, 19))
+            followed.update(self.store.page_ids(limit=20)[0])
         self.counts["resyncs"] += 1
         ids = sorted(followed)
         for start in range(0, len(ids), 500):

@@ -12,19 +12,39 @@ RUNGS_QUEUE = "rungs"
 FINALIZE_QUEUE = "finalize"
 QUEUES = (RUNGS_QUEUE, FINALIZE_QUEUE)
 
-#: Sorted set of video ids scored by creation time, for "recent videos".
-VIDEOS_INDEX = f"{PREFIX}:videos"
 #: Set of ids of videos not yet ended; the sweeper looks only at these.
 ACTIVE_VIDEOS = f"{PREFIX}:active"
-#: Hash of video state -> how many videos are in it now (kept with every state change).
-VIDEO_STATES = f"{PREFIX}:metrics:video-states"
+#: Bumped with every change to which videos a library page lists; a cached page is
+#: stored under the number current when its query began, so none outlives a change.
+PAGES_VERSION = f"{PREFIX}:pages:version"
+#: Set once the catalog's unfinished videos have been put back into this Redis. Gone
+#: means Redis lost everything (restarted empty, flushed, failed over): recover.
+LOADED = f"{PREFIX}:catalog:loaded"
+#: Ids of videos whose newest change the database has not taken yet (it was down).
+BEHIND = f"{PREFIX}:catalog:behind"
+#: Cache hits and misses, for /metrics.
+CACHE_COUNTS = f"{PREFIX}:metrics:cache"
+#: How long flags and counters about a video (its cancel flag, its run counts) last.
+FLAG_TTL = 30 * 24 * 3600
 #: Counters and histograms shared by every process, for /metrics (see transcoder.metrics).
 METRICS = f"{PREFIX}:metrics"
 
 
 def video_key(video_id: str) -> str:
-    """The JSON snapshot of one video: the single source of truth for its state."""
+    """The JSON snapshot of one video: the live copy while it runs (every transition is
+    applied to it), a cached copy of the catalog's record once it has ended."""
     return f"{PREFIX}:video:{video_id}"
+
+
+def floor_key(video_id: str) -> str:
+    """The lowest ``seq`` a cached copy of this video may have: raised with every change,
+    so a reader that fetched an older record from the database cannot put it back."""
+    return f"{PREFIX}:floor:{video_id}"
+
+
+def page_key(version: int, query: str) -> str:
+    """A cached library page: its video ids and next cursor."""
+    return f"{PREFIX}:page:{version}:{query}"
 
 
 def events_channel(video_id: str) -> str:

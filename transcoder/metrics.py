@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import redis
 
 from . import jobs, keys
+from .errors import CatalogUnavailable
 from .store import VideoStore
 
 log = logging.getLogger(__name__)
@@ -96,13 +97,18 @@ class Snapshot:
     upload_bytes: int = 0
     uploads: int = 0
     lease_refusals: int = 0
+    #: Reads served from Redis or from the database: hit, miss, page_hit, page_miss.
+    cache: dict[str, int] = field(default_factory=dict)
 
 
 def snapshot(client: redis.Redis, videos: VideoStore) -> Snapshot:
     """Everything /metrics shows, read now."""
     queues = {name: client.llen(name) for name in keys.QUEUES}
     running = Counter(entry["kind"] for _, entry in jobs.running_parts(videos.active_videos()))
-    states = {_text(k): int(v) for k, v in client.hgetall(keys.VIDEO_STATES).items()}
+    try:
+        states = videos.catalog.counts()
+    except CatalogUnavailable:
+        states = {}  # the readiness check says why
     encode = {}
     for kind in sorted(_text(r) for r in client.smembers(f"{keys.METRICS}:part-kinds")):
         raw = {_text(k): v for k, v in client.hgetall(_encode_key(kind)).items()}
@@ -122,6 +128,7 @@ def snapshot(client: redis.Redis, videos: VideoStore) -> Snapshot:
         upload_bytes=uploads.get("bytes", 0),
         uploads=uploads.get("count", 0),
         lease_refusals=int(client.get(LEASE_REFUSALS) or 0),
+        cache=videos.cache.counts(),
     )
 
 

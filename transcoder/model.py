@@ -58,3 +58,9 @@ def video_parts(video: Video, rung_name: str | None = None) -> list[dict[str, An
         p for p in video["parts"] if p["kind"] == "video" and (rung_name is None or rung_name in p["rungs"])
     ]
     return sorted(found, key=lambda p: p["start"])
+
+
+def milestone(video: Video) -> tuple[str, tuple[str, ...]]:
+    """What the catalog must keep of a video: its state and each part's. A change that
+    leaves this alone (progress) is live only, and never costs a database write."""
+    return video["state"], tuple(p["state"] for p in video["parts"])

@@ -98,7 +98,7 @@ def count_run(services: Services, video_id: str, what: str) -> None:
     """
     with services.redis.pipeline() as pipe:
         pipe.hincrby(keys.runs_key(video_id), what, 1)
-        pipe.expire(keys.runs_key(video_id), services.settings.record_ttl)
+        pipe.expire(keys.runs_key(video_id), keys.FLAG_TTL)
         pipe.execute()
 
 

@@ -11,6 +11,7 @@ import redis
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
+from .catalog import Catalog, make_engine
 from .settings import Settings
 from .storage import LocalStorage, Storage
 from .store import VideoStore
@@ -21,6 +22,7 @@ class Services:
     settings: Settings
     redis: redis.Redis
     storage: Storage
+    catalog: Catalog
     videos: VideoStore
 
 
@@ -36,11 +38,13 @@ def build_services(settings: Settings, patient: bool = False) -> Services:
         retry=retry,
         retry_on_error=[redis.ConnectionError, redis.TimeoutError],
     )
+    catalog = Catalog(make_engine(settings.database_url))
     return Services(
         settings=settings,
         redis=client,
         storage=open_storage(settings),
-        videos=VideoStore(client, settings.record_ttl),
+        catalog=catalog,
+        videos=VideoStore(client, catalog, settings.cache_ttl),
     )
 
 

@@ -61,8 +61,12 @@ class Settings:
     #: A connection that sends nothing (headers, body, WebSocket frames or pongs) for this
     #: long, or takes nothing we send for this long, is closed.
     idle_timeout: float = 60.0
-    #: How long video records stay in Redis, in seconds (default 30 days).
-    record_ttl: int = 30 * 24 * 3600
+    #: The catalog, where every video is recorded for good: an SQLite file (one machine)
+    #: or postgresql+psycopg://user@host/db (several machines).
+    database_url: str = "sqlite:///var/catalog.db"
+    #: How long Redis keeps a copy of an ended video, or of a library page, in seconds
+    #: (0: no copies; every read goes to the database). Running videos always stay.
+    cache_ttl: int = 3600
     #: Longest one rendition task may run before it is stopped, in seconds.
     task_time_limit: int = 3 * 3600
     #: Comma-separated API keys; when set, the API needs "Authorization: Bearer <key>".
@@ -106,6 +110,13 @@ class Settings:
             raise ConfigError(
                 f"{PREFIX}REDIS_URL must start with redis://, rediss:// or unix://, got {self.redis_url!r}"
             )
+        if not self.database_url.startswith(("sqlite:///", "postgresql")):
+            raise ConfigError(
+                f"{PREFIX}DATABASE_URL must be sqlite:///<file> or postgresql+psycopg://…, "
+                f"got {self.database_url.split(':')[0]!r}"
+            )
+        if self.cache_ttl < 0:
+            raise ConfigError(f"{PREFIX}CACHE_TTL must not be negative")
         if self.storage not in ("local", "s3"):
             raise ConfigError(f"{PREFIX}STORAGE must be local or s3, got {self.storage!r}")
         if self.storage == "s3" and not self.s3_bucket:

@@ -1,89 +1,169 @@
-"""Video documents in Redis, written only through the transitions of ``transcoder.jobs``.
+"""Video documents: live in Redis while they run, recorded for good in the catalog.
 
 ``update`` applies one transition inside a Redis optimistic transaction that also
-bumps the sequence number and publishes the new snapshot, so the stored state,
-the number and the event always agree, and deciding "all the work is done"
-happens exactly once.
+bumps the sequence number, raises the cache floor and publishes the new snapshot, so
+the live state, the number and the event always agree, and deciding "all the work is
+done" happens exactly once. A transition that changes what the catalog keeps (a
+state, not progress) is then written to the database; if the database is down, the
+video is noted as behind and the sweeper writes it when the database is back
+(``catch_up``). Reads go through ``transcoder.cache``.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import time
 from collections.abc import Callable
 
 import redis
 
 from . import keys
-from .errors import VideoNotFound
+from .cache import TOMBSTONE, Cache
+from .catalog import Catalog
+from .errors import CatalogUnavailable, VideoNotFound
 from .jobs import TERMINAL, Video
+from .model import milestone
+
+log = logging.getLogger(__name__)
+
+#: How long an update waits for the database to catch up with a copy Redis lost
+#: (a writer between its Redis transaction and its database write), in seconds.
+CATCH_UP_WAIT_S = 5.0
+#: Seconds an ended video's copy stays in Redis when the cache is off.
+BRIEF_S = 60
 
 
 class VideoStore:
-    """Video documents in Redis, written only through transitions."""
+    """Video documents, written only through transitions."""
 
-    def __init__(self, client: redis.Redis, ttl_seconds: int) -> None:
+    def __init__(self, client: redis.Redis, catalog: Catalog, cache_ttl: int) -> None:
         self.redis = client
-        self.ttl = ttl_seconds
+        self.catalog = catalog
+        self.cache = Cache(client, cache_ttl)
 
-    def create(self, video: Video) -> Video:
+    def create(self, video: Video, key_id: str | None = None) -> Video:
+        """Record a new video: the database first, so an upload it refuses leaves nothing."""
         video = {**video, "seq": 1}
+        self.catalog.record(video, key_id)
         data = json.dumps(video)
-        with self.redis.pipeline() as pipe:
-            pipe.set(keys.video_key(video["id"]), data, ex=self.ttl, nx=True)
-            pipe.zadd(keys.VIDEOS_INDEX, {video["id"]: video["created_at"]})
-            pipe.sadd(keys.ACTIVE_VIDEOS, video["id"])
-            pipe.hincrby(keys.VIDEO_STATES, video["state"], 1)
-            pipe.publish(keys.events_channel(video["id"]), data)
-            pipe.execute()
+        try:
+            with self.redis.pipeline() as pipe:
+                pipe.set(keys.video_key(video["id"]), data, nx=True)
+                pipe.set(keys.floor_key(video["id"]), 1, ex=keys.FLAG_TTL)
+                pipe.sadd(keys.ACTIVE_VIDEOS, video["id"])
+                pipe.publish(keys.events_channel(video["id"]), data)
+                pipe.incr(keys.PAGES_VERSION)
+                pipe.execute()
+        except redis.RedisError:
+            self.catalog.delete(video["id"])
+            raise
         return video
 
     def get(self, video_id: str) -> Video:
-        raw = self.redis.get(keys.video_key(video_id))
-        if raw is None:
+        found = self.many([video_id])
+        if not found:
             raise VideoNotFound(f"No video with id {video_id!r}.")
-        return json.loads(raw)
+        return found[0]
+
+    def many(self, video_ids: list[str]) -> list[Video]:
+        """These videos in this order, from Redis or else the database; unknown ids left out."""
+        raws = self.cache.get_many(video_ids)
+        found = {i: json.loads(raw) for i, raw in zip(video_ids, raws, strict=True) if raw is not None}
+        missing = [i for i in video_ids if i not in found]
+        if missing:
+            for video in self.catalog.get_many(missing):
+                if video["state"] not in TERMINAL:
+                    self.cache.fill(video, 0)
+                elif self.cache.ttl:
+                    self.cache.fill(video, self.cache.ttl)
+                found[video["id"]] = video
+        return [found[i] for i in video_ids if i in found]
 
     def update(self, video_id: str, change: Callable[[Video], bool]) -> tuple[Video, bool]:
         """Apply ``change`` atomically; publish the new snapshot when it changed something."""
         key = keys.video_key(video_id)
+        deadline = None
         with self.redis.pipeline() as pipe:
             while True:
                 try:
                     pipe.watch(key)
                     raw = pipe.get(key)
                     if raw is None:
-                        raise VideoNotFound(f"No video with id {video_id!r}.")
+                        pipe.unwatch()
+                        deadline = deadline or time.monotonic() + CATCH_UP_WAIT_S
+                        self._reload(video_id, deadline)
+                        continue
                     video = json.loads(raw)
-                    before = video["state"]
+                    before = milestone(video)
                     if not change(video):
                         pipe.unwatch()
                         return video, False
                     video["seq"] += 1
                     data = json.dumps(video)
+                    ended = video["state"] in TERMINAL
                     pipe.multi()
-                    pipe.set(key, data, keepttl=True)
-                    if video["state"] in TERMINAL:
-                        pipe.srem(keys.ACTIVE_VIDEOS, video_id)
-                    else:
-                        pipe.sadd(keys.ACTIVE_VIDEOS, video_id)
-                    if video["state"] != before:
-                        pipe.hincrby(keys.VIDEO_STATES, before, -1)
-                        pipe.hincrby(keys.VIDEO_STATES, video["state"], 1)
+                    # An ended video's copy lasts a while even with no cache: ``catch_up``
+                    # reads it if the database is down.
+                    pipe.set(key, data, ex=(self.cache.ttl or BRIEF_S) if ended else None)
+                    pipe.set(keys.floor_key(video_id), video["seq"], ex=keys.FLAG_TTL)
+                    (pipe.srem if ended else pipe.sadd)(keys.ACTIVE_VIDEOS, video_id)
                     pipe.publish(keys.events_channel(video_id), data)
                     pipe.execute()
-                    return video, True
+                    break
                 except redis.WatchError:
                     continue
+        if milestone(video) != before:
+            self.keep(video, listed=video["state"] != before[0])
+        return video, True
+
+    def _reload(self, video_id: str, deadline: float) -> None:
+        """Put the database's record back in Redis (lost, or an ended video's copy expired)."""
+        video = self.catalog.get(video_id)
+        if video is None:
+            raise VideoNotFound(f"No video with id {video_id!r}.")
+        ttl = (self.cache.ttl or BRIEF_S) if video["state"] in TERMINAL else 0
+        if self.cache.fill(video, ttl) == -1:
+            # A writer raised the floor and has not written the database yet; or it was deleted.
+            if int(self.redis.get(keys.floor_key(video_id)) or 0) >= TOMBSTONE:
+                raise VideoNotFound(f"No video with id {video_id!r}.")
+            if time.monotonic() > deadline:
+                raise CatalogUnavailable(f"The database is behind on video {video_id}; try again shortly.")
+            time.sleep(0.05)
+
+    def keep(self, video: Video, listed: bool = True) -> None:
+        """Write a transition to the database; if it is down, note the video as behind."""
+        try:
+            self.catalog.record(video)
+        except CatalogUnavailable as exc:
+            log.warning("video %s: not recorded yet (%s); the sweeper will", video["id"], exc.message)
+            self.redis.sadd(keys.BEHIND, video["id"])
+            return
+        if listed:
+            self.redis.incr(keys.PAGES_VERSION)
+
+    def catch_up(self) -> int:
+        """Record the videos the database missed while it was down; returns how many."""
+        done = 0
+        for raw_id in self.redis.smembers(keys.BEHIND):
+            video_id = raw_id.decode() if isinstance(raw_id, bytes) else raw_id
+            raw = self.redis.get(keys.video_key(video_id))
+            if raw is not None:
+                self.catalog.record(json.loads(raw))  # raises while the database is still down
+                self.redis.incr(keys.PAGES_VERSION)
+                done += 1
+            self.redis.srem(keys.BEHIND, video_id)
+        return done
 
     def delete(self, video_id: str) -> None:
-        """Forget a video: one deleted, or one that never got going (its work could not be queued)."""
-        raw = self.redis.get(keys.video_key(video_id))
+        """Forget a video: the database first (so a refusal there changes nothing), then Redis."""
+        self.catalog.delete(video_id)
         with self.redis.pipeline() as pipe:
-            if raw is not None:
-                pipe.hincrby(keys.VIDEO_STATES, json.loads(raw)["state"], -1)
+            pipe.set(keys.floor_key(video_id), TOMBSTONE, ex=keys.FLAG_TTL)
             pipe.delete(keys.video_key(video_id), keys.runs_key(video_id))
-            pipe.zrem(keys.VIDEOS_INDEX, video_id)
             pipe.srem(keys.ACTIVE_VIDEOS, video_id)
+            pipe.srem(keys.BEHIND, video_id)
+            pipe.incr(keys.PAGES_VERSION)
             pipe.execute()
 
     def active(self) -> list[str]:
@@ -94,15 +174,22 @@ class VideoStore:
 
     def active_videos(self) -> list[Video]:
         """Videos not yet ended (for the sweeper, the autoscaler and /metrics), in one read."""
-        return self._many(self.active())
+        return self.many(self.active())
 
-    def recent(self, limit: int = 50) -> list[Video]:
-        ids = self.redis.zrevrange(keys.VIDEOS_INDEX, 0, limit - 1)
-        return self._many([i.decode() if isinstance(i, bytes) else i for i in ids])
+    def page(
+        self, *, state: str | None = None, query: str = "", cursor: str | None = None, limit: int = 50
+    ) -> tuple[list[Video], str | None]:
+        """A library page, newest first, and the cursor of the next (None on the last)."""
+        ids, nxt = self.page_ids(state=state, query=query, cursor=cursor, limit=limit)
+        return self.many(ids), nxt
 
-    def _many(self, ids: list[str]) -> list[Video]:
-        """The documents of these ids; any that expired meanwhile are left out."""
-        if not ids:
-            return []
-        raws = self.redis.mget([keys.video_key(i) for i in ids])
-        return [json.loads(raw) for raw in raws if raw is not None]
+    def page_ids(
+        self, *, state: str | None = None, query: str = "", cursor: str | None = None, limit: int = 50
+    ) -> tuple[list[str], str | None]:
+        wanted = {"state": state or "", "q": query, "cursor": cursor or "", "limit": limit}
+        version, cached = self.cache.page(wanted)
+        if cached is None:
+            ids, nxt = self.catalog.page_ids(state=state, query=query, cursor=cursor, limit=limit)
+            cached = {"ids": ids, "next": nxt}
+            self.cache.keep_page(version, wanted, cached)
+        return cached["ids"], cached["next"]

@@ -14,7 +14,9 @@ import time
 from collections.abc import Callable
 
 from . import jobs, keys
+from .errors import CatalogUnavailable
 from .leases import held
+from .recovery import loaded_since, recover
 from .services import Services
 
 log = logging.getLogger(__name__)
@@ -40,12 +42,23 @@ def restart_grace(lease_seconds: float) -> float:
 
 
 def sweep(services: Services, enqueue: Callable[[str, str], None], now: float | None = None) -> list[str]:
-    """One pass over the videos still going; returns what it did, one line per part."""
+    """One pass over the videos still going; returns what it did, one line per part.
+
+    First, if Redis lost everything, the catalog's unfinished videos are put back and
+    their queued work sent again; and the database is given what it missed while down.
+    """
     now = time.time() if now is None else now
-    done: list[str] = []
+    try:
+        done = recover(services, enqueue)
+        services.videos.catch_up()
+    except CatalogUnavailable as exc:
+        log.warning("sweeper: %s", exc.message)
+        done = []
+    grace = restart_grace(services.settings.lease_seconds)
     uptime = int(services.redis.info("server").get("uptime_in_seconds", 0))
-    if uptime < restart_grace(services.settings.lease_seconds):
-        log.info("sweeper: Redis started %d s ago; waiting for running parts to renew their leases", uptime)
+    loaded = loaded_since(services)
+    if uptime < grace or loaded is None or now - loaded < grace:
+        log.info("sweeper: Redis is new or was refilled; waiting for running parts to renew their leases")
         return done
     for video in services.videos.active_videos():
         video_id = video["id"]

@@ -114,7 +114,7 @@ def cancel_video(services: Services, video_id: str) -> jobs.Video:
     """
     video, _ = services.videos.update(video_id, lambda v: jobs.cancel(v, time.time()))
     if video["state"] == jobs.VideoState.CANCELED.value:
-        services.redis.set(keys.cancel_key(video_id), 1, ex=services.settings.record_ttl)
+        services.redis.set(keys.cancel_key(video_id), 1, ex=keys.FLAG_TTL)
         services.storage.delete_prefix(video_prefix(video_id))
     return video
 
@@ -128,7 +128,7 @@ def delete_video(services: Services, video_id: str) -> None:
     video = services.videos.get(video_id)
     if video["state"] not in jobs.TERMINAL:
         cancel_video(services, video_id)
-    services.redis.set(keys.cancel_key(video_id), 1, ex=services.settings.record_ttl)
+    services.redis.set(keys.cancel_key(video_id), 1, ex=keys.FLAG_TTL)
     services.videos.delete(video_id)
     services.storage.delete_prefix(video_prefix(video_id))
 

@@ -17,7 +17,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from flask import Flask
 
     from tasks.celery import make_celery
-    from transcoder import scratch
+    from transcoder import recovery, scratch
     from transcoder.services import build_services
     from transcoder.settings import Settings
 
@@ -27,6 +27,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     # Signs page sessions; a random one per process unless set (set it for several web processes).
     app.secret_key = settings.secret_key or secrets.token_bytes(32)
     svc = app.extensions["transcoder"] = build_services(settings)
+    recovery.prepare(svc)
     scratch.clean(settings.scratch_dir)  # uploads a killed web process left half-received
     app.extensions["celery"] = make_celery(settings)
 

@@ -12,7 +12,7 @@ from tasks import workflow
 from transcoder import storage, transcode
 from transcoder.errors import Conflict, InvalidInput, Unavailable
 
-from .views import checked_id, links, parts_json, services, video_json
+from .views import checked_id, library_page, links, parts_json, services, video_json
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -44,8 +44,10 @@ def upload():  # type: ignore[no-untyped-def]
 
 @bp.get("/videos")
 def list_videos():  # type: ignore[no-untyped-def]
-    limit = min(max(request.args.get("limit", 50, type=int), 1), 200)
-    return jsonify({"videos": [video_json(v) for v in services().videos.recent(limit)]})
+    """Newest first: ``state`` filters, ``q`` searches file names, ``cursor`` is the last
+    answer's ``next_cursor`` (null on the last page), ``limit`` is 1 to 200."""
+    videos, next_cursor = library_page(request.args)
+    return jsonify({"videos": [video_json(v) for v in videos], "next_cursor": next_cursor})
 
 
 @bp.get("/videos/<video_id>")

@@ -16,9 +16,12 @@ CODE_STATUS = {
     "not_found": 404,
     "conflict": 409,
     "too_many_videos": 400,
+    "bad_cursor": 400,
+    "bad_filter": 400,
     "too_many_live_streams": 429,
     "unavailable": 503,
     "storage_unreachable": 503,
+    "database_unavailable": 503,
 }
 HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "too_large"}
 HTTP_MESSAGES = {404: "Nothing here."}

@@ -67,6 +67,14 @@ class ClusterCollector(Collector):
             "Deliveries of a part already running elsewhere, turned away by its lease.",
             value=snap.lease_refusals,
         )
+        yield _family(
+            CounterMetricFamily,
+            "cache_reads",
+            "Reads of videos (hit, miss) and library pages (page_hit, page_miss) from Redis; "
+            "a miss went to the database.",
+            "outcome",
+            {k: snap.cache.get(k, 0) for k in ("hit", "miss", "page_hit", "page_miss")},
+        )
 
 
 def _family(kind: type, name: str, doc: str, label: str, values: dict[str, int]) -> Metric:
@@ -137,13 +145,18 @@ def healthz() -> dict[str, str]:
 
 @bp.get("/readyz")
 def readyz() -> tuple[dict, int]:
-    """Ready for traffic: Redis answers and storage can be written or reached."""
+    """Ready for traffic: Redis and the database answer, and storage can be written or reached."""
     svc, checks = services(), {}
     try:
         svc.redis.ping()
         checks["redis"] = "ok"
     except redis.RedisError as exc:
         checks["redis"] = f"unreachable: {exc}"
+    try:
+        svc.catalog.counts()
+        checks["database"] = "ok"
+    except TranscoderError as exc:
+        checks["database"] = f"unreachable: {exc.message}"
     try:
         svc.storage.check()
         checks["storage"] = "ok"

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, render_template, request
 
-from .views import checked_id, services, video_json
+from transcoder.model import VideoState
+
+from .views import checked_id, library_page, services, video_json
 
 bp = Blueprint("pages", __name__)
 
@@ -16,8 +18,17 @@ def upload() -> str:
 
 @bp.get("/videos")
 def library() -> str:
-    videos = [video_json(v) for v in services().videos.recent(50)]
-    return render_template("library.html", active="library", videos=videos)
+    videos, next_cursor = library_page(request.args)
+    return render_template(
+        "library.html",
+        active="library",
+        videos=[video_json(v) for v in videos],
+        next_cursor=next_cursor,
+        state=request.args.get("state") or "",
+        query=(request.args.get("q") or "").strip(),
+        first_page=not request.args.get("cursor"),
+        states=[s.value for s in VideoState],
+    )
 
 
 @bp.get("/videos/<video_id>")

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from flask import current_app, url_for
 
 from transcoder import jobs
-from transcoder.errors import VideoNotFound
+from transcoder.errors import InvalidInput, VideoNotFound
+from transcoder.model import Video, VideoState
 from transcoder.services import Services
 
 RENDITION_FIELDS = ("name", "width", "height", "state", "progress", "fps", "eta_seconds", "error")
@@ -17,6 +19,20 @@ VIDEO_ID = re.compile(r"^[0-9a-f]{32}$")
 
 def services() -> Services:
     return current_app.extensions["transcoder"]
+
+
+def library_page(args: Mapping[str, str]) -> tuple[list[Video], str | None]:
+    """The library page these query arguments ask for (the API's and the page's)."""
+    state = args.get("state") or None
+    if state is not None and state not in {s.value for s in VideoState}:
+        names = ", ".join(s.value for s in VideoState)
+        raise InvalidInput(f"state must be one of {names}, not {state!r}.", code="bad_filter")
+    try:
+        limit = min(max(int(args.get("limit") or 50), 1), 200)
+    except ValueError:
+        raise InvalidInput("limit must be a whole number from 1 to 200.", code="bad_filter") from None
+    query = (args.get("q") or "").strip()[:100]
+    return services().videos.page(state=state, query=query, cursor=args.get("cursor") or None, limit=limit)
 
 
 def checked_id(video_id: str) -> str:

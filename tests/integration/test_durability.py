@@ -7,14 +7,16 @@ import sys
 
 import redis
 
-from tests.system import ROOT, RedisServer, wait_for
+from tests.system import ROOT, RedisServer, catalog_url, wait_for
 from transcoder import durability
 from transcoder.settings import Settings
 from web import create_app
 
 
 def create_app_for(url, storage_dir):
-    return create_app(Settings.from_env({}, redis_url=url, storage_dir=storage_dir))
+    return create_app(
+        Settings.from_env({}, redis_url=url, storage_dir=storage_dir, database_url=catalog_url(storage_dir))
+    )
 
 
 def _started(folder, *options: str) -> tuple[subprocess.Popen, redis.Redis, str]:

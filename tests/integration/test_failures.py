@@ -2,13 +2,12 @@
 
 from tasks import workflow
 from tasks.celery import make_celery
-from tests.system import wait_terminal
+from tests.system import prepared_services, wait_terminal
 from transcoder import storage, transcode
-from transcoder.services import build_services
 
 
 def test_missing_source_fails_every_rung_and_the_video(system, settings, data_dir):
-    services = build_services(settings)
+    services = prepared_services(settings)
     with open(data_dir / "bikes.mp4", "rb") as fh:
         video = transcode.accept_upload(services, fh, "bikes.mp4")
     # The source vanishes before any worker gets to it (a disk cleaned by hand, say).

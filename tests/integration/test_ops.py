@@ -10,11 +10,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tasks import workflow
 from tasks.celery import make_celery
-from tests.system import REDIS_URL, upload, wait_for, wait_terminal
+from tests.system import REDIS_URL, catalog_url, prepared_services, upload, wait_for, wait_terminal
 from transcoder import durability, keys, storage, transcode
 from transcoder.leases import Lease
 from transcoder.runner import Outcome
-from transcoder.services import build_services
 from transcoder.settings import Settings
 from web import create_app
 
@@ -53,7 +52,7 @@ def test_metrics_follow_uploads_encodes_streams_and_failures(system, settings, l
     assert wait_terminal(system, video_id)["state"] == "ready"
 
     # A part that fails for good: its source disappears before a worker reaches it.
-    services = build_services(settings)
+    services = prepared_services(settings)
     with open(data_dir / "bikes.mp4", "rb") as fh:
         broken = transcode.accept_upload(services, fh, "bikes.mp4")
     services.storage.path(storage.source_key(broken["id"])).unlink()
@@ -107,7 +106,14 @@ def test_health_and_readiness(system):
 
 
 def test_not_ready_without_redis(tmp_path):
-    app = create_app(Settings.from_env({}, redis_url="redis://127.0.0.1:1/0", storage_dir=tmp_path / "s"))
+    app = create_app(
+        Settings.from_env(
+            {},
+            redis_url="redis://127.0.0.1:1/0",
+            storage_dir=tmp_path / "s",
+            database_url=catalog_url(tmp_path),
+        )
+    )
     client = app.test_client()
     started = time.monotonic()
     ready = client.get("/readyz")
@@ -125,7 +131,11 @@ def test_upload_while_object_storage_is_down_is_503_and_leaves_nothing(tmp_path,
 
     down = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     settings = Settings.from_env(
-        {}, redis_url=REDIS_URL, scratch_dir=tmp_path / "scratch", **s3_settings(down, "videos")
+        {},
+        redis_url=REDIS_URL,
+        scratch_dir=tmp_path / "scratch",
+        database_url=catalog_url(tmp_path),
+        **s3_settings(down, "videos"),
     )
     client = create_app(settings).test_client()
     with open(data_dir / "bikes.mp4", "rb") as fh:
@@ -138,7 +148,7 @@ def test_upload_while_object_storage_is_down_is_503_and_leaves_nothing(tmp_path,
 
 def test_a_delivery_turned_away_by_the_lease_is_counted(system, settings, data_dir):
     video_id = wait_terminal(system, upload(system, data_dir / "bikes.mp4").json()["id"])["id"]
-    services = build_services(settings)
+    services = prepared_services(settings)
     before = scrape(system).get(("transcoder_lease_refusals_total", ()), 0)
     held = Lease(services.redis, keys.lease_key(video_id, "v00"), 30)
     assert held.acquire()  # as if another worker were running it right now

@@ -2,7 +2,7 @@
 
 import redis
 
-from tests.system import REDIS_URL
+from tests.system import REDIS_URL, catalog_url
 from transcoder.settings import Settings
 from web import create_app
 
@@ -12,7 +12,11 @@ EMPTY_DB_URL = REDIS_URL.rsplit("/", 1)[0] + "/14"
 def test_library_says_so_when_there_are_no_videos(tmp_path):
     client = redis.Redis.from_url(EMPTY_DB_URL)
     client.flushdb()
-    app = create_app(Settings.from_env({}, redis_url=EMPTY_DB_URL, storage_dir=tmp_path))
+    app = create_app(
+        Settings.from_env(
+            {}, redis_url=EMPTY_DB_URL, storage_dir=tmp_path, database_url=catalog_url(tmp_path)
+        )
+    )
     page = app.test_client().get("/videos")
     assert page.status_code == 200
     assert "No videos yet." in page.get_data(as_text=True)
@@ -20,5 +24,9 @@ def test_library_says_so_when_there_are_no_videos(tmp_path):
 
 
 def test_watch_page_of_unknown_video_is_404(tmp_path):
-    app = create_app(Settings.from_env({}, redis_url=EMPTY_DB_URL, storage_dir=tmp_path))
+    app = create_app(
+        Settings.from_env(
+            {}, redis_url=EMPTY_DB_URL, storage_dir=tmp_path, database_url=catalog_url(tmp_path)
+        )
+    )
     assert app.test_client().get("/videos/" + "e" * 32).status_code == 404

@@ -2,7 +2,7 @@
 
 import requests
 
-from transcoder import keys
+from tests.system import recorded
 
 
 def post(base_url, name, content):
@@ -23,9 +23,9 @@ def assert_error(response, status, code):
 
 
 def test_text_named_mp4_is_not_a_video(base_url, storage_dir, redis_client):
-    before = stored_videos(storage_dir), redis_client.zcard(keys.VIDEOS_INDEX)
+    before = stored_videos(storage_dir), recorded(storage_dir)
     assert_error(post(base_url, "x.mp4", b"just some text, not a video\n" * 10), 422, "not_a_video")
-    assert (stored_videos(storage_dir), redis_client.zcard(keys.VIDEOS_INDEX)) == before
+    assert (stored_videos(storage_dir), recorded(storage_dir)) == before
 
 
 def test_empty_file(base_url, storage_dir):

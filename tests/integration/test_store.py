@@ -1,28 +1,44 @@
-"""Video documents in a real Redis: every change is one new snapshot with a higher sequence
-number, stored and published together; a change that changes nothing publishes nothing."""
+"""Video documents in a real Redis over a real database (SQLite and PostgreSQL): every change
+is one new snapshot with a higher sequence number, stored and published together; changes
+of state reach the database, progress does not; reads survive a Redis that lost
+everything, and no read that starts after a write has returned sees the state before it."""
 
 from __future__ import annotations
 
 import json
+import random
+import threading
+import time
 
 import pytest
 import redis
 
+from tests.databases import database_url  # noqa: F401  (the fixture)
 from tests.system import REDIS_URL, video_record
-from transcoder import jobs, keys
+from transcoder import catalog, jobs, keys
+from transcoder.errors import VideoNotFound
 from transcoder.probe import MediaInfo
 from transcoder.store import VideoStore
 
 URL = REDIS_URL.rsplit("/", 1)[0] + "/8"
 MEDIA = MediaInfo(5.0, 640, 272, 640, 272, 0, "1:1", 25.0, False, "h264", None, "yuv420p", "mov")
+#: Nothing listens here: a database that is down.
+DOWN = "postgresql+psycopg://postgres@127.0.0.1:1/none"
 
 
 @pytest.fixture
-def store():
+def store(database_url):  # noqa: F811
     client = redis.Redis.from_url(URL)
     client.flushdb()
-    yield VideoStore(client, 3600)
+    engine = catalog.make_engine(database_url)
+    catalog.migrate(engine)
+    yield VideoStore(client, catalog.Catalog(engine), 3600)
     client.flushdb()
+    engine.dispose()
+
+
+def new_id() -> str:
+    return f"{random.getrandbits(128):032x}"
 
 
 def test_each_change_raises_seq_and_publishes_the_stored_snapshot(store):
@@ -47,3 +63,133 @@ def test_each_change_raises_seq_and_publishes_the_stored_snapshot(store):
     assert not changed and store.get(video["id"])["seq"] == 4
     assert events.get_message(timeout=0.3) is None
     events.close()
+
+
+def test_states_reach_the_database_and_progress_does_not(store):
+    video_id = store.create(video_record(new_id(), MEDIA))["id"]
+    assert store.catalog.get(video_id)["seq"] == 1
+    store.update(video_id, lambda v: jobs.start_part(v, "v00", "w1", 2.0))
+    assert store.catalog.get(video_id)["seq"] == 2
+    store.update(video_id, lambda v: jobs.report_progress(v, "v00", 50.0, 30.0, 1.0))
+    assert store.get(video_id)["seq"] == 3
+    assert store.catalog.get(video_id)["seq"] == 2  # progress is live only
+    store.update(video_id, lambda v: jobs.cancel(v, 3.0))
+    recorded = store.catalog.get(video_id)
+    assert (recorded["seq"], recorded["state"]) == (4, "canceled")
+    assert store.redis.ttl(keys.video_key(video_id)) > 0  # an ended video's copy expires
+
+
+def test_a_redis_that_lost_everything_is_refilled_from_the_database(store):
+    video_id = store.create(video_record(new_id(), MEDIA))["id"]
+    store.update(video_id, lambda v: jobs.start_part(v, "v00", "w1", 2.0))
+    store.redis.flushdb()
+    assert store.get(video_id)["seq"] == 2
+    # The copy put back is the live one again: transitions apply to it.
+    video, changed = store.update(video_id, lambda v: jobs.finish_part(v, "v00", 3.0, {}))
+    assert changed and video["seq"] == 3 and jobs.part(video, "v00")["state"] == "ready"
+    assert store.redis.ttl(keys.video_key(video_id)) == -1
+    assert store.cache.counts()["miss"] >= 1
+
+
+def test_a_reader_that_fetched_an_old_record_cannot_put_it_back(store):
+    video_id = store.create(video_record(new_id(), MEDIA))["id"]
+    old = store.catalog.get(video_id)  # a slow reader, before the write below
+    store.update(video_id, lambda v: jobs.start_part(v, "v00", "w1", 2.0))
+    store.redis.delete(keys.video_key(video_id))  # the copy expires, or is evicted
+    assert store.cache.fill(old, 0) == -1
+    assert store.get(video_id)["seq"] == 2
+    # Nor can it bring back a deleted video.
+    old = store.catalog.get(video_id)
+    store.delete(video_id)
+    assert store.cache.fill(old, 0) == -1
+    with pytest.raises(VideoNotFound):
+        store.get(video_id)
+    with pytest.raises(VideoNotFound):
+        store.update(video_id, lambda v: jobs.cancel(v, 4.0))
+
+
+def test_no_read_that_starts_after_a_write_returned_sees_the_state_before_it(store):
+    """Writers flip the video's state; an evicter keeps dropping the cached copy, so reads
+    keep going to the database and filling the cache while writes land; every read must
+    show a seq at least as new as the last write that had returned when the read began."""
+    video_id = store.create(video_record(new_id(), MEDIA))["id"]
+    returned = [1]  # newest seq whose write has returned
+    lock, stop, stale, errors = threading.Lock(), threading.Event(), [], []
+    reads = [0]
+
+    def flip(v):
+        v["state"] = "processing" if v["state"] == "queued" else "queued"
+        return True
+
+    def writer():
+        while not stop.is_set():
+            video, _ = store.update(video_id, flip)
+            with lock:
+                returned[0] = max(returned[0], video["seq"])
+
+    def reader():
+        while not stop.is_set():
+            with lock:
+                floor = returned[0]
+            seq = store.get(video_id)["seq"]
+            reads[0] += 1
+            if seq < floor:
+                stale.append((seq, floor))
+
+    def evicter():
+        while not stop.is_set():
+            store.redis.delete(keys.video_key(video_id))
+            time.sleep(random.uniform(0, 0.003))
+
+    def guard(work):
+        def run():
+            try:
+                work()
+            except Exception as exc:  # reported below, not swallowed
+                errors.append(exc)
+                stop.set()
+
+        return run
+
+    threads = [threading.Thread(target=guard(f)) for f in (writer, writer, reader, reader, reader, evicter)]
+    for t in threads:
+        t.start()
+    time.sleep(4)
+    stop.set()
+    for t in threads:
+        t.join(timeout=30)
+    assert not errors, errors
+    counts = store.cache.counts()
+    assert returned[0] > 50 and reads[0] > 200 and counts.get("miss", 0) > 20, (returned, reads, counts)
+    assert not stale, f"{len(stale)} of {reads[0]} reads saw an older state, e.g. {stale[:3]}"
+    assert store.catalog.get(video_id)["seq"] == returned[0]
+
+
+def test_library_pages_are_cached_and_never_outlive_a_change(store):
+    first = store.create(video_record(new_id(), MEDIA))["id"]
+    assert [v["id"] for v in store.page()[0]] == [first]
+    assert [v["id"] for v in store.page()[0]] == [first]
+    assert store.cache.counts()["page_hit"] == 1
+    second = store.create({**video_record(new_id(), MEDIA), "created_at": 2.0})["id"]
+    assert [v["id"] for v in store.page()[0]] == [second, first]
+    store.update(first, lambda v: jobs.cancel(v, 3.0))
+    assert [v["id"] for v in store.page(state="canceled")[0]] == [first]
+    store.delete(first)
+    assert [v["id"] for v in store.page()[0]] == [second]
+    assert store.page(state="canceled")[0] == []
+
+
+def test_changes_made_while_the_database_is_down_reach_it_when_it_is_back(store):
+    video_id = store.create(video_record(new_id(), MEDIA))["id"]
+    working = store.catalog
+    store.catalog = catalog.Catalog(catalog.make_engine(DOWN))
+    try:
+        video, _ = store.update(video_id, lambda v: jobs.start_part(v, "v00", "w1", 2.0))
+        assert store.get(video_id)["seq"] == 2  # the live copy goes on
+        assert store.redis.sismember(keys.BEHIND, video_id)
+    finally:
+        store.catalog.engine.dispose()
+        store.catalog = working
+    assert working.get(video_id)["seq"] == 1
+    assert store.catch_up() == 1
+    assert working.get(video_id)["seq"] == 2 and not store.redis.sismember(keys.BEHIND, video_id)

@@ -7,11 +7,10 @@ from __future__ import annotations
 import pytest
 import redis
 
-from tests.system import REDIS_URL, RedisServer, video_record, wait_for
+from tests.system import REDIS_URL, RedisServer, catalog_url, prepared_services, video_record, wait_for
 from transcoder import jobs, keys
 from transcoder.leases import Lease
 from transcoder.probe import MediaInfo
-from transcoder.services import build_services
 from transcoder.settings import Settings
 from transcoder.sweeper import RETRY_GRACE_S, restart_grace, sweep
 
@@ -23,7 +22,11 @@ MEDIA = MediaInfo(5.0, 640, 272, 640, 272, 0, "1:1", 25.0, False, "h264", None, 
 def services(tmp_path):
     client = redis.Redis.from_url(URL)
     client.flushdb()
-    yield build_services(Settings.from_env({}, redis_url=URL, storage_dir=tmp_path, max_attempts=2))
+    yield prepared_services(
+        Settings.from_env(
+            {}, redis_url=URL, storage_dir=tmp_path, database_url=catalog_url(tmp_path), max_attempts=2
+        )
+    )
     client.flushdb()
 
 
@@ -81,8 +84,14 @@ def test_right_after_a_redis_restart_a_missing_lease_proves_nothing(tmp_path):
     (tmp_path / "redis").mkdir()
     server.start()
     try:
-        settings = Settings.from_env({}, redis_url=server.url, storage_dir=tmp_path / "s", lease_seconds=0.5)
-        services = build_services(settings)
+        settings = Settings.from_env(
+            {},
+            redis_url=server.url,
+            storage_dir=tmp_path / "s",
+            database_url=catalog_url(tmp_path / "s"),
+            lease_seconds=0.5,
+        )
+        services = prepared_services(settings)
         video_id = "d" * 32
         running(services, video_id, "v00")
         sent = []
