@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from collections.abc import Callable
 
 import redis
@@ -71,7 +70,7 @@ def loaded_since(services: Services) -> float | None:
     return None if raw is None else float(raw)
 
 
-def recover(services: Services, enqueue: Callable[[str, str], None]) -> list[str]:
+def recover(services: Services, enqueue: Callable[[str, str], None], now: float) -> list[str]:
     """If Redis lost everything, put the unfinished videos back and send their work again."""
     r = services.redis
     if r.exists(keys.LOADED) or not r.set(RECOVERY_LOCK, 1, nx=True, ex=300):
@@ -88,7 +87,7 @@ def recover(services: Services, enqueue: Callable[[str, str], None]) -> list[str
                 done.append(f"{video_id} {part_id} sent again")
         # With videos put back, some parts may be running on live workers whose leases
         # Redis lost: the sweeper gives them a grace from now to take them back.
-        r.set(keys.LOADED, time.time() if unfinished else 0)
+        r.set(keys.LOADED, now if unfinished else 0)
     finally:
         r.delete(RECOVERY_LOCK)
     if done:

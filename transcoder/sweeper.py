@@ -49,7 +49,7 @@ def sweep(services: Services, enqueue: Callable[[str, str], None], now: float | 
     """
     now = time.time() if now is None else now
     try:
-        done = recover(services, enqueue)
+        done = recover(services, enqueue, now)
         services.videos.catch_up()
     except CatalogUnavailable as exc:
         log.warning("sweeper: %s", exc.message)
@@ -57,7 +57,7 @@ def sweep(services: Services, enqueue: Callable[[str, str], None], now: float | 
     grace = restart_grace(services.settings.lease_seconds)
     uptime = int(services.redis.info("server").get("uptime_in_seconds", 0))
     loaded = loaded_since(services)
-    if uptime < grace or loaded is None or now - loaded < grace:
+    if uptime < grace or (loaded and now - loaded < grace):
         log.info("sweeper: Redis is new or was refilled; waiting for running parts to renew their leases")
         return done
     for video in services.videos.active_videos():

@@ -22,6 +22,7 @@ MEDIA = MediaInfo(5.0, 640, 272, 640, 272, 0, "1:1", 25.0, False, "h264", None, 
 def services(tmp_path):
     client = redis.Redis.from_url(URL)
     client.flushdb()
+    client.set(keys.LOADED, 0)  # a Redis that has held this system's state all along
     yield prepared_services(
         Settings.from_env(
             {}, redis_url=URL, storage_dir=tmp_path, database_url=catalog_url(tmp_path), max_attempts=2
@@ -92,6 +93,7 @@ def test_right_after_a_redis_restart_a_missing_lease_proves_nothing(tmp_path):
             lease_seconds=0.5,
         )
         services = prepared_services(settings)
+        services.redis.set(keys.LOADED, 0)  # restarted with its data: nothing to recover
         video_id = "d" * 32
         running(services, video_id, "v00")
         sent = []
