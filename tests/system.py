@@ -130,8 +130,10 @@ def service_env(settings, storage_dir) -> dict[str, str]:
 class RedisServer:
     """redis-server with the operators' config (AOF everysec), on a free port, data in a temp dir."""
 
-    def __init__(self, folder: Path, bind: str = "127.0.0.1") -> None:
+    def __init__(self, folder: Path, bind: str = "127.0.0.1", persistent: bool = True) -> None:
         self.folder, self.port, self.bind = folder, free_port(), bind
+        #: False: nothing on disk at all, like the Redis these machines start.
+        self.persistent = persistent
         self.url = self.url_at("127.0.0.1")
         self.proc: subprocess.Popen | None = None
 
@@ -139,7 +141,8 @@ class RedisServer:
         self.proc = subprocess.Popen(
             ["redis-server", str(ROOT / "infra" / "redis.conf"), "--port", str(self.port),
              "--bind", self.bind, "--protected-mode", "no", "--dir", str(self.folder), "--save", "",
-             "--logfile", str(self.folder / "redis.log")],
+             "--logfile", str(self.folder / "redis.log"),
+             *([] if self.persistent else ["--appendonly", "no"])],
         )  # fmt: skip
         client = redis.Redis(port=self.port)
         wait_for(lambda: _pings(client), 20, "redis-server start")

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import (
     JSON,
     Float,
@@ -98,7 +99,7 @@ def make_engine(url: str) -> Engine:
         path = url.removeprefix("sqlite:///")
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 5.0})
+        engine = create_engine(url, connect_args={"timeout": 5.0}, json_deserializer=orjson.loads)
         event.listen(engine, "connect", _sqlite_pragmas)
         # The driver's own transaction handling is off; writes start with BEGIN IMMEDIATE,
         # so two processes never both read and then fail to write ("database is locked").
@@ -107,7 +108,12 @@ def make_engine(url: str) -> Engine:
     if url.startswith("postgresql"):
         # A short connect timeout: a database that is down must answer 503 in seconds.
         return create_engine(
-            url, pool_pre_ping=True, pool_size=5, max_overflow=5, connect_args={"connect_timeout": 3}
+            url,
+            pool_pre_ping=True,
+            pool_size=5,
+            max_overflow=5,
+            connect_args={"connect_timeout": 3},
+            json_deserializer=orjson.loads,
         )
     raise ConfigError(
         f"TRANSCODER_DATABASE_URL must be sqlite:///… or postgresql+psycopg://…, not {url.split(':')[0]!r}."

@@ -16,6 +16,7 @@ import logging
 import time
 from collections.abc import Callable
 
+import orjson
 import redis
 
 from . import keys
@@ -69,7 +70,7 @@ class VideoStore:
     def many(self, video_ids: list[str]) -> list[Video]:
         """These videos in this order, from Redis or else the database; unknown ids left out."""
         raws = self.cache.get_many(video_ids)
-        found = {i: json.loads(raw) for i, raw in zip(video_ids, raws, strict=True) if raw is not None}
+        found = {i: orjson.loads(raw) for i, raw in zip(video_ids, raws, strict=True) if raw is not None}
         missing = [i for i in video_ids if i not in found]
         if missing:
             for video in self.catalog.get_many(missing):

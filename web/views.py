@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from flask import current_app, url_for
+from flask import current_app, request, url_for
 
 from transcoder import jobs
 from transcoder.errors import InvalidInput, VideoNotFound
@@ -15,6 +15,21 @@ from transcoder.services import Services
 
 RENDITION_FIELDS = ("name", "width", "height", "state", "progress", "fps", "eta_seconds", "error")
 VIDEO_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+#: Stands for the video id while a URL's shape is built once (a valid id, so routes accept it).
+_ID = "f" * 32
+
+
+def video_url(endpoint: str, *, video_id: str, **values: str) -> str:
+    """``url_for`` for one video, built once per shape and filled in: a library page makes
+    hundreds of these, and routing each through werkzeug cost half the page's time."""
+    shapes = current_app.extensions.setdefault("url_shapes", {})
+    key = (endpoint, request.script_root, tuple(sorted(values.items())))
+    shape = shapes.get(key)
+    if shape is None:
+        shape = shapes[key] = url_for(endpoint, video_id=_ID, **values)
+    return shape.replace(_ID, video_id)
 
 
 def services() -> Services:
@@ -49,7 +64,7 @@ def video_json(video: jobs.Video) -> dict[str, Any]:
     for entry in video["renditions"]:
         item = {field: entry[field] for field in RENDITION_FIELDS}
         ready = entry["state"] == jobs.PartState.READY.value
-        url = url_for("media.rendition_file", video_id=video_id, name=entry["name"])
+        url = video_url("media.rendition_file", video_id=video_id, name=entry["name"])
         item["url"] = url if ready else None
         renditions.append(item)
     playable = bool(jobs.playable_rungs(video))
@@ -79,10 +94,10 @@ def video_json(video: jobs.Video) -> dict[str, Any]:
         },
         "renditions": renditions,
         "playable": playable,
-        "hls_url": url_for("media.master_playlist", video_id=video_id) if playable else None,
+        "hls_url": video_url("media.master_playlist", video_id=video_id) if playable else None,
         "poster_url": _preview(video_id, "poster.jpg") if previews_ready else None,
         "storyboard_vtt_url": _preview(video_id, "storyboard.vtt") if previews_ready else None,
-        "watch_url": url_for("pages.watch", video_id=video_id),
+        "watch_url": video_url("pages.watch", video_id=video_id),
         "links": links(video_id),
     }
 
@@ -96,11 +111,11 @@ def parts_json(part: dict[str, Any]) -> dict[str, Any]:
 
 
 def _preview(video_id: str, filename: str) -> str:
-    return url_for("media.preview_file", video_id=video_id, filename=filename)
+    return video_url("media.preview_file", video_id=video_id, filename=filename)
 
 
 def links(video_id: str) -> dict[str, str]:
     return {
-        "self": url_for("api.get_video", video_id=video_id),
-        "events": url_for("stream.video_events", video_id=video_id),
+        "self": video_url("api.get_video", video_id=video_id),
+        "events": video_url("stream.video_events", video_id=video_id),
     }

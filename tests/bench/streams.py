@@ -32,8 +32,9 @@ import redis
 import requests
 
 from tests.bench.measure import tree_cpu
-from tests.system import BIN, Processes, environment, start_web, video_record
+from tests.system import BIN, Processes, catalog_url, environment, start_web, video_record
 from transcoder import jobs
+from transcoder.catalog import Catalog, make_engine
 from transcoder.probe import MediaInfo
 from transcoder.store import VideoStore
 
@@ -88,8 +89,9 @@ def poll_api(url: str, ids: list[str], stop: threading.Event, took: list[float])
         stop.wait(0.05)
 
 
-def one_run(url: str, web_pid: int, client: redis.Redis, ids: list[str], count: int, work: Path) -> str:
-    store = VideoStore(client, 3600)
+def one_run(
+    url: str, web_pid: int, store: VideoStore, client: redis.Redis, ids: list[str], count: int, work: Path
+) -> str:
     rss_before = rss_kib(web_pid)
     processes = max(1, count // STREAMS_PER_CLIENT_PROCESS)
     per_process = count // processes
@@ -187,7 +189,8 @@ def main() -> int:
         env = environment(REDIS_URL, work / "storage", streams_per_client="0", sse_keepalive="15")
         try:
             url = start_web(procs, env, "web")
-            store = VideoStore(client, 3600)
+            # The web app made the catalog's tables as it started.
+            store = VideoStore(client, Catalog(make_engine(catalog_url(work / "storage"))), 3600)
             ids = []
             for n in range(VIDEOS):
                 video_id = f"{n:032x}"
@@ -195,7 +198,7 @@ def main() -> int:
                 store.update(video_id, lambda v: jobs.start_part(v, "v00", "bench@host"))
                 ids.append(video_id)
             web_pid = _worker_pid(procs.by_name["web"].pid)
-            print(one_run(url, web_pid, client, ids, count, work), flush=True)
+            print(one_run(url, web_pid, store, client, ids, count, work), flush=True)
         finally:
             procs.stop_all()
             client.flushdb()

@@ -98,11 +98,27 @@ def test_health_and_readiness(system):
     body = ready.json()
     assert {k: body[k] for k in ("status", "checks")} == {
         "status": "ready",
-        "checks": {"redis": "ok", "storage": "ok"},
+        "checks": {"redis": "ok", "database": "ok", "storage": "ok"},
     }
     # The suite's Redis is the machine's; whether it persists decides the warning (test_durability).
     persists = not durability.keeps_nothing(redis.Redis.from_url(REDIS_URL))
     assert body.get("warnings", []) == ([] if persists else [durability.WARNING])
+
+
+def test_not_ready_without_the_database(tmp_path):
+    from transcoder.catalog import Catalog, make_engine
+
+    app = create_app(
+        Settings.from_env(
+            {}, redis_url=REDIS_URL, storage_dir=tmp_path / "s", database_url=catalog_url(tmp_path)
+        )
+    )
+    svc = app.extensions["transcoder"]
+    svc.catalog = Catalog(make_engine("postgresql+psycopg://postgres@127.0.0.1:1/none"))  # down
+    ready = app.test_client().get("/readyz")
+    assert ready.status_code == 503
+    assert ready.json["checks"]["database"].startswith("unreachable: The database cannot be reached")
+    svc.catalog.engine.dispose()
 
 
 def test_not_ready_without_redis(tmp_path):
