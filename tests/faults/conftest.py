@@ -115,7 +115,8 @@ def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untype
     if not RESULTS:
         return
     lines = ["| trial | passed |", "| --- | --- |"]
-    lines += [f"| {name} | {sum(runs)}/{len(runs)} |" for name, runs in RESULTS.items()]
+    ordered = sorted(RESULTS.items(), key=lambda item: int(item[0].split(".")[0]))
+    lines += [f"| {name} | {sum(runs)}/{len(runs)} |" for name, runs in ordered]
     if MEASURES:
         lines += ["", "| measured | min | max | all runs |", "| --- | --- | --- | --- |"]
         lines += [

@@ -67,7 +67,7 @@ def ready_parts(cluster: Cluster, video_id: str) -> int:
 
 
 @pytest.mark.parametrize("run", RUNS)
-@trial("12. FLUSHALL on a Redis that keeps nothing on disk, mid-encode")
+@trial("14. FLUSHALL on a Redis that keeps nothing on disk, mid-encode")
 def test_flushall(run, cluster, database, fault_redis, fault_storage, clip, data_dir, tmp_path):
     client = redis.Redis.from_url(fault_redis.url)
     video_id = upload(cluster.url, clip).json()["id"]
@@ -88,7 +88,7 @@ def test_flushall(run, cluster, database, fault_redis, fault_storage, clip, data
 
 
 @pytest.mark.parametrize("run", RUNS)
-@trial("13. PostgreSQL stopped mid-job and started again")
+@trial("15. PostgreSQL stopped mid-job and started again")
 def test_database_stopped(run, cluster, database, fault_redis, fault_storage, clip, tmp_path):
     client = redis.Redis.from_url(fault_redis.url)
     video_id = upload(cluster.url, clip).json()["id"]
@@ -112,7 +112,7 @@ def test_database_stopped(run, cluster, database, fault_redis, fault_storage, cl
 
 
 @pytest.mark.parametrize("run", RUNS)
-@trial("14. Delete during an encode")
+@trial("16. Delete during an encode")
 def test_delete_mid_encode(run, cluster, database, fault_redis, fault_storage, clip):
     video_id = upload(cluster.url, clip).json()["id"]
     encoding(cluster, fault_redis.url, video_id)

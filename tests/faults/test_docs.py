@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import re
 
-from . import test_faults
+from . import test_catalog_faults, test_faults
 from .conftest import BEGIN, DOCS, END
 
 
 def trial_names() -> list[str]:
-    return [test.trial_name for test in vars(test_faults).values() if hasattr(test, "trial_name")]
+    tests = [*vars(test_faults).values(), *vars(test_catalog_faults).values()]
+    names = [test.trial_name for test in tests if hasattr(test, "trial_name")]
+    return sorted(names, key=lambda name: int(name.split(".")[0]))
 
 
 def test_the_documented_table_lists_every_trial_all_passed():
