@@ -74,13 +74,17 @@ clean:
 
 # Writes its table of counts into docs/reliability.md.
 faults: setup redis
-	TRANSCODER_FAULT_TRIALS=20 TRANSCODER_FAULTS_WRITE_DOCS=1 $(BIN)/pytest tests/faults/test_faults.py
+	@infra/setup-system.sh postgresql
+	TRANSCODER_FAULT_TRIALS=20 TRANSCODER_FAULTS_WRITE_DOCS=1 $(BIN)/pytest tests/faults/test_faults.py tests/faults/test_catalog_faults.py
 
 # Every mechanism switched off in turn must be caught; writes its table into docs/reliability.md.
 mutants: setup redis
 	$(BIN)/python -m tests.mutants.run --write-docs
 
 bench: setup redis
+	@infra/setup-system.sh postgresql
+	@infra/ensure-postgres.sh
 	$(BIN)/python -m tests.bench.pipeline
 	$(BIN)/python -m tests.bench.scaling
 	$(BIN)/python -m tests.bench.streams
+	$(BIN)/python -m tests.bench.library

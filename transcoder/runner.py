@@ -85,7 +85,7 @@ def run(
                 services.storage.discard_partials(key)  # left by a run of this part that was killed
             return work(video, entry, watch, reporter)
 
-        return _finish(services, video_id, part_id, attempt)
+        return _finish(services, video_id, part_id, attempt, lease.renew)
     finally:
         lease.release()
 
@@ -102,8 +102,19 @@ def count_run(services: Services, video_id: str, what: str) -> None:
         pipe.execute()
 
 
-def _finish(services: Services, video_id: str, part_id: str, work: Callable[[], dict[str, Any]]) -> Outcome:
-    """Run the work and record its outcome: ready, queued again, failed, or nothing if canceled."""
+def _finish(
+    services: Services,
+    video_id: str,
+    part_id: str,
+    work: Callable[[], dict[str, Any]],
+    still_ours: Callable[[], bool],
+) -> Outcome:
+    """Run the work and record its outcome: ready, queued again, failed, or nothing if canceled.
+
+    A failure is recorded only while the part's lease is still ours: a run whose lease
+    another run took (Redis lost it, and the part was sent again) may fail only because
+    that run cleared its half-written outputs, and the part's outcome is the other's.
+    """
     now = time.time
     began = time.monotonic()
     try:
@@ -115,9 +126,12 @@ def _finish(services: Services, video_id: str, part_id: str, work: Callable[[], 
     except LeaseLost as exc:
         log.warning("video %s %s: %s", video_id, part_id, exc.message)
         return Outcome()  # the run that holds the lease records the outcome
-    except Transient as exc:
-        return _again(services, video_id, part_id, exc)
     except TranscoderError as exc:
+        if not still_ours():
+            log.warning("video %s %s: another run took the part; this one records nothing", video_id, part_id)
+            return Outcome()
+        if isinstance(exc, Transient):
+            return _again(services, video_id, part_id, exc)
         log.warning("video %s %s failed: %s", video_id, part_id, exc.message)
         return fail(services, video_id, part_id, exc.to_dict())
     except Exception as exc:

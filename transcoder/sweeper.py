@@ -66,6 +66,9 @@ def sweep(services: Services, enqueue: Callable[[str, str], None], now: float | 
             name = entry["id"]
             if held(services.redis, keys.lease_key(video_id, name)):
                 continue
+            if not services.redis.exists(keys.LOADED):
+                log.warning("sweeper: Redis lost its state during this sweep; the next one recovers")
+                return done
             if entry["state"] == jobs.PartState.RUNNING.value:
                 action = _requeue_lost(services, video_id, name, now)
             elif entry["state"] == jobs.PartState.QUEUED.value and _overdue(entry, now):

@@ -231,4 +231,30 @@ MUTANTS: tuple[Mutant, ...] = (
         ("tests/unit/test_backoff.py",),
         quick=True,
     ),
+    Mutant(
+        "cache_floor_off",
+        "a slow reader cannot put an old copy of a video back in the cache",
+        (("transcoder/cache.py", "if tonumber(ARGV[2]) < floor then return -1 end", ""),),
+        ("tests/integration/test_store.py",),
+    ),
+    Mutant(
+        "record_goes_back",
+        "the database keeps a video's snapshot only if it is newer than the one it has",
+        (("transcoder/catalog.py", 'if row is not None and row.seq >= video["seq"]:', "if False:"),),
+        ("tests/integration/test_catalog.py::test_a_record_never_goes_back_to_an_older_snapshot",),
+    ),
+    Mutant(
+        "recovery_off",
+        "after Redis lost everything, unfinished videos are put back and their work sent again",
+        (("transcoder/recovery.py", "if r.exists(keys.LOADED) or not r.set(", "if True or not r.set("),),
+        ("tests/integration/test_recovery.py",),
+    ),
+    Mutant(
+        "catch_up_off",
+        "changes the database missed while it was down are written when it is back",
+        (("transcoder/store.py", '            self.redis.sadd(keys.BEHIND, video["id"])\n', ""),),
+        (
+            "tests/integration/test_store.py::test_changes_made_while_the_database_is_down_reach_it_when_it_is_back",
+        ),
+    ),
 )
