@@ -33,6 +33,7 @@ FAILURES = f"{keys.METRICS}:failures"
 REFUSALS = f"{keys.METRICS}:refusals"
 UPLOADS = f"{keys.METRICS}:uploads"
 LEASE_REFUSALS = f"{keys.METRICS}:lease-refusals"
+RECOVERIES = f"{keys.METRICS}:recoveries"
 
 
 def _quietly(action: str, client: redis.Redis, *commands: tuple) -> None:
@@ -75,6 +76,13 @@ def record_lease_refusal(client: redis.Redis) -> None:
     _quietly("lease refusal", client, ("incr", LEASE_REFUSALS))
 
 
+def record_recovery(client: redis.Redis, videos: int, parts: int) -> None:
+    """Redis had lost its state: this many unfinished videos put back, this many parts sent again."""
+    _quietly(
+        "recovery", client, ("hincrby", RECOVERIES, "videos", videos), ("hincrby", RECOVERIES, "parts", parts)
+    )
+
+
 def record_upload(client: redis.Redis, size: int) -> None:
     _quietly("upload", client, ("hincrby", UPLOADS, "bytes", size), ("hincrby", UPLOADS, "count", 1))
 
@@ -99,6 +107,8 @@ class Snapshot:
     lease_refusals: int = 0
     #: Reads served from Redis or from the database: hit, miss, page_hit, page_miss.
     cache: dict[str, int] = field(default_factory=dict)
+    #: What recoveries did since Redis last lost its state: videos put back, parts sent again.
+    recovered: dict[str, int] = field(default_factory=dict)
 
 
 def snapshot(client: redis.Redis, videos: VideoStore) -> Snapshot:
@@ -129,6 +139,7 @@ def snapshot(client: redis.Redis, videos: VideoStore) -> Snapshot:
         uploads=uploads.get("count", 0),
         lease_refusals=int(client.get(LEASE_REFUSALS) or 0),
         cache=videos.cache.counts(),
+        recovered={_text(k): int(v) for k, v in client.hgetall(RECOVERIES).items()},
     )
 
 

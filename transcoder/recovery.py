@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 import redis
 
-from . import jobs, keys
+from . import jobs, keys, metrics
 from .catalog import migrate
 from .services import Services
 
@@ -90,6 +90,11 @@ def recover(services: Services, enqueue: Callable[[str, str], None], now: float)
         r.set(keys.LOADED, now if unfinished else 0)
     finally:
         r.delete(RECOVERY_LOCK)
-    if done:
-        log.warning("recovery: Redis had lost its state; %d parts sent again", len(done))
+    if unfinished:
+        metrics.record_recovery(r, len(unfinished), len(done))
+        log.warning(
+            "recovery: Redis had lost its state; %d videos put back, %d parts sent again",
+            len(unfinished),
+            len(done),
+        )
     return done

@@ -20,8 +20,11 @@ from .storage import CHUNK, rendition_key, source_key, video_prefix
 log = logging.getLogger(__name__)
 
 
-def accept_upload(services: Services, stream: BinaryIO, filename: str) -> jobs.Video:
-    """Store an upload, check that it is a video we can read, and record it as queued.
+def accept_upload(
+    services: Services, stream: BinaryIO, filename: str, key_id: str | None = None
+) -> jobs.Video:
+    """Store an upload, check that it is a video we can read, and record it as queued
+    (with the id of the API key it came with, if any).
 
     A refused upload leaves nothing behind: no file, no record.
     """
@@ -44,7 +47,7 @@ def accept_upload(services: Services, stream: BinaryIO, filename: str) -> jobs.V
         record = new_record(services, video_id, name, media, found, ladder)
         try:
             services.storage.put_file(source_key(video_id), local)
-            video = services.videos.create(record)
+            video = services.videos.create(record, key_id)
         except BaseException:
             services.storage.delete_prefix(video_prefix(video_id))
             raise

@@ -12,6 +12,7 @@ from tasks import workflow
 from transcoder import storage, transcode
 from transcoder.errors import Conflict, InvalidInput, Unavailable
 
+from . import security
 from .views import checked_id, library_page, links, parts_json, services, video_json
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -27,7 +28,7 @@ def upload():  # type: ignore[no-untyped-def]
         raise InvalidInput("Send the video in a multipart form field named 'file'.", code="no_file")
     svc = services()
     try:
-        video = transcode.accept_upload(svc, upload.stream, upload.filename or "")
+        video = transcode.accept_upload(svc, upload.stream, upload.filename or "", security.key_id())
     except UNREACHABLE as exc:
         raise Unavailable("The service cannot store videos right now; try again in a minute.") from exc
     try:

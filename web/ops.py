@@ -75,6 +75,14 @@ class ClusterCollector(Collector):
             "outcome",
             {k: snap.cache.get(k, 0) for k in ("hit", "miss", "page_hit", "page_miss")},
         )
+        yield _family(
+            CounterMetricFamily,
+            "recovered",
+            "After Redis lost its state: unfinished videos put back from the database (videos) "
+            "and their parts sent again (parts).",
+            "what",
+            {k: snap.recovered.get(k, 0) for k in ("videos", "parts")},
+        )
 
 
 def _family(kind: type, name: str, doc: str, label: str, values: dict[str, int]) -> Metric:

@@ -9,11 +9,12 @@ refused, keys or not.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, request, session
+from flask import Flask, Response, current_app, request, session
 
 from transcoder.errors import TranscoderError
 
@@ -60,7 +61,7 @@ def csrf_token() -> str:
 
 
 def register(app: Flask, api_keys: frozenset[str]) -> None:
-    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax")
+    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax", API_KEYS=api_keys)
     app.jinja_env.globals["csrf_token"] = csrf_token
 
     @app.before_request
@@ -84,6 +85,16 @@ def register(app: Flask, api_keys: frozenset[str]) -> None:
         for name, value in HEADERS.items():
             response.headers.setdefault(name, value)
         return response
+
+
+def key_id() -> str | None:
+    """The id of the API key this request was let in with (a hash: the key itself is never
+    stored), recorded as the uploader of a video; None without keys, or from a page."""
+    api_keys = current_app.config.get("API_KEYS") or frozenset()
+    if not api_keys or not _bearer_ok(api_keys):
+        return None
+    key = request.headers["Authorization"].partition(" ")[2].strip()
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
 def _bearer_ok(api_keys: frozenset[str]) -> bool:

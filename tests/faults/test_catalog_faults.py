@@ -19,10 +19,10 @@ import requests
 
 from tests.databases import PostgresServer
 from tests.system import RedisServer, upload
-from transcoder import keys
+from transcoder import keys, metrics
 
 from .checks import api, assert_clean_ready, encoding, finished, trial
-from .conftest import TRIALS, Cluster, cluster_env, wait
+from .conftest import TRIALS, Cluster, cluster_env, measure, wait
 from .observe import attempts, encoder_pids
 
 RUNS = range(TRIALS)
@@ -71,20 +71,25 @@ def ready_parts(cluster: Cluster, video_id: str) -> int:
 def test_flushall(run, cluster, database, fault_redis, fault_storage, clip, data_dir, tmp_path):
     client = redis.Redis.from_url(fault_redis.url)
     video_id = upload(cluster.url, clip).json()["id"]
+    waiting = upload(cluster.url, clip).json()["id"]  # its parts wait in the queue
     part, _ = encoding(cluster, fault_redis.url, video_id)
+    assert client.llen(keys.RUNGS_QUEUE) > 0, "no work was waiting in the queue"
     client.flushall()
     assert client.dbsize() <= 3, "FLUSHALL left keys"  # a worker may have written one since
     assert_clean_ready(cluster, fault_storage, video_id, tmp_path)
-    # The sweeper noticed, put the unfinished video back and sent its queued work again;
-    # the part running at the flush kept going and was not started over.
-    assert float(client.get(keys.LOADED) or 0) > 0
+    assert finished(cluster, waiting)["state"] == "ready"
+    # The sweeper noticed, put both videos back and sent their queued work again (the
+    # queue's messages were gone); the part running at the flush went on, not started over.
+    recovered = {k.decode(): int(v) for k, v in client.hgetall(metrics.RECOVERIES).items()}
+    assert recovered.get("videos", 0) >= 2 and recovered.get("parts", 0) >= 1, recovered
+    measure("parts sent again after FLUSHALL", recovered["parts"])
     assert attempts(fault_redis.url, video_id)[part] == 1
-    assert recorded(database, video_id)[0] == "ready"
-    # The workers consume again, and the library still lists the video.
+    assert recorded(database, video_id)[0] == "ready" and recorded(database, waiting)[0] == "ready"
+    # The workers consume again, and the library still lists the videos.
     after = upload(cluster.url, data_dir / "bikes.mp4").json()["id"]
     assert finished(cluster, after)["state"] == "ready"
     listed = requests.get(f"{cluster.url}/api/videos", params={"limit": 200}, timeout=10).json()
-    assert {video_id, after} <= {v["id"] for v in listed["videos"]}
+    assert {video_id, waiting, after} <= {v["id"] for v in listed["videos"]}
 
 
 @pytest.mark.parametrize("run", RUNS)

@@ -1,13 +1,16 @@
 """API keys, page sessions, CSRF, security headers, file names and paths that try to escape."""
 
+import contextlib
+import hashlib
 import re
 import socket
+import sqlite3
 import time
 
 import pytest
 import requests
 
-from tests.system import API_KEYS, recorded, send_half_an_upload, upload, wait_terminal
+from tests.system import API_KEYS, catalog_url, recorded, send_half_an_upload, upload, wait_terminal
 
 
 def post_video(url, data_dir, **kwargs):
@@ -22,7 +25,7 @@ def page_session(url):
     return session, token
 
 
-def test_api_needs_a_key_when_keys_are_set(keyed_url, data_dir):
+def test_api_needs_a_key_when_keys_are_set(keyed_url, data_dir, storage_dir):
     for response in (post_video(keyed_url, data_dir),
                      post_video(keyed_url, data_dir, headers={"Authorization": "Bearer wrong"}),
                      requests.get(f"{keyed_url}/api/videos", timeout=10)):  # fmt: skip
@@ -35,6 +38,11 @@ def test_api_needs_a_key_when_keys_are_set(keyed_url, data_dir):
     assert created.status_code == 201
     video_id = created.json()["id"]
     assert requests.get(f"{keyed_url}/api/videos/{video_id}", headers=auth, timeout=10).status_code == 200
+    # The catalog records which key uploaded it (a hash of the key, never the key itself).
+    path = catalog_url(storage_dir).removeprefix("sqlite:///")
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        (key_id,) = db.execute("SELECT key_id FROM videos WHERE id = ?", (video_id,)).fetchone()
+    assert key_id == hashlib.sha256(API_KEYS[1].encode()).hexdigest()[:16]
     for path in (
         f"/api/videos/{video_id}",
         f"/api/videos/{video_id}/events",
