@@ -19,7 +19,7 @@ from collections.abc import Callable
 import redis
 
 from . import jobs, keys, metrics
-from .catalog import migrate
+from .database import migrate
 from .services import Services
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,8 @@ import redis
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
-from .catalog import Catalog, make_engine
+from .catalog import Catalog
+from .database import make_engine
 from .settings import Settings
 from .storage import LocalStorage, Storage
 from .store import VideoStore

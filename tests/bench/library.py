@@ -31,7 +31,7 @@ from sqlalchemy import insert
 
 from tests.databases import postgres_database
 from tests.system import Processes, environment, start_web, video_record
-from transcoder import catalog
+from transcoder import catalog, database
 from transcoder.probe import MediaInfo
 
 REDIS_URL = os.environ.get("TRANSCODER_BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
@@ -42,8 +42,8 @@ WORDS = [f"trip{n:02d}" for n in range(50)]
 
 def fill(url: str) -> None:
     """VIDEOS rows: one a second, 1 in 100 failed, 1 in 200 still processing, the rest ready."""
-    engine = catalog.make_engine(url)
-    catalog.migrate(engine)
+    engine = database.make_engine(url)
+    database.migrate(engine)
     template = video_record("0" * 32, MEDIA, shape="chunks")
     rng = random.Random(1)
     batch = []

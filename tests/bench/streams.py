@@ -34,7 +34,8 @@ import requests
 from tests.bench.measure import tree_cpu
 from tests.system import BIN, Processes, catalog_url, environment, start_web, video_record
 from transcoder import jobs
-from transcoder.catalog import Catalog, make_engine
+from transcoder.catalog import Catalog
+from transcoder.database import make_engine
 from transcoder.probe import MediaInfo
 from transcoder.store import VideoStore
 

@@ -98,9 +98,9 @@ def test_database_stopped(run, cluster, database, fault_redis, fault_storage, cl
     client = redis.Redis.from_url(fault_redis.url)
     video_id = upload(cluster.url, clip).json()["id"]
     encoding(cluster, fault_redis.url, video_id)
-    before = ready_parts(cluster, video_id)
     database.stop()
     try:
+        before = ready_parts(cluster, video_id)  # counted once it is down: later ones cannot reach it
         # Down until a part has finished: a change the database must still get.
         wait(
             lambda: ready_parts(cluster, video_id) > before, 60, "a part finishing while the database is down"

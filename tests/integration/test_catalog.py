@@ -11,7 +11,7 @@ from sqlalchemy import inspect, text
 
 from tests.databases import database_url  # noqa: F401  (the fixture)
 from tests.system import ROOT
-from transcoder import catalog
+from transcoder import catalog, database
 from transcoder.errors import InvalidInput
 
 
@@ -25,16 +25,16 @@ def snapshot(
 
 @pytest.fixture
 def store(database_url):  # noqa: F811
-    engine = catalog.make_engine(database_url)
-    catalog.migrate(engine)
+    engine = database.make_engine(database_url)
+    database.migrate(engine)
     yield catalog.Catalog(engine)
     engine.dispose()
 
 
 def test_migrations_from_empty_make_the_tables_and_are_recorded(database_url):  # noqa: F811
-    engine = catalog.make_engine(database_url)
-    catalog.migrate(engine)
-    catalog.migrate(engine)  # again: nothing to do
+    engine = database.make_engine(database_url)
+    database.migrate(engine)
+    database.migrate(engine)  # again: nothing to do
     names = set(inspect(engine).get_table_names())
     assert {"videos", "renditions", "alembic_version"} <= names
     with engine.connect() as connection:
@@ -43,10 +43,10 @@ def test_migrations_from_empty_make_the_tables_and_are_recorded(database_url):  
 
 
 def test_three_processes_migrating_at_once_apply_each_migration_once(database_url):  # noqa: F811
-    code = "import sys; from transcoder import catalog; catalog.migrate(catalog.make_engine(sys.argv[1]))"
+    code = "import sys; from transcoder import database; database.migrate(database.make_engine(sys.argv[1]))"
     procs = [subprocess.Popen([sys.executable, "-c", code, database_url], cwd=ROOT) for _ in range(3)]
     assert [p.wait(60) for p in procs] == [0, 0, 0]
-    engine = catalog.make_engine(database_url)
+    engine = database.make_engine(database_url)
     with engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM alembic_version")).scalar() == 1
     engine.dispose()

@@ -11,7 +11,7 @@ import redis
 
 from tests.databases import database_url  # noqa: F401  (the fixture)
 from tests.system import REDIS_URL, video_record
-from transcoder import catalog, jobs
+from transcoder import catalog, database, jobs
 from transcoder.probe import MediaInfo
 from transcoder.settings import Settings
 from web import create_app
@@ -120,7 +120,7 @@ def test_the_library_page_pages_filters_and_searches(app):
 def test_an_upload_the_database_cannot_record_is_503_and_nothing_is_kept(app, data_dir, tmp_path):
     svc = app.extensions["transcoder"]
     working = svc.catalog
-    down = catalog.Catalog(catalog.make_engine("postgresql+psycopg://postgres@127.0.0.1:1/none"))
+    down = catalog.Catalog(database.make_engine("postgresql+psycopg://postgres@127.0.0.1:1/none"))
     svc.catalog = svc.videos.catalog = down  # the database stops answering
     try:
         with open(data_dir / "bikes.mp4", "rb") as fh:

@@ -106,7 +106,8 @@ def test_health_and_readiness(system):
 
 
 def test_not_ready_without_the_database(tmp_path):
-    from transcoder.catalog import Catalog, make_engine
+    from transcoder.catalog import Catalog
+    from transcoder.database import make_engine
 
     app = create_app(
         Settings.from_env(

@@ -15,7 +15,7 @@ import redis
 
 from tests.databases import database_url  # noqa: F401  (the fixture)
 from tests.system import REDIS_URL, video_record
-from transcoder import catalog, jobs, keys
+from transcoder import catalog, database, jobs, keys
 from transcoder.errors import VideoNotFound
 from transcoder.probe import MediaInfo
 from transcoder.store import VideoStore
@@ -30,8 +30,8 @@ DOWN = "postgresql+psycopg://postgres@127.0.0.1:1/none"
 def store(database_url):  # noqa: F811
     client = redis.Redis.from_url(URL)
     client.flushdb()
-    engine = catalog.make_engine(database_url)
-    catalog.migrate(engine)
+    engine = database.make_engine(database_url)
+    database.migrate(engine)
     yield VideoStore(client, catalog.Catalog(engine), 3600)
     client.flushdb()
     engine.dispose()
@@ -182,7 +182,7 @@ def test_library_pages_are_cached_and_never_outlive_a_change(store):
 def test_changes_made_while_the_database_is_down_reach_it_when_it_is_back(store):
     video_id = store.create(video_record(new_id(), MEDIA))["id"]
     working = store.catalog
-    store.catalog = catalog.Catalog(catalog.make_engine(DOWN))
+    store.catalog = catalog.Catalog(database.make_engine(DOWN))
     try:
         video, _ = store.update(video_id, lambda v: jobs.start_part(v, "v00", "w1", 2.0))
         assert store.get(video_id)["seq"] == 2  # the live copy goes on

@@ -1,4 +1,4 @@
-"""Alembic's entry point: migrations run on the connection ``catalog.migrate`` hands over,
+"""Alembic's entry point: migrations run on the connection ``database.migrate`` hands over,
 inside its transaction (and, on PostgreSQL, under its advisory lock)."""
 
 from alembic import context
