@@ -219,3 +219,17 @@ def test_retry_gives_a_part_failed_by_storage_outages_a_fresh_budget():
     jobs.retry_failed(video)
     entry = jobs.part(video, "v01")
     assert (entry["attempts"], entry["outages"], entry["last_error"]) == (0, 0, None)
+
+
+def test_only_changes_of_state_are_milestones_for_the_database():
+    from transcoder.model import milestone
+
+    video = fresh()
+    first = milestone(video)
+    jobs.start_part(video, "v00", "w1", 1.0)
+    started = milestone(video)
+    assert started != first
+    jobs.report_progress(video, "v00", 40.0, 30.0, 2.0)
+    assert milestone(video) == started  # progress is live only
+    jobs.finish_part(video, "v00", 2.0, {})
+    assert milestone(video) != started
