@@ -113,8 +113,8 @@ MUTANTS: tuple[Mutant, ...] = (
         (
             (
                 "transcoder/runner.py",
-                "    except Transient as exc:\n",
-                "    except ArithmeticError as exc:\n",
+                "        if isinstance(exc, Transient):\n",
+                "        if isinstance(exc, ArithmeticError):\n",
             ),
         ),
         (f"{TRIALS}::test_kill_ffmpeg",),
