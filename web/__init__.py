@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import secrets
 from typing import TYPE_CHECKING
 
@@ -42,4 +43,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(pages.bp)
     ops.register(app, svc)
     errors.register(app)
+    # What exists now lives as long as the process: the collector need not walk it again.
+    # Without this, a full collection during a library page (50 videos' documents
+    # decoded) took the page's p99 from 24 to 76 ms.
+    gc.freeze()
     return app

@@ -13,7 +13,7 @@ from transcoder import storage, transcode
 from transcoder.errors import Conflict, InvalidInput, Unavailable
 
 from . import security
-from .views import checked_id, library_page, links, parts_json, services, video_json
+from .views import checked_id, library_page, links, parts_json, services, video_json, video_urls
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -48,7 +48,8 @@ def list_videos():  # type: ignore[no-untyped-def]
     """Newest first: ``state`` filters, ``q`` searches file names, ``cursor`` is the last
     answer's ``next_cursor`` (null on the last page), ``limit`` is 1 to 200."""
     videos, next_cursor = library_page(request.args)
-    return jsonify({"videos": [video_json(v) for v in videos], "next_cursor": next_cursor})
+    url = video_urls()
+    return jsonify({"videos": [video_json(v, url) for v in videos], "next_cursor": next_cursor})
 
 
 @bp.get("/videos/<video_id>")

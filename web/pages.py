@@ -6,7 +6,7 @@ from flask import Blueprint, render_template, request
 
 from transcoder.model import VideoState
 
-from .views import checked_id, library_page, services, video_json
+from .views import checked_id, library_page, services, video_json, video_urls
 
 bp = Blueprint("pages", __name__)
 
@@ -19,10 +19,11 @@ def upload() -> str:
 @bp.get("/videos")
 def library() -> str:
     videos, next_cursor = library_page(request.args)
+    url = video_urls()
     return render_template(
         "library.html",
         active="library",
-        videos=[video_json(v) for v in videos],
+        videos=[video_json(v, url) for v in videos],
         next_cursor=next_cursor,
         state=request.args.get("state") or "",
         query=(request.args.get("q") or "").strip(),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import current_app, request, url_for
@@ -21,15 +21,24 @@ VIDEO_ID = re.compile(r"^[0-9a-f]{32}$")
 _ID = "f" * 32
 
 
-def video_url(endpoint: str, *, video_id: str, **values: str) -> str:
-    """``url_for`` for one video, built once per shape and filled in: a library page makes
-    hundreds of these, and routing each through werkzeug cost half the page's time."""
+UrlBuilder = Callable[..., str]
+
+
+def video_urls() -> UrlBuilder:
+    """A builder of videos' URLs for this request: each URL's shape is routed by werkzeug
+    once per process and filled in after (a library page makes hundreds of URLs, and
+    routing each cost half the page's time)."""
     shapes = current_app.extensions.setdefault("url_shapes", {})
-    key = (endpoint, request.script_root, tuple(sorted(values.items())))
-    shape = shapes.get(key)
-    if shape is None:
-        shape = shapes[key] = url_for(endpoint, video_id=_ID, **values)
-    return shape.replace(_ID, video_id)
+    root = request.script_root
+
+    def build(endpoint: str, video_id: str, **values: str) -> str:
+        key = (endpoint, root, tuple(values.items()))
+        shape = shapes.get(key)
+        if shape is None:
+            shape = shapes[key] = url_for(endpoint, video_id=_ID, **values)
+        return shape.replace(_ID, video_id)
+
+    return build
 
 
 def services() -> Services:
@@ -57,18 +66,23 @@ def checked_id(video_id: str) -> str:
     return video_id
 
 
-def video_json(video: jobs.Video) -> dict[str, Any]:
+def video_json(video: jobs.Video, url: UrlBuilder | None = None) -> dict[str, Any]:
+    """The public shape of a video; pass one ``video_urls()`` when making many."""
+    url = url or video_urls()
     video_id = video["id"]
     source = video["source"]
     renditions = []
     for entry in video["renditions"]:
         item = {field: entry[field] for field in RENDITION_FIELDS}
         ready = entry["state"] == jobs.PartState.READY.value
-        url = video_url("media.rendition_file", video_id=video_id, name=entry["name"])
-        item["url"] = url if ready else None
+        item["url"] = url("media.rendition_file", video_id, name=entry["name"]) if ready else None
         renditions.append(item)
     playable = bool(jobs.playable_rungs(video))
     previews_ready = video["previews"]["state"] == jobs.PartState.READY.value
+
+    def preview(name: str) -> str | None:
+        return url("media.preview_file", video_id, filename=name) if previews_ready else None
+
     return {
         "id": video_id,
         "state": video["state"],
@@ -94,11 +108,11 @@ def video_json(video: jobs.Video) -> dict[str, Any]:
         },
         "renditions": renditions,
         "playable": playable,
-        "hls_url": video_url("media.master_playlist", video_id=video_id) if playable else None,
-        "poster_url": _preview(video_id, "poster.jpg") if previews_ready else None,
-        "storyboard_vtt_url": _preview(video_id, "storyboard.vtt") if previews_ready else None,
-        "watch_url": video_url("pages.watch", video_id=video_id),
-        "links": links(video_id),
+        "hls_url": url("media.master_playlist", video_id) if playable else None,
+        "poster_url": preview("poster.jpg"),
+        "storyboard_vtt_url": preview("storyboard.vtt"),
+        "watch_url": url("pages.watch", video_id),
+        "links": links(video_id, url),
     }
 
 
@@ -110,12 +124,6 @@ def parts_json(part: dict[str, Any]) -> dict[str, Any]:
     return {field: part[field] for field in PART_FIELDS}
 
 
-def _preview(video_id: str, filename: str) -> str:
-    return video_url("media.preview_file", video_id=video_id, filename=filename)
-
-
-def links(video_id: str) -> dict[str, str]:
-    return {
-        "self": video_url("api.get_video", video_id=video_id),
-        "events": video_url("stream.video_events", video_id=video_id),
-    }
+def links(video_id: str, url: UrlBuilder | None = None) -> dict[str, str]:
+    url = url or video_urls()
+    return {"self": url("api.get_video", video_id), "events": url("stream.video_events", video_id)}
