@@ -20,6 +20,7 @@ import hashlib
 import json
 from typing import Any
 
+import orjson
 import redis
 
 from . import keys
@@ -75,8 +76,15 @@ class Cache:
         ``ttl`` 0 keeps it until a transition replaces it: a live video's transitions
         are applied to this copy.
         """
-        key, floor = keys.video_key(video["id"]), keys.floor_key(video["id"])
-        return int(self._fill(keys=[key, floor], args=[json.dumps(video), video["seq"], ttl]))
+        return self.fill_many([(video, ttl)])[0]
+
+    def fill_many(self, copies: list[tuple[dict[str, Any], int]]) -> list[int]:
+        """``fill`` for several videos (each with its TTL), in one round trip."""
+        with self.redis.pipeline(transaction=False) as pipe:
+            for video, ttl in copies:
+                key, floor = keys.video_key(video["id"]), keys.floor_key(video["id"])
+                self._fill(keys=[key, floor], args=[orjson.dumps(video), video["seq"], ttl], client=pipe)
+            return [int(n) for n in pipe.execute()]
 
     def page(self, query: dict[str, Any]) -> tuple[int, dict[str, Any] | None]:
         """The pages' version now, and the page cached for ``query`` under it, if any."""

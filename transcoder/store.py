@@ -73,12 +73,15 @@ class VideoStore:
         found = {i: orjson.loads(raw) for i, raw in zip(video_ids, raws, strict=True) if raw is not None}
         missing = [i for i in video_ids if i not in found]
         if missing:
+            copies = []
             for video in self.catalog.get_many(missing):
-                if video["state"] not in TERMINAL:
-                    self.cache.fill(video, 0)
-                elif self.cache.ttl:
-                    self.cache.fill(video, self.cache.ttl)
                 found[video["id"]] = video
+                if video["state"] not in TERMINAL:
+                    copies.append((video, 0))
+                elif self.cache.ttl:
+                    copies.append((video, self.cache.ttl))
+            if copies:
+                self.cache.fill_many(copies)
         return [found[i] for i in video_ids if i in found]
 
     def update(self, video_id: str, change: Callable[[Video], bool]) -> tuple[Video, bool]:
