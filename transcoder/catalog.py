@@ -53,6 +53,8 @@ class VideoRow(Base):
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     filename: Mapped[str] = mapped_column(String(255), default="")
+    #: The file name case-folded: what a search matches, read from the listing's index.
+    name_key: Mapped[str] = mapped_column(String(255), default="", server_default="")
     state: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[float] = mapped_column(Float)
     updated_at: Mapped[float] = mapped_column(Float)
@@ -68,6 +70,7 @@ class VideoRow(Base):
     __table_args__ = (
         Index("ix_videos_created", "created_at", "id"),
         Index("ix_videos_state_created", "state", "created_at", "id"),
+        Index("ix_videos_listing", "created_at", "id", "state", "name_key"),
     )
 
 
@@ -128,6 +131,7 @@ class Catalog:
                 row = VideoRow(id=video["id"], created_at=video["created_at"], key_id=key_id)
                 session.add(row)
             row.filename = video.get("filename") or ""
+            row.name_key = row.filename.casefold()
             row.state = video["state"]
             row.seq = video["seq"]
             row.updated_at = video.get("updated_at") or video["created_at"]
@@ -203,8 +207,9 @@ class Catalog:
         if state:
             statement = statement.where(VideoRow.state == state)
         if query:
-            pattern = "%" + query.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            statement = statement.where(func.lower(VideoRow.filename).like(pattern, escape="\\"))
+            escaped = query.casefold().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            pattern = f"%{escaped}%"
+            statement = statement.where(VideoRow.name_key.like(pattern, escape="\\"))
         if cursor:
             created_at, video_id = decode_cursor(cursor)
             statement = statement.where(tuple_(VideoRow.created_at, VideoRow.id) < (created_at, video_id))

@@ -54,7 +54,8 @@ def fill(url: str) -> None:
             video_id = f"{n:032x}"
             snapshot = {**template, "id": video_id, "filename": name, "state": state, "seq": 5,
                         "created_at": 1.7e9 + n}  # fmt: skip
-            batch.append({"id": video_id, "filename": name, "state": state, "created_at": 1.7e9 + n,
+            batch.append({"id": video_id, "filename": name, "name_key": name.casefold(), "state": state,
+                          "created_at": 1.7e9 + n,
                           "updated_at": 1.7e9 + n, "seq": 5, "duration": 60.0, "key_id": None,
                           "snapshot": snapshot})  # fmt: skip
             if len(batch) == 5000:

@@ -3,6 +3,7 @@ newest-first pages with a cursor, search, and processes that migrate at once."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -38,7 +39,29 @@ def test_migrations_from_empty_make_the_tables_and_are_recorded(database_url):  
     names = set(inspect(engine).get_table_names())
     assert {"videos", "renditions", "alembic_version"} <= names
     with engine.connect() as connection:
-        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
+    engine.dispose()
+
+
+def test_migrating_from_the_previous_revision_keeps_every_record_and_makes_it_searchable(
+    database_url,  # noqa: F811
+):
+    engine = database.make_engine(database_url)
+    database.migrate(engine, "0001")  # a catalog made by the previous version
+    old = snapshot("b" * 32, 4, name="Été À LA Plage.MP4")
+    with engine.begin() as connection:
+        connection.execute(
+            text("INSERT INTO videos (id, filename, state, created_at, updated_at, seq, duration, snapshot) "
+                 "VALUES (:id, :filename, :state, 1.0, 1.0, 4, 5.0, :snapshot)"),
+            {"id": old["id"], "filename": old["filename"], "state": "queued", "snapshot": json.dumps(old)},
+        )  # fmt: skip
+    database.migrate(engine)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
+        assert connection.execute(text("SELECT name_key FROM videos")).scalar() == "été à la plage.mp4"
+    kept = catalog.Catalog(engine)
+    assert kept.get(old["id"]) == old
+    assert [v["id"] for v in kept.page(query="à LA plage").videos] == [old["id"]]
     engine.dispose()
 
 
