@@ -154,7 +154,7 @@ def test_no_read_that_starts_after_a_write_returned_sees_the_state_before_it(sto
     threads = [threading.Thread(target=guard(f)) for f in (writer, writer, reader, reader, reader, evicter)]
     for t in threads:
         t.start()
-    time.sleep(4)
+    time.sleep(2.5)
     stop.set()
     for t in threads:
         t.join(timeout=30)

@@ -214,7 +214,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "seq_not_raised",
         "every change is a new snapshot with a higher sequence number",
         (("transcoder/store.py", '                    video["seq"] += 1\n', ""),),
-        ("tests/integration/test_store.py",),
+        ("tests/integration/test_store.py::test_each_change_raises_seq_and_publishes_the_stored_snapshot",),
         quick=True,
     ),
     Mutant(
