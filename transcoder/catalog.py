@@ -160,6 +160,11 @@ class Catalog:
             rows = session.scalars(select(VideoRow).where(VideoRow.id.in_(video_ids)))
             return [row.snapshot for row in rows]
 
+    def get_many_ordered(self, video_ids: list[str]) -> list[dict[str, Any]]:
+        """``get_many`` in the order of ``video_ids``; unknown ids left out."""
+        found = {v["id"]: v for v in self.get_many(video_ids)}
+        return [found[i] for i in video_ids if i in found]
+
     def counts(self) -> dict[str, int]:
         """How many videos are in each state."""
         with self._session() as session:
@@ -194,8 +199,7 @@ class Catalog:
     ) -> Page:
         """Newest first, ``limit`` at a time; ``cursor`` is the last page's ``next_cursor``."""
         ids, nxt = self.page_ids(state=state, query=query, cursor=cursor, limit=limit)
-        found = {v["id"]: v for v in self.get_many(ids)}
-        return Page([found[i] for i in ids if i in found], nxt)
+        return Page(self.get_many_ordered(ids), nxt)
 
     def page_ids(
         self, *, state: str | None = None, query: str = "", cursor: str | None = None, limit: int = 50

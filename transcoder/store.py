@@ -68,8 +68,16 @@ class VideoStore:
         return found[0]
 
     def many(self, video_ids: list[str]) -> list[Video]:
-        """These videos in this order, from Redis or else the database; unknown ids left out."""
-        raws = self.cache.get_many(video_ids)
+        """These videos in this order, from Redis or else the database; unknown ids left out.
+
+        With Redis out of reach every read goes to the database: the library and ended
+        videos stay readable (a running video's progress waits for Redis).
+        """
+        try:
+            raws = self.cache.get_many(video_ids)
+        except redis.RedisError as exc:
+            log.warning("videos read from the database: Redis is out of reach (%s)", exc)
+            return self.catalog.get_many_ordered(video_ids)
         found = {i: orjson.loads(raw) for i, raw in zip(video_ids, raws, strict=True) if raw is not None}
         missing = [i for i in video_ids if i not in found]
         if missing:
@@ -191,7 +199,10 @@ class VideoStore:
         self, *, state: str | None = None, query: str = "", cursor: str | None = None, limit: int = 50
     ) -> tuple[list[str], str | None]:
         wanted = {"state": state or "", "q": query, "cursor": cursor or "", "limit": limit}
-        version, cached = self.cache.page(wanted)
+        try:
+            version, cached = self.cache.page(wanted)
+        except redis.RedisError:
+            return self.catalog.page_ids(state=state, query=query, cursor=cursor, limit=limit)
         if cached is None:
             ids, nxt = self.catalog.page_ids(state=state, query=query, cursor=cursor, limit=limit)
             cached = {"ids": ids, "next": nxt}

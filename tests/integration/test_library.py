@@ -134,3 +134,18 @@ def test_an_upload_the_database_cannot_record_is_503_and_nothing_is_kept(app, da
     stored = tmp_path / "storage" / "videos"
     assert not stored.exists() or not any(stored.iterdir())
     assert svc.videos.active() == [] and working.counts() == {}
+
+
+def test_with_redis_out_of_reach_the_library_and_videos_are_read_from_the_database(app, tmp_path):
+    newest_first = add_videos(app, 3)
+    url = app.extensions["transcoder"].settings.database_url
+    away = create_app(
+        Settings.from_env(
+            {}, redis_url="redis://127.0.0.1:1/0", storage_dir=tmp_path / "storage", database_url=url
+        )
+    )
+    client = away.test_client()
+    assert every_page(client, limit=2) == newest_first
+    reply = client.get(f"/api/videos/{newest_first[-1]}")  # the first, canceled
+    assert reply.status_code == 200 and reply.json["state"] == "canceled"
+    away.extensions["transcoder"].catalog.engine.dispose()

@@ -154,7 +154,12 @@ def test_no_read_that_starts_after_a_write_returned_sees_the_state_before_it(sto
     threads = [threading.Thread(target=guard(f)) for f in (writer, writer, reader, reader, reader, evicter)]
     for t in threads:
         t.start()
-    time.sleep(2.5)
+    # Until enough has happened to mean something (a busy machine writes slowly), at most 20 s.
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and not stop.is_set():
+        time.sleep(0.25)
+        if returned[0] > 100 and reads[0] > 400 and store.cache.counts().get("miss", 0) > 40:
+            break
     stop.set()
     for t in threads:
         t.join(timeout=30)
