@@ -81,6 +81,21 @@ def recorded(storage_dir: Path) -> int:
         return db.execute("SELECT count(*) FROM videos").fetchone()[0]
 
 
+@contextmanager
+def side_services(redis_url: str, folder: Path, **overrides: object):
+    """Clients of a system of a test's own: a flushed Redis database (flushed again after)
+    and an SQLite catalog in ``folder``, its schema made."""
+    client = redis.Redis.from_url(redis_url)
+    client.flushdb()
+    settings = Settings.from_env(
+        {}, redis_url=redis_url, storage_dir=folder, database_url=catalog_url(folder), **overrides
+    )
+    try:
+        yield prepared_services(settings)
+    finally:
+        client.flushdb()
+
+
 def prepared_services(settings: Settings, patient: bool = False):
     """A process's clients, with the catalog's schema made, as a starting web app or worker would."""
     from transcoder.recovery import prepare

@@ -179,15 +179,6 @@ class Catalog:
             session.delete(row)
             return True
 
-    def unfinished_ids(self) -> list[str]:
-        with self._session() as session:
-            statement = select(VideoRow.id).where(VideoRow.state.in_(("queued", "processing")))
-            return list(session.scalars(statement))
-
-    def all_ids(self) -> set[str]:
-        with self._session() as session:
-            return set(session.scalars(select(VideoRow.id)))
-
     def unfinished(self) -> list[dict[str, Any]]:
         """Snapshots of videos still queued or processing (what recovery looks at)."""
         with self._session() as session:

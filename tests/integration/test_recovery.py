@@ -8,12 +8,10 @@ from __future__ import annotations
 import json
 
 import pytest
-import redis
 
-from tests.system import REDIS_URL, catalog_url, prepared_services, video_record
+from tests.system import REDIS_URL, side_services, video_record
 from transcoder import jobs, keys, recovery
 from transcoder.probe import MediaInfo
-from transcoder.settings import Settings
 from transcoder.sweeper import restart_grace, sweep
 
 URL = REDIS_URL.rsplit("/", 1)[0] + "/8"
@@ -22,11 +20,8 @@ MEDIA = MediaInfo(5.0, 640, 272, 640, 272, 0, "1:1", 25.0, False, "h264", None, 
 
 @pytest.fixture
 def services(tmp_path):
-    client = redis.Redis.from_url(URL)
-    client.flushdb()
-    settings = Settings.from_env({}, redis_url=URL, storage_dir=tmp_path, database_url=catalog_url(tmp_path))
-    yield prepared_services(settings)
-    client.flushdb()
+    with side_services(URL, tmp_path) as services:
+        yield services
 
 
 def test_one_sweep_after_a_flush_puts_unfinished_videos_back_and_sends_their_work(services):

@@ -5,9 +5,16 @@ whose message was lost is sent again."""
 from __future__ import annotations
 
 import pytest
-import redis
 
-from tests.system import REDIS_URL, RedisServer, catalog_url, prepared_services, video_record, wait_for
+from tests.system import (
+    REDIS_URL,
+    RedisServer,
+    catalog_url,
+    prepared_services,
+    side_services,
+    video_record,
+    wait_for,
+)
 from transcoder import jobs, keys
 from transcoder.leases import Lease
 from transcoder.probe import MediaInfo
@@ -20,15 +27,9 @@ MEDIA = MediaInfo(5.0, 640, 272, 640, 272, 0, "1:1", 25.0, False, "h264", None, 
 
 @pytest.fixture
 def services(tmp_path):
-    client = redis.Redis.from_url(URL)
-    client.flushdb()
-    client.set(keys.LOADED, 0)  # a Redis that has held this system's state all along
-    yield prepared_services(
-        Settings.from_env(
-            {}, redis_url=URL, storage_dir=tmp_path, database_url=catalog_url(tmp_path), max_attempts=2
-        )
-    )
-    client.flushdb()
+    with side_services(URL, tmp_path, max_attempts=2) as services:
+        services.redis.set(keys.LOADED, 0)  # a Redis that has held this system's state all along
+        yield services
 
 
 def running(services, video_id: str, *names: str) -> None:
