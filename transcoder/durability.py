@@ -19,7 +19,8 @@ from .settings import Settings
 
 WARNING = (
     "Warning: this Redis keeps nothing on disk (no RDB snapshots, no append-only file): "
-    "if it restarts, every queued video and every video record is lost. "
+    "if it restarts, the queue and every running encode's progress are lost, and the sweepers "
+    "re-queue unfinished videos from the catalog. "
     "Turn on appendonly (infra/redis.conf does), or point TRANSCODER_REDIS_URL at one that persists."
 )
 
