@@ -11,7 +11,7 @@ logs=var/log
 
 infra/check-port.sh
 infra/ensure-redis.sh
-"$bin/python" -m transcoder.durability || true   # a warning at most, never a reason to stop
+"$bin/python" -m transcoder.ops.durability || true   # a warning at most, never a reason to stop
 
 pids=()
 stop() {

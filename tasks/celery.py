@@ -7,9 +7,9 @@ import logging
 from celery import Celery
 from celery.signals import worker_init, worker_process_init
 
-from transcoder import recovery
 from transcoder.services import Services, build_services
 from transcoder.settings import Settings
+from transcoder.work import recovery
 
 from .config import celery_config
 

@@ -32,8 +32,8 @@ from typing import Any
 
 from kombu import Exchange, Queue
 
-from transcoder import keys
-from transcoder.keys import FINALIZE_QUEUE, QUEUES, RUNGS_QUEUE
+from transcoder.records import redis_keys
+from transcoder.records.redis_keys import FINALIZE_QUEUE, QUEUES, RUNGS_QUEUE
 from transcoder.settings import Settings
 
 PART_TASK = "tasks.transcode.part"
@@ -68,7 +68,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "worker_cancel_long_running_tasks_on_connection_loss": False,
         "worker_soft_shutdown_timeout": SOFT_SHUTDOWN_S,
         "worker_enable_soft_shutdown_on_idle": True,
-        "result_expires": keys.FLAG_TTL + 24 * 3600,
+        "result_expires": redis_keys.FLAG_TTL + 24 * 3600,
         "task_queues": tuple(_queue(name) for name in QUEUES),
         "task_default_queue": FINALIZE_QUEUE,
         "task_create_missing_queues": False,

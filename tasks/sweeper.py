@@ -13,9 +13,9 @@ import threading
 
 from celery.signals import worker_ready, worker_shutdown
 
-from transcoder import scratch
 from transcoder.services import build_services
-from transcoder.sweeper import sweep
+from transcoder.storage import scratch
+from transcoder.work.sweeper import sweep
 
 from .celery import app
 from .workflow import send_part

@@ -13,9 +13,9 @@ import logging
 
 from celery import Task
 
-from transcoder import transcode
 from transcoder.errors import VideoNotFound
-from transcoder.runner import RetryLater
+from transcoder.work import usecases
+from transcoder.work.runner import RetryLater
 
 from .celery import app, services
 from .config import CLOSE_TASK, PART_TASK
@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 def part(self: Task, video_id: str, part_id: str) -> None:
     """Run one part of a video: a time range into its renditions, the sound, or the join."""
     try:
-        outcome = transcode.run_part(services(), video_id, part_id, self.request.hostname or "")
+        outcome = usecases.run_part(services(), video_id, part_id, self.request.hostname or "")
     except RetryLater as later:
         raise self.retry(countdown=later.countdown) from later
     except VideoNotFound:
@@ -44,6 +44,6 @@ def part(self: Task, video_id: str, part_id: str) -> None:
 def close(video_id: str) -> None:
     """Callback once all a video's work has ended: close the video (idempotent)."""
     try:
-        transcode.close_video(services(), video_id)
+        usecases.close_video(services(), video_id)
     except VideoNotFound:
         log.info("video %s was deleted before it was closed", video_id)

@@ -15,14 +15,14 @@ from __future__ import annotations
 
 from celery import Celery, Signature, group
 
-from transcoder import jobs
+from transcoder.records import states, transitions
 
 from .config import PART_TASK
 
 
-def submit(celery: Celery, video: jobs.Video) -> None:
+def submit(celery: Celery, video: states.Video) -> None:
     """Send all of a video's work that can start now."""
-    send(celery, video["id"], jobs.dispatchable(video))
+    send(celery, video["id"], transitions.dispatchable(video))
 
 
 def send(celery: Celery, video_id: str, parts: list[str]) -> None:

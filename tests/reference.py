@@ -6,10 +6,10 @@ from pathlib import Path
 
 import ffmpeg
 
-from transcoder import color
-from transcoder.ffmpeg import CRF, KEYFRAME_INTERVAL_S
-from transcoder.ladder import Rendition, plan
-from transcoder.probe import MediaInfo, probe
+from transcoder.media import color
+from transcoder.media.commands import CRF, KEYFRAME_INTERVAL_S
+from transcoder.media.ladder import Rendition, plan
+from transcoder.media.probe import MediaInfo, probe
 
 
 def _encoder(rendition: Rendition) -> dict[str, object]:

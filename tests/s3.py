@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from moto.server import ThreadedMotoServer
 
-from transcoder.s3 import make_client
+from transcoder.storage.s3 import make_client
 
 from .system import free_port
 

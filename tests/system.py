@@ -22,6 +22,7 @@ import pytest
 import redis
 import requests
 
+from transcoder.records import transitions
 from transcoder.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -98,8 +99,8 @@ def side_services(redis_url: str, folder: Path, **overrides: object):
 
 def prepared_services(settings: Settings, patient: bool = False):
     """A process's clients, with the catalog's schema made, as a starting web app or worker would."""
-    from transcoder.recovery import prepare
     from transcoder.services import build_services
+    from transcoder.work.recovery import prepare
 
     services = build_services(settings, patient=patient)
     prepare(services)
@@ -362,10 +363,10 @@ def long_clip(tmp_path_factory) -> Path:
 def video_record(video_id: str, media, shape: str = "rungs"):
     """A video's document as an upload would make it, from a made-up frame list (25 fps, a
     keyframe every 2 s); in the ``rungs`` shape its parts are v00 (144p), v01 (240p) and so on."""
-    from transcoder import jobs, planner
-    from transcoder.frames import Frames
-    from transcoder.ladder import plan
-    from transcoder.previews import plan_storyboard
+    from transcoder.media import planner
+    from transcoder.media.frames import Frames
+    from transcoder.media.ladder import plan
+    from transcoder.media.previews import plan_storyboard
 
     count = round(media.duration * 25)
     frames = Frames(tuple(i / 25 for i in range(count)), frozenset(range(0, count, 50)))
@@ -374,4 +375,4 @@ def video_record(video_id: str, media, shape: str = "rungs"):
     parts = planner.plan(
         frames, [r.name for r in ladder], plan_storyboard(media), audio_bitrates=bitrates, shape=shape
     )
-    return jobs.new_video(video_id, "a.mp4", media, ladder, parts, now=1.0)
+    return transitions.new_video(video_id, "a.mp4", media, ladder, parts, now=1.0)

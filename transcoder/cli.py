@@ -14,12 +14,12 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn
 
-from . import keys
-from .autoscale import Autoscaler
-from .client import Client
-from .errors import TranscoderError
-from .services import build_services
-from .settings import Settings
+from transcoder.client import Client
+from transcoder.errors import TranscoderError
+from transcoder.ops.autoscaler import Autoscaler
+from transcoder.records import redis_keys
+from transcoder.services import build_services
+from transcoder.settings import Settings
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 
@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     scale.add_argument(
         "--cooldown", type=float, default=30.0, help="seconds of less work before scaling down"
     )
-    scale.add_argument("--queues", default=",".join(keys.QUEUES), help="queues the workers take")
+    scale.add_argument("--queues", default=",".join(redis_keys.QUEUES), help="queues the workers take")
     args = parser.parse_args(argv)
 
     console = Console(stderr=True)

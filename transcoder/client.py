@@ -10,7 +10,7 @@ from typing import Any
 
 import requests
 
-from .errors import TranscoderError
+from transcoder.errors import TranscoderError
 
 TERMINAL = {"ready", "failed", "canceled"}
 

@@ -11,11 +11,12 @@ import redis
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
-from .catalog import Catalog
-from .database import make_engine
-from .settings import Settings
-from .storage import LocalStorage, Storage
-from .store import VideoStore
+from transcoder.records.catalog import Catalog
+from transcoder.records.database import make_engine
+from transcoder.records.videos import VideoStore
+from transcoder.settings import Settings
+from transcoder.storage.base import Storage
+from transcoder.storage.local import LocalStorage
 
 
 @dataclass
@@ -51,7 +52,7 @@ def build_services(settings: Settings, patient: bool = False) -> Services:
 
 def open_storage(settings: Settings) -> Storage:
     if settings.storage == "s3":
-        from .s3 import S3Storage, make_client
+        from transcoder.storage.s3 import S3Storage, make_client
 
         s = settings
         client = make_client(s.s3_endpoint_url, s.s3_region, s.s3_access_key_id, s.s3_secret_access_key)

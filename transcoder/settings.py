@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from .errors import ConfigError
-from .policy import DEFAULT_LIMITS, Limits
+from transcoder.errors import ConfigError
+from transcoder.media.policy import DEFAULT_LIMITS, Limits
 
 PREFIX = "TRANSCODER_"
 

@@ -18,9 +18,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     from flask import Flask
 
     from tasks.celery import make_celery
-    from transcoder import recovery, scratch
     from transcoder.services import build_services
     from transcoder.settings import Settings
+    from transcoder.storage import scratch
+    from transcoder.work import recovery
 
     settings = settings or Settings.from_env()
     app = Flask(__name__)

@@ -9,8 +9,9 @@ import redis
 from flask import Blueprint, current_app, jsonify, request
 
 from tasks import workflow
-from transcoder import storage, transcode
 from transcoder.errors import Conflict, InvalidInput, Unavailable
+from transcoder.storage.layout import video_prefix
+from transcoder.work import usecases
 
 from . import security
 from .views import checked_id, library_page, links, parts_json, services, video_json, video_urls
@@ -28,14 +29,14 @@ def upload():  # type: ignore[no-untyped-def]
         raise InvalidInput("Send the video in a multipart form field named 'file'.", code="no_file")
     svc = services()
     try:
-        video = transcode.accept_upload(svc, upload.stream, upload.filename or "", security.key_id())
+        video = usecases.accept_upload(svc, upload.stream, upload.filename or "", security.key_id())
     except UNREACHABLE as exc:
         raise Unavailable("The service cannot store videos right now; try again in a minute.") from exc
     try:
         workflow.submit(current_app.extensions["celery"], video)
     except UNREACHABLE as exc:
         # Nothing half-done: the work could not be queued, so the video is not kept.
-        svc.storage.delete_prefix(storage.video_prefix(video["id"]))
+        svc.storage.delete_prefix(video_prefix(video["id"]))
         with contextlib.suppress(*UNREACHABLE):
             svc.videos.delete(video["id"])
         raise Unavailable("The service cannot queue work right now; try again in a minute.") from exc
@@ -60,7 +61,7 @@ def get_video(video_id: str):  # type: ignore[no-untyped-def]
 @bp.delete("/videos/<video_id>")
 def delete(video_id: str):  # type: ignore[no-untyped-def]
     """Delete: a running video is canceled first; its files and its record go; later reads are 404."""
-    transcode.delete_video(services(), checked_id(video_id))
+    usecases.delete_video(services(), checked_id(video_id))
     return "", 204
 
 
@@ -70,7 +71,7 @@ def cancel(video_id: str):  # type: ignore[no-untyped-def]
     the record stays, ``canceled``."""
     svc = services()
     svc.videos.get(checked_id(video_id))
-    video = transcode.cancel_video(svc, video_id)
+    video = usecases.cancel_video(svc, video_id)
     if video["state"] != "canceled":
         raise Conflict(f"This video has already ended ({video['state']}); there is nothing to cancel.")
     return jsonify(video_json(video))
@@ -81,7 +82,7 @@ def retry(video_id: str):  # type: ignore[no-untyped-def]
     """Run a failed video's failed parts again; the parts that succeeded are kept."""
     svc = services()
     svc.videos.get(checked_id(video_id))
-    video, parts = transcode.retry_video(svc, video_id)
+    video, parts = usecases.retry_video(svc, video_id)
     if not parts:
         raise Conflict(f"Only a failed video can be retried; this one is {video['state']}.")
     workflow.send(current_app.extensions["celery"], video_id, parts)

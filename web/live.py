@@ -20,8 +20,8 @@ import redis
 from flask import Flask, current_app, request
 
 from transcoder.errors import TooManyLiveStreams, TooManyVideos, VideoNotFound
-from transcoder.hub import Hub
-from transcoder.jobs import Video
+from transcoder.live.hub import Hub
+from transcoder.records.states import Video
 
 from .views import checked_id, services, video_json
 

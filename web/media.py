@@ -12,8 +12,11 @@ from urllib.parse import quote
 
 from flask import Blueprint, Response, abort, request, send_file
 
-from transcoder import hls, jobs, playlists, storage
 from transcoder.errors import StorageError
+from transcoder.media import hls
+from transcoder.records import states
+from transcoder.storage.layout import part_prefix, preview_key, rendition_key
+from transcoder.work import playlists
 
 from .views import checked_id, services
 
@@ -25,9 +28,9 @@ PREVIEW_FILES = {"poster.jpg": "image/jpeg", "storyboard.jpg": "image/jpeg", "st
 HLS_TYPES = {".m3u8": "application/vnd.apple.mpegurl", ".mp4": "video/mp4", ".m4s": "video/iso.segment"}
 
 
-def _ready_rung(video: jobs.Video, name: str) -> dict:
+def _ready_rung(video: states.Video, name: str) -> dict:
     entry = next((e for e in video["renditions"] if e["name"] == name), None)
-    if entry is None or entry["state"] != jobs.PartState.READY.value:
+    if entry is None or entry["state"] != states.PartState.READY.value:
         abort(404)
     return entry
 
@@ -36,7 +39,7 @@ def _ready_rung(video: jobs.Video, name: str) -> dict:
 def rendition_file(video_id: str, name: str):  # type: ignore[no-untyped-def]
     video = services().videos.get(checked_id(video_id))
     _ready_rung(video, name)
-    response = serve(storage.rendition_key(video_id, name), "video/mp4")
+    response = serve(rendition_key(video_id, name), "video/mp4")
     if request.args.get("download") == "1":
         stem = PurePath(video["filename"] or "video").stem or "video"
         response.headers["Content-Disposition"] = content_disposition(f"{stem}-{name}.mp4")
@@ -74,27 +77,27 @@ def hls_file(video_id: str, name: str, part_id: str, filename: str):  # type: ig
         abort(404)
     video = services().videos.get(checked_id(video_id))
     part = next((p for p in video["parts"] if p["id"] == part_id), None)
-    if part is None or part["state"] != jobs.PartState.READY.value:
+    if part is None or part["state"] != states.PartState.READY.value:
         abort(404)
     if name not in (part["results"] or {}).get("renditions", {}):
         abort(404)
-    key = f"{storage.part_prefix(video_id, name, part_id)}/{filename}"
+    key = f"{part_prefix(video_id, name, part_id)}/{filename}"
     return serve(key, HLS_TYPES[PurePath(filename).suffix])
 
 
 @bp.get("/<any(poster.jpg, storyboard.jpg, storyboard.vtt):filename>")
 def preview_file(video_id: str, filename: str):  # type: ignore[no-untyped-def]
     video = services().videos.get(checked_id(video_id))
-    ready = video["previews"]["state"] == jobs.PartState.READY.value
+    ready = video["previews"]["state"] == states.PartState.READY.value
     poster = filename == "poster.jpg" and _has_poster(video)
     if not (ready or poster):
         abort(404)
-    return serve(storage.preview_key(video_id, filename), PREVIEW_FILES[filename])
+    return serve(preview_key(video_id, filename), PREVIEW_FILES[filename])
 
 
-def _has_poster(video: jobs.Video) -> bool:
+def _has_poster(video: states.Video) -> bool:
     return any(
-        p["state"] == jobs.PartState.READY.value and (p["results"] or {}).get("poster")
+        p["state"] == states.PartState.READY.value and (p["results"] or {}).get("poster")
         for p in video["parts"]
     )
 

@@ -16,8 +16,8 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from transcoder import durability, metrics
 from transcoder.errors import TranscoderError, Unavailable
+from transcoder.ops import durability, metrics
 from transcoder.services import Services
 
 from .views import services

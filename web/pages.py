@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template, request
 
-from transcoder.model import VideoState
+from transcoder.records.states import VideoState
 
 from .views import checked_id, library_page, services, video_json, video_urls
 

@@ -19,7 +19,7 @@ from flask_sock import ConnectionClosed, Sock
 from simple_websocket import Server
 
 from transcoder.errors import TranscoderError
-from transcoder.follower import Follower
+from transcoder.live.follower import Follower
 
 from . import live
 from .views import services

@@ -16,7 +16,7 @@ import redis
 from flask import Blueprint, Response, request
 
 from transcoder.errors import Unavailable
-from transcoder.follower import Follower
+from transcoder.live.follower import Follower
 
 from . import live
 from .views import checked_id, services

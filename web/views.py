@@ -8,9 +8,9 @@ from typing import Any
 
 from flask import current_app, request, url_for
 
-from transcoder import jobs
 from transcoder.errors import InvalidInput, VideoNotFound
-from transcoder.model import Video, VideoState
+from transcoder.records import states, summary
+from transcoder.records.states import Video, VideoState
 from transcoder.services import Services
 
 RENDITION_FIELDS = ("name", "width", "height", "state", "progress", "fps", "eta_seconds", "error")
@@ -66,7 +66,7 @@ def checked_id(video_id: str) -> str:
     return video_id
 
 
-def video_json(video: jobs.Video, url: UrlBuilder | None = None) -> dict[str, Any]:
+def video_json(video: states.Video, url: UrlBuilder | None = None) -> dict[str, Any]:
     """The public shape of a video; pass one ``video_urls()`` when making many."""
     url = url or video_urls()
     video_id = video["id"]
@@ -74,11 +74,11 @@ def video_json(video: jobs.Video, url: UrlBuilder | None = None) -> dict[str, An
     renditions = []
     for entry in video["renditions"]:
         item = {field: entry[field] for field in RENDITION_FIELDS}
-        ready = entry["state"] == jobs.PartState.READY.value
+        ready = entry["state"] == states.PartState.READY.value
         item["url"] = url("media.rendition_file", video_id, name=entry["name"]) if ready else None
         renditions.append(item)
-    playable = bool(jobs.playable_rungs(video))
-    previews_ready = video["previews"]["state"] == jobs.PartState.READY.value
+    playable = bool(summary.playable_rungs(video))
+    previews_ready = video["previews"]["state"] == states.PartState.READY.value
 
     def preview(name: str) -> str | None:
         return url("media.preview_file", video_id, filename=name) if previews_ready else None
@@ -86,7 +86,7 @@ def video_json(video: jobs.Video, url: UrlBuilder | None = None) -> dict[str, An
     return {
         "id": video_id,
         "state": video["state"],
-        "progress": jobs.overall_progress(video),
+        "progress": summary.overall_progress(video),
         "error": video["error"],
         "filename": video["filename"],
         "created_at": video["created_at"],

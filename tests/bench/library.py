@@ -31,8 +31,8 @@ from sqlalchemy import insert
 
 from tests.databases import postgres_database
 from tests.system import Processes, environment, start_web, video_record
-from transcoder import catalog, database
-from transcoder.probe import MediaInfo
+from transcoder.media.probe import MediaInfo
+from transcoder.records import catalog, database
 
 REDIS_URL = os.environ.get("TRANSCODER_BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
 VIDEOS = int(os.environ.get("TRANSCODER_BENCH_LIBRARY_VIDEOS", "100000"))

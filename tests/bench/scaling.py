@@ -18,7 +18,7 @@ import redis
 
 from tests.bench.measure import through
 from tests.system import Processes, environment, make_clip, start_web, start_worker
-from transcoder import keys
+from transcoder.records import redis_keys
 
 REDIS_URL = os.environ.get("TRANSCODER_BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
 WORKERS = (1, 2, 4)
@@ -35,7 +35,7 @@ def run(work: Path, clip: Path, workers: int) -> tuple[float, dict[str, int]]:
         pids = [start_worker(procs, env, f"bench{i}").pid for i in range(workers)]
         base = start_web(procs, env, "web")
         timing = through(base, clip, pids)
-        record = json.loads(client.get(next(iter(client.scan_iter(keys.video_key("*"))))))
+        record = json.loads(client.get(next(iter(client.scan_iter(redis_keys.video_key("*"))))))
         spread: dict[str, int] = {}
         for part in record["parts"]:
             if part["kind"] == "video":

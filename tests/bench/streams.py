@@ -2,7 +2,7 @@
 
 Half the streams are SSE (``/api/events?video=ID``), half WebSockets, each following one of
 50 videos. The videos' progress is written by the same transitions a worker uses
-(``VideoStore.update`` with ``jobs.report_progress``), each video twice a second, so the
+(``VideoStore.update`` with ``transitions.report_progress``), each video twice a second, so the
 web process sees exactly what 50 encodes would send it, without 50 encodes taking the
 two cores it is measured on. Measured while the streams are open:
 
@@ -33,11 +33,11 @@ import requests
 
 from tests.bench.measure import tree_cpu
 from tests.system import BIN, Processes, catalog_url, environment, start_web, video_record
-from transcoder import jobs
-from transcoder.catalog import Catalog
-from transcoder.database import make_engine
-from transcoder.probe import MediaInfo
-from transcoder.store import VideoStore
+from transcoder.media.probe import MediaInfo
+from transcoder.records import transitions
+from transcoder.records.catalog import Catalog
+from transcoder.records.database import make_engine
+from transcoder.records.videos import VideoStore
 
 REDIS_URL = os.environ.get("TRANSCODER_BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
 COUNTS = [int(n) for n in os.environ.get("TRANSCODER_BENCH_STREAMS", "1000,2000,5000").split(",")]
@@ -72,7 +72,7 @@ def drive(store: VideoStore, ids: list[str], stop: threading.Event, sent: dict[s
         percent = min(99.0, step * 0.2)
         for n, video_id in enumerate(ids):
             video, _ = store.update(
-                video_id, lambda v, p=percent: jobs.report_progress(v, "v00", p, 30.0, 10.0)
+                video_id, lambda v, p=percent: transitions.report_progress(v, "v00", p, 30.0, 10.0)
             )
             sent[f"{video_id}:{video['seq']}"] = time.time()
             # Spread over the half second, as independent encoders report.
@@ -196,7 +196,7 @@ def main() -> int:
             for n in range(VIDEOS):
                 video_id = f"{n:032x}"
                 store.create(video_record(video_id, MEDIA, shape="chunks"))
-                store.update(video_id, lambda v: jobs.start_part(v, "v00", "bench@host"))
+                store.update(video_id, lambda v: transitions.start_part(v, "v00", "bench@host"))
                 ids.append(video_id)
             web_pid = _worker_pid(procs.by_name["web"].pid)
             print(one_run(url, web_pid, store, client, ids, count, work), flush=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import redis
 
-from transcoder import keys
+from transcoder.records import redis_keys
 
 
 def cmdlines() -> dict[int, str]:
@@ -52,7 +52,7 @@ def alive(pid: int) -> bool:
 
 
 def stored(redis_url: str, video_id: str) -> dict:
-    return json.loads(redis.Redis.from_url(redis_url).get(keys.video_key(video_id)))
+    return json.loads(redis.Redis.from_url(redis_url).get(redis_keys.video_key(video_id)))
 
 
 def part_of(video: dict, part: str) -> dict:
@@ -65,7 +65,7 @@ def attempts(redis_url: str, video_id: str) -> dict[str, int]:
 
 
 def runs(redis_url: str, video_id: str) -> dict[str, int]:
-    raw = redis.Redis.from_url(redis_url).hgetall(keys.runs_key(video_id))
+    raw = redis.Redis.from_url(redis_url).hgetall(redis_keys.runs_key(video_id))
     return {k.decode(): int(v) for k, v in raw.items()}
 
 

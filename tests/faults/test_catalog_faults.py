@@ -19,7 +19,8 @@ import requests
 
 from tests.databases import PostgresServer
 from tests.system import RedisServer, upload
-from transcoder import keys, metrics
+from transcoder.ops import metrics
+from transcoder.records import redis_keys
 
 from .checks import api, assert_clean_ready, encoding, finished, trial
 from .conftest import TRIALS, Cluster, cluster_env, measure, wait
@@ -73,7 +74,7 @@ def test_flushall(run, cluster, database, fault_redis, fault_storage, clip, data
     video_id = upload(cluster.url, clip).json()["id"]
     waiting = upload(cluster.url, clip).json()["id"]  # its parts wait in the queue
     part, _ = encoding(cluster, fault_redis.url, video_id)
-    assert client.llen(keys.RUNGS_QUEUE) > 0, "no work was waiting in the queue"
+    assert client.llen(redis_keys.RUNGS_QUEUE) > 0, "no work was waiting in the queue"
     client.flushall()
     assert client.dbsize() <= 3, "FLUSHALL left keys"  # a worker may have written one since
     assert_clean_ready(cluster, fault_storage, video_id, tmp_path)
@@ -105,7 +106,7 @@ def test_database_stopped(run, cluster, database, fault_redis, fault_storage, cl
         wait(
             lambda: ready_parts(cluster, video_id) > before, 60, "a part finishing while the database is down"
         )
-        assert client.sismember(keys.BEHIND, video_id), "the change was not noted as behind"
+        assert client.sismember(redis_keys.BEHIND, video_id), "the change was not noted as behind"
         assert api(cluster, video_id)["state"] == "processing"  # reads go on from Redis
     finally:
         database.start()
@@ -113,7 +114,7 @@ def test_database_stopped(run, cluster, database, fault_redis, fault_storage, cl
     assert_clean_ready(cluster, fault_storage, video_id, tmp_path)
     wait(lambda: recorded(database, video_id) == ("ready", video["seq"]) or None, 15,
          "the database catching up")  # fmt: skip
-    assert not client.sismember(keys.BEHIND, video_id)
+    assert not client.sismember(redis_keys.BEHIND, video_id)
 
 
 @pytest.mark.parametrize("run", RUNS)
@@ -131,4 +132,4 @@ def test_delete_mid_encode(run, cluster, database, fault_redis, fault_storage, c
     assert not encoder_pids(video_id) and not (fault_storage / "videos" / video_id).exists()
     assert recorded(database, video_id) is None
     assert requests.get(f"{cluster.url}/api/videos/{video_id}", timeout=10).status_code == 404
-    assert not redis.Redis.from_url(fault_redis.url).exists(keys.video_key(video_id))
+    assert not redis.Redis.from_url(fault_redis.url).exists(redis_keys.video_key(video_id))

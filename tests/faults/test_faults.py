@@ -26,10 +26,10 @@ import websocket
 from tasks.celery import make_celery
 from tasks.config import PART_TASK
 from tests.system import RedisServer, recorded, send_half_an_upload, upload
-from transcoder import keys
 from transcoder.client import Client
-from transcoder.retry import backoff_seconds
+from transcoder.records import redis_keys
 from transcoder.settings import Settings
+from transcoder.work.retry import backoff_seconds
 
 from .checks import (
     api,
@@ -212,13 +212,13 @@ def test_duplicate_delivery(run, cluster, fault_redis, fault_storage, clip, tmp_
     idle = cluster.idle_worker()
     client = redis.Redis.from_url(fault_redis.url)
     events = client.pubsub()
-    events.psubscribe(keys.events_channel("*"))
+    events.psubscribe(redis_keys.events_channel("*"))
     video_id = upload(cluster.url, clip).json()["id"]
     part, ffmpeg_pid = encoding(cluster, fault_redis.url, video_id, below=40)
     # Two more deliveries of the running part, to a worker that is free to start them at once.
     celery = make_celery(Settings.from_env({}, redis_url=fault_redis.url))
     for _ in range(2):
-        celery.send_task(PART_TASK, args=(video_id, part), queue=keys.FINALIZE_QUEUE)
+        celery.send_task(PART_TASK, args=(video_id, part), queue=redis_keys.FINALIZE_QUEUE)
     wait(lambda: runs(fault_redis.url, video_id).get(f"refused:{part}") == 2, 15, "both copies refused")
     assert alive(ffmpeg_pid), "the first run was still encoding when both copies were turned away"
     assert_clean_ready(cluster, fault_storage, video_id, tmp_path)

@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from tests.system import BIN, make_clip, side_system, upload, wait_for
-from transcoder import keys
+from transcoder.records import redis_keys
 
 VIDEOS = 20
 
@@ -41,7 +41,7 @@ def test_autoscaler_follows_the_queue_and_kills_no_encode(scaled, tmp_path, arti
     states = wait_for(all_ended, 300, "all videos ending", proc, log)
     assert states == ["ready"] * VIDEOS
     for video_id in ids:  # each part ran once: nothing was killed and run again
-        record = json.loads(client.get(keys.video_key(video_id)))
+        record = json.loads(client.get(redis_keys.video_key(video_id)))
         assert [p["attempts"] for p in record["parts"]] == [1] * len(record["parts"])
 
     wait_for(

@@ -5,7 +5,7 @@ import shutil
 import requests
 
 from tests.system import upload, wait_terminal
-from transcoder import storage
+from transcoder.storage.layout import source_key
 
 
 def test_retry_runs_only_the_failed_parts_again(system, settings, data_dir, storage_dir):
@@ -16,7 +16,7 @@ def test_retry_runs_only_the_failed_parts_again(system, settings, data_dir, stor
 
     # A video whose source vanished fails; put the source back and retry it.
     second = upload(system, data_dir / "bikes.mp4").json()["id"]
-    source = storage_dir / storage.source_key(second)
+    source = storage_dir / source_key(second)
     kept = storage_dir / "kept-source"
     shutil.move(source, kept)
     failed = wait_terminal(system, second)

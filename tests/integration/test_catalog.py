@@ -12,8 +12,8 @@ from sqlalchemy import inspect, text
 
 from tests.databases import database_url  # noqa: F401  (the fixture)
 from tests.system import ROOT
-from transcoder import catalog, database
 from transcoder.errors import InvalidInput
+from transcoder.records import catalog, database
 
 
 def snapshot(
@@ -66,7 +66,7 @@ def test_migrating_from_the_previous_revision_keeps_every_record_and_makes_it_se
 
 
 def test_three_processes_migrating_at_once_apply_each_migration_once(database_url):  # noqa: F811
-    code = "import sys; from transcoder import database; database.migrate(database.make_engine(sys.argv[1]))"
+    code = "import sys; from transcoder.records import database; database.migrate(database.make_engine(sys.argv[1]))"
     procs = [subprocess.Popen([sys.executable, "-c", code, database_url], cwd=ROOT) for _ in range(3)]
     assert [p.wait(60) for p in procs] == [0, 0, 0]
     engine = database.make_engine(database_url)

@@ -10,7 +10,7 @@ import requests
 from tests.faults.observe import encoder_pids
 from tests.integration.test_cli import run_cli
 from tests.system import REDIS_URL, upload, wait_for, wait_terminal
-from transcoder import keys
+from transcoder.records import redis_keys
 
 
 def gone(system: str, storage_dir, video_id: str) -> bool:
@@ -19,7 +19,7 @@ def gone(system: str, storage_dir, video_id: str) -> bool:
         requests.get(f"{system}/api/videos/{video_id}", timeout=10).status_code == 404
         and video_id not in listed
         and not (storage_dir / "videos" / video_id).exists()
-        and not redis.Redis.from_url(REDIS_URL).exists(keys.video_key(video_id))
+        and not redis.Redis.from_url(REDIS_URL).exists(redis_keys.video_key(video_id))
     )
 
 

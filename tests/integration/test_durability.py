@@ -8,7 +8,7 @@ import sys
 import redis
 
 from tests.system import ROOT, RedisServer, catalog_url, wait_for
-from transcoder import durability
+from transcoder.ops import durability
 from transcoder.settings import Settings
 from web import create_app
 
@@ -37,7 +37,7 @@ def _pings(client: redis.Redis) -> bool:
 
 def _warned(url: str) -> str:
     env = {"TRANSCODER_REDIS_URL": url, "PATH": "/usr/bin:/bin"}
-    done = subprocess.run([sys.executable, "-m", "transcoder.durability"], cwd=ROOT, env=env,
+    done = subprocess.run([sys.executable, "-m", "transcoder.ops.durability"], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=30, check=True)  # fmt: skip
     return done.stdout
 

@@ -3,15 +3,16 @@
 from tasks import workflow
 from tasks.celery import make_celery
 from tests.system import prepared_services, wait_terminal
-from transcoder import storage, transcode
+from transcoder.storage.layout import source_key
+from transcoder.work import usecases
 
 
 def test_missing_source_fails_every_rung_and_the_video(system, settings, data_dir):
     services = prepared_services(settings)
     with open(data_dir / "bikes.mp4", "rb") as fh:
-        video = transcode.accept_upload(services, fh, "bikes.mp4")
+        video = usecases.accept_upload(services, fh, "bikes.mp4")
     # The source vanishes before any worker gets to it (a disk cleaned by hand, say).
-    services.storage.path(storage.source_key(video["id"])).unlink()
+    services.storage.path(source_key(video["id"])).unlink()
     workflow.submit(make_celery(settings), video)
 
     final = wait_terminal(system, video["id"])

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from tests.system import ROOT
-from transcoder import ffmpeg
 from transcoder.errors import Canceled, Stalled
+from transcoder.media import process
 
 
 def slow_ffmpeg(marker: str) -> list[str]:
@@ -57,7 +57,7 @@ def marker():
 
 
 def test_ffmpeg_dies_with_the_process_that_started_it(marker):
-    code = f"from transcoder import ffmpeg; ffmpeg.run({slow_ffmpeg(marker)!r})"
+    code = f"from transcoder.media import process; process.run({slow_ffmpeg(marker)!r})"
     parent = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT)
     [pid] = wait_until(lambda: pids_with(marker), 10, "ffmpeg started")
     parent.kill()  # SIGKILL: the runner gets no chance to clean up
@@ -67,12 +67,12 @@ def test_ffmpeg_dies_with_the_process_that_started_it(marker):
     assert time.monotonic() - killed_at < 2
 
 
-def run_in_thread(argv: list[str], watch: ffmpeg.Watch) -> dict:
+def run_in_thread(argv: list[str], watch: process.Watch) -> dict:
     outcome: dict = {}
 
     def target() -> None:
         try:
-            ffmpeg.run(argv, watch=watch)
+            process.run(argv, watch=watch)
         except Exception as exc:  # the test looks at which error it was
             outcome["error"] = exc
         outcome["ended"] = time.monotonic()
@@ -84,7 +84,7 @@ def run_in_thread(argv: list[str], watch: ffmpeg.Watch) -> dict:
 
 
 def test_a_stalled_ffmpeg_is_killed(marker):
-    outcome = run_in_thread(slow_ffmpeg(marker), ffmpeg.Watch(stall_seconds=1.0, poll_seconds=0.1))
+    outcome = run_in_thread(slow_ffmpeg(marker), process.Watch(stall_seconds=1.0, poll_seconds=0.1))
     [pid] = wait_until(lambda: pids_with(marker), 10, "ffmpeg started")
     time.sleep(0.5)
     os.kill(pid, signal.SIGSTOP)
@@ -97,7 +97,7 @@ def test_a_stalled_ffmpeg_is_killed(marker):
 
 def test_a_cancel_kills_ffmpeg_at_once(marker):
     asked = threading.Event()
-    watch = ffmpeg.Watch(should_stop=asked.is_set, poll_seconds=0.1)
+    watch = process.Watch(should_stop=asked.is_set, poll_seconds=0.1)
     outcome = run_in_thread(slow_ffmpeg(marker), watch)
     wait_until(lambda: pids_with(marker), 10, "ffmpeg started")
     time.sleep(0.5)

@@ -9,7 +9,7 @@ import pytest
 import redis
 
 from tests.system import REDIS_URL
-from transcoder.leases import Lease, held
+from transcoder.records.leases import Lease, held
 
 URL = REDIS_URL.rsplit("/", 1)[0] + "/8"
 KEY = "test:lease"

@@ -11,8 +11,8 @@ import redis
 
 from tests.databases import database_url  # noqa: F401  (the fixture)
 from tests.system import REDIS_URL, video_record
-from transcoder import catalog, database, jobs
-from transcoder.probe import MediaInfo
+from transcoder.media.probe import MediaInfo
+from transcoder.records import catalog, database, transitions
 from transcoder.settings import Settings
 from web import create_app
 
@@ -45,7 +45,7 @@ def add_videos(app, count: int) -> list[str]:
         video = {**video_record(f"{n:032x}", MEDIA), "created_at": 1000.0 + n, "filename": NAMES[n % 4]}
         store.create(video)
         if n % 3 == 0:
-            store.update(video["id"], lambda v: jobs.cancel(v, 2000.0))
+            store.update(video["id"], lambda v: transitions.cancel(v, 2000.0))
         ids.append(video["id"])
     return ids[::-1]  # newest first
 

@@ -30,7 +30,7 @@ from tests.system import (
     wait_for,
     wait_terminal,
 )
-from transcoder import keys
+from transcoder.records import redis_keys
 
 HOSTS = (1, 2)
 
@@ -100,7 +100,7 @@ def test_workers_on_two_hosts_finish_videos_from_s3(cluster, s3_endpoint, data_d
     client = redis.Redis.from_url(cluster["redis"])
     workers_seen = set()
     for video in videos:
-        record = json.loads(client.get(keys.video_key(video["id"])))
+        record = json.loads(client.get(redis_keys.video_key(video["id"])))
         hosts = {entry["worker"].split("@")[0] for entry in record["parts"] if entry["kind"] == "video"}
         workers_seen |= hosts
         assert f"videos/{video['id']}/source" in stored

@@ -11,10 +11,13 @@ from prometheus_client.parser import text_string_to_metric_families
 from tasks import workflow
 from tasks.celery import make_celery
 from tests.system import REDIS_URL, catalog_url, prepared_services, upload, wait_for, wait_terminal
-from transcoder import durability, keys, storage, transcode
-from transcoder.leases import Lease
-from transcoder.runner import Outcome
+from transcoder.ops import durability
+from transcoder.records import redis_keys
+from transcoder.records.leases import Lease
 from transcoder.settings import Settings
+from transcoder.storage.layout import source_key
+from transcoder.work import usecases
+from transcoder.work.runner import Outcome
 from web import create_app
 
 
@@ -54,8 +57,8 @@ def test_metrics_follow_uploads_encodes_streams_and_failures(system, settings, l
     # A part that fails for good: its source disappears before a worker reaches it.
     services = prepared_services(settings)
     with open(data_dir / "bikes.mp4", "rb") as fh:
-        broken = transcode.accept_upload(services, fh, "bikes.mp4")
-    services.storage.path(storage.source_key(broken["id"])).unlink()
+        broken = usecases.accept_upload(services, fh, "bikes.mp4")
+    services.storage.path(source_key(broken["id"])).unlink()
     workflow.submit(make_celery(settings), broken)
     assert wait_terminal(system, broken["id"])["state"] == "failed"
     # Every part that reads the source fails; the join, which would come after them, never runs.
@@ -106,8 +109,8 @@ def test_health_and_readiness(system):
 
 
 def test_not_ready_without_the_database(tmp_path):
-    from transcoder.catalog import Catalog
-    from transcoder.database import make_engine
+    from transcoder.records.catalog import Catalog
+    from transcoder.records.database import make_engine
 
     app = create_app(
         Settings.from_env(
@@ -167,11 +170,11 @@ def test_a_delivery_turned_away_by_the_lease_is_counted(system, settings, data_d
     video_id = wait_terminal(system, upload(system, data_dir / "bikes.mp4").json()["id"])["id"]
     services = prepared_services(settings)
     before = scrape(system).get(("transcoder_lease_refusals_total", ()), 0)
-    held = Lease(services.redis, keys.lease_key(video_id, "v00"), 30)
+    held = Lease(services.redis, redis_keys.lease_key(video_id, "v00"), 30)
     assert held.acquire()  # as if another worker were running it right now
     try:
-        assert transcode.run_part(services, video_id, "v00", "test@host") == Outcome()
+        assert usecases.run_part(services, video_id, "v00", "test@host") == Outcome()
     finally:
         held.release()
     assert scrape(system)[("transcoder_lease_refusals_total", ())] == before + 1
-    assert int(services.redis.hget(keys.runs_key(video_id), "refused:v00")) == 1
+    assert int(services.redis.hget(redis_keys.runs_key(video_id), "refused:v00")) == 1

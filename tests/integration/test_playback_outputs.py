@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from tests.system import upload, wait_terminal
-from transcoder.hls import parse_media_playlist
+from transcoder.media.hls import parse_media_playlist
 
 from .test_events import read_stream
 

@@ -11,7 +11,7 @@ import subprocess
 import pytest
 
 from tests.system import BIN, ROOT, side_system, upload, wait_for, wait_terminal
-from transcoder import keys
+from transcoder.records import redis_keys
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +23,7 @@ def split(tmp_path_factory):
 def test_a_rungs_only_worker_leaves_closing_work_to_a_finalize_worker(split, data_dir):
     client, processes, env, url = split
     # The plain Celery command an operator would write for an encoding-only machine.
-    argv = [str(BIN / "celery"), "-A", "tasks", "worker", "-Q", keys.RUNGS_QUEUE, "--concurrency", "1",
+    argv = [str(BIN / "celery"), "-A", "tasks", "worker", "-Q", redis_keys.RUNGS_QUEUE, "--concurrency", "1",
             "--hostname", "encoder@%h", "--loglevel", "INFO"]  # fmt: skip
     proc, log = processes.start("encoder", argv, env)
     wait_for(lambda: b" ready." in log.read_bytes(), 60, "rungs worker start", proc, log)
@@ -31,13 +31,13 @@ def test_a_rungs_only_worker_leaves_closing_work_to_a_finalize_worker(split, dat
     video_id = upload(url, data_dir / "bigbuckbunny.mp4").json()["id"]
     video = wait_terminal(url, video_id)
     assert video["state"] == "ready"
-    record = json.loads(client.get(keys.video_key(video_id)))
+    record = json.loads(client.get(redis_keys.video_key(video_id)))
     order = [p["id"] for p in sorted(record["parts"], key=lambda p: p["started_at"])]
     assert order == [p["id"] for p in record["parts"]]  # the planner's order: playable soonest
     assert order[:2] == ["a64", "v00"] and order[-1] == "join"
     # The closing task waits, untouched, in its own queue.
-    wait_for(lambda: client.llen(keys.FINALIZE_QUEUE) == 1, 10, "closing message queued")
-    assert client.llen(keys.RUNGS_QUEUE) == 0
+    wait_for(lambda: client.llen(redis_keys.FINALIZE_QUEUE) == 1, 10, "closing message queued")
+    assert client.llen(redis_keys.RUNGS_QUEUE) == 0
     assert b"Task tasks.transcode.close[" not in log.read_bytes()
 
     # `make worker QUEUES=finalize` takes it.
@@ -50,7 +50,7 @@ def test_a_rungs_only_worker_leaves_closing_work_to_a_finalize_worker(split, dat
         start_new_session=True,
     )
     processes.procs.append(make)
-    wait_for(lambda: client.llen(keys.FINALIZE_QUEUE) == 0, 120, "closing message taken", make, log)
+    wait_for(lambda: client.llen(redis_keys.FINALIZE_QUEUE) == 0, 120, "closing message taken", make, log)
     ran = re.compile(rb"Task tasks\.transcode\.close\[[0-9a-f-]+\] succeeded")
     wait_for(lambda: ran.search(log.read_bytes()), 30, "close task run", make, log)
     assert b"rungs" not in log.read_bytes().split(b"[queues]")[-1].split(b"[tasks]")[0]

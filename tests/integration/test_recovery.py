@@ -10,9 +10,10 @@ import json
 import pytest
 
 from tests.system import REDIS_URL, side_services, video_record
-from transcoder import jobs, keys, recovery
-from transcoder.probe import MediaInfo
-from transcoder.sweeper import restart_grace, sweep
+from transcoder.media.probe import MediaInfo
+from transcoder.records import redis_keys, states, transitions
+from transcoder.work import recovery
+from transcoder.work.sweeper import restart_grace, sweep
 
 URL = REDIS_URL.rsplit("/", 1)[0] + "/8"
 MEDIA = MediaInfo(5.0, 640, 272, 640, 272, 0, "1:1", 25.0, False, "h264", None, "yuv420p", "mov")
@@ -28,35 +29,35 @@ def test_one_sweep_after_a_flush_puts_unfinished_videos_back_and_sends_their_wor
     store = services.videos
     half, running, ended = "a" * 32, "b" * 32, "c" * 32
     store.create(video_record(half, MEDIA))
-    store.update(half, lambda v: jobs.start_part(v, "v00", "w1", 2.0))
-    store.update(half, lambda v: jobs.finish_part(v, "v00", 3.0, {}))
+    store.update(half, lambda v: transitions.start_part(v, "v00", "w1", 2.0))
+    store.update(half, lambda v: transitions.finish_part(v, "v00", 3.0, {}))
     store.create(video_record(running, MEDIA))
-    store.update(running, lambda v: jobs.start_part(v, "v00", "w1", 4.0))  # its worker is alive
+    store.update(running, lambda v: transitions.start_part(v, "v00", "w1", 4.0))  # its worker is alive
     store.create(video_record(ended, MEDIA))
-    store.update(ended, lambda v: jobs.cancel(v, 2.0))
+    store.update(ended, lambda v: transitions.cancel(v, 2.0))
 
     services.redis.flushdb()  # as FLUSHALL does, on this test's database only
     sent: list[tuple[str, str]] = []
     lines = sweep(services, lambda v, p: sent.append((v, p)), now=100.0)
     assert sorted(sent) == [(half, "v01"), (running, "v01")] and len(lines) == 2
-    assert jobs.part(store.get(half), "v00")["state"] == "ready"  # finished work is kept
+    assert states.part(store.get(half), "v00")["state"] == "ready"  # finished work is kept
     assert store.active() == [half, running]
     assert store.get(ended)["state"] == "canceled"  # ended videos are still there
     assert {v["id"] for v in store.page()[0]} == {half, running, ended}
 
     # The next sweep sends nothing again, and the running part is given time to take its lease back.
     assert sweep(services, lambda v, p: sent.append((v, p)), now=101.0) == []
-    assert jobs.part(store.get(running), "v00")["state"] == "running"
+    assert states.part(store.get(running), "v00")["state"] == "running"
     late = 100.0 + restart_grace(services.settings.lease_seconds) + 1
     assert sweep(services, lambda v, p: sent.append((v, p)), now=late) == [f"{running} v00 requeued"]
 
 
 def test_records_an_earlier_version_kept_in_redis_are_imported_on_start(services):
     old = {**video_record("c" * 32, MEDIA), "seq": 7}
-    services.redis.set(keys.video_key(old["id"]), json.dumps(old), ex=3600)
+    services.redis.set(redis_keys.video_key(old["id"]), json.dumps(old), ex=3600)
     services.redis.zadd(recovery.LEGACY_INDEX, {old["id"]: 1.0})
     assert recovery.prepare(services) == 1
     assert services.catalog.get(old["id"])["seq"] == 7
-    assert services.redis.ttl(keys.video_key(old["id"])) == -1  # unfinished: the live copy, kept
+    assert services.redis.ttl(redis_keys.video_key(old["id"])) == -1  # unfinished: the live copy, kept
     assert not services.redis.exists(recovery.LEGACY_INDEX)
     assert recovery.prepare(services) == 0

@@ -8,7 +8,8 @@ import json
 import requests
 
 from tests.system import make_clip, side_system, start_worker, upload, wait_terminal
-from transcoder import keys, storage
+from transcoder.records import redis_keys
+from transcoder.storage.layout import part_prefix
 
 
 def test_retry_runs_the_one_failed_part_alone(tmp_path):
@@ -17,7 +18,7 @@ def test_retry_runs_the_one_failed_part_alone(tmp_path):
         video_id = upload(side.url, clip).json()["id"]
         # No worker yet: block where the second part's 144p segments go. A file where their
         # folder must be makes storing that part fail, and only it.
-        blocker = tmp_path / "storage" / storage.part_prefix(video_id, "144p", "v01")
+        blocker = tmp_path / "storage" / part_prefix(video_id, "144p", "v01")
         blocker.parent.mkdir(parents=True)
         blocker.write_text("in the way")
         start_worker(side.processes, side.env, "retry-w", "--without-gossip", "--without-mingle")
@@ -26,7 +27,7 @@ def test_retry_runs_the_one_failed_part_alone(tmp_path):
         assert failed["error"]["code"] == "storage_error" and "144p" in failed["error"]["message"]
 
         def stored() -> dict:
-            return json.loads(side.redis.get(keys.video_key(video_id)))
+            return json.loads(side.redis.get(redis_keys.video_key(video_id)))
 
         before = stored()
         assert {p["id"]: p["state"] for p in before["parts"]} == {
@@ -36,7 +37,7 @@ def test_retry_runs_the_one_failed_part_alone(tmp_path):
         assert retried.status_code == 202 and retried.json()["state"] == "processing"
         assert wait_terminal(side.url, video_id)["state"] == "ready"
         after = stored()
-        runs = {k.decode(): int(v) for k, v in side.redis.hgetall(keys.runs_key(video_id)).items()}
+        runs = {k.decode(): int(v) for k, v in side.redis.hgetall(redis_keys.runs_key(video_id)).items()}
         assert (runs["a64"], runs["v00"], runs["v01"], runs["join"]) == (1, 1, 2, 1), runs
         # The parts that had succeeded were not touched: same start, one attempt.
         for name in ("a64", "v00"):

@@ -12,7 +12,7 @@ import redis
 import requests
 
 from tests.system import REDIS_URL, ROOT, environment, free_port
-from transcoder import durability
+from transcoder.ops import durability
 
 DATABASE_URL = REDIS_URL.rsplit("/", 1)[0] + "/9"
 

@@ -14,8 +14,8 @@ import requests
 
 from tests import reference
 from tests.system import upload, wait_terminal
-from transcoder.ladder import Rendition, plan
-from transcoder.probe import probe
+from transcoder.media.ladder import Rendition, plan
+from transcoder.media.probe import probe
 
 #: A white frame and a 1 kHz beep at the start of every second, on a moving background.
 SYNC_VIDEO = ("testsrc2=size=640x360:rate={rate}:duration={seconds}[bg];"

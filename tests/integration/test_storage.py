@@ -8,10 +8,10 @@ import os
 import pytest
 
 from tests.s3 import new_bucket, s3_client, s3_settings
-from transcoder import scratch
 from transcoder.errors import StorageError, Transient
 from transcoder.services import open_storage
 from transcoder.settings import Settings
+from transcoder.storage import scratch
 
 
 @pytest.fixture(params=["local", "s3"])

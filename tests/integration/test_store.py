@@ -15,10 +15,10 @@ import redis
 
 from tests.databases import database_url  # noqa: F401  (the fixture)
 from tests.system import REDIS_URL, video_record
-from transcoder import catalog, database, jobs, keys
 from transcoder.errors import VideoNotFound
-from transcoder.probe import MediaInfo
-from transcoder.store import VideoStore
+from transcoder.media.probe import MediaInfo
+from transcoder.records import catalog, database, redis_keys, states, transitions
+from transcoder.records.videos import VideoStore
 
 URL = REDIS_URL.rsplit("/", 1)[0] + "/8"
 MEDIA = MediaInfo(5.0, 640, 272, 640, 272, 0, "1:1", 25.0, False, "h264", None, "yuv420p", "mov")
@@ -44,13 +44,13 @@ def new_id() -> str:
 def test_each_change_raises_seq_and_publishes_the_stored_snapshot(store):
     video = store.create(video_record("v" * 32, MEDIA))
     events = store.redis.pubsub()
-    events.subscribe(keys.events_channel(video["id"]))
+    events.subscribe(redis_keys.events_channel(video["id"]))
     events.get_message(timeout=1)  # the subscription's confirmation
     seqs = [video["seq"]]
     for change in (
-        lambda v: jobs.start_part(v, "v00", "w1", 2.0),
-        lambda v: jobs.report_progress(v, "v00", 50.0, 30.0, 1.0),
-        lambda v: jobs.report_progress(v, "v00", 60.0, 30.0, 0.8),
+        lambda v: transitions.start_part(v, "v00", "w1", 2.0),
+        lambda v: transitions.report_progress(v, "v00", 50.0, 30.0, 1.0),
+        lambda v: transitions.report_progress(v, "v00", 60.0, 30.0, 0.8),
     ):
         stored, changed = store.update(video["id"], change)
         assert changed
@@ -59,7 +59,7 @@ def test_each_change_raises_seq_and_publishes_the_stored_snapshot(store):
         assert published == stored == store.get(video["id"])
     assert seqs == [1, 2, 3, 4]
     # A transition that changes nothing (a finished part started again) is not a new snapshot.
-    _, changed = store.update(video["id"], lambda v: jobs.report_progress(v, "v01", 10.0, None, None))
+    _, changed = store.update(video["id"], lambda v: transitions.report_progress(v, "v01", 10.0, None, None))
     assert not changed and store.get(video["id"])["seq"] == 4
     assert events.get_message(timeout=0.3) is None
     events.close()
@@ -68,34 +68,34 @@ def test_each_change_raises_seq_and_publishes_the_stored_snapshot(store):
 def test_states_reach_the_database_and_progress_does_not(store):
     video_id = store.create(video_record(new_id(), MEDIA))["id"]
     assert store.catalog.get(video_id)["seq"] == 1
-    store.update(video_id, lambda v: jobs.start_part(v, "v00", "w1", 2.0))
+    store.update(video_id, lambda v: transitions.start_part(v, "v00", "w1", 2.0))
     assert store.catalog.get(video_id)["seq"] == 2
-    store.update(video_id, lambda v: jobs.report_progress(v, "v00", 50.0, 30.0, 1.0))
+    store.update(video_id, lambda v: transitions.report_progress(v, "v00", 50.0, 30.0, 1.0))
     assert store.get(video_id)["seq"] == 3
     assert store.catalog.get(video_id)["seq"] == 2  # progress is live only
-    store.update(video_id, lambda v: jobs.cancel(v, 3.0))
+    store.update(video_id, lambda v: transitions.cancel(v, 3.0))
     recorded = store.catalog.get(video_id)
     assert (recorded["seq"], recorded["state"]) == (4, "canceled")
-    assert store.redis.ttl(keys.video_key(video_id)) > 0  # an ended video's copy expires
+    assert store.redis.ttl(redis_keys.video_key(video_id)) > 0  # an ended video's copy expires
 
 
 def test_a_redis_that_lost_everything_is_refilled_from_the_database(store):
     video_id = store.create(video_record(new_id(), MEDIA))["id"]
-    store.update(video_id, lambda v: jobs.start_part(v, "v00", "w1", 2.0))
+    store.update(video_id, lambda v: transitions.start_part(v, "v00", "w1", 2.0))
     store.redis.flushdb()
     assert store.get(video_id)["seq"] == 2
     # The copy put back is the live one again: transitions apply to it.
-    video, changed = store.update(video_id, lambda v: jobs.finish_part(v, "v00", 3.0, {}))
-    assert changed and video["seq"] == 3 and jobs.part(video, "v00")["state"] == "ready"
-    assert store.redis.ttl(keys.video_key(video_id)) == -1
+    video, changed = store.update(video_id, lambda v: transitions.finish_part(v, "v00", 3.0, {}))
+    assert changed and video["seq"] == 3 and states.part(video, "v00")["state"] == "ready"
+    assert store.redis.ttl(redis_keys.video_key(video_id)) == -1
     assert store.cache.counts()["miss"] >= 1
 
 
 def test_a_reader_that_fetched_an_old_record_cannot_put_it_back(store):
     video_id = store.create(video_record(new_id(), MEDIA))["id"]
     old = store.catalog.get(video_id)  # a slow reader, before the write below
-    store.update(video_id, lambda v: jobs.start_part(v, "v00", "w1", 2.0))
-    store.redis.delete(keys.video_key(video_id))  # the copy expires, or is evicted
+    store.update(video_id, lambda v: transitions.start_part(v, "v00", "w1", 2.0))
+    store.redis.delete(redis_keys.video_key(video_id))  # the copy expires, or is evicted
     assert store.cache.fill(old, 0) == -1
     assert store.get(video_id)["seq"] == 2
     # Nor can it bring back a deleted video.
@@ -105,7 +105,7 @@ def test_a_reader_that_fetched_an_old_record_cannot_put_it_back(store):
     with pytest.raises(VideoNotFound):
         store.get(video_id)
     with pytest.raises(VideoNotFound):
-        store.update(video_id, lambda v: jobs.cancel(v, 4.0))
+        store.update(video_id, lambda v: transitions.cancel(v, 4.0))
 
 
 def test_no_read_that_starts_after_a_write_returned_sees_the_state_before_it(store):
@@ -138,7 +138,7 @@ def test_no_read_that_starts_after_a_write_returned_sees_the_state_before_it(sto
 
     def evicter():
         while not stop.is_set():
-            store.redis.delete(keys.video_key(video_id))
+            store.redis.delete(redis_keys.video_key(video_id))
             time.sleep(random.uniform(0, 0.003))
 
     def guard(work):
@@ -177,7 +177,7 @@ def test_library_pages_are_cached_and_never_outlive_a_change(store):
     assert store.cache.counts()["page_hit"] == 1
     second = store.create({**video_record(new_id(), MEDIA), "created_at": 2.0})["id"]
     assert [v["id"] for v in store.page()[0]] == [second, first]
-    store.update(first, lambda v: jobs.cancel(v, 3.0))
+    store.update(first, lambda v: transitions.cancel(v, 3.0))
     assert [v["id"] for v in store.page(state="canceled")[0]] == [first]
     store.delete(first)
     assert [v["id"] for v in store.page()[0]] == [second]
@@ -189,12 +189,12 @@ def test_changes_made_while_the_database_is_down_reach_it_when_it_is_back(store)
     working = store.catalog
     store.catalog = catalog.Catalog(database.make_engine(DOWN))
     try:
-        video, _ = store.update(video_id, lambda v: jobs.start_part(v, "v00", "w1", 2.0))
+        video, _ = store.update(video_id, lambda v: transitions.start_part(v, "v00", "w1", 2.0))
         assert store.get(video_id)["seq"] == 2  # the live copy goes on
-        assert store.redis.sismember(keys.BEHIND, video_id)
+        assert store.redis.sismember(redis_keys.BEHIND, video_id)
     finally:
         store.catalog.engine.dispose()
         store.catalog = working
     assert working.get(video_id)["seq"] == 1
     assert store.catch_up() == 1
-    assert working.get(video_id)["seq"] == 2 and not store.redis.sismember(keys.BEHIND, video_id)
+    assert working.get(video_id)["seq"] == 2 and not store.redis.sismember(redis_keys.BEHIND, video_id)

@@ -15,11 +15,11 @@ from tests.system import (
     video_record,
     wait_for,
 )
-from transcoder import jobs, keys
-from transcoder.leases import Lease
-from transcoder.probe import MediaInfo
+from transcoder.media.probe import MediaInfo
+from transcoder.records import redis_keys, states, transitions
+from transcoder.records.leases import Lease
 from transcoder.settings import Settings
-from transcoder.sweeper import RETRY_GRACE_S, restart_grace, sweep
+from transcoder.work.sweeper import RETRY_GRACE_S, restart_grace, sweep
 
 URL = REDIS_URL.rsplit("/", 1)[0] + "/8"
 MEDIA = MediaInfo(5.0, 640, 272, 640, 272, 0, "1:1", 25.0, False, "h264", None, "yuv420p", "mov")
@@ -28,28 +28,28 @@ MEDIA = MediaInfo(5.0, 640, 272, 640, 272, 0, "1:1", 25.0, False, "h264", None, 
 @pytest.fixture
 def services(tmp_path):
     with side_services(URL, tmp_path, max_attempts=2) as services:
-        services.redis.set(keys.LOADED, 0)  # a Redis that has held this system's state all along
+        services.redis.set(redis_keys.LOADED, 0)  # a Redis that has held this system's state all along
         yield services
 
 
 def running(services, video_id: str, *names: str) -> None:
     services.videos.create(video_record(video_id, MEDIA))
     for name in names:
-        services.videos.update(video_id, lambda v, n=name: jobs.start_part(v, n, "w1@host", 2.0))
+        services.videos.update(video_id, lambda v, n=name: transitions.start_part(v, n, "w1@host", 2.0))
 
 
 def test_a_part_without_its_lease_is_queued_again_and_sent(services):
     video_id = "a" * 32
     running(services, video_id, "v00", "v01")
-    Lease(services.redis, keys.lease_key(video_id, "v01"), 30).acquire()  # v01's worker is alive
+    Lease(services.redis, redis_keys.lease_key(video_id, "v01"), 30).acquire()  # v01's worker is alive
     sent = []
     done = sweep(services, lambda v, part: sent.append((v, part)), now=10.0)
     assert sent == [(video_id, "v00")]
     assert done == [f"{video_id} v00 requeued"]
     video = services.videos.get(video_id)
-    assert jobs.part(video, "v00")["state"] == "queued"
-    assert jobs.part(video, "v00")["last_error"]["code"] == "worker_lost"
-    assert jobs.part(video, "v01")["state"] == "running"
+    assert states.part(video, "v00")["state"] == "queued"
+    assert states.part(video, "v00")["last_error"]["code"] == "worker_lost"
+    assert states.part(video, "v01")["state"] == "running"
     # A second sweep finds nothing more to do: the part waits for its task.
     assert sweep(services, lambda v, part: sent.append((v, part)), now=11.0) == []
 
@@ -58,9 +58,9 @@ def test_a_part_whose_worker_dies_at_every_start_fails_after_max_attempts(servic
     video_id = "b" * 32
     running(services, video_id, "v00")
     sweep(services, lambda v, part: None, now=10.0)
-    services.videos.update(video_id, lambda v: jobs.start_part(v, "v00", "w2@host", 12.0))
+    services.videos.update(video_id, lambda v: transitions.start_part(v, "v00", "w2@host", 12.0))
     assert sweep(services, lambda v, part: None, now=20.0) == [f"{video_id} v00 failed"]
-    entry = jobs.part(services.videos.get(video_id), "v00")
+    entry = states.part(services.videos.get(video_id), "v00")
     assert (entry["state"], entry["attempts"], entry["error"]["code"]) == ("failed", 2, "worker_lost")
     assert "2 times" in entry["error"]["message"]
 
@@ -70,7 +70,7 @@ def test_a_retry_whose_message_was_lost_is_sent_again(services):
     running(services, video_id, "v00")
     services.videos.update(
         video_id,
-        lambda v: jobs.requeue_part(
+        lambda v: transitions.requeue_part(
             v, "v00", {"code": "x", "message": "y"}, 3.0, max_attempts=3, retry_at=5.0
         ),
     )
@@ -94,12 +94,12 @@ def test_right_after_a_redis_restart_a_missing_lease_proves_nothing(tmp_path):
             lease_seconds=0.5,
         )
         services = prepared_services(settings)
-        services.redis.set(keys.LOADED, 0)  # restarted with its data: nothing to recover
+        services.redis.set(redis_keys.LOADED, 0)  # restarted with its data: nothing to recover
         video_id = "d" * 32
         running(services, video_id, "v00")
         sent = []
         assert sweep(services, lambda v, part: sent.append(part)) == []
-        assert jobs.part(services.videos.get(video_id), "v00")["state"] == "running"
+        assert states.part(services.videos.get(video_id), "v00")["state"] == "running"
         wait_for(lambda: sweep(services, lambda v, part: sent.append(part)), restart_grace(0.5) + 3,
                  "the sweeper acting once the grace is over")  # fmt: skip
         assert sent == ["v00"]

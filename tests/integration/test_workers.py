@@ -5,7 +5,7 @@ import json
 import time
 
 from tests.system import make_clip, upload, wait_for, wait_terminal
-from transcoder import keys
+from transcoder.records import redis_keys
 
 
 def test_two_workers_share_jobs_and_run_each_part_once(system, workers, redis_client, lavfi_clip):
@@ -13,7 +13,7 @@ def test_two_workers_share_jobs_and_run_each_part_once(system, workers, redis_cl
     videos = [wait_terminal(system, video_id) for video_id in ids]
 
     def runs(video_id: str) -> dict[str, int]:
-        return {k.decode(): int(v) for k, v in redis_client.hgetall(keys.runs_key(video_id)).items()}
+        return {k.decode(): int(v) for k, v in redis_client.hgetall(redis_keys.runs_key(video_id)).items()}
 
     # `ready` is published by the last part; the close it enqueued runs just after.
     wait_for(lambda: all(runs(v).get("close") for v in ids), 30, "videos closed")
@@ -22,7 +22,7 @@ def test_two_workers_share_jobs_and_run_each_part_once(system, workers, redis_cl
     for video in videos:
         assert video["state"] == "ready"
         # Each part ran once, and the video was closed once: by the part whose end ended it.
-        stored = json.loads(redis_client.get(keys.video_key(video["id"])))
+        stored = json.loads(redis_client.get(redis_keys.video_key(video["id"])))
         expected = {p["id"]: 1 for p in stored["parts"]} | {"close": 1}
         assert runs(video["id"]) == expected
         for entry in stored["parts"]:
@@ -35,7 +35,7 @@ def test_one_long_video_is_spread_over_both_workers(system, workers, redis_clien
     clip = make_clip(tmp_path / "long.mp4", size="640x360", seconds=40, audio=True)
     video = wait_terminal(system, upload(system, clip).json()["id"])
     assert video["state"] == "ready"
-    stored = json.loads(redis_client.get(keys.video_key(video["id"])))
+    stored = json.loads(redis_client.get(redis_keys.video_key(video["id"])))
     pictures = [p for p in stored["parts"] if p["kind"] == "video"]
     by_worker = {w: sum(p["worker"] == w for p in pictures) for w in workers}
     assert len(pictures) >= 4

@@ -31,7 +31,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "a part's lease (two deliveries never both encode)",
         (
             (
-                "transcoder/leases.py",
+                "transcoder/records/leases.py",
                 "return bool(self.redis.set(self.key, self.token, nx=True, px=self.millis))",
                 "return bool(self.redis.set(self.key, self.token, px=self.millis))",
             ),
@@ -42,7 +42,7 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "pdeathsig_off",
         "ffmpeg dies with its worker process (PR_SET_PDEATHSIG)",
-        (("transcoder/ffmpeg.py", "_libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)", "pass"),),
+        (("transcoder/media/process.py", "_libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)", "pass"),),
         (
             "tests/integration/test_ffmpeg_process.py::test_ffmpeg_dies_with_the_process_that_started_it",
             f"{TRIALS}::test_kill_pool_process",
@@ -54,7 +54,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "the sweeper re-queues parts whose worker died",
         (
             (
-                "transcoder/sweeper.py",
+                "transcoder/work/sweeper.py",
                 "for video in services.videos.active_videos():",
                 "for video in services.videos.active_videos()[:0]:",
             ),
@@ -67,7 +67,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "a stalled ffmpeg is killed and its part retried",
         (
             (
-                "transcoder/ffmpeg.py",
+                "transcoder/media/process.py",
                 "elif self._stalled(now):",
                 "elif False:",
             ),
@@ -83,7 +83,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "a cancel stops every running ffmpeg of the video",
         (
             (
-                "transcoder/ffmpeg.py",
+                "transcoder/media/process.py",
                 "elif watch.should_stop and self._ask(watch.should_stop):",
                 "elif False:",
             ),
@@ -112,7 +112,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "passing trouble (ffmpeg killed, stalled) is retried",
         (
             (
-                "transcoder/runner.py",
+                "transcoder/work/runner.py",
                 "        if isinstance(exc, Transient):\n",
                 "        if isinstance(exc, ArithmeticError):\n",
             ),
@@ -124,13 +124,13 @@ MUTANTS: tuple[Mutant, ...] = (
         "outputs are written under temporary names and renamed into place",
         (
             (
-                "transcoder/storage.py",
+                "transcoder/storage/local.py",
                 'tmp = final.with_name(f".{final.name}.{uuid.uuid4().hex}.part")\n        try:\n'
                 "            yield tmp\n            if not tmp.exists():",
                 "tmp = final\n        try:\n            yield tmp\n            if not tmp.exists():",
             ),
             (
-                "transcoder/storage.py",
+                "transcoder/storage/local.py",
                 "        finally:\n            tmp.unlink(missing_ok=True)",
                 "        finally:\n            pass",
             ),
@@ -143,7 +143,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "interlaced sources are deinterlaced",
         (
             (
-                "transcoder/ffmpeg.py",
+                "transcoder/media/commands.py",
                 'video.filter("bwdif") if media.interlaced else video',
                 "video",
             ),
@@ -155,7 +155,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "phone videos are turned upright (the display matrix is applied)",
         (
             (
-                "transcoder/encoding.py",
+                "transcoder/media/commands.py",
                 "source = ffmpeg.input(local_input(src), **options)",
                 "source = ffmpeg.input(local_input(src), noautorotate=None, **options)",
             ),
@@ -167,7 +167,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "HLG and PQ sources are tone-mapped to SDR BT.709",
         (
             (
-                "transcoder/color.py",
+                "transcoder/media/color.py",
                 "    if not media.hdr:\n        return []",
                 "    if True:\n        return []",
             ),
@@ -177,25 +177,31 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "highlights_clipped",
         "HDR highlights above SDR white are rolled off, not clipped",
-        (("transcoder/color.py", '"tonemap": "mobius"', '"tonemap": "clip"'),),
+        (("transcoder/media/color.py", '"tonemap": "mobius"', '"tonemap": "clip"'),),
         ("tests/integration/test_hdr.py::test_highlights_above_white_roll_off_instead_of_clipping",),
     ),
     Mutant(
         "bt601_not_converted",
         "BT.601 sources are converted to BT.709",
-        (("transcoder/color.py", 'source = "bt601" if is_bt601(media) else "bt709"', 'source = "bt709"'),),
+        (
+            (
+                "transcoder/media/color.py",
+                'source = "bt601" if is_bt601(media) else "bt709"',
+                'source = "bt709"',
+            ),
+        ),
         ("tests/integration/test_hdr.py::test_a_bt601_source_keeps_its_colours_in_bt709",),
     ),
     Mutant(
         "parts_not_cut_to_their_frames",
         "each part encodes exactly its frames, so no frame is doubled or lost at a seam",
-        (("transcoder/encoding.py", '.filter("trim", end_frame=part.frames)', ""),),
+        (("transcoder/media/commands.py", '.filter("trim", end_frame=part.frames)', ""),),
         ("tests/integration/test_seams.py::test_chunks_join_frame_exact_with_the_sound_in_sync",),
     ),
     Mutant(
         "parts_not_on_one_timeline",
         "each part's segments carry the video's own timestamps, so parts play and join as one stream",
-        (("transcoder/encoding.py", '"hls_segment_options": "movflags=+frag_discont",', ""),),
+        (("transcoder/media/commands.py", '"hls_segment_options": "movflags=+frag_discont",', ""),),
         ("tests/integration/test_seams.py::test_chunks_join_frame_exact_with_the_sound_in_sync",),
     ),
     Mutant(
@@ -213,46 +219,58 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "seq_not_raised",
         "every change is a new snapshot with a higher sequence number",
-        (("transcoder/store.py", '                    video["seq"] += 1\n', ""),),
+        (("transcoder/records/videos.py", '                    video["seq"] += 1\n', ""),),
         ("tests/integration/test_store.py::test_each_change_raises_seq_and_publishes_the_stored_snapshot",),
         quick=True,
     ),
     Mutant(
         "attempts_not_counted",
         "a part's starts are counted, so a bad input stops after TRANSCODER_MAX_ATTEMPTS",
-        (("transcoder/jobs.py", '    entry["attempts"] += 1\n', ""),),
+        (("transcoder/records/transitions.py", '    entry["attempts"] += 1\n', ""),),
         ("tests/unit/test_jobs.py", f"{TRIALS}::test_kill_pool_process"),
         quick=True,
     ),
     Mutant(
         "backoff_off",
         "retries wait 2, 4, 8... seconds (at most 60) between attempts",
-        (("transcoder/retry.py", "return min(2.0**exponent, MAX_BACKOFF_S)", "return 0.0"),),
+        (("transcoder/work/retry.py", "return min(2.0**exponent, MAX_BACKOFF_S)", "return 0.0"),),
         ("tests/unit/test_backoff.py",),
         quick=True,
     ),
     Mutant(
         "cache_floor_off",
         "a slow reader cannot put an old copy of a video back in the cache",
-        (("transcoder/cache.py", "if tonumber(ARGV[2]) < floor then return -1 end", ""),),
+        (("transcoder/records/cache.py", "if tonumber(ARGV[2]) < floor then return -1 end", ""),),
         ("tests/integration/test_store.py",),
     ),
     Mutant(
         "record_goes_back",
         "the database keeps a video's snapshot only if it is newer than the one it has",
-        (("transcoder/catalog.py", 'if row is not None and row.seq >= video["seq"]:', "if False:"),),
+        (("transcoder/records/catalog.py", 'if row is not None and row.seq >= video["seq"]:', "if False:"),),
         ("tests/integration/test_catalog.py::test_a_record_never_goes_back_to_an_older_snapshot",),
     ),
     Mutant(
         "recovery_off",
         "after Redis lost everything, unfinished videos are put back and their work sent again",
-        (("transcoder/recovery.py", "if r.exists(keys.LOADED) or not r.set(", "if True or not r.set("),),
+        (
+            (
+                "transcoder/work/recovery.py",
+                "if r.exists(redis_keys.LOADED) or not r.set(",
+                "if True or not r.set(",
+            ),
+        ),
         ("tests/integration/test_recovery.py",),
     ),
     Mutant(
         "catch_up_off",
         "changes the database missed while it was down are written when it is back",
-        (("transcoder/store.py", '            self.redis.sadd(keys.BEHIND, video["id"])\n', ""),),
+        (
+            (
+                "transcoder/records/videos.py",
+                '            self.redis.sadd(redis_keys.BEHIND, video["id"])\n',
+                "",
+            ),
+        ),
         (
             "tests/integration/test_store.py::test_changes_made_while_the_database_is_down_reach_it_when_it_is_back",
         ),

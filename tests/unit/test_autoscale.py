@@ -1,7 +1,7 @@
 import pytest
 
-from transcoder.autoscale import Autoscaler, desired
 from transcoder.errors import ConfigError
+from transcoder.ops.autoscaler import Autoscaler, desired
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,6 @@
 """The pause before a part's next attempt: 2, 4, 8... seconds, at most 60."""
 
-from transcoder.retry import backoff_seconds
+from transcoder.work.retry import backoff_seconds
 
 
 def test_pauses_double_from_two_seconds():

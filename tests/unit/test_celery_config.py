@@ -1,6 +1,6 @@
 from tasks.config import CLOSE_TASK, PART_TASK, celery_config
-from transcoder import keys
-from transcoder.keys import FINALIZE_QUEUE, RUNGS_QUEUE
+from transcoder.records import redis_keys
+from transcoder.records.redis_keys import FINALIZE_QUEUE, RUNGS_QUEUE
 from transcoder.settings import Settings
 
 
@@ -22,7 +22,7 @@ def test_delivery_settings_for_long_idempotent_tasks():
     assert conf["worker_prefetch_multiplier"] == 1
     # A broker blink must not kill running encodes: the lease keeps a re-delivered copy idle.
     assert conf["worker_cancel_long_running_tasks_on_connection_loss"] is False
-    assert conf["result_expires"] > keys.FLAG_TTL
+    assert conf["result_expires"] > redis_keys.FLAG_TTL
 
 
 def test_encodes_and_short_work_use_separate_declared_queues():

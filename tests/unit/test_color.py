@@ -3,11 +3,11 @@
 from dataclasses import replace
 from pathlib import Path
 
-from transcoder import color
-from transcoder.encoding import video_part_args
-from transcoder.ladder import Rendition
-from transcoder.planner import Part
-from transcoder.probe import MediaInfo, parse_probe
+from transcoder.media import color
+from transcoder.media.commands import video_part_args
+from transcoder.media.ladder import Rendition
+from transcoder.media.planner import Part
+from transcoder.media.probe import MediaInfo, parse_probe
 
 HD = MediaInfo(2.0, 1920, 1080, 1920, 1080, 0, "1:1", 25.0, False, "hevc", None, "yuv420p10le", "mov")
 HLG = replace(HD, color_transfer="arib-std-b67", color_primaries="bt2020", color_matrix="bt2020nc", hdr="hlg")

@@ -3,12 +3,12 @@
 from dataclasses import replace
 from pathlib import Path
 
-from transcoder.encoding import TIMELINE_OFFSET_S, audio_args, video_part_args
-from transcoder.ladder import plan as ladder
-from transcoder.planner import Part
-from transcoder.policy import Limits
-from transcoder.previews import StoryboardPlan
-from transcoder.probe import MediaInfo
+from transcoder.media.commands import TIMELINE_OFFSET_S, audio_args, video_part_args
+from transcoder.media.ladder import plan as ladder
+from transcoder.media.planner import Part
+from transcoder.media.policy import Limits
+from transcoder.media.previews import StoryboardPlan
+from transcoder.media.probe import MediaInfo
 
 MEDIA = MediaInfo(60.0, 1920, 1080, 1920, 1080, 0, "1:1", 30.0, True, "h264", "aac", "yuv420p", "mov",
                   audio_stream=1)  # fmt: skip

@@ -4,7 +4,7 @@ import time
 import pytest
 
 from transcoder.errors import Canceled, EncoderKilled, FfmpegFailed, LeaseLost, Stalled, Transient
-from transcoder.ffmpeg import Watch, run
+from transcoder.media.process import Watch, run
 
 
 def test_a_run_over_its_wall_time_is_killed_with_a_reason():

@@ -1,4 +1,4 @@
-from transcoder.hls import (
+from transcoder.media.hls import (
     FILE_NAME,
     PartOutput,
     Segment,

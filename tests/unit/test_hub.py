@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from transcoder import follower as hub_module
-from transcoder.hub import Hub
+from transcoder.live import follower as hub_module
+from transcoder.live.hub import Hub
 
 
 def _video(video_id: str, seq: int, state: str = "processing") -> dict:

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from tests.system import PACKAGE_SOURCES
-from transcoder import keys
+from transcoder.records import redis_keys
 from transcoder.settings import Settings
 
 INFRA = Path(__file__).resolve().parents[2] / "infra"
@@ -77,9 +77,9 @@ def test_every_queue_named_in_infra_exists():
     for unit in (INFRA / "systemd").glob("*.service"):
         commands.append(_unit(unit)["Service"]["ExecStart"])
     named = [q for command in commands for group in queues_in(command) for q in group]
-    assert named and set(named) <= set(keys.QUEUES)
+    assert named and set(named) <= set(redis_keys.QUEUES)
     worker = by_kind("Deployment")["worker"]
-    assert queues_in(containers(worker)[0]["command"]) == [list(keys.QUEUES)]
+    assert queues_in(containers(worker)[0]["command"]) == [list(redis_keys.QUEUES)]
 
 
 def test_keda_scales_the_worker_on_the_rungs_list_like_the_autoscaler():
@@ -87,7 +87,7 @@ def test_keda_scales_the_worker_on_the_rungs_list_like_the_autoscaler():
     assert scaled["spec"]["scaleTargetRef"]["name"] in by_kind("Deployment")
     (trigger,) = scaled["spec"]["triggers"]
     assert trigger["type"] == "redis"
-    assert trigger["metadata"]["listName"] == keys.RUNGS_QUEUE
+    assert trigger["metadata"]["listName"] == redis_keys.RUNGS_QUEUE
     host, port = trigger["metadata"]["address"].rsplit(":", 1)
     assert host.split(".")[0] in by_kind("Service") and int(port) == _redis_port()
     per_worker = trigger["metadata"]["listLength"]

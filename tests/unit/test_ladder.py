@@ -1,6 +1,6 @@
 import pytest
 
-from transcoder.ladder import Rendition, plan
+from transcoder.media.ladder import Rendition, plan
 
 
 def sizes(width, height):

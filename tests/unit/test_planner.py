@@ -2,9 +2,9 @@
 
 from fractions import Fraction
 
-from transcoder.frames import Frames, parse_packets
-from transcoder.planner import FIRST_CHUNK_S, chunk_seconds, cut, plan, poster_time
-from transcoder.previews import StoryboardPlan
+from transcoder.media.frames import Frames, parse_packets
+from transcoder.media.planner import FIRST_CHUNK_S, chunk_seconds, cut, plan, poster_time
+from transcoder.media.previews import StoryboardPlan
 
 RUNGS = ["144p", "240p", "360p", "480p"]
 

@@ -1,10 +1,5 @@
-from transcoder.previews import (
-    StoryboardPlan,
-    plan_storyboard,
-    poster_size,
-    storyboard_vtt,
-)
-from transcoder.probe import MediaInfo
+from transcoder.media.previews import StoryboardPlan, plan_storyboard, poster_size, storyboard_vtt
+from transcoder.media.probe import MediaInfo
 
 
 def media(duration, width=1280, height=720):

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from transcoder.errors import InvalidInput
-from transcoder.probe import MediaInfo, parse_probe
+from transcoder.media.probe import MediaInfo, parse_probe
 
 DATA = Path(__file__).parent / "data"
 

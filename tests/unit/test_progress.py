@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from transcoder.progress import Progress, parse_blocks
+from transcoder.media.progress import Progress, parse_blocks
 
 RECORDED = Path(__file__).parent / "data" / "progress-bigbuckbunny-144p.txt"
 

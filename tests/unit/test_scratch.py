@@ -1,7 +1,7 @@
 import subprocess
 import sys
 
-from transcoder import scratch
+from transcoder.storage import scratch
 
 
 def test_work_folders_go_when_the_work_ends(tmp_path):

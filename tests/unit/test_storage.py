@@ -3,7 +3,7 @@ half a file, and a writer that fails leaves nothing at the key."""
 
 import pytest
 
-from transcoder.storage import LocalStorage
+from transcoder.storage.local import LocalStorage
 
 KEY = "videos/" + "a" * 32 + "/144p.mp4"
 

@@ -1,0 +1,124 @@
+"""One live stream's side of the hub: what it follows, and the newest snapshot of each
+video it has not yet sent.
+
+Snapshots are whole states, so a newer one says everything an older one did: a
+follower keeps at most one pending snapshot per video (a slow reader costs no more and
+delays no one), never takes one older than what it already sent, and is dropped when it
+has taken nothing for ``STALL_S``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from transcoder.live.hub import Hub
+
+#: A follower that has not taken what was waiting for it in this long is dropped.
+STALL_S = 30.0
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One state of one video, rendered once for every follower."""
+
+    video_id: str
+    seq: int
+    terminal: bool
+    body: str
+
+
+class Follower:
+    """What one stream follows, and the newest snapshots it has not yet sent."""
+
+    def __init__(self, hub: Hub, videos: Iterable[str] | None, seen: dict[str, int] | None = None) -> None:
+        self.hub = hub
+        self.everything = videos is None
+        self.videos: set[str] = set() if videos is None else set(videos)
+        #: The newest seq sent of each video (seeded from a resuming client's last event).
+        self.sent: dict[str, int] = dict(seen or {})
+        self.pending: OrderedDict[str, Snapshot] = OrderedDict()
+        self.waiting_since: float | None = None
+        self.dropped = False
+        self.closed = False
+        self._wake = threading.Event()
+        self._lock = threading.Lock()
+
+    def offer(self, snap: Snapshot) -> bool:
+        """Queue ``snap`` unless it is not newer than what this follower has; False if dropped."""
+        with self._lock:
+            if self.dropped or self.closed:
+                return False
+            newest = self.pending.get(snap.video_id)
+            floor = max(self.sent.get(snap.video_id, 0), newest.seq if newest else 0)
+            if snap.seq <= floor:
+                return True
+            now = time.monotonic()
+            if self.waiting_since is not None and now - self.waiting_since > STALL_S:
+                self.dropped = True
+                self.pending.clear()
+                self._wake.set()
+                return False
+            if newest is not None:
+                self.hub.counts["coalesced"] += 1
+            self.pending[snap.video_id] = snap
+            self.pending.move_to_end(snap.video_id)
+            if self.waiting_since is None:
+                self.waiting_since = now
+            self._wake.set()
+            return True
+
+    def take(self, timeout: float) -> list[Snapshot]:
+        """Wait up to ``timeout`` for news; return it in arrival order, oldest first."""
+        if not self._wake.wait(timeout):
+            return []
+        with self._lock:
+            self._wake.clear()
+            taken = list(self.pending.values())
+            self.pending.clear()
+            self.waiting_since = None
+            for snap in taken:
+                self.sent[snap.video_id] = snap.seq
+                if snap.terminal and not self.everything:
+                    self.videos.discard(snap.video_id)
+        self.hub.counts["delivered"] += len(taken)
+        return taken
+
+    @property
+    def finished(self) -> bool:
+        """Following given videos, and every one of them has ended and been sent."""
+        return not self.everything and not self.videos and not self.pending
+
+    def add(self, video_ids: Iterable[str]) -> list[str]:
+        """Follow more videos; their current snapshots are queued. Returns ids not found."""
+        video_ids = [v for v in video_ids if v not in self.videos]
+        self.videos.update(video_ids)
+        self.hub._index(self, video_ids)
+        return self.hub.refresh(video_ids, self)
+
+    def follow_everything(self, on: bool) -> None:
+        """Follow every video (the library), or only those named.
+
+        On, the snapshots of the videos still running are queued first.
+        """
+        self.everything = on
+        self.hub._index_everything(self, on)
+        if on:
+            self.hub.refresh(self.hub.store.active(), self)
+
+    def remove(self, video_ids: Iterable[str]) -> None:
+        with self._lock:
+            for video_id in video_ids:
+                self.videos.discard(video_id)
+                self.pending.pop(video_id, None)
+        self.hub._unindex(self, video_ids)
+
+    def close(self) -> None:
+        self.closed = True
+        self.hub._forget(self)
+        self._wake.set()

@@ -1,0 +1,76 @@
+"""A poster frame and a storyboard (sprite sheet plus WebVTT) for scrub previews: their sizes
+and plan. They are made by the parts that decode the pictures anyway (``transcoder.encoding``)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from transcoder.media.probe import MediaInfo
+
+#: Frames the thumbnail filter compares to pick the most typical one (not a black or fade frame).
+POSTER_CANDIDATES = 50
+POSTER_SHORT_SIDE = 480
+TILE_WIDTH = 160
+MAX_TILES = 100
+COLUMNS = 10
+
+
+@dataclass(frozen=True)
+class StoryboardPlan:
+    interval: float
+    count: int
+    columns: int
+    rows: int
+    tile_width: int
+    tile_height: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> StoryboardPlan:
+        return cls(**data)
+
+
+def poster_size(media: MediaInfo) -> tuple[int, int]:
+    scale = min(1.0, POSTER_SHORT_SIDE / min(media.width, media.height))
+    return _even(media.width * scale), _even(media.height * scale)
+
+
+def plan_storyboard(media: MediaInfo) -> StoryboardPlan:
+    """One tile every ``interval`` seconds (at most ``MAX_TILES``), ``COLUMNS`` to a row."""
+    interval = max(1, math.ceil(media.duration / MAX_TILES))
+    count = max(1, math.floor(media.duration / interval))
+    columns = min(count, COLUMNS)
+    tile_height = _even(TILE_WIDTH * media.height / media.width)
+    return StoryboardPlan(interval, count, columns, math.ceil(count / columns), TILE_WIDTH, tile_height)
+
+
+def storyboard_vtt(plan: StoryboardPlan, duration: float, image_url: str) -> str:
+    """WebVTT cues mapping each time span to its tile: ``image.jpg#xywh=x,y,w,h``."""
+    lines = ["WEBVTT", ""]
+    for i in range(plan.count):
+        start = i * plan.interval
+        end = duration if i == plan.count - 1 else (i + 1) * plan.interval
+        x = (i % plan.columns) * plan.tile_width
+        y = (i // plan.columns) * plan.tile_height
+        lines += [
+            f"{_clock(start)} --> {_clock(max(end, start + 0.001))}",
+            f"{image_url}#xywh={x},{y},{plan.tile_width},{plan.tile_height}",
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def _even(value: float) -> int:
+    return max(2, int(round(value / 2)) * 2)
+
+
+def _clock(seconds: float) -> str:
+    millis = int(round(seconds * 1000))
+    hours, millis = divmod(millis, 3_600_000)
+    minutes, millis = divmod(millis, 60_000)
+    secs, millis = divmod(millis, 1000)
+    return f"{hours:02d}:{minutes:02d}:{secs:02d}.{millis:03d}"

@@ -1,0 +1,66 @@
+"""The words a video's state is written in: its states, and how to find its parts. No I/O."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from transcoder.errors import VideoNotFound
+
+#: A video: one JSON document (see ``transcoder.jobs``).
+Video = dict[str, Any]
+
+
+class VideoState(StrEnum):
+    QUEUED = "queued"
+    PROCESSING = "processing"
+    READY = "ready"
+    FAILED = "failed"
+    CANCELED = "canceled"
+
+
+class PartState(StrEnum):
+    """The state of a part, and of a rendition or the previews (the same five words)."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    READY = "ready"
+    FAILED = "failed"
+    CANCELED = "canceled"
+
+
+TERMINAL = {VideoState.READY.value, VideoState.FAILED.value, VideoState.CANCELED.value}
+PART_TERMINAL = {PartState.READY.value, PartState.FAILED.value, PartState.CANCELED.value}
+
+
+def part(video: Video, part_id: str) -> dict[str, Any]:
+    for entry in video["parts"]:
+        if entry["id"] == part_id:
+            return entry
+    raise VideoNotFound(f"Video {video['id']} has no part {part_id!r}.")
+
+
+def sound_of(video: Video, bitrate_k: int) -> dict[str, Any] | None:
+    """The part that encodes the sound at this bitrate (None for a silent video)."""
+    return next((p for p in video["parts"] if p["kind"] == "audio" and p["bitrate_k"] == bitrate_k), None)
+
+
+def rung(video: Video, name: str) -> dict[str, Any]:
+    for entry in video["renditions"]:
+        if entry["name"] == name:
+            return entry
+    raise VideoNotFound(f"Video {video['id']} has no {name} rendition.")
+
+
+def video_parts(video: Video, rung_name: str | None = None) -> list[dict[str, Any]]:
+    """The parts that encode pictures (of one rendition), in time order."""
+    found = [
+        p for p in video["parts"] if p["kind"] == "video" and (rung_name is None or rung_name in p["rungs"])
+    ]
+    return sorted(found, key=lambda p: p["start"])
+
+
+def milestone(video: Video) -> tuple[str, tuple[str, ...]]:
+    """What the catalog must keep of a video: its state and each part's. A change that
+    leaves this alone (progress) is live only, and never costs a database write."""
+    return video["state"], tuple(p["state"] for p in video["parts"])

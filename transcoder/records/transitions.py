@@ -1,0 +1,282 @@
+"""A video's state changes: pure functions on its document, no I/O.
+
+A video is one JSON document. Its ``parts`` are the units of work the planner cut
+(see ``transcoder.planner``), each with its own state, attempts and results; its
+``renditions`` and ``previews`` are what the API shows, summed up from the parts
+(``transcoder.summary``) after every transition, so the two never disagree.
+Transitions return True when they changed the document; ``transcoder.store``
+applies each atomically.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from transcoder.media.ladder import Rendition
+from transcoder.media.planner import Part
+from transcoder.media.probe import MediaInfo
+from transcoder.records.states import (
+    PART_TERMINAL,
+    TERMINAL,
+    PartState,
+    Video,
+    VideoState,
+    part,
+    rung,
+    sound_of,
+    video_parts,
+)
+from transcoder.records.summary import overall_progress, playable_rungs, summarize
+
+__all__ = ["PART_TERMINAL", "TERMINAL", "PartState", "Video", "VideoState", "overall_progress",
+           "part", "playable_rungs", "rung", "sound_of", "video_parts"]  # fmt: skip
+
+
+def new_video_id() -> str:
+    return uuid.uuid4().hex
+
+
+def new_video(
+    video_id: str,
+    filename: str,
+    media: MediaInfo,
+    renditions: list[Rendition],
+    parts: list[Part],
+    now: float,
+) -> Video:
+    video = {
+        "id": video_id,
+        "state": VideoState.QUEUED.value,
+        "error": None,
+        "filename": filename,
+        "created_at": now,
+        "finished_at": None,
+        "seq": 0,
+        "source": media.to_dict(),
+        "renditions": [
+            {
+                **r.to_dict(),
+                "state": "queued",
+                "progress": 0.0,
+                "fps": None,
+                "eta_seconds": None,
+                "error": None,
+            }
+            for r in renditions
+        ],
+        "previews": {"state": PartState.QUEUED.value, "error": None, "storyboard": None},
+        "parts": [
+            {
+                **p.to_dict(),
+                "state": PartState.QUEUED.value,
+                "progress": 0.0,
+                "fps": None,
+                "eta_seconds": None,
+                "error": None,
+                "attempts": 0,
+                "outages": 0,
+                "worker": None,
+                "started_at": None,
+                "finished_at": None,
+                "retry_at": None,
+                "last_error": None,
+                "released": not p.after,
+                "results": None,
+            }
+            for p in parts
+        ],
+    }
+    summarize(video)
+    return video
+
+
+def running_parts(videos: list[Video]) -> list[tuple[str, dict[str, Any]]]:
+    """(part id, part) for every part of these videos that is running now."""
+    return [(p["id"], p) for video in videos for p in video["parts"] if p["state"] == PartState.RUNNING.value]
+
+
+def dispatchable(video: Video) -> list[str]:
+    """The parts to send to workers now: queued, and not waiting for other parts."""
+    return [p["id"] for p in video["parts"] if p["state"] == PartState.QUEUED.value and p["released"]]
+
+
+# --- transitions: each returns True when it changed the document -------------
+
+
+def start_part(video: Video, part_id: str, worker: str, now: float | None = None) -> bool:
+    """Mark a part running; a finished one, or a join still waiting for its parts, is left alone."""
+    entry = part(video, part_id)
+    if entry["state"] in PART_TERMINAL or video["state"] in TERMINAL or not entry["released"]:
+        return False
+    # Progress is kept from an earlier attempt: a bar never goes back.
+    entry.update(state=PartState.RUNNING.value, retry_at=None, fps=None, eta_seconds=None, worker=worker)
+    entry["attempts"] += 1
+    entry["started_at"] = now
+    video["state"] = VideoState.PROCESSING.value
+    summarize(video)
+    return True
+
+
+def report_progress(video: Video, part_id: str, percent: float, fps: float | None, eta: float | None) -> bool:
+    entry = part(video, part_id)
+    if entry["state"] != PartState.RUNNING.value:
+        return False
+    # Never let a bar go backwards, whatever order reports arrive in.
+    entry["progress"] = round(max(entry["progress"], min(percent, 100.0)), 1)
+    entry["fps"] = None if fps is None else round(fps, 1)
+    entry["eta_seconds"] = None if eta is None else round(eta, 1)
+    summarize(video)
+    return True
+
+
+def finish_part(video: Video, part_id: str, now: float, results: dict[str, Any] | None = None) -> bool:
+    """Mark a part ready with what it produced; the video closes if it was the last."""
+    entry = part(video, part_id)
+    if entry["state"] in PART_TERMINAL or video["state"] in TERMINAL:
+        return False
+    entry.update(
+        state=PartState.READY.value,
+        error=None,
+        progress=100.0,
+        eta_seconds=0.0,
+        results=results,
+        finished_at=now,
+    )
+    summarize(video)
+    settle(video, now)
+    return True
+
+
+def release(video: Video, now: float) -> list[str]:
+    """Parts whose wait just ended (all they come after are ready): marked due now, so the
+    sweeper sends them again if the message that should start them is lost."""
+    ready = {p["id"] for p in video["parts"] if p["state"] == PartState.READY.value}
+    released = []
+    for entry in video["parts"]:
+        if (
+            not entry["released"]
+            and set(entry["after"]) <= ready
+            and entry["state"] == PartState.QUEUED.value
+        ):
+            entry.update(released=True, retry_at=now)
+            released.append(entry["id"])
+    return released
+
+
+def fail_part(video: Video, part_id: str, error: dict[str, str], now: float) -> bool:
+    entry = part(video, part_id)
+    if entry["state"] in PART_TERMINAL or video["state"] in TERMINAL:
+        return False
+    entry.update(state=PartState.FAILED.value, error=error, eta_seconds=None)
+    summarize(video)
+    settle(video, now)
+    return True
+
+
+def requeue_part(
+    video: Video,
+    part_id: str,
+    error: dict[str, str],
+    now: float,
+    *,
+    max_attempts: int,
+    retry_at: float | None = None,
+    outage: bool = False,
+    max_outages: int = 0,
+) -> bool:
+    """Put a running part back in the queue after a failure worth retrying, or fail it for good.
+
+    ``error`` says what went wrong; after ``max_attempts`` starts the part fails with it,
+    so an input that kills its worker every time cannot loop forever. An ``outage``
+    (storage out of reach) says nothing of the input: that start is given back, and
+    the part fails only after ``max_outages`` of them.
+    """
+    entry = part(video, part_id)
+    if entry["state"] != PartState.RUNNING.value or video["state"] in TERMINAL:
+        return False
+    if outage:
+        entry["attempts"] -= 1
+        entry["outages"] += 1
+        if entry["outages"] > max_outages:
+            reason = {
+                "code": error["code"],
+                "message": f"{error['message']} It stayed out of reach, so we stopped trying.",
+            }
+            return fail_part(video, part_id, reason, now)
+    elif entry["attempts"] >= max_attempts:
+        reason = {
+            "code": error["code"],
+            "message": f"{error['message']} This happened {entry['attempts']} times, so we stopped trying.",
+        }
+        return fail_part(video, part_id, reason, now)
+    entry.update(
+        state=PartState.QUEUED.value, retry_at=retry_at, eta_seconds=None, fps=None, last_error=error
+    )
+    summarize(video)
+    return True
+
+
+def cancel(video: Video, now: float) -> bool:
+    """Stop a video for good: every part not yet ended is canceled with it."""
+    if video["state"] in TERMINAL:
+        return False
+    for entry in video["parts"]:
+        if entry["state"] not in PART_TERMINAL:
+            entry.update(state=PartState.CANCELED.value, eta_seconds=None)
+    video.update(
+        state=VideoState.CANCELED.value,
+        error={"code": "canceled", "message": "This video was canceled."},
+        finished_at=now,
+    )
+    summarize(video)
+    return True
+
+
+def retry_failed(video: Video) -> list[str]:
+    """Queue a failed video's failed parts again (their finished siblings are kept);
+    returns the ids of those that can start now."""
+    if video["state"] != VideoState.FAILED.value:
+        return []
+    for entry in video["parts"]:
+        if entry["state"] == PartState.FAILED.value:
+            # A fresh budget: storage outages and the last passing error are forgotten too,
+            # or a part that failed for outages would fail again at its first one after Retry.
+            entry.update(
+                state=PartState.QUEUED.value,
+                error=None,
+                attempts=0,
+                outages=0,
+                last_error=None,
+                retry_at=None,
+            )
+    video.update(state=VideoState.PROCESSING.value, error=None, finished_at=None)
+    summarize(video)
+    return dispatchable(video)
+
+
+def _blocked(video: Video, entry: dict[str, Any]) -> bool:
+    """A part that waits for one that failed: it cannot run until a retry."""
+    failed = {p["id"] for p in video["parts"] if p["state"] == PartState.FAILED.value}
+    return entry["state"] == PartState.QUEUED.value and bool(failed & set(entry["after"]))
+
+
+def settle(video: Video, now: float) -> bool:
+    """Close the video once all its work has ended; the first caller to see that wins."""
+    if video["state"] in TERMINAL:
+        return False
+    if any(e["state"] not in PART_TERMINAL and not _blocked(video, e) for e in video["parts"]):
+        return False
+    failed = [e for e in video["parts"] if e["state"] == PartState.FAILED.value]
+    if failed:
+        names = [r["name"] for r in video["renditions"] if r["state"] == PartState.FAILED.value]
+        first = failed[0]["error"] or {}
+        video["state"] = VideoState.FAILED.value
+        video["error"] = {
+            "code": first.get("code", "encode_failed"),
+            "message": f"The {', '.join(names)} rendition failed: {first.get('message', 'unknown reason')}",
+        }
+    else:
+        video["state"] = VideoState.READY.value
+    video["finished_at"] = now
+    return True

@@ -1,0 +1,164 @@
+"""The use cases the web app and the tasks call: accept an upload, run a part, cancel, retry, close."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+import unicodedata
+from typing import BinaryIO
+
+from transcoder.errors import InvalidInput
+from transcoder.media import frames, planner, previews
+from transcoder.media.ladder import plan
+from transcoder.media.probe import MediaInfo, probe
+from transcoder.ops import metrics
+from transcoder.records import redis_keys, states, transitions
+from transcoder.services import Services
+from transcoder.storage import scratch
+from transcoder.storage.base import CHUNK
+from transcoder.storage.layout import rendition_key, source_key, video_prefix
+from transcoder.work import encode, runner
+from transcoder.work.join import join
+from transcoder.work.runner import Outcome
+
+log = logging.getLogger(__name__)
+
+
+def accept_upload(
+    services: Services, stream: BinaryIO, filename: str, key_id: str | None = None
+) -> states.Video:
+    """Store an upload, check that it is a video we can read, and record it as queued
+    (with the id of the API key it came with, if any).
+
+    A refused upload leaves nothing behind: no file, no record.
+    """
+    video_id = transitions.new_video_id()
+    with scratch.folder(services.settings.scratch_dir, "upload") as folder:
+        local = folder / "source"
+        with open(local, "wb") as out:
+            shutil.copyfileobj(stream, out, CHUNK)
+            size = out.tell()
+        try:
+            if size == 0:
+                raise InvalidInput("The uploaded file is empty.", code="empty_file")
+            # Before storing: a refusal never reaches storage.
+            media = probe(local, services.settings.limits)
+            found = frames.scan(local, media.video_stream, media.start_time)
+        except InvalidInput as refused:
+            metrics.record_refusal(services.redis, refused.code)
+            raise
+        name, ladder = clean_filename(filename), plan(media.width, media.height)
+        record = new_record(services, video_id, name, media, found, ladder)
+        try:
+            services.storage.put_file(source_key(video_id), local)
+            video = services.videos.create(record, key_id)
+        except BaseException:
+            services.storage.delete_prefix(video_prefix(video_id))
+            raise
+    metrics.record_upload(services.redis, size)
+    return video
+
+
+def clean_filename(name: str) -> str:
+    """The upload's own name, kept only to show people: no folders, no control or direction
+    characters (a right-to-left override can disguise an extension), at most 255 characters."""
+    name = unicodedata.normalize("NFC", name).replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if unicodedata.category(ch) not in ("Cc", "Cf", "Zl", "Zp"))
+    return name.strip()[:255]
+
+
+def new_record(
+    services: Services, video_id: str, name: str, media: MediaInfo, found: frames.Frames, ladder: list
+) -> states.Video:
+    """The video's document: its renditions, and the parts the planner cut its work into."""
+    settings = services.settings
+    storyboard = previews.plan_storyboard(media)
+    parts = planner.plan(
+        found,
+        [r.name for r in ladder],
+        storyboard,
+        audio_bitrates=[r.audio_bitrate_k for r in ladder] if media.has_audio else [],
+        shape=settings.plan,
+        chunk_s=settings.chunk_seconds,
+        poster_at=planner.poster_time(media.duration),
+    )
+    record = transitions.new_video(video_id, name, media, ladder, parts, time.time())
+    record["storyboard_plan"] = storyboard.to_dict()
+    return record
+
+
+def run_part(services: Services, video_id: str, part_id: str, worker: str) -> Outcome:
+    """Run one part of a video (pictures, sound or join); running it twice is harmless.
+
+    The outcome says whether this run ended the video (true for exactly one run) and
+    which parts may start now. Raises ``RetryLater`` when the failure was transient.
+    """
+    video = services.videos.get(video_id)
+    entry = states.part(video, part_id)
+    work = _WORK[entry["kind"]]
+    keys_written = encode.outputs(video, entry) if entry["kind"] != "join" else _join_outputs(video)
+    return runner.run(
+        services, video_id, part_id, worker,
+        lambda v, e, watch, reporter: work(services, v, e, watch, reporter), keys_written,
+    )  # fmt: skip
+
+
+_WORK = {"video": encode.encode_pictures, "audio": encode.encode_sound, "join": join}
+
+
+def _join_outputs(video: states.Video) -> list[str]:
+    video_id = video["id"]
+    return [rendition_key(video_id, r["name"]) for r in video["renditions"]] + [
+        f"{video_prefix(video_id)}/{name}" for name in ("storyboard.jpg", "storyboard.vtt")
+    ]
+
+
+def cancel_video(services: Services, video_id: str) -> states.Video:
+    """Cancel a video: running encodes see the flag within a second and stop; files are removed.
+
+    The flag is raised only once the video is recorded as canceled, so a part that
+    finishes meanwhile never mistakes a finished video for a canceled one.
+    """
+    video, _ = services.videos.update(video_id, lambda v: transitions.cancel(v, time.time()))
+    if video["state"] == states.VideoState.CANCELED.value:
+        services.redis.set(redis_keys.cancel_key(video_id), 1, ex=redis_keys.FLAG_TTL)
+        services.storage.delete_prefix(video_prefix(video_id))
+    return video
+
+
+def delete_video(services: Services, video_id: str) -> None:
+    """Delete a video: stop its work, then remove its record and every file it has.
+
+    The cancel flag outlives the record, so a part still finishing, or a message
+    delivered late, finds the video gone and leaves nothing behind (see ``runner``).
+    """
+    video = services.videos.get(video_id)
+    if video["state"] not in states.TERMINAL:
+        cancel_video(services, video_id)
+    services.redis.set(redis_keys.cancel_key(video_id), 1, ex=redis_keys.FLAG_TTL)
+    services.videos.delete(video_id)
+    services.storage.delete_prefix(video_prefix(video_id))
+
+
+def retry_video(services: Services, video_id: str) -> tuple[states.Video, list[str]]:
+    """Queue the failed parts of a failed video again; returns the video and the parts to send."""
+    names: list[str] = []
+
+    def change(video: states.Video) -> bool:
+        if video["state"] != states.VideoState.FAILED.value:
+            return False
+        names[:] = transitions.retry_failed(video)
+        return True
+
+    video, _ = services.videos.update(video_id, change)
+    return video, names
+
+
+def close_video(services: Services, video_id: str) -> states.Video:
+    """Make sure a video whose parts have all ended is closed, and tidy its folder."""
+    runner.count_run(services, video_id, "close")
+    video, _ = services.videos.update(video_id, lambda v: transitions.settle(v, time.time()))
+    if video["state"] in states.TERMINAL:
+        services.storage.discard_partials(video_prefix(video_id))
+    return video
