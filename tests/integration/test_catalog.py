@@ -66,7 +66,10 @@ def test_migrating_from_the_previous_revision_keeps_every_record_and_makes_it_se
 
 
 def test_three_processes_migrating_at_once_apply_each_migration_once(database_url):  # noqa: F811
-    code = "import sys; from transcoder.records import database; database.migrate(database.make_engine(sys.argv[1]))"
+    code = (
+        "import sys; from transcoder.records import database; "
+        "database.migrate(database.make_engine(sys.argv[1]))"
+    )
     procs = [subprocess.Popen([sys.executable, "-c", code, database_url], cwd=ROOT) for _ in range(3)]
     assert [p.wait(60) for p in procs] == [0, 0, 0]
     engine = database.make_engine(database_url)
