@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 
 help:
 	@echo "make run     set up, then start Redis (if none answers), one worker and the web app"
-	@echo "make worker  start one more worker against the same Redis and storage (QUEUES=rungs: encodes only)"
+	@echo "make worker  start one more worker against the same Redis and storage (QUEUES=parts: encodes only)"
 	@echo "make autoscale  workers on this machine follow the queue (MAX=4 PER_WORKER=2)"
 	@echo "make flower  Celery's monitor on http://127.0.0.1:5555/ (FLOWER_PORT=...)"
 	@echo "make test    set up, then run the whole test suite"
@@ -38,8 +38,8 @@ port:
 run: port setup
 	@infra/run.sh
 
-# QUEUES=rungs gives a machine only encoding work; QUEUES=finalize only the short closing tasks.
-QUEUES ?= rungs,finalize
+# QUEUES=parts gives a machine only encoding work; QUEUES=finalize only the short closing tasks.
+QUEUES ?= parts,finalize
 
 worker: setup redis
 	$(BIN)/celery -A tasks worker --loglevel INFO --queues "$(QUEUES)" --hostname "worker-$$$$@%h"

@@ -4,9 +4,9 @@ Choices follow Celery's guidance for long, idempotent tasks on a Redis broker:
 
 - ``task_acks_late`` + ``task_reject_on_worker_lost``: a message is acknowledged
   only after its task ends, and re-queued if the worker process dies mid-encode.
-  Rendition tasks are idempotent (a finished rung is a no-op), so a re-run is safe.
+  Part tasks are idempotent (a finished part is a no-op), so a re-run is safe.
 - ``worker_prefetch_multiplier=1``: a worker process holds one message at a time,
-  so a second worker can take the next rung instead of it waiting in a buffer.
+  so a second worker can take the next part instead of it waiting in a buffer.
 - soft time limit < hard time limit < visibility timeout: Redis re-delivers a
   message not acknowledged within the visibility timeout, so that must outlast
   any healthy run. It is set in all three places Celery reads it.
@@ -15,11 +15,12 @@ Choices follow Celery's guidance for long, idempotent tasks on a Redis broker:
   cancelled and started over. A copy of the message that Redis hands out again
   meanwhile is turned away by the part's lease, and one that comes after the part
   ended finds it done; so a restart of a few seconds costs no re-encode (fault trial 4).
-- ``result_expires`` longer than any video's life in Redis: chord bookkeeping
-  lives in result keys and would otherwise expire under a long job.
+- ``result_expires``: the results Celery keeps (no video's work waits on one; parts are
+  sent with ``ignore_result`` and ended by the atomic update in
+  ``transcoder.records.videos``) last as long as a video's run counts, then go.
 - ``worker_soft_shutdown_timeout``: on a stop, a worker gives running encodes this
   long to finish before it cancels them and hands their messages back to Redis.
-- Two queues, named in ``transcoder.keys``: ``rungs`` (every part of a video's work)
+- Two queues, named in ``transcoder.records.redis_keys``: ``parts`` (every part of a video's work)
   and ``finalize`` (closing a video, which never waits behind long encodes).
   Each has its own direct exchange and routing key; left to the defaults, both
   would be bound to the default exchange under one key, and a message could be
@@ -33,13 +34,13 @@ from typing import Any
 from kombu import Exchange, Queue
 
 from transcoder.records import redis_keys
-from transcoder.records.redis_keys import FINALIZE_QUEUE, QUEUES, RUNGS_QUEUE
+from transcoder.records.redis_keys import FINALIZE_QUEUE, PARTS_QUEUE, QUEUES
 from transcoder.settings import Settings
 
 PART_TASK = "tasks.transcode.part"
 CLOSE_TASK = "tasks.transcode.close"
 
-#: Seconds between the soft limit (ffmpeg is stopped, the rung marked failed) and the hard kill.
+#: Seconds between the soft limit (ffmpeg is stopped, the part marked failed) and the hard kill.
 HARD_LIMIT_GRACE_S = 60
 #: Seconds a stopping worker lets running encodes go on before handing them back.
 SOFT_SHUTDOWN_S = 30.0
@@ -73,7 +74,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_default_queue": FINALIZE_QUEUE,
         "task_create_missing_queues": False,
         "task_routes": {
-            PART_TASK: {"queue": RUNGS_QUEUE},
+            PART_TASK: {"queue": PARTS_QUEUE},
             CLOSE_TASK: {"queue": FINALIZE_QUEUE},
         },
         "worker_hijack_root_logger": False,

@@ -40,5 +40,5 @@ def send_part(celery: Celery, video_id: str, part: str) -> None:
 
 def _signature(celery: Celery, video_id: str, part_id: str) -> Signature:
     # Every part, the join included, goes to the encoding queue: a cluster whose machines take
-    # only that queue (``QUEUES=rungs``) still finishes its videos.
+    # only that queue (``QUEUES=parts``) still finishes its videos.
     return celery.signature(PART_TASK, args=(video_id, part_id), immutable=True)

@@ -8,7 +8,7 @@ import ffmpeg
 
 from transcoder.media import color
 from transcoder.media.commands import CRF, KEYFRAME_INTERVAL_S
-from transcoder.media.ladder import Rendition, plan
+from transcoder.media.ladder import Rendition, renditions_for
 from transcoder.media.probe import MediaInfo, probe
 
 
@@ -39,7 +39,7 @@ def split_command(src: Path, out: Path) -> list[str]:
     """One ffmpeg as an operator would type it: one decode, ``split`` into every rung's x264
     encoder, with the settings this project uses (CRF, maxrate, keyframes, AAC)."""
     media = probe(src)
-    renditions = plan(media.width, media.height)
+    renditions = renditions_for(media.width, media.height)
     source = ffmpeg.input(str(src))
     pictures = source["v:0"].split()
     outputs = []

@@ -360,17 +360,17 @@ def long_clip(tmp_path_factory) -> Path:
     return make_clip(tmp_path_factory.mktemp("clips") / "long.mp4", size="1280x720", seconds=12, audio=True)
 
 
-def video_record(video_id: str, media, shape: str = "rungs"):
+def video_record(video_id: str, media, shape: str = "renditions"):
     """A video's document as an upload would make it, from a made-up frame list (25 fps, a
     keyframe every 2 s); in the ``rungs`` shape its parts are v00 (144p), v01 (240p) and so on."""
     from transcoder.media import planner
     from transcoder.media.frames import Frames
-    from transcoder.media.ladder import plan
+    from transcoder.media.ladder import renditions_for
     from transcoder.media.previews import plan_storyboard
 
     count = round(media.duration * 25)
     frames = Frames(tuple(i / 25 for i in range(count)), frozenset(range(0, count, 50)))
-    ladder = plan(media.width, media.height)
+    ladder = renditions_for(media.width, media.height)
     bitrates = [r.audio_bitrate_k for r in ladder] if media.has_audio else []
     parts = planner.plan(
         frames, [r.name for r in ladder], plan_storyboard(media), audio_bitrates=bitrates, shape=shape

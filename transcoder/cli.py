@@ -45,10 +45,10 @@ def main(argv: list[str] | None = None) -> int:
             default=os.environ.get("TRANSCODER_API_KEY"),
             help="sent as a Bearer token (default: $TRANSCODER_API_KEY)",
         )
-    scale = sub.add_parser("autoscale", help="keep local workers at ceil(waiting rung tasks / per-worker)")
+    scale = sub.add_parser("autoscale", help="keep local workers at ceil(waiting parts / per-worker)")
     scale.add_argument("--min", type=int, default=1, help="workers kept even when nothing waits")
     scale.add_argument("--max", type=int, required=True, help="most workers on this machine")
-    scale.add_argument("--per-worker", type=int, default=2, help="waiting rung tasks per worker")
+    scale.add_argument("--per-worker", type=int, default=2, help="waiting parts per worker")
     scale.add_argument("--interval", type=float, default=2.0, help="seconds between two looks")
     scale.add_argument(
         "--cooldown", type=float, default=30.0, help="seconds of less work before scaling down"

@@ -6,6 +6,7 @@ passes it on; no other module reads the environment. The README lists each varia
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
@@ -15,6 +16,13 @@ from transcoder.errors import ConfigError
 from transcoder.media.policy import DEFAULT_LIMITS, Limits
 
 PREFIX = "TRANSCODER_"
+#: Settings renamed so that one word means one thing: the old name still works for a
+#: release, with a warning at start (see ``Settings.from_env``).
+RENAMED = {"PLAN": "PART_SHAPE"}
+#: Values renamed with them: (setting, old value) -> new value.
+RENAMED_VALUES = {("part_shape", "rungs"): "renditions"}
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -43,9 +51,10 @@ class Settings:
     port: int = 8000
     #: Threads each ffmpeg may use (0: ffmpeg decides).
     ffmpeg_threads: int = 0
-    #: How a video's work is cut into parts: "chunks" (time ranges, each decoded once into
-    #: every rendition, spread over all workers) or "rungs" (one part per rendition).
-    plan: str = "chunks"
+    #: How the planner cuts a video's work into parts: "chunks" (time ranges, each decoded
+    #: once into every rendition, spread over all workers) or "renditions" (one part per
+    #: rendition over the whole video). Was TRANSCODER_PLAN, with "rungs" for "renditions".
+    part_shape: str = "chunks"
     #: Length of a chunk in seconds, rounded to whole 4 s segments; 0 lets the planner choose.
     chunk_seconds: float = 0.0
     #: x264 preset: speed against size at the same quality.
@@ -97,8 +106,17 @@ class Settings:
         values: dict[str, object] = {}
         for f in fields(cls):
             raw = environ.get(PREFIX + f.name.upper())
+            old = next((o for o, new in RENAMED.items() if new == f.name.upper()), None)
+            if (raw is None or raw == "") and old and environ.get(PREFIX + old):
+                raw = environ[PREFIX + old]
+                log.warning("%s%s is now %s%s; the old name will stop working in a later release",
+                            PREFIX, old, PREFIX, f.name.upper())  # fmt: skip
             if raw is None or raw == "":
                 continue
+            if (f.name, raw) in RENAMED_VALUES:
+                new_value = RENAMED_VALUES[(f.name, raw)]
+                log.warning("%s%s=%s is now %s=%s", PREFIX, f.name.upper(), raw, f.name.upper(), new_value)
+                raw = new_value
             values[f.name] = _convert(f.name, f.type, raw)
         values.update(overrides)
         settings = cls(**values)  # type: ignore[arg-type]
@@ -121,8 +139,8 @@ class Settings:
             raise ConfigError(f"{PREFIX}STORAGE must be local or s3, got {self.storage!r}")
         if self.storage == "s3" and not self.s3_bucket:
             raise ConfigError(f"{PREFIX}STORAGE=s3 needs {PREFIX}S3_BUCKET")
-        if self.plan not in ("chunks", "rungs"):
-            raise ConfigError(f"{PREFIX}PLAN must be chunks or rungs, got {self.plan!r}")
+        if self.part_shape not in ("chunks", "renditions"):
+            raise ConfigError(f"{PREFIX}PART_SHAPE must be chunks or renditions, got {self.part_shape!r}")
         if self.chunk_seconds < 0:
             raise ConfigError(f"{PREFIX}CHUNK_SECONDS must not be negative")
         if self.max_upload_bytes <= 0:

@@ -28,7 +28,7 @@ PREVIEW_FILES = {"poster.jpg": "image/jpeg", "storyboard.jpg": "image/jpeg", "st
 HLS_TYPES = {".m3u8": "application/vnd.apple.mpegurl", ".mp4": "video/mp4", ".m4s": "video/iso.segment"}
 
 
-def _ready_rung(video: states.Video, name: str) -> dict:
+def _ready_rendition(video: states.Video, name: str) -> dict:
     entry = next((e for e in video["renditions"] if e["name"] == name), None)
     if entry is None or entry["state"] != states.PartState.READY.value:
         abort(404)
@@ -38,7 +38,7 @@ def _ready_rung(video: states.Video, name: str) -> dict:
 @bp.get("/renditions/<name>.mp4")
 def rendition_file(video_id: str, name: str):  # type: ignore[no-untyped-def]
     video = services().videos.get(checked_id(video_id))
-    _ready_rung(video, name)
+    _ready_rendition(video, name)
     response = serve(rendition_key(video_id, name), "video/mp4")
     if request.args.get("download") == "1":
         stem = PurePath(video["filename"] or "video").stem or "video"

@@ -77,7 +77,7 @@ def video_json(video: states.Video, url: UrlBuilder | None = None) -> dict[str, 
         ready = entry["state"] == states.PartState.READY.value
         item["url"] = url("media.rendition_file", video_id, name=entry["name"]) if ready else None
         renditions.append(item)
-    playable = bool(summary.playable_rungs(video))
+    playable = bool(summary.playable_renditions(video))
     previews_ready = video["previews"]["state"] == states.PartState.READY.value
 
     def preview(name: str) -> str | None:

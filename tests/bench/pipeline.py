@@ -2,7 +2,7 @@
 
 The baseline is one ffmpeg that decodes once and ``split``s into every rung's encoder
 with the same settings (see ``measure.split_command``). Against it, this project as
-`make run` starts it (one worker, default concurrency), once with each plan: the time
+`make run` starts it (one worker, default concurrency), once with each part shape: the time
 from the upload's answer to playable and to ready, and the CPU of the worker and the
 web app (probe, encodes, HLS, previews, join: everything). Ratios below 1 are better.
 """
@@ -29,7 +29,7 @@ def start(work: Path, plan: str) -> tuple[Processes, str, list[int]]:
     """A worker with `make run`'s defaults and a web app, on a scratch database and folder."""
     work.mkdir(parents=True)
     procs = Processes(work)
-    env = environment(REDIS_URL, work / "storage", plan=plan)
+    env = environment(REDIS_URL, work / "storage", part_shape=plan)
     worker, log = procs.start("worker", [str(BIN / "celery"), "-A", "tasks", "worker", "-l", "INFO"], env)
     wait_for(lambda: b" ready." in log.read_bytes(), 60, "worker start", log=log)
     base = start_web(procs, env, "web")
@@ -59,12 +59,13 @@ def main() -> int:
         print("| --- | --- | --- | --- | --- |")
         base = by_hand(clip, work / f"hand-{clip.stem}")
         print(row("one ffmpeg: one decode, `split` into every rung", base, None), flush=True)
-        for plan in ("chunks", "rungs"):
+        for plan in ("chunks", "renditions"):
             client.flushdb()
             procs, url, pids = start(work / f"{clip.stem}-{plan}", plan)
             try:
                 print(
-                    row(f"this project, TRANSCODER_PLAN={plan}", through(url, clip, pids), base), flush=True
+                    row(f"this project, TRANSCODER_PART_SHAPE={plan}", through(url, clip, pids), base),
+                    flush=True,
                 )
             finally:
                 procs.stop_all()

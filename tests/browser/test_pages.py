@@ -52,7 +52,8 @@ def test_bars_reach_100_by_polling_when_event_streams_are_blocked(system, data_d
 
 
 MID_ENCODE = """() => {
-  const bars = [...document.querySelectorAll(".rung progress")].filter((b) => b.value > 5 && b.value < 100);
+  const bars = [...document.querySelectorAll(".rendition progress")]
+    .filter((b) => b.value > 5 && b.value < 100);
   return bars.length ? [bars[0].getAttribute("aria-label"), bars[0].value] : null;
 }"""
 

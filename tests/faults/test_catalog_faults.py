@@ -74,7 +74,7 @@ def test_flushall(run, cluster, database, fault_redis, fault_storage, clip, data
     video_id = upload(cluster.url, clip).json()["id"]
     waiting = upload(cluster.url, clip).json()["id"]  # its parts wait in the queue
     part, _ = encoding(cluster, fault_redis.url, video_id)
-    assert client.llen(redis_keys.RUNGS_QUEUE) > 0, "no work was waiting in the queue"
+    assert client.llen(redis_keys.PARTS_QUEUE) > 0, "no work was waiting in the queue"
     client.flushall()
     assert client.dbsize() <= 3, "FLUSHALL left keys"  # a worker may have written one since
     assert_clean_ready(cluster, fault_storage, video_id, tmp_path)

@@ -90,7 +90,7 @@ def test_metrics_follow_uploads_encodes_streams_and_failures(system, settings, l
     assert grew("transcoder_failures_total", (("code", "storage_error"),)) == len(readers)
     assert grew("transcoder_videos", (("state", "ready"),)) == 1
     assert grew("transcoder_videos", (("state", "failed"),)) == 1
-    assert after[("transcoder_queue_depth", (("queue", "rungs"),))] >= 0
+    assert after[("transcoder_queue_depth", (("queue", "parts"),))] >= 0
     assert ("transcoder_queue_depth", (("queue", "finalize"),)) in after
 
 

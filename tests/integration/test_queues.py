@@ -23,7 +23,7 @@ def split(tmp_path_factory):
 def test_a_rungs_only_worker_leaves_closing_work_to_a_finalize_worker(split, data_dir):
     client, processes, env, url = split
     # The plain Celery command an operator would write for an encoding-only machine.
-    argv = [str(BIN / "celery"), "-A", "tasks", "worker", "-Q", redis_keys.RUNGS_QUEUE, "--concurrency", "1",
+    argv = [str(BIN / "celery"), "-A", "tasks", "worker", "-Q", redis_keys.PARTS_QUEUE, "--concurrency", "1",
             "--hostname", "encoder@%h", "--loglevel", "INFO"]  # fmt: skip
     proc, log = processes.start("encoder", argv, env)
     wait_for(lambda: b" ready." in log.read_bytes(), 60, "rungs worker start", proc, log)
@@ -37,7 +37,7 @@ def test_a_rungs_only_worker_leaves_closing_work_to_a_finalize_worker(split, dat
     assert order[:2] == ["a64", "v00"] and order[-1] == "join"
     # The closing task waits, untouched, in its own queue.
     wait_for(lambda: client.llen(redis_keys.FINALIZE_QUEUE) == 1, 10, "closing message queued")
-    assert client.llen(redis_keys.RUNGS_QUEUE) == 0
+    assert client.llen(redis_keys.PARTS_QUEUE) == 0
     assert b"Task tasks.transcode.close[" not in log.read_bytes()
 
     # `make worker QUEUES=finalize` takes it.
@@ -53,4 +53,4 @@ def test_a_rungs_only_worker_leaves_closing_work_to_a_finalize_worker(split, dat
     wait_for(lambda: client.llen(redis_keys.FINALIZE_QUEUE) == 0, 120, "closing message taken", make, log)
     ran = re.compile(rb"Task tasks\.transcode\.close\[[0-9a-f-]+\] succeeded")
     wait_for(lambda: ran.search(log.read_bytes()), 30, "close task run", make, log)
-    assert b"rungs" not in log.read_bytes().split(b"[queues]")[-1].split(b"[tasks]")[0]
+    assert b"parts" not in log.read_bytes().split(b"[queues]")[-1].split(b"[tasks]")[0]

@@ -14,7 +14,7 @@ import requests
 
 from tests import reference
 from tests.system import upload, wait_terminal
-from transcoder.media.ladder import Rendition, plan
+from transcoder.media.ladder import Rendition, renditions_for
 from transcoder.media.probe import probe
 
 #: A white frame and a 1 kHz beep at the start of every second, on a moving background.
@@ -144,7 +144,7 @@ def test_chunks_join_frame_exact_with_the_sound_in_sync(system, sync_clip, tmp_p
         "| --- | --- | --- | --- | --- |",
     ]
     for name, path in outputs.items():
-        rendition = next(r for r in plan(media.width, media.height) if r.name == name)
+        rendition = next(r for r in renditions_for(media.width, media.height) if r.name == name)
         one_pass = tmp_path / f"one-pass-{name}.mp4"
         subprocess.run(
             reference.one_pass(sync_clip, one_pass, rendition, media), check=True, stdout=subprocess.DEVNULL

@@ -1,6 +1,6 @@
 from tasks.config import CLOSE_TASK, PART_TASK, celery_config
 from transcoder.records import redis_keys
-from transcoder.records.redis_keys import FINALIZE_QUEUE, RUNGS_QUEUE
+from transcoder.records.redis_keys import FINALIZE_QUEUE, PARTS_QUEUE
 from transcoder.settings import Settings
 
 
@@ -28,8 +28,8 @@ def test_delivery_settings_for_long_idempotent_tasks():
 def test_encodes_and_short_work_use_separate_declared_queues():
     conf = celery_config(Settings.from_env({"TRANSCODER_REDIS_URL": "redis://h:1/3"}))
     assert conf["broker_url"] == conf["result_backend"] == "redis://h:1/3"
-    assert {q.name for q in conf["task_queues"]} == {FINALIZE_QUEUE, RUNGS_QUEUE}
-    assert conf["task_routes"][PART_TASK] == {"queue": RUNGS_QUEUE}
+    assert {q.name for q in conf["task_queues"]} == {FINALIZE_QUEUE, PARTS_QUEUE}
+    assert conf["task_routes"][PART_TASK] == {"queue": PARTS_QUEUE}
     assert conf["task_routes"][CLOSE_TASK] == {"queue": FINALIZE_QUEUE}
     assert conf["task_create_missing_queues"] is False
 
@@ -38,5 +38,5 @@ def test_each_queue_has_its_own_exchange_and_key():
     queues = celery_config(Settings.from_env({}))["task_queues"]
     assert {(q.name, q.exchange.name, q.routing_key) for q in queues} == {
         (FINALIZE_QUEUE, FINALIZE_QUEUE, FINALIZE_QUEUE),
-        (RUNGS_QUEUE, RUNGS_QUEUE, RUNGS_QUEUE),
+        (PARTS_QUEUE, PARTS_QUEUE, PARTS_QUEUE),
     }

@@ -4,7 +4,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from transcoder.media.commands import TIMELINE_OFFSET_S, audio_args, video_part_args
-from transcoder.media.ladder import plan as ladder
+from transcoder.media.ladder import renditions_for as ladder
 from transcoder.media.planner import Part
 from transcoder.media.policy import Limits
 from transcoder.media.previews import StoryboardPlan

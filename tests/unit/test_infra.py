@@ -87,7 +87,7 @@ def test_keda_scales_the_worker_on_the_rungs_list_like_the_autoscaler():
     assert scaled["spec"]["scaleTargetRef"]["name"] in by_kind("Deployment")
     (trigger,) = scaled["spec"]["triggers"]
     assert trigger["type"] == "redis"
-    assert trigger["metadata"]["listName"] == redis_keys.RUNGS_QUEUE
+    assert trigger["metadata"]["listName"] == redis_keys.PARTS_QUEUE
     host, port = trigger["metadata"]["address"].rsplit(":", 1)
     assert host.split(".")[0] in by_kind("Service") and int(port) == _redis_port()
     per_worker = trigger["metadata"]["listLength"]

@@ -1,7 +1,7 @@
 """Video, part and rendition state transitions (pure; the Redis side is in the integration tests)."""
 
 from transcoder.media.frames import Frames
-from transcoder.media.ladder import plan
+from transcoder.media.ladder import renditions_for
 from transcoder.media.planner import plan as plan_parts
 from transcoder.media.previews import StoryboardPlan
 from transcoder.media.probe import MediaInfo
@@ -13,7 +13,7 @@ STORYBOARD = StoryboardPlan(1, 12, 10, 2, 160, 68)
 
 
 def fresh(shape="chunks"):
-    ladder = plan(640, 272)
+    ladder = renditions_for(640, 272)
     parts = plan_parts(
         FRAMES, [r.name for r in ladder], STORYBOARD, audio_bitrates=[64], shape=shape, poster_at=2
     )
@@ -79,7 +79,7 @@ def test_rendition_progress_is_its_parts_weighted_by_length():
     assert transitions.report_progress(video, "v01", 25.0, 20.0, 6.0)
     v00, v01 = states.part(video, "v00"), states.part(video, "v01")
     expected = round((50 * v00["seconds"] + 25 * v01["seconds"]) / (v00["seconds"] + v01["seconds"]), 1)
-    rendition = states.rung(video, "144p")
+    rendition = states.rendition(video, "144p")
     assert (rendition["state"], rendition["progress"], rendition["fps"], rendition["eta_seconds"]) == (
         "running", expected, 50.0, 6.0)  # fmt: skip
 
@@ -136,20 +136,20 @@ def test_a_join_without_a_storyboard_leaves_the_video_ready_without_previews():
 def test_playable_once_the_sound_and_a_renditions_first_part_are_ready():
     video = fresh()
     run(video, "v00")
-    assert summary.playable_rungs(video) == []  # no sound yet
+    assert summary.playable_renditions(video) == []  # no sound yet
     run(video, "a64")
-    assert [r["name"] for r in summary.playable_rungs(video)] == ["144p", "240p"]
+    assert [r["name"] for r in summary.playable_renditions(video)] == ["144p", "240p"]
 
 
-def test_rungs_shape_has_one_part_per_rendition():
-    video = fresh("rungs")
+def test_renditions_shape_has_one_part_per_rendition():
+    video = fresh("renditions")
     assert [(p["id"], p["rungs"]) for p in video["parts"] if p["kind"] == "video"] == [
         ("v00", ["144p"]),
         ("v01", ["240p"]),
     ]
     run(video, "a64")
     run(video, "v00")
-    assert [r["name"] for r in summary.playable_rungs(video)] == ["144p"]
+    assert [r["name"] for r in summary.playable_renditions(video)] == ["144p"]
 
 
 def test_cancel_ends_the_video_and_its_unfinished_parts_only():

@@ -1,10 +1,10 @@
 import pytest
 
-from transcoder.media.ladder import Rendition, plan
+from transcoder.media.ladder import Rendition, renditions_for
 
 
 def sizes(width, height):
-    return [(r.name, r.width, r.height) for r in plan(width, height)]
+    return [(r.name, r.width, r.height) for r in renditions_for(width, height)]
 
 
 def test_landscape_720p_gets_every_rung():
@@ -49,16 +49,16 @@ def test_rotated_phone_video_is_planned_from_displayed_size():
 
 @pytest.mark.parametrize("width,height", [(1280, 720), (720, 1280), (853, 479), (640, 272), (3, 5)])
 def test_every_rendition_has_even_dimensions_no_larger_than_the_source(width, height):
-    for r in plan(width, height):
+    for r in renditions_for(width, height):
         assert r.width % 2 == 0 and r.height % 2 == 0
         assert max(r.width, r.height) <= max(width, height, 2)
 
 
 def test_bitrate_caps_rise_with_the_rung():
-    caps = [r.video_maxrate_k for r in plan(1920, 1080)]
+    caps = [r.video_maxrate_k for r in renditions_for(1920, 1080)]
     assert caps == sorted(caps) and len(set(caps)) == 4
 
 
 def test_rendition_round_trips_through_a_dict():
-    r = plan(1280, 720)[2]
+    r = renditions_for(1280, 720)[2]
     assert Rendition.from_dict(r.to_dict()) == r

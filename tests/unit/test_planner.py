@@ -6,7 +6,7 @@ from transcoder.media.frames import Frames, parse_packets
 from transcoder.media.planner import FIRST_CHUNK_S, chunk_seconds, cut, plan, poster_time
 from transcoder.media.previews import StoryboardPlan
 
-RUNGS = ["144p", "240p", "360p", "480p"]
+RENDITIONS = ["144p", "240p", "360p", "480p"]
 
 
 def cfr(seconds: float, fps: float = 30.0, gop: int = 250) -> Frames:
@@ -20,20 +20,20 @@ def storyboard(seconds: int) -> StoryboardPlan:
 
 def test_a_short_video_is_one_part_with_every_rendition_plus_sound_and_join():
     """The lowest sound first, then the pictures, then the other sounds: playable soonest."""
-    parts = plan(cfr(6), RUNGS, storyboard(6), audio_bitrates=[64, 64, 96, 128], poster_at=0.6)
-    assert [(p.id, p.kind, p.rungs, p.bitrate_k) for p in parts] == [
+    parts = plan(cfr(6), RENDITIONS, storyboard(6), audio_bitrates=[64, 64, 96, 128], poster_at=0.6)
+    assert [(p.id, p.kind, p.renditions, p.bitrate_k) for p in parts] == [
         ("a64", "audio", (), 64),
-        ("v00", "video", tuple(RUNGS), 0),
+        ("v00", "video", tuple(RENDITIONS), 0),
         ("a96", "audio", (), 96),
         ("a128", "audio", (), 128),
-        ("join", "join", tuple(RUNGS), 0),
+        ("join", "join", tuple(RENDITIONS), 0),
     ]
     assert parts[1].frames == 180 and parts[1].seek is None
     assert parts[-1].after == ("a64", "v00", "a96", "a128")
 
 
 def test_a_silent_video_has_no_sound_part():
-    parts = plan(cfr(6), RUNGS, storyboard(6), audio_bitrates=[])
+    parts = plan(cfr(6), RENDITIONS, storyboard(6), audio_bitrates=[])
     assert [p.id for p in parts] == ["v00", "join"]
     assert parts[-1].after == ("v00",)
 
@@ -82,7 +82,7 @@ def test_every_length_and_keyframe_spacing_is_cut_whole():
 def test_each_part_seeks_halfway_before_its_first_frame_even_at_29_97():
     fps = float(Fraction(30000, 1001))
     frames = cfr(60, fps=fps)
-    for part in plan(frames, RUNGS, storyboard(60), audio_bitrates=[])[1:-1]:
+    for part in plan(frames, RENDITIONS, storyboard(60), audio_bitrates=[])[1:-1]:
         before, first = frames.times[part.first - 1], frames.times[part.first]
         assert part.start == first
         assert before < part.seek < first
@@ -95,15 +95,17 @@ def test_a_variable_frame_rate_is_cut_on_its_own_frame_times():
         times.append(round(t, 6))
         t += 1 / 30 if i % 3 else 1 / 20
     frames = Frames(tuple(times), frozenset(range(0, 1500, 100)))
-    parts = plan(frames, RUNGS, storyboard(60), audio_bitrates=[])[:-1]
+    parts = plan(frames, RENDITIONS, storyboard(60), audio_bitrates=[])[:-1]
     assert sum(p.frames for p in parts) == 1500
     assert all(p.start == times[p.first] for p in parts)
 
 
-def test_rungs_shape_is_one_whole_video_part_per_rendition():
-    parts = plan(cfr(60), RUNGS, storyboard(60), audio_bitrates=[64, 64, 96, 128], shape="rungs", poster_at=6)
+def test_renditions_shape_is_one_whole_video_part_per_rendition():
+    parts = plan(
+        cfr(60), RENDITIONS, storyboard(60), audio_bitrates=[64, 64, 96, 128], shape="renditions", poster_at=6
+    )
     video = [p for p in parts if p.kind == "video"]
-    assert [p.rungs for p in video] == [(r,) for r in RUNGS]
+    assert [p.renditions for p in video] == [(r,) for r in RENDITIONS]
     assert all(p.frames == 1800 and p.seek is None for p in video)
     # The first part makes every tile and the poster; the others none.
     assert video[0].tiles == (0, 60) and video[0].poster_at == 6
@@ -113,7 +115,7 @@ def test_rungs_shape_is_one_whole_video_part_per_rendition():
 def test_every_tile_is_made_by_exactly_one_chunk_and_the_poster_by_one():
     parts = [
         p
-        for p in plan(cfr(60), RUNGS, storyboard(60), audio_bitrates=[64, 64, 96, 128], poster_at=6)
+        for p in plan(cfr(60), RENDITIONS, storyboard(60), audio_bitrates=[64, 64, 96, 128], poster_at=6)
         if p.kind == "video"
     ]
     tiles = [i for p in parts for i in range(p.tiles[0], p.tiles[0] + p.tiles[1])]
@@ -145,6 +147,6 @@ def test_the_first_part_makes_the_tiles_and_poster_before_its_first_frame():
 
 
 def test_what_playback_waits_for_is_urgent_and_nothing_else():
-    for shape in ("chunks", "rungs"):
-        parts = plan(cfr(60), RUNGS, storyboard(60), audio_bitrates=[64, 64, 96, 128], shape=shape)
+    for shape in ("chunks", "renditions"):
+        parts = plan(cfr(60), RENDITIONS, storyboard(60), audio_bitrates=[64, 64, 96, 128], shape=shape)
         assert [p.id for p in parts if p.urgent] == ["a64", "v00"], shape

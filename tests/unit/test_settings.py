@@ -49,3 +49,21 @@ def test_bad_values_are_refused_with_the_variable_named(name, value, fragment):
     with pytest.raises(ConfigError) as info:
         Settings.from_env({name: value})
     assert fragment in info.value.message
+
+
+def test_a_renamed_setting_keeps_its_old_name_and_value_for_a_release_with_a_warning(caplog):
+    with caplog.at_level("WARNING", logger="transcoder.settings"):
+        settings = Settings.from_env({"TRANSCODER_PLAN": "rungs"})
+    assert settings.part_shape == "renditions"
+    said = " ".join(r.getMessage() for r in caplog.records)
+    assert "TRANSCODER_PLAN is now TRANSCODER_PART_SHAPE" in said
+    assert "TRANSCODER_PART_SHAPE=rungs is now PART_SHAPE=renditions" in said
+
+
+def test_the_new_name_wins_over_the_old_one_and_a_wrong_shape_is_refused():
+    assert (
+        Settings.from_env({"TRANSCODER_PLAN": "renditions", "TRANSCODER_PART_SHAPE": "chunks"}).part_shape
+        == "chunks"
+    )
+    with pytest.raises(ConfigError, match="PART_SHAPE must be chunks or renditions"):
+        Settings.from_env({"TRANSCODER_PART_SHAPE": "rungz"})

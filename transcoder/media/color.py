@@ -1,7 +1,7 @@
 """Every output is SDR BT.709: what a source's colour is, and the filters that take it there.
 
 Phones record HDR: HLG (iPhone) or PQ (HDR10, many Android phones). An 8-bit H.264
-rung that keeps those pixels, tagged or not, looks grey and dim in every player. So
+rendition that keeps those pixels, tagged or not, looks grey and dim in every player. So
 HDR is converted, with ``zscale`` and ``tonemap``, the way BT.2408 places SDR in HDR:
 
 - to linear light with 203 nits (HDR reference white) as 1.0, so diffuse white in the
@@ -31,9 +31,9 @@ REFERENCE_WHITE_NITS = 203.0
 DEFAULT_PEAK_NITS = 1000.0
 #: Share of SDR white below which tone mapping changes nothing.
 ROLL_OFF_FROM = 0.8
-#: Output colour tags of every rung, poster and storyboard (ffmpeg output options).
+#: Output colour tags of every rendition, poster and storyboard (ffmpeg output options).
 BT709_TAGS = {"color_primaries": "bt709", "color_trc": "bt709", "colorspace": "bt709", "color_range": "tv"}
-#: Scaling a picture that is already BT.709 limited range (a lower rung from a higher one).
+#: Scaling a picture that is already BT.709 limited range (a lower rendition from a higher one).
 BT709_SCALE = {"in_color_matrix": "bt709", "out_color_matrix": "bt709", "in_range": "tv", "out_range": "tv"}
 
 _BT601_MATRICES = {"smpte170m", "bt470bg"}

@@ -19,7 +19,7 @@ from typing import Any
 SEGMENT_SECONDS = 4
 PLAYLIST = "index.m3u8"
 INIT = "init.mp4"
-#: The only file names a rung's HLS folder holds; the web app serves nothing else.
+#: The only file names a rendition's HLS folder holds; the web app serves nothing else.
 FILE_NAME = re.compile(r"^(index\.m3u8|init\.mp4|seg_\d{3,6}\.m4s)$")
 #: The only part folder names (see ``transcoder.planner``).
 PART_NAME = re.compile(r"^(a\d{2,3}|v\d{2,4})$")
@@ -35,7 +35,7 @@ class Segment:
 
 @dataclass(frozen=True)
 class Variant:
-    """What the master playlist says about one rung."""
+    """What the master playlist says about one rendition."""
 
     name: str
     width: int

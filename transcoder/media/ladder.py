@@ -1,7 +1,7 @@
 """The rendition ladder: which sizes a source gets, and at what bitrates.
 
-A rung is named by the short side of the displayed frame, so a portrait phone
-video's 360p is 360 wide. We never upscale, but always make the lowest rung.
+Each step of the ladder is named by the short side of the displayed frame, so a portrait
+phone video's 360p is 360 wide. We never upscale, but always make the lowest step.
 """
 
 from __future__ import annotations
@@ -11,26 +11,27 @@ from typing import Any
 
 
 @dataclass(frozen=True)
-class Rung:
+class Step:
+    """One step of the ladder, before it meets a source."""
+
     name: str
     short_side: int
     video_maxrate_k: int
     audio_bitrate_k: int
 
 
-#: Lowest first: lower rungs are enqueued first, so a video is watchable soonest.
-LADDER: tuple[Rung, ...] = (
-    Rung("144p", 144, 250, 64),
-    Rung("240p", 240, 500, 64),
-    Rung("360p", 360, 900, 96),
-    Rung("480p", 480, 1500, 128),
+#: Lowest first: lower renditions are enqueued first, so a video is watchable soonest.
+LADDER: tuple[Step, ...] = (
+    Step("144p", 144, 250, 64),
+    Step("240p", 240, 500, 64),
+    Step("360p", 360, 900, 96),
+    Step("480p", 480, 1500, 128),
 )
-RUNGS_BY_NAME = {rung.name: rung for rung in LADDER}
 
 
 @dataclass(frozen=True)
 class Rendition:
-    """One output: a rung fitted to a particular source."""
+    """One output size: a step of the ladder fitted to a particular source."""
 
     name: str
     width: int
@@ -46,21 +47,21 @@ class Rendition:
         return cls(**data)
 
 
-def plan(width: int, height: int) -> list[Rendition]:
+def renditions_for(width: int, height: int) -> list[Rendition]:
     """Renditions for a source shown at ``width`` x ``height``, lowest first."""
     short, long_ = min(width, height), max(width, height)
     out: list[Rendition] = []
-    for rung in LADDER:
-        if rung.short_side <= short:
-            scaled = _even(long_ * rung.short_side / short)
-            new_short, new_long = rung.short_side, min(scaled, _even_down(long_))
+    for step in LADDER:
+        if step.short_side <= short:
+            scaled = _even(long_ * step.short_side / short)
+            new_short, new_long = step.short_side, min(scaled, _even_down(long_))
         elif not out:
-            # Smaller than the lowest rung: keep the source size, made even.
+            # Smaller than the lowest step: keep the source size, made even.
             new_short, new_long = _even_down(short), _even_down(long_)
         else:
             break
         w, h = (new_long, new_short) if width >= height else (new_short, new_long)
-        out.append(Rendition(rung.name, w, h, rung.video_maxrate_k, rung.audio_bitrate_k))
+        out.append(Rendition(step.name, w, h, step.video_maxrate_k, step.audio_bitrate_k))
     return out
 
 

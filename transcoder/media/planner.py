@@ -8,7 +8,7 @@ encoded into all of them. Two shapes:
   video plays soon; the others are sized so a video gives several workers work
   without any part being too small to be worth its start-up. Boundaries fall
   on source keyframes where one is near, so no part decodes frames it throws away.
-- ``rungs``: one part per rendition over the whole video (one task per rendition).
+- ``renditions``: one part per rendition over the whole video (one task per rendition).
 
 The sound is encoded once for the whole video (per-chunk AAC clicks and drifts
 at every seam), one part per bitrate the ladder uses, so the lowest, which
@@ -24,7 +24,6 @@ from typing import Any
 from transcoder.media.frames import Frames
 from transcoder.media.previews import StoryboardPlan
 
-SHAPES = ("chunks", "rungs")
 #: The first chunk's length: one HLS segment, so playback can start as soon as it is encoded.
 FIRST_CHUNK_S = 4.0
 #: Shortest and longest chunk, and how many chunks a video aims for between them.
@@ -45,7 +44,9 @@ class Part:
 
     id: str
     kind: str  # "video", "audio" or "join"
-    rungs: tuple[str, ...] = ()
+    #: The names of the renditions it makes (``rungs`` in the document and the API, which
+    #: clients read, so that field keeps its name).
+    renditions: tuple[str, ...] = ()
     #: The first frame's index and time, and how many frames the part encodes.
     first: int = 0
     start: float = 0.0
@@ -66,8 +67,20 @@ class Part:
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        data["rungs"], data["tiles"], data["after"] = list(self.rungs), list(self.tiles), list(self.after)
+        del data["renditions"]
+        data["rungs"], data["tiles"], data["after"] = (
+            list(self.renditions),
+            list(self.tiles),
+            list(self.after),
+        )
         return data
+
+    @classmethod
+    def from_dict(cls, entry: dict[str, Any]) -> Part:
+        """The part as planned, from its entry in a video's document (which holds its state too)."""
+        fields = {k: entry[k] for k in cls.__dataclass_fields__ if k != "renditions"}
+        fields.update(tiles=tuple(fields["tiles"]), after=tuple(fields["after"]))
+        return cls(renditions=tuple(entry["rungs"]), **fields)
 
 
 def audio_id(bitrate_k: int) -> str:
@@ -84,7 +97,7 @@ def chunk_seconds(duration: float, configured: float = 0.0) -> float:
 
 def plan(
     frames: Frames,
-    rungs: list[str],
+    renditions: list[str],
     storyboard: StoryboardPlan,
     *,
     audio_bitrates: list[int],
@@ -94,20 +107,23 @@ def plan(
 ) -> list[Part]:
     """The parts of one video, in the order they should start (playable soonest)."""
     duration = frames.duration
-    if shape == "rungs":
+    if shape == "renditions":
         ranges = [(0, len(frames.times))]
         video = [
-            _range_part(f"v{i:02d}", (rung,), ranges[0], frames, duration) for i, rung in enumerate(rungs)
+            _range_part(f"v{i:02d}", (name,), ranges[0], frames, duration)
+            for i, name in enumerate(renditions)
         ]
     else:
         ranges = cut(frames, chunk_seconds(duration, chunk_s))
-        video = [_range_part(f"v{i:02d}", tuple(rungs), r, frames, duration) for i, r in enumerate(ranges)]
+        video = [
+            _range_part(f"v{i:02d}", tuple(renditions), r, frames, duration) for i, r in enumerate(ranges)
+        ]
     video = _with_previews(video, frames, storyboard, poster_at, duration)
     video[0] = replace(video[0], urgent=True)
     sound = [Part(audio_id(k), "audio", seconds=duration, urgent=i == 0, bitrate_k=k)
              for i, k in enumerate(sorted(set(audio_bitrates)))]  # fmt: skip
     parts = [*sound[:1], video[0], *sound[1:], *video[1:]]
-    return [*parts, Part(JOIN, "join", tuple(rungs), after=tuple(p.id for p in parts))]
+    return [*parts, Part(JOIN, "join", tuple(renditions), after=tuple(p.id for p in parts))]
 
 
 def cut(frames: Frames, chunk_s: float) -> list[tuple[int, int]]:
@@ -142,21 +158,21 @@ def _first_at(times: tuple[float, ...], target: float) -> int:
 
 
 def _range_part(
-    part_id: str, rungs: tuple[str, ...], span: tuple[int, int], frames: Frames, duration: float
+    part_id: str, renditions: tuple[str, ...], span: tuple[int, int], frames: Frames, duration: float
 ) -> Part:
     first, end = span
     times = frames.times
     start = times[first]
     stop = times[end] if end < len(times) else duration
     seek = None if first == 0 else (times[first - 1] + start) / 2
-    return Part(part_id, "video", rungs, first, start, end - first, seek, stop - start)
+    return Part(part_id, "video", renditions, first, start, end - first, seek, stop - start)
 
 
 def _with_previews(
     parts: list[Part], frames: Frames, storyboard: StoryboardPlan, poster_at: float, duration: float
 ) -> list[Part]:
     """Give each chunk the storyboard tiles that fall in it, and the poster to the one holding
-    ``poster_at``; in the ``rungs`` shape the first part makes them all."""
+    ``poster_at``; in the ``renditions`` shape the first part makes them all."""
     out = []
     chunked = len({p.start for p in parts}) == len(parts)
     for index, part in enumerate(parts):

@@ -1,7 +1,7 @@
 """Keep the number of local ``celery worker`` processes following the work waiting.
 
 The rule is KEDA's Redis list scaler, so one machine scales as a cluster would:
-``ceil(length of the rungs list / per_worker)`` workers, within min and max. Workers
+``ceil(length of the parts list / per_worker)`` workers, within min and max. Workers
 are only ever added, or stopped once idle by a warm shutdown (SIGTERM: Celery takes
 no new message and lets any running task finish), so scaling never kills an encode.
 """
@@ -96,7 +96,7 @@ class Autoscaler:
         """Look once and act: start workers at once, stop idle ones after the cooldown."""
         self.workers = [w for w in self.workers if w.proc.poll() is None]
         live = [w for w in self.workers if not w.stopping]
-        waiting = self.client.llen(redis_keys.RUNGS_QUEUE)
+        waiting = self.client.llen(redis_keys.PARTS_QUEUE)
         busy = busy_workers(self.videos)
         target = desired(waiting, self.minimum, self.maximum, self.per_worker)
         stopping = len(self.workers) - len(live)

@@ -1,16 +1,18 @@
-"""Every Redis key and channel name this project uses, in one place."""
+"""Every Redis key, channel and queue name this project uses, in one place.
+
+Storage keys (where files live) are another thing, in ``transcoder.storage.layout``."""
 
 from __future__ import annotations
 
 PREFIX = "transcoder"
 
-#: The Celery queues (Redis lists of waiting messages). Encodes of rungs and previews wait
-#: in RUNGS_QUEUE, whose length is what autoscalers read; closing a video waits in
-#: FINALIZE_QUEUE, so it never queues behind long encodes. An operator may start workers
-#: that take only one of them.
-RUNGS_QUEUE = "rungs"
+#: The Celery queues (Redis lists of waiting messages). Every part of a video's work (its
+#: pictures, sound and join) waits in PARTS_QUEUE, whose length is what autoscalers read;
+#: closing a video waits in FINALIZE_QUEUE, so it never queues behind long encodes. An
+#: operator may start workers that take only one of them.
+PARTS_QUEUE = "parts"
 FINALIZE_QUEUE = "finalize"
-QUEUES = (RUNGS_QUEUE, FINALIZE_QUEUE)
+QUEUES = (PARTS_QUEUE, FINALIZE_QUEUE)
 
 #: Set of ids of videos not yet ended; the sweeper looks only at these.
 ACTIVE_VIDEOS = f"{PREFIX}:active"
@@ -56,7 +58,7 @@ def runs_key(video_id: str) -> str:
     """Hash of how often each part's task was delivered (by part name), turned away by the
     part's lease (``refused:<part>``), and how often the video was closed (``close``).
 
-    Counts duplicates too (a re-delivered message that found the rung done), so
+    Counts duplicates too (a re-delivered message that found the part done), so
     operators and tests can see at-least-once delivery at work.
     """
     return f"{PREFIX}:runs:{video_id}"

@@ -7,7 +7,7 @@ from typing import Any
 
 from transcoder.errors import VideoNotFound
 
-#: A video: one JSON document (see ``transcoder.jobs``).
+#: A video: one JSON document (see ``transcoder.records.transitions``).
 Video = dict[str, Any]
 
 
@@ -45,17 +45,19 @@ def sound_of(video: Video, bitrate_k: int) -> dict[str, Any] | None:
     return next((p for p in video["parts"] if p["kind"] == "audio" and p["bitrate_k"] == bitrate_k), None)
 
 
-def rung(video: Video, name: str) -> dict[str, Any]:
+def rendition(video: Video, name: str) -> dict[str, Any]:
     for entry in video["renditions"]:
         if entry["name"] == name:
             return entry
     raise VideoNotFound(f"Video {video['id']} has no {name} rendition.")
 
 
-def video_parts(video: Video, rung_name: str | None = None) -> list[dict[str, Any]]:
+def video_parts(video: Video, rendition_name: str | None = None) -> list[dict[str, Any]]:
     """The parts that encode pictures (of one rendition), in time order."""
     found = [
-        p for p in video["parts"] if p["kind"] == "video" and (rung_name is None or rung_name in p["rungs"])
+        p
+        for p in video["parts"]
+        if p["kind"] == "video" and (rendition_name is None or rendition_name in p["rungs"])
     ]
     return sorted(found, key=lambda p: p["start"])
 

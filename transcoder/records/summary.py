@@ -76,7 +76,7 @@ def _previews_state(video: Video, join: dict[str, Any] | None) -> str:
     )
 
 
-def playable_rungs(video: Video) -> list[dict[str, Any]]:
+def playable_renditions(video: Video) -> list[dict[str, Any]]:
     """Renditions a player can start now (lowest first): its sound and its first part are
     ready; later parts join the playlist as they finish."""
     if video["state"] in (VideoState.FAILED.value, VideoState.CANCELED.value):

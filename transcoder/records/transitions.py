@@ -23,14 +23,8 @@ from transcoder.records.states import (
     Video,
     VideoState,
     part,
-    rung,
-    sound_of,
-    video_parts,
 )
-from transcoder.records.summary import overall_progress, playable_rungs, summarize
-
-__all__ = ["PART_TERMINAL", "TERMINAL", "PartState", "Video", "VideoState", "overall_progress",
-           "part", "playable_rungs", "rung", "sound_of", "video_parts"]  # fmt: skip
+from transcoder.records.summary import summarize
 
 
 def new_video_id() -> str:

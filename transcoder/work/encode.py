@@ -42,8 +42,8 @@ def encode_pictures(
     """Decode the part's frames once; write every rendition's segments, its tiles, the poster."""
     video_id, part_id = video["id"], entry["id"]
     media = MediaInfo.from_dict(video["source"])
-    part = _part(entry)
-    renditions = [_rendition(states.rung(video, name)) for name in part.rungs]
+    part = Part.from_dict(entry)
+    renditions = [_rendition(states.rendition(video, name)) for name in part.renditions]
     storage, settings = services.storage, services.settings
     storyboard = StoryboardPlan.from_dict(video["storyboard_plan"])
     with ExitStack() as stack:
@@ -118,12 +118,6 @@ def describe(folder: Path, seconds: float, span: tuple[float, float] | None = No
 
 def _niceness(entry: dict[str, Any]) -> int:
     return 0 if entry.get("urgent") else LATER_NICENESS
-
-
-def _part(entry: dict[str, Any]) -> Part:
-    fields = {k: entry[k] for k in Part.__dataclass_fields__}
-    fields.update(rungs=tuple(fields["rungs"]), tiles=tuple(fields["tiles"]), after=tuple(fields["after"]))
-    return Part(**fields)
 
 
 def _rendition(entry: dict[str, Any]) -> Rendition:

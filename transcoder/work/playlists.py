@@ -40,7 +40,7 @@ def media(video: states.Video, name: str) -> str | None:
 
 def master(video: states.Video) -> str | None:
     """The master playlist listing the renditions that can play now, or None if none can."""
-    variants = [_variant(video, r) for r in summary.playable_rungs(video)]
+    variants = [_variant(video, r) for r in summary.playable_renditions(video)]
     if not variants:
         return None
     uris = {v.name: f"{v.name}/{hls.PLAYLIST}" for v in variants}

@@ -10,7 +10,7 @@ from typing import BinaryIO
 
 from transcoder.errors import InvalidInput
 from transcoder.media import frames, planner, previews
-from transcoder.media.ladder import plan
+from transcoder.media.ladder import renditions_for
 from transcoder.media.probe import MediaInfo, probe
 from transcoder.ops import metrics
 from transcoder.records import redis_keys, states, transitions
@@ -48,7 +48,7 @@ def accept_upload(
         except InvalidInput as refused:
             metrics.record_refusal(services.redis, refused.code)
             raise
-        name, ladder = clean_filename(filename), plan(media.width, media.height)
+        name, ladder = clean_filename(filename), renditions_for(media.width, media.height)
         record = new_record(services, video_id, name, media, found, ladder)
         try:
             services.storage.put_file(source_key(video_id), local)
@@ -79,7 +79,7 @@ def new_record(
         [r.name for r in ladder],
         storyboard,
         audio_bitrates=[r.audio_bitrate_k for r in ladder] if media.has_audio else [],
-        shape=settings.plan,
+        shape=settings.part_shape,
         chunk_s=settings.chunk_seconds,
         poster_at=planner.poster_time(media.duration),
     )

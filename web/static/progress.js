@@ -1,4 +1,4 @@
-// Shared by the pages: draw a video's per-rung progress, and follow it live.
+// Shared by the pages: draw a video's per-rendition progress, and follow it live.
 "use strict";
 
 const Transcoder = (() => {
@@ -18,11 +18,11 @@ const Transcoder = (() => {
   }
 
   // Fill `box` with one row per rendition: a bar, percent, fps and ETA, or the download link.
-  function renderRungs(box, video) {
+  function renderRenditions(box, video) {
     for (const r of video.renditions) {
-      let row = box.querySelector(`[data-rung="${r.name}"]`);
+      let row = box.querySelector(`[data-rendition="${r.name}"]`);
       if (!row) {
-        row = el("div", { class: "rung", "data-rung": r.name });
+        row = el("div", { class: "rendition", "data-rendition": r.name });
         row.append(el("span", { class: "name" }, r.name));
         row.append(el("progress", { max: "100", value: "0", "aria-label": `${r.name} progress` }));
         row.append(el("span", { class: "info" }));
@@ -226,5 +226,5 @@ const Transcoder = (() => {
     }
   }
 
-  return { el, seconds, renderRungs, renderActions, describe, follow, csrf, TERMINAL };
+  return { el, seconds, renderRenditions, renderActions, describe, follow, csrf, TERMINAL };
 })();

@@ -1,9 +1,9 @@
-// The upload page: several files at once, an upload bar each, then live progress per rung.
+// The upload page: several files at once, an upload bar each, then live progress per rendition.
 // Uploads are remembered in this browser, so a reload shows where each one is.
 "use strict";
 
 (() => {
-  const { el, renderRungs, renderActions, describe, follow } = Transcoder;
+  const { el, renderRenditions, renderActions, describe, follow } = Transcoder;
   const STORE = "transcoder.uploads";
   const form = document.getElementById("upload-form");
   const input = document.getElementById("file");
@@ -20,7 +20,7 @@
     const upload = el("p", { class: "upload" });
     upload.append(el("progress", { max: "100", value: "0", "aria-label": `${name} upload` }));
     upload.append(el("span", { class: "sent" }, "Uploading…"));
-    box.append(upload, el("p", { class: "state", role: "status" }), el("div", { class: "rungs" }));
+    box.append(upload, el("p", { class: "state", role: "status" }), el("div", { class: "renditions" }));
     list.prepend(box);
     return box;
   }
@@ -34,7 +34,7 @@
       (v) => {
         state.textContent = describe(v);
         state.className = `state ${v.state}`;
-        renderRungs(box.querySelector(".rungs"), v);
+        renderRenditions(box.querySelector(".renditions"), v);
         renderActions(box, v, (retried) => track(box, retried));
         if (v.playable && !box.querySelector(".watch")) {
           box.querySelector("h2").after(el("a", { class: "watch", href: v.watch_url }, "Watch"));

@@ -3,7 +3,7 @@
 "use strict";
 
 (() => {
-  const { el, renderRungs, renderActions, describe, follow } = Transcoder;
+  const { el, renderRenditions, renderActions, describe, follow } = Transcoder;
   const player = document.getElementById("player");
   const media = document.getElementById("video");
   const quality = document.getElementById("quality");
@@ -68,7 +68,7 @@
       downloads.append(item);
     }
     if (v.state === "ready") progress.replaceChildren();
-    else renderRungs(progress, v);
+    else renderRenditions(progress, v);
     renderActions(progress, v, (retried) => follow(retried, render));
     start(v);
     // Rungs finished since the player loaded: reload the list while nothing has played yet.
