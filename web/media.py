@@ -30,7 +30,7 @@ HLS_TYPES = {".m3u8": "application/vnd.apple.mpegurl", ".mp4": "video/mp4", ".m4
 
 def _ready_rendition(video: states.Video, name: str) -> dict:
     entry = next((e for e in video["renditions"] if e["name"] == name), None)
-    if entry is None or entry["state"] != states.PartState.READY.value:
+    if entry is None or entry["state"] != states.PartState.READY:
         abort(404)
     return entry
 
@@ -77,7 +77,7 @@ def hls_file(video_id: str, name: str, part_id: str, filename: str):  # type: ig
         abort(404)
     video = services().videos.get(checked_id(video_id))
     part = next((p for p in video["parts"] if p["id"] == part_id), None)
-    if part is None or part["state"] != states.PartState.READY.value:
+    if part is None or part["state"] != states.PartState.READY:
         abort(404)
     if name not in (part["results"] or {}).get("renditions", {}):
         abort(404)
@@ -88,7 +88,7 @@ def hls_file(video_id: str, name: str, part_id: str, filename: str):  # type: ig
 @bp.get("/<any(poster.jpg, storyboard.jpg, storyboard.vtt):filename>")
 def preview_file(video_id: str, filename: str):  # type: ignore[no-untyped-def]
     video = services().videos.get(checked_id(video_id))
-    ready = video["previews"]["state"] == states.PartState.READY.value
+    ready = video["previews"]["state"] == states.PartState.READY
     poster = filename == "poster.jpg" and _has_poster(video)
     if not (ready or poster):
         abort(404)
@@ -97,8 +97,7 @@ def preview_file(video_id: str, filename: str):  # type: ignore[no-untyped-def]
 
 def _has_poster(video: states.Video) -> bool:
     return any(
-        p["state"] == states.PartState.READY.value and (p["results"] or {}).get("poster")
-        for p in video["parts"]
+        p["state"] == states.PartState.READY and (p["results"] or {}).get("poster") for p in video["parts"]
     )
 
 

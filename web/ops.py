@@ -32,7 +32,7 @@ class ClusterCollector(Collector):
         self.svc = svc
 
     def collect(self) -> Iterator[Metric]:
-        snap = metrics.snapshot(self.svc.redis, self.svc.videos)
+        snap = metrics.read_figures(self.svc.redis, self.svc.videos)
         yield _family(
             GaugeMetricFamily, "queue_depth", "Messages waiting in each queue.", "queue", snap.queues
         )

@@ -63,7 +63,7 @@ def socket(ws: Server) -> None:
         except ConnectionClosed:
             pass
         finally:
-            follower.close()
+            live.hub().close(follower)
         if follower.dropped:
             ws.close(reason=1013, message="too slow: reconnect for the current state")
 
@@ -82,7 +82,7 @@ def _read(app: Flask, ws: Server, follower: Follower, send: Any) -> None:
     except ConnectionClosed:
         pass
     finally:
-        follower.close()
+        live.hub().close(follower)
 
 
 def _apply(follower: Follower, text: str | bytes) -> dict[str, Any] | None:
@@ -98,15 +98,15 @@ def _apply(follower: Follower, text: str | bytes) -> dict[str, Any] | None:
             if wanted is None:
                 continue
             if wanted == "all":
-                follower.follow_everything(action == "subscribe")
+                live.hub().follow_everything(follower, action == "subscribe")
                 continue
             if not isinstance(wanted, list) or not all(isinstance(v, str) for v in wanted):
                 return {"code": "bad_request", "message": f'"{action}" takes a list of video ids or "all".'}
             ids = live.checked_ids(wanted)
             if action == "unsubscribe":
-                follower.remove(ids)
-            elif missing := follower.add(ids):
-                follower.remove(missing)
+                live.hub().remove(follower, ids)
+            elif missing := live.hub().add(follower, ids):
+                live.hub().remove(follower, missing)
                 return {**live.not_found(missing).to_dict(), "videos": missing}
     except TranscoderError as exc:
         return exc.to_dict()

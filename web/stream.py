@@ -53,12 +53,12 @@ def _stream(video_ids: list[str] | None) -> Response:
         admission.__exit__(None, None, None)
         raise Unavailable("Redis cannot be reached; try again shortly.") from exc
     if missing:
-        follower.close()
+        live.hub().close(follower)
         admission.__exit__(None, None, None)
         raise live.not_found(missing)
 
     def closed() -> None:
-        follower.close()
+        live.hub().close(follower)
         admission.__exit__(None, None, None)
 
     keepalive = services().settings.sse_keepalive

@@ -74,11 +74,11 @@ def video_json(video: states.Video, url: UrlBuilder | None = None) -> dict[str, 
     renditions = []
     for entry in video["renditions"]:
         item = {field: entry[field] for field in RENDITION_FIELDS}
-        ready = entry["state"] == states.PartState.READY.value
+        ready = entry["state"] == states.PartState.READY
         item["url"] = url("media.rendition_file", video_id, name=entry["name"]) if ready else None
         renditions.append(item)
     playable = bool(summary.playable_renditions(video))
-    previews_ready = video["previews"]["state"] == states.PartState.READY.value
+    previews_ready = video["previews"]["state"] == states.PartState.READY
 
     def preview(name: str) -> str | None:
         return url("media.preview_file", video_id, filename=name) if previews_ready else None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from transcoder.live import follower as hub_module
+from transcoder.live import follower as follower_module
 from transcoder.live.hub import Hub
 
 
@@ -19,18 +19,23 @@ def _hub() -> tuple[Hub, list]:
         rendered.append(video["seq"])
         return json.dumps(video)
 
-    hub = Hub(client=None, store=None, render=render)
+    hub = Hub(client=None, store=_NoStore(), render=render)
     return hub, rendered
 
 
+class _NoStore:
+    """A store with no videos yet: the tests publish every snapshot themselves."""
+
+    def many(self, video_ids):
+        return []
+
+    def active(self):
+        return []
+
+
 def _follower(hub: Hub, videos):
-    """A follower registered without reading Redis (what ``Hub.follow`` does after it)."""
-    follower = hub_module.Follower(hub, videos)
-    hub._followers.add(follower)
-    if videos is None:
-        hub._everything.add(follower)
-    else:
-        hub._index(follower, videos)
+    """A follower registered without a subscription (``Hub.follow`` starts one)."""
+    follower, _ = hub.register(videos)
     return follower
 
 
@@ -74,7 +79,7 @@ def test_news_older_than_what_was_seen_is_dropped():
     assert follower.take(0) == []
     assert rendered == [5]
     # Offered directly (a new follower's first snapshot), an old one is refused too.
-    assert follower.offer(hub_module.Snapshot("a", 3, False, "{}"))
+    assert follower.offer(follower_module.Snapshot("a", 3, False, "{}"))
     assert follower.take(0) == []
 
 
@@ -93,10 +98,10 @@ def test_a_follower_that_stops_reading_is_dropped_and_costs_nothing_more(monkeyp
     hub, _ = _hub()
     stuck, reading = _follower(hub, ["a"]), _follower(hub, ["a"])
     clock = [1000.0]
-    monkeypatch.setattr(hub_module.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(follower_module.time, "monotonic", lambda: clock[0])
     hub.publish(_video("a", 2))
     reading.take(0)
-    clock[0] += hub_module.STALL_S + 1
+    clock[0] += follower_module.STALL_S + 1
     hub.publish(_video("a", 3))
     assert stuck.dropped and not stuck.pending
     assert hub.counts["dropped"] == 1
@@ -109,8 +114,8 @@ def test_a_follower_that_stops_reading_is_dropped_and_costs_nothing_more(monkeyp
 def test_unfollowing_stops_news_and_closing_forgets_the_follower():
     hub, _ = _hub()
     follower = _follower(hub, ["a", "b"])
-    follower.remove(["a"])
+    hub.remove(follower, ["a"])
     hub.publish(_video("a", 2))
     assert follower.take(0) == []
-    follower.close()
-    assert hub.followers == 0 and hub._by_video == {}
+    hub.close(follower)
+    assert hub.followers == 0 and hub.indexed_videos == 0

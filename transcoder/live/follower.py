@@ -1,6 +1,9 @@
 """One live stream's side of the hub: what it follows, and the newest snapshot of each
 video it has not yet sent.
 
+It knows nothing of the hub: the hub indexes it (``Hub.add``, ``Hub.remove``...) and
+offers it snapshots; the stream takes them.
+
 Snapshots are whole states, so a newer one says everything an older one did: a
 follower keeps at most one pending snapshot per video (a slow reader costs no more and
 delays no one), never takes one older than what it already sent, and is dropped when it
@@ -11,13 +14,9 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from transcoder.live.hub import Hub
 
 #: A follower that has not taken what was waiting for it in this long is dropped.
 STALL_S = 30.0
@@ -36,8 +35,11 @@ class Snapshot:
 class Follower:
     """What one stream follows, and the newest snapshots it has not yet sent."""
 
-    def __init__(self, hub: Hub, videos: Iterable[str] | None, seen: dict[str, int] | None = None) -> None:
-        self.hub = hub
+    def __init__(
+        self, counts: Counter[str], videos: Iterable[str] | None, seen: dict[str, int] | None = None
+    ) -> None:
+        #: The hub's counts of snapshots coalesced and delivered, which this follower adds to.
+        self.counts = counts
         self.everything = videos is None
         self.videos: set[str] = set() if videos is None else set(videos)
         #: The newest seq sent of each video (seeded from a resuming client's last event).
@@ -65,7 +67,7 @@ class Follower:
                 self._wake.set()
                 return False
             if newest is not None:
-                self.hub.counts["coalesced"] += 1
+                self.counts["coalesced"] += 1
             self.pending[snap.video_id] = snap
             self.pending.move_to_end(snap.video_id)
             if self.waiting_since is None:
@@ -86,7 +88,7 @@ class Follower:
                 self.sent[snap.video_id] = snap.seq
                 if snap.terminal and not self.everything:
                     self.videos.discard(snap.video_id)
-        self.hub.counts["delivered"] += len(taken)
+        self.counts["delivered"] += len(taken)
         return taken
 
     @property
@@ -94,31 +96,14 @@ class Follower:
         """Following given videos, and every one of them has ended and been sent."""
         return not self.everything and not self.videos and not self.pending
 
-    def add(self, video_ids: Iterable[str]) -> list[str]:
-        """Follow more videos; their current snapshots are queued. Returns ids not found."""
-        video_ids = [v for v in video_ids if v not in self.videos]
-        self.videos.update(video_ids)
-        self.hub._index(self, video_ids)
-        return self.hub.refresh(video_ids, self)
-
-    def follow_everything(self, on: bool) -> None:
-        """Follow every video (the library), or only those named.
-
-        On, the snapshots of the videos still running are queued first.
-        """
-        self.everything = on
-        self.hub._index_everything(self, on)
-        if on:
-            self.hub.refresh(self.hub.store.active(), self)
-
-    def remove(self, video_ids: Iterable[str]) -> None:
+    def forget(self, video_ids: Iterable[str]) -> None:
+        """Stop following these videos, and drop what is waiting of them."""
         with self._lock:
             for video_id in video_ids:
                 self.videos.discard(video_id)
                 self.pending.pop(video_id, None)
-        self.hub._unindex(self, video_ids)
 
     def close(self) -> None:
+        """Take nothing more; a stream waiting in ``take`` wakes up."""
         self.closed = True
-        self.hub._forget(self)
         self._wake.set()

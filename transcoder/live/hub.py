@@ -23,7 +23,7 @@ import json
 import logging
 import threading
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable
 
 import redis
@@ -53,7 +53,7 @@ class Hub:
         self.store = store
         self.render = render
         self.resync_s = resync_s
-        self.counts = {"delivered": 0, "dropped": 0, "coalesced": 0, "received": 0, "resyncs": 0}
+        self.counts: Counter[str] = Counter(delivered=0, dropped=0, coalesced=0, received=0, resyncs=0)
         self.connected = False
         self._followers: set[Follower] = set()
         self._by_video: dict[str, set[Follower]] = {}
@@ -68,37 +68,75 @@ class Hub:
     def follow(
         self, video_ids: Iterable[str] | None, seen: dict[str, int] | None = None
     ) -> tuple[Follower, list[str]]:
-        """A follower of these videos (None: of every video), their snapshots queued.
+        """A follower of these videos (None: of every video), their snapshots queued, with
+        the subscription started. Returns the follower and the ids that name no video."""
+        self.start()
+        return self.register(video_ids, seen)
+
+    def register(
+        self, video_ids: Iterable[str] | None, seen: dict[str, int] | None = None
+    ) -> tuple[Follower, list[str]]:
+        """``follow`` without starting the subscription (for callers that publish themselves).
 
         The follower is registered before the snapshots are read, so a change published
         in between reaches it (and the older of the two is dropped by its seq). ``seen``
         holds seqs the client already has, which are not sent again.
-        Returns the follower and the ids that name no video.
         """
-        self.start()
-        follower = Follower(self, [], seen)
+        follower = Follower(self.counts, [], seen)
         with self._lock:
             self._followers.add(follower)
         if video_ids is None:
-            follower.follow_everything(True)
+            self.follow_everything(follower, True)
             return follower, []
-        return follower, follower.add(video_ids)
+        return follower, self.add(follower, video_ids)
 
     @property
     def followers(self) -> int:
         return len(self._followers)
 
-    def _index(self, follower: Follower, video_ids: Iterable[str]) -> None:
+    @property
+    def indexed_videos(self) -> int:
+        """How many videos some follower follows by id (0 once every follower has gone)."""
         with self._lock:
-            for video_id in video_ids:
-                self._by_video.setdefault(video_id, set()).add(follower)
+            return len(self._by_video)
 
-    def _index_everything(self, follower: Follower, on: bool) -> None:
+    def add(self, follower: Follower, video_ids: Iterable[str]) -> list[str]:
+        """``follower`` follows more videos; their current snapshots are queued for it.
+        Returns the ids that name no video."""
+        video_ids = [v for v in video_ids if v not in follower.videos]
+        follower.videos.update(video_ids)
+        self._index(follower, video_ids)
+        return self.refresh(video_ids, follower)
+
+    def follow_everything(self, follower: Follower, on: bool) -> None:
+        """``follower`` follows every video (the library), or only those named.
+
+        On, the snapshots of the videos still running are queued first.
+        """
+        follower.everything = on
         with self._lock:
             if on:
                 self._everything.add(follower)
             else:
                 self._everything.discard(follower)
+        if on:
+            self.refresh(self.store.active(), follower)
+
+    def remove(self, follower: Follower, video_ids: Iterable[str]) -> None:
+        """``follower`` stops following these videos."""
+        video_ids = list(video_ids)
+        follower.forget(video_ids)
+        self._unindex(follower, video_ids)
+
+    def close(self, follower: Follower) -> None:
+        """The stream of ``follower`` has ended: it is forgotten and takes nothing more."""
+        follower.close()
+        self._forget(follower)
+
+    def _index(self, follower: Follower, video_ids: Iterable[str]) -> None:
+        with self._lock:
+            for video_id in video_ids:
+                self._by_video.setdefault(video_id, set()).add(follower)
 
     def _unindex(self, follower: Follower, video_ids: Iterable[str]) -> None:
         with self._lock:

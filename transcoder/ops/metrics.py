@@ -17,6 +17,7 @@ import redis
 
 from transcoder.errors import CatalogUnavailable
 from transcoder.records import redis_keys, transitions
+from transcoder.records.states import VideoState
 from transcoder.records.videos import VideoStore
 
 log = logging.getLogger(__name__)
@@ -95,7 +96,9 @@ class Histogram:
 
 
 @dataclass
-class Snapshot:
+class Figures:
+    """Everything /metrics shows, as read at one moment."""
+
     queues: dict[str, int]
     running: dict[str, int]
     videos: dict[str, int]
@@ -111,14 +114,14 @@ class Snapshot:
     recovered: dict[str, int] = field(default_factory=dict)
 
 
-def snapshot(client: redis.Redis, videos: VideoStore) -> Snapshot:
+def read_figures(client: redis.Redis, videos: VideoStore) -> Figures:
     """Everything /metrics shows, read now."""
     queues = {name: client.llen(name) for name in redis_keys.QUEUES}
     running = Counter(entry["kind"] for _, entry in transitions.running_parts(videos.active_videos()))
     try:
-        states = videos.catalog.counts()
+        by_state = videos.catalog.counts()
     except CatalogUnavailable:
-        states = {}  # the readiness check says why
+        by_state = {}  # the readiness check says why
     encode = {}
     for kind in sorted(_text(r) for r in client.smembers(f"{redis_keys.METRICS}:part-kinds")):
         raw = {_text(k): v for k, v in client.hgetall(_encode_key(kind)).items()}
@@ -128,10 +131,10 @@ def snapshot(client: redis.Redis, videos: VideoStore) -> Snapshot:
             buckets.append((bound, total))
         encode[kind] = Histogram(buckets, float(raw.get("sum", 0)), int(raw.get("count", 0)))
     uploads = {_text(k): int(v) for k, v in client.hgetall(UPLOADS).items()}
-    return Snapshot(
+    return Figures(
         queues=queues,
         running=dict(running),
-        videos={state.value: max(states.get(state.value, 0), 0) for state in states.VideoState},
+        videos={state: max(by_state.get(state, 0), 0) for state in VideoState},
         encode=encode,
         failures={_text(k): int(v) for k, v in client.hgetall(FAILURES).items()},
         refusals={_text(k): int(v) for k, v in client.hgetall(REFUSALS).items()},

@@ -2,8 +2,8 @@
 for several machines), written with SQLAlchemy 2 and migrated with Alembic.
 
 Redis holds what is live (the queue, leases, progress); the catalog holds what must
-outlast a Redis that loses everything: each video's last durable snapshot, and its
-renditions as rows to list and filter. A snapshot is kept only if its ``seq`` is newer
+outlast a Redis that loses everything: each video's last durable document, and its
+renditions as rows to list and filter. A document is kept only if its ``seq`` is newer
 than the stored one, so writers that race, or replay an old state, cannot move a
 record backwards.
 """
@@ -62,7 +62,8 @@ class VideoRow(Base):
     duration: Mapped[float] = mapped_column(Float, default=0.0)
     #: The uploader's API key id, when the server uses keys.
     key_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: The video's document as of ``seq`` (the column keeps its first name, ``snapshot``).
+    document: Mapped[dict[str, Any]] = mapped_column("snapshot", JSON)
     renditions: Mapped[list[RenditionRow]] = relationship(
         back_populates="video", cascade="all, delete-orphan", order_by="RenditionRow.height"
     )
@@ -136,7 +137,7 @@ class Catalog:
             row.seq = video["seq"]
             row.updated_at = video.get("updated_at") or video["created_at"]
             row.duration = video["source"]["duration"]
-            row.snapshot = video
+            row.document = video
             wanted = {r["name"]: r for r in video["renditions"]}
             row.renditions = [r for r in row.renditions if r.name in wanted]
             have = {r.name: r for r in row.renditions}
@@ -151,14 +152,14 @@ class Catalog:
     def get(self, video_id: str) -> dict[str, Any] | None:
         with self._session() as session:
             row = session.get(VideoRow, video_id)
-            return None if row is None else row.snapshot
+            return None if row is None else row.document
 
     def get_many(self, video_ids: list[str]) -> list[dict[str, Any]]:
         if not video_ids:
             return []
         with self._session() as session:
             rows = session.scalars(select(VideoRow).where(VideoRow.id.in_(video_ids)))
-            return [row.snapshot for row in rows]
+            return [row.document for row in rows]
 
     def get_many_ordered(self, video_ids: list[str]) -> list[dict[str, Any]]:
         """``get_many`` in the order of ``video_ids``; unknown ids left out."""
@@ -183,7 +184,7 @@ class Catalog:
         """Snapshots of videos still queued or processing (what recovery looks at)."""
         with self._session() as session:
             rows = session.scalars(select(VideoRow).where(VideoRow.state.in_(("queued", "processing"))))
-            return [row.snapshot for row in rows]
+            return [row.document for row in rows]
 
     def page(
         self, *, state: str | None = None, query: str = "", cursor: str | None = None, limit: int = 50

@@ -29,8 +29,8 @@ class PartState(StrEnum):
     CANCELED = "canceled"
 
 
-TERMINAL = {VideoState.READY.value, VideoState.FAILED.value, VideoState.CANCELED.value}
-PART_TERMINAL = {PartState.READY.value, PartState.FAILED.value, PartState.CANCELED.value}
+TERMINAL = {VideoState.READY, VideoState.FAILED, VideoState.CANCELED}
+PART_TERMINAL = {PartState.READY, PartState.FAILED, PartState.CANCELED}
 
 
 def part(video: Video, part_id: str) -> dict[str, Any]:

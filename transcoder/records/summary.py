@@ -32,69 +32,67 @@ def _summary(
 ) -> dict[str, Any]:
     everything = own + shared
     states = {p["state"] for p in everything}
-    failed = next((p for p in everything if p["state"] == PartState.FAILED.value), None)
-    if join is not None and join["state"] == PartState.READY.value:
-        state = PartState.READY.value
+    failed = next((p for p in everything if p["state"] == PartState.FAILED), None)
+    if join is not None and join["state"] == PartState.READY:
+        state = PartState.READY
     elif failed is not None:
-        state = PartState.FAILED.value
-    elif video["state"] == VideoState.CANCELED.value:
-        state = PartState.CANCELED.value
-    elif states & {PartState.RUNNING.value, PartState.READY.value}:
-        state = PartState.RUNNING.value
+        state = PartState.FAILED
+    elif video["state"] == VideoState.CANCELED:
+        state = PartState.CANCELED
+    elif states & {PartState.RUNNING, PartState.READY}:
+        state = PartState.RUNNING
     else:
-        state = PartState.QUEUED.value
+        state = PartState.QUEUED
     seconds = sum(p["seconds"] for p in own) or 1.0
     progress = sum(p["progress"] * p["seconds"] for p in own) / seconds
-    if state != PartState.READY.value:
+    if state != PartState.READY:
         progress = min(progress, 99.9)
-    running = [p for p in own if p["state"] == PartState.RUNNING.value]
+    running = [p for p in own if p["state"] == PartState.RUNNING]
     fps = round(sum(p["fps"] or 0 for p in running), 1) if running else None
     etas = [p["eta_seconds"] for p in running]
-    waiting = any(p["state"] == PartState.QUEUED.value for p in own)
+    waiting = any(p["state"] == PartState.QUEUED for p in own)
     eta = max(etas) if running and None not in etas and not waiting else None
     return {
         "state": state,
-        "progress": 100.0 if state == PartState.READY.value else round(progress, 1),
+        "progress": 100.0 if state == PartState.READY else round(progress, 1),
         "fps": fps or None,
-        "eta_seconds": 0.0 if state == PartState.READY.value else eta,
+        "eta_seconds": 0.0 if state == PartState.READY else eta,
         "error": failed["error"] if failed is not None else None,
     }
 
 
 def _previews_state(video: Video, join: dict[str, Any] | None) -> str:
     if join is None:
-        return PartState.FAILED.value
-    if join["state"] == PartState.READY.value:
+        return PartState.FAILED
+    if join["state"] == PartState.READY:
         has = bool((join.get("results") or {}).get("storyboard"))
-        return PartState.READY.value if has else PartState.FAILED.value
-    if video["state"] == VideoState.CANCELED.value:
-        return PartState.CANCELED.value
-    if join["state"] == PartState.FAILED.value:
-        return PartState.FAILED.value
-    return (
-        PartState.RUNNING.value if video["state"] == VideoState.PROCESSING.value else PartState.QUEUED.value
-    )
+        return PartState.READY if has else PartState.FAILED
+    if video["state"] == VideoState.CANCELED:
+        return PartState.CANCELED
+    if join["state"] == PartState.FAILED:
+        return PartState.FAILED
+    return PartState.RUNNING if video["state"] == VideoState.PROCESSING else PartState.QUEUED
 
 
 def playable_renditions(video: Video) -> list[dict[str, Any]]:
     """Renditions a player can start now (lowest first): its sound and its first part are
     ready; later parts join the playlist as they finish."""
-    if video["state"] in (VideoState.FAILED.value, VideoState.CANCELED.value):
+    if video["state"] in (VideoState.FAILED, VideoState.CANCELED):
         return []
     playable = []
     for rendition in video["renditions"]:
         own = video_parts(video, rendition["name"])
         sound = sound_of(video, rendition["audio_bitrate_k"])
-        if sound is not None and sound["state"] != PartState.READY.value:
+        if sound is not None and sound["state"] != PartState.READY:
             continue
-        if own and own[0]["state"] == PartState.READY.value:
+        if own and own[0]["state"] == PartState.READY:
             playable.append(rendition)
     return playable
 
 
 def overall_progress(video: Video) -> float:
     entries = video["renditions"]
-    if video["state"] == VideoState.READY.value:
+    if video["state"] == VideoState.READY:
         return 100.0
     if not entries:
         return 0.0

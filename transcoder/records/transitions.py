@@ -41,7 +41,7 @@ def new_video(
 ) -> Video:
     video = {
         "id": video_id,
-        "state": VideoState.QUEUED.value,
+        "state": VideoState.QUEUED,
         "error": None,
         "filename": filename,
         "created_at": now,
@@ -59,11 +59,11 @@ def new_video(
             }
             for r in renditions
         ],
-        "previews": {"state": PartState.QUEUED.value, "error": None, "storyboard": None},
+        "previews": {"state": PartState.QUEUED, "error": None, "storyboard": None},
         "parts": [
             {
                 **p.to_dict(),
-                "state": PartState.QUEUED.value,
+                "state": PartState.QUEUED,
                 "progress": 0.0,
                 "fps": None,
                 "eta_seconds": None,
@@ -87,12 +87,12 @@ def new_video(
 
 def running_parts(videos: list[Video]) -> list[tuple[str, dict[str, Any]]]:
     """(part id, part) for every part of these videos that is running now."""
-    return [(p["id"], p) for video in videos for p in video["parts"] if p["state"] == PartState.RUNNING.value]
+    return [(p["id"], p) for video in videos for p in video["parts"] if p["state"] == PartState.RUNNING]
 
 
 def dispatchable(video: Video) -> list[str]:
     """The parts to send to workers now: queued, and not waiting for other parts."""
-    return [p["id"] for p in video["parts"] if p["state"] == PartState.QUEUED.value and p["released"]]
+    return [p["id"] for p in video["parts"] if p["state"] == PartState.QUEUED and p["released"]]
 
 
 # --- transitions: each returns True when it changed the document -------------
@@ -104,17 +104,17 @@ def start_part(video: Video, part_id: str, worker: str, now: float | None = None
     if entry["state"] in PART_TERMINAL or video["state"] in TERMINAL or not entry["released"]:
         return False
     # Progress is kept from an earlier attempt: a bar never goes back.
-    entry.update(state=PartState.RUNNING.value, retry_at=None, fps=None, eta_seconds=None, worker=worker)
+    entry.update(state=PartState.RUNNING, retry_at=None, fps=None, eta_seconds=None, worker=worker)
     entry["attempts"] += 1
     entry["started_at"] = now
-    video["state"] = VideoState.PROCESSING.value
+    video["state"] = VideoState.PROCESSING
     summarize(video)
     return True
 
 
 def report_progress(video: Video, part_id: str, percent: float, fps: float | None, eta: float | None) -> bool:
     entry = part(video, part_id)
-    if entry["state"] != PartState.RUNNING.value:
+    if entry["state"] != PartState.RUNNING:
         return False
     # Never let a bar go backwards, whatever order reports arrive in.
     entry["progress"] = round(max(entry["progress"], min(percent, 100.0)), 1)
@@ -130,7 +130,7 @@ def finish_part(video: Video, part_id: str, now: float, results: dict[str, Any] 
     if entry["state"] in PART_TERMINAL or video["state"] in TERMINAL:
         return False
     entry.update(
-        state=PartState.READY.value,
+        state=PartState.READY,
         error=None,
         progress=100.0,
         eta_seconds=0.0,
@@ -145,14 +145,10 @@ def finish_part(video: Video, part_id: str, now: float, results: dict[str, Any] 
 def release(video: Video, now: float) -> list[str]:
     """Parts whose wait just ended (all they come after are ready): marked due now, so the
     sweeper sends them again if the message that should start them is lost."""
-    ready = {p["id"] for p in video["parts"] if p["state"] == PartState.READY.value}
+    ready = {p["id"] for p in video["parts"] if p["state"] == PartState.READY}
     released = []
     for entry in video["parts"]:
-        if (
-            not entry["released"]
-            and set(entry["after"]) <= ready
-            and entry["state"] == PartState.QUEUED.value
-        ):
+        if not entry["released"] and set(entry["after"]) <= ready and entry["state"] == PartState.QUEUED:
             entry.update(released=True, retry_at=now)
             released.append(entry["id"])
     return released
@@ -162,7 +158,7 @@ def fail_part(video: Video, part_id: str, error: dict[str, str], now: float) -> 
     entry = part(video, part_id)
     if entry["state"] in PART_TERMINAL or video["state"] in TERMINAL:
         return False
-    entry.update(state=PartState.FAILED.value, error=error, eta_seconds=None)
+    entry.update(state=PartState.FAILED, error=error, eta_seconds=None)
     summarize(video)
     settle(video, now)
     return True
@@ -187,7 +183,7 @@ def requeue_part(
     the part fails only after ``max_outages`` of them.
     """
     entry = part(video, part_id)
-    if entry["state"] != PartState.RUNNING.value or video["state"] in TERMINAL:
+    if entry["state"] != PartState.RUNNING or video["state"] in TERMINAL:
         return False
     if outage:
         entry["attempts"] -= 1
@@ -204,9 +200,7 @@ def requeue_part(
             "message": f"{error['message']} This happened {entry['attempts']} times, so we stopped trying.",
         }
         return fail_part(video, part_id, reason, now)
-    entry.update(
-        state=PartState.QUEUED.value, retry_at=retry_at, eta_seconds=None, fps=None, last_error=error
-    )
+    entry.update(state=PartState.QUEUED, retry_at=retry_at, eta_seconds=None, fps=None, last_error=error)
     summarize(video)
     return True
 
@@ -217,9 +211,9 @@ def cancel(video: Video, now: float) -> bool:
         return False
     for entry in video["parts"]:
         if entry["state"] not in PART_TERMINAL:
-            entry.update(state=PartState.CANCELED.value, eta_seconds=None)
+            entry.update(state=PartState.CANCELED, eta_seconds=None)
     video.update(
-        state=VideoState.CANCELED.value,
+        state=VideoState.CANCELED,
         error={"code": "canceled", "message": "This video was canceled."},
         finished_at=now,
     )
@@ -230,29 +224,29 @@ def cancel(video: Video, now: float) -> bool:
 def retry_failed(video: Video) -> list[str]:
     """Queue a failed video's failed parts again (their finished siblings are kept);
     returns the ids of those that can start now."""
-    if video["state"] != VideoState.FAILED.value:
+    if video["state"] != VideoState.FAILED:
         return []
     for entry in video["parts"]:
-        if entry["state"] == PartState.FAILED.value:
+        if entry["state"] == PartState.FAILED:
             # A fresh budget: storage outages and the last passing error are forgotten too,
             # or a part that failed for outages would fail again at its first one after Retry.
             entry.update(
-                state=PartState.QUEUED.value,
+                state=PartState.QUEUED,
                 error=None,
                 attempts=0,
                 outages=0,
                 last_error=None,
                 retry_at=None,
             )
-    video.update(state=VideoState.PROCESSING.value, error=None, finished_at=None)
+    video.update(state=VideoState.PROCESSING, error=None, finished_at=None)
     summarize(video)
     return dispatchable(video)
 
 
 def _blocked(video: Video, entry: dict[str, Any]) -> bool:
     """A part that waits for one that failed: it cannot run until a retry."""
-    failed = {p["id"] for p in video["parts"] if p["state"] == PartState.FAILED.value}
-    return entry["state"] == PartState.QUEUED.value and bool(failed & set(entry["after"]))
+    failed = {p["id"] for p in video["parts"] if p["state"] == PartState.FAILED}
+    return entry["state"] == PartState.QUEUED and bool(failed & set(entry["after"]))
 
 
 def settle(video: Video, now: float) -> bool:
@@ -261,16 +255,16 @@ def settle(video: Video, now: float) -> bool:
         return False
     if any(e["state"] not in PART_TERMINAL and not _blocked(video, e) for e in video["parts"]):
         return False
-    failed = [e for e in video["parts"] if e["state"] == PartState.FAILED.value]
+    failed = [e for e in video["parts"] if e["state"] == PartState.FAILED]
     if failed:
-        names = [r["name"] for r in video["renditions"] if r["state"] == PartState.FAILED.value]
+        names = [r["name"] for r in video["renditions"] if r["state"] == PartState.FAILED]
         first = failed[0]["error"] or {}
-        video["state"] = VideoState.FAILED.value
+        video["state"] = VideoState.FAILED
         video["error"] = {
             "code": first.get("code", "encode_failed"),
             "message": f"The {', '.join(names)} rendition failed: {first.get('message', 'unknown reason')}",
         }
     else:
-        video["state"] = VideoState.READY.value
+        video["state"] = VideoState.READY
     video["finished_at"] = now
     return True

@@ -20,7 +20,7 @@ def _outputs(parts: list[dict[str, Any]], name: str) -> tuple[list[hls.PartOutpu
     """The ready parts' outputs for ``name`` in order, up to the first gap; and whether all are there."""
     outputs = []
     for part in parts:
-        if part["state"] != states.PartState.READY.value:
+        if part["state"] != states.PartState.READY:
             return outputs, False
         written = part["results"]["renditions"][name]
         segments = tuple((s[0], s[1], s[2]) for s in written["segments"])

@@ -161,7 +161,7 @@ def _finish(
         return Outcome()
     kind = states.part(video, part_id)["kind"]
     metrics.record_encode(services.redis, kind, time.monotonic() - began)
-    if video["state"] == states.VideoState.CANCELED.value:
+    if video["state"] == states.VideoState.CANCELED:
         services.storage.delete_prefix(video_prefix(video_id))  # canceled as it finished
     return Outcome(changed and video["state"] in states.TERMINAL, follow if changed else [])
 
@@ -189,7 +189,7 @@ def _again(services: Services, video_id: str, part_id: str, exc: Transient) -> O
             max_outages=retry.OUTAGE_RETRIES,
         ),
     )
-    if states.part(video, part_id)["state"] == states.PartState.QUEUED.value:
+    if states.part(video, part_id)["state"] == states.PartState.QUEUED:
         raise RetryLater(countdown, exc) from exc
     if changed:
         metrics.record_failure(services.redis, exc.code)  # out of attempts

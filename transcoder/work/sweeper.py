@@ -69,9 +69,9 @@ def sweep(services: Services, enqueue: Callable[[str, str], None], now: float | 
             if not services.redis.exists(redis_keys.LOADED):
                 log.warning("sweeper: Redis lost its state during this sweep; the next one recovers")
                 return done
-            if entry["state"] == states.PartState.RUNNING.value:
+            if entry["state"] == states.PartState.RUNNING:
                 action = _requeue_lost(services, video_id, name, now)
-            elif entry["state"] == states.PartState.QUEUED.value and _overdue(entry, now):
+            elif entry["state"] == states.PartState.QUEUED and _overdue(entry, now):
                 action = _push_retry(services, video_id, name, now)
             else:
                 continue
@@ -92,7 +92,7 @@ def _requeue_lost(services: Services, video_id: str, name: str, now: float) -> s
 
     def change(video: states.Video) -> bool:
         entry = states.part(video, name)
-        if entry["state"] != states.PartState.RUNNING.value:
+        if entry["state"] != states.PartState.RUNNING:
             return False
         return transitions.requeue_part(
             video, name, WORKER_LOST, now, max_attempts=max_attempts, retry_at=now
@@ -101,13 +101,13 @@ def _requeue_lost(services: Services, video_id: str, name: str, now: float) -> s
     video, changed = services.videos.update(video_id, change)
     if not changed:
         return None
-    return "requeued" if states.part(video, name)["state"] == states.PartState.QUEUED.value else "failed"
+    return "requeued" if states.part(video, name)["state"] == states.PartState.QUEUED else "failed"
 
 
 def _push_retry(services: Services, video_id: str, name: str, now: float) -> str | None:
     def change(video: states.Video) -> bool:
         entry = states.part(video, name)
-        if entry["state"] != states.PartState.QUEUED.value or not _overdue(entry, now):
+        if entry["state"] != states.PartState.QUEUED or not _overdue(entry, now):
             return False
         entry["retry_at"] = now
         return True

@@ -121,7 +121,7 @@ def cancel_video(services: Services, video_id: str) -> states.Video:
     finishes meanwhile never mistakes a finished video for a canceled one.
     """
     video, _ = services.videos.update(video_id, lambda v: transitions.cancel(v, time.time()))
-    if video["state"] == states.VideoState.CANCELED.value:
+    if video["state"] == states.VideoState.CANCELED:
         services.redis.set(redis_keys.cancel_key(video_id), 1, ex=redis_keys.FLAG_TTL)
         services.storage.delete_prefix(video_prefix(video_id))
     return video
@@ -146,7 +146,7 @@ def retry_video(services: Services, video_id: str) -> tuple[states.Video, list[s
     names: list[str] = []
 
     def change(video: states.Video) -> bool:
-        if video["state"] != states.VideoState.FAILED.value:
+        if video["state"] != states.VideoState.FAILED:
             return False
         names[:] = transitions.retry_failed(video)
         return True
