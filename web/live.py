@@ -8,7 +8,6 @@ pile of tabs cannot take every connection the server has.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import threading
@@ -22,6 +21,7 @@ from flask import Flask, current_app, request
 from transcoder.errors import TooManyLiveStreams, TooManyVideos, VideoNotFound
 from transcoder.live.hub import Hub
 from transcoder.records.states import Video
+from web.security import hash_key
 
 from .views import checked_id, services, video_json
 
@@ -93,7 +93,7 @@ def client_id() -> str:
     """Who is asking: the API key they use (hashed), else their address."""
     scheme, _, key = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() == "bearer" and key:
-        return "key:" + hashlib.sha256(key.strip().encode()).hexdigest()[:16]
+        return "key:" + hash_key(key)
     return "addr:" + (request.remote_addr or "")
 
 

@@ -15,7 +15,14 @@ from flask import Blueprint, Response, abort, request, send_file
 from transcoder.errors import StorageError
 from transcoder.media import hls
 from transcoder.records import states
-from transcoder.storage.layout import part_prefix, preview_key, rendition_key
+from transcoder.storage.layout import (
+    POSTER,
+    STORYBOARD_IMAGE,
+    STORYBOARD_VTT,
+    part_prefix,
+    preview_key,
+    rendition_key,
+)
 from transcoder.work import playlists
 
 from .views import checked_id, services
@@ -24,7 +31,7 @@ bp = Blueprint("media", __name__, url_prefix="/api/videos/<video_id>")
 
 #: One range, as browsers send them; anything else gets the whole file.
 BYTE_RANGE = re.compile(r"^bytes=(\d+-\d*|-\d+)$")
-PREVIEW_FILES = {"poster.jpg": "image/jpeg", "storyboard.jpg": "image/jpeg", "storyboard.vtt": "text/vtt"}
+PREVIEW_FILES = {POSTER: "image/jpeg", STORYBOARD_IMAGE: "image/jpeg", STORYBOARD_VTT: "text/vtt"}
 HLS_TYPES = {".m3u8": "application/vnd.apple.mpegurl", ".mp4": "video/mp4", ".m4s": "video/iso.segment"}
 
 
@@ -85,11 +92,11 @@ def hls_file(video_id: str, name: str, part_id: str, filename: str):  # type: ig
     return serve(key, HLS_TYPES[PurePath(filename).suffix])
 
 
-@bp.get("/<any(poster.jpg, storyboard.jpg, storyboard.vtt):filename>")
+@bp.get(f"/<any({', '.join(PREVIEW_FILES)}):filename>")
 def preview_file(video_id: str, filename: str):  # type: ignore[no-untyped-def]
     video = services().videos.get(checked_id(video_id))
     ready = video["previews"]["state"] == states.PartState.READY
-    poster = filename == "poster.jpg" and _has_poster(video)
+    poster = filename == POSTER and _has_poster(video)
     if not (ready or poster):
         abort(404)
     return serve(preview_key(video_id, filename), PREVIEW_FILES[filename])

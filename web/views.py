@@ -12,6 +12,7 @@ from transcoder.errors import InvalidInput, VideoNotFound
 from transcoder.records import states, summary
 from transcoder.records.states import Video, VideoState
 from transcoder.services import Services
+from transcoder.storage.layout import POSTER, STORYBOARD_VTT
 
 RENDITION_FIELDS = ("name", "width", "height", "state", "progress", "fps", "eta_seconds", "error")
 VIDEO_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -109,8 +110,8 @@ def video_json(video: states.Video, url: UrlBuilder | None = None) -> dict[str, 
         "renditions": renditions,
         "playable": playable,
         "hls_url": url("media.master_playlist", video_id) if playable else None,
-        "poster_url": preview("poster.jpg"),
-        "storyboard_vtt_url": preview("storyboard.vtt"),
+        "poster_url": preview(POSTER),
+        "storyboard_vtt_url": preview(STORYBOARD_VTT),
         "watch_url": url("pages.watch", video_id),
         "links": links(video_id, url),
     }

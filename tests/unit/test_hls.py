@@ -5,7 +5,6 @@ from transcoder.media.hls import (
     Variant,
     avc_codec,
     bandwidths,
-    codecs,
     decode_time,
     parse_media_playlist,
     render_master,
@@ -72,12 +71,6 @@ def test_peak_and_average_bandwidth():
     peak, average = bandwidths(segments, {"seg_000.m4s": 400_000, "seg_001.m4s": 200_000}, init_size=1000)
     assert peak == 1_250_000  # 200 kB in 1.28 s
     assert average == 910_607  # 601 kB in 5.28 s, rounded up
-
-
-def test_codecs_from_ffprobe_of_an_output():
-    data = {"streams": [{"codec_name": "h264", "profile": "High", "level": 30}, {"codec_name": "aac"}]}
-    assert codecs(data) == "avc1.64001e,mp4a.40.2"
-    assert codecs({"streams": [{"codec_name": "h264", "profile": "Main", "level": 21}]}) == "avc1.4d0015"
 
 
 def test_master_lists_each_variant_with_what_players_need():

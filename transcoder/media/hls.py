@@ -13,8 +13,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
 
 SEGMENT_SECONDS = 4
 PLAYLIST = "index.m3u8"
@@ -24,7 +23,6 @@ FILE_NAME = re.compile(r"^(index\.m3u8|init\.mp4|seg_\d{3,6}\.m4s)$")
 #: The only part folder names (see ``transcoder.planner``).
 PART_NAME = re.compile(r"^(a\d{2,3}|v\d{2,4})$")
 
-AVC_PROFILES = {"Baseline": "4200", "Constrained Baseline": "42e0", "Main": "4d00", "High": "6400"}
 
 
 @dataclass(frozen=True)
@@ -45,13 +43,6 @@ class Variant:
     codecs: str
     #: The audio rendition group this one plays with, if the video has sound.
     audio: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Variant:
-        return cls(**data)
 
 
 def parse_media_playlist(text: str) -> list[Segment]:
@@ -77,19 +68,6 @@ def bandwidths(segments: list[Segment], sizes: dict[str, int], init_size: int = 
     peak = max((sizes[s.uri] * 8 / s.duration for s in segments if s.duration > 0), default=0.0)
     average = total_bytes * 8 / total_seconds if total_seconds > 0 else 0.0
     return math.ceil(max(peak, average)), math.ceil(average)
-
-
-def codecs(probe_data: dict[str, Any]) -> str:
-    """RFC 6381 codec names (``avc1.64001e,mp4a.40.2``) from ffprobe's JSON of an output."""
-    names = []
-    for stream in probe_data.get("streams", []):
-        if stream.get("codec_name") == "h264":
-            profile = AVC_PROFILES.get(stream.get("profile", ""), "6400")
-            level = int(stream.get("level") or 30)
-            names.append(f"avc1.{profile}{level:02x}")
-        elif stream.get("codec_name") == "aac":
-            names.append("mp4a.40.2")
-    return ",".join(names)
 
 
 def avc_codec(init: bytes) -> str:

@@ -53,7 +53,7 @@ def renditions_for(width: int, height: int) -> list[Rendition]:
     out: list[Rendition] = []
     for step in LADDER:
         if step.short_side <= short:
-            scaled = _even(long_ * step.short_side / short)
+            scaled = even(long_ * step.short_side / short)
             new_short, new_long = step.short_side, min(scaled, _even_down(long_))
         elif not out:
             # Smaller than the lowest step: keep the source size, made even.
@@ -65,7 +65,8 @@ def renditions_for(width: int, height: int) -> list[Rendition]:
     return out
 
 
-def _even(value: float) -> int:
+def even(value: float) -> int:
+    """The nearest even size, at least 2 (x264 with 4:2:0 chroma needs even sides)."""
     return max(2, int(round(value / 2)) * 2)
 
 

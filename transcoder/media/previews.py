@@ -7,6 +7,7 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from transcoder.media.ladder import even
 from transcoder.media.probe import MediaInfo
 
 #: Frames the thumbnail filter compares to pick the most typical one (not a black or fade frame).
@@ -36,7 +37,7 @@ class StoryboardPlan:
 
 def poster_size(media: MediaInfo) -> tuple[int, int]:
     scale = min(1.0, POSTER_SHORT_SIDE / min(media.width, media.height))
-    return _even(media.width * scale), _even(media.height * scale)
+    return even(media.width * scale), even(media.height * scale)
 
 
 def plan_storyboard(media: MediaInfo) -> StoryboardPlan:
@@ -44,7 +45,7 @@ def plan_storyboard(media: MediaInfo) -> StoryboardPlan:
     interval = max(1, math.ceil(media.duration / MAX_TILES))
     count = max(1, math.floor(media.duration / interval))
     columns = min(count, COLUMNS)
-    tile_height = _even(TILE_WIDTH * media.height / media.width)
+    tile_height = even(TILE_WIDTH * media.height / media.width)
     return StoryboardPlan(interval, count, columns, math.ceil(count / columns), TILE_WIDTH, tile_height)
 
 
@@ -62,10 +63,6 @@ def storyboard_vtt(plan: StoryboardPlan, duration: float, image_url: str) -> str
             "",
         ]
     return "\n".join(lines)
-
-
-def _even(value: float) -> int:
-    return max(2, int(round(value / 2)) * 2)
 
 
 def _clock(seconds: float) -> str:

@@ -17,6 +17,7 @@ import redis
 
 from transcoder.errors import CatalogUnavailable
 from transcoder.records import redis_keys, transitions
+from transcoder.records.replies import as_text
 from transcoder.records.states import VideoState
 from transcoder.records.videos import VideoStore
 
@@ -123,28 +124,24 @@ def read_figures(client: redis.Redis, videos: VideoStore) -> Figures:
     except CatalogUnavailable:
         by_state = {}  # the readiness check says why
     encode = {}
-    for kind in sorted(_text(r) for r in client.smembers(f"{redis_keys.METRICS}:part-kinds")):
-        raw = {_text(k): v for k, v in client.hgetall(_encode_key(kind)).items()}
+    for kind in sorted(as_text(r) for r in client.smembers(f"{redis_keys.METRICS}:part-kinds")):
+        raw = {as_text(k): v for k, v in client.hgetall(_encode_key(kind)).items()}
         total, buckets = 0, []
         for bound in [*map(str, ENCODE_BUCKETS), "+Inf"]:
             total += int(raw.get(bound, 0))
             buckets.append((bound, total))
         encode[kind] = Histogram(buckets, float(raw.get("sum", 0)), int(raw.get("count", 0)))
-    uploads = {_text(k): int(v) for k, v in client.hgetall(UPLOADS).items()}
+    uploads = {as_text(k): int(v) for k, v in client.hgetall(UPLOADS).items()}
     return Figures(
         queues=queues,
         running=dict(running),
         videos={state: max(by_state.get(state, 0), 0) for state in VideoState},
         encode=encode,
-        failures={_text(k): int(v) for k, v in client.hgetall(FAILURES).items()},
-        refusals={_text(k): int(v) for k, v in client.hgetall(REFUSALS).items()},
+        failures={as_text(k): int(v) for k, v in client.hgetall(FAILURES).items()},
+        refusals={as_text(k): int(v) for k, v in client.hgetall(REFUSALS).items()},
         upload_bytes=uploads.get("bytes", 0),
         uploads=uploads.get("count", 0),
         lease_refusals=int(client.get(LEASE_REFUSALS) or 0),
         cache=videos.cache.counts(),
-        recovered={_text(k): int(v) for k, v in client.hgetall(RECOVERIES).items()},
+        recovered={as_text(k): int(v) for k, v in client.hgetall(RECOVERIES).items()},
     )
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value

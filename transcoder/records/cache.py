@@ -24,6 +24,7 @@ import orjson
 import redis
 
 from transcoder.records import redis_keys
+from transcoder.records.replies import as_text
 
 #: The floor of a deleted video: above any seq it could have had.
 TOMBSTONE = 2**53
@@ -99,7 +100,7 @@ class Cache:
 
     def counts(self) -> dict[str, int]:
         raw = self.redis.hgetall(redis_keys.CACHE_COUNTS)
-        return {(k.decode() if isinstance(k, bytes) else k): int(v) for k, v in raw.items()}
+        return {as_text(k): int(v) for k, v in raw.items()}
 
 
 def digest(query: dict[str, Any]) -> str:

@@ -14,7 +14,6 @@ import base64
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
@@ -85,12 +84,6 @@ class RenditionRow(Base):
     state: Mapped[str] = mapped_column(String(16))
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     video: Mapped[VideoRow] = relationship(back_populates="renditions")
-
-
-@dataclass(frozen=True)
-class Page:
-    videos: list[dict[str, Any]]
-    next_cursor: str | None
 
 
 class Catalog:
@@ -185,13 +178,6 @@ class Catalog:
         with self._session() as session:
             rows = session.scalars(select(VideoRow).where(VideoRow.state.in_(("queued", "processing"))))
             return [row.document for row in rows]
-
-    def page(
-        self, *, state: str | None = None, query: str = "", cursor: str | None = None, limit: int = 50
-    ) -> Page:
-        """Newest first, ``limit`` at a time; ``cursor`` is the last page's ``next_cursor``."""
-        ids, nxt = self.page_ids(state=state, query=query, cursor=cursor, limit=limit)
-        return Page(self.get_many_ordered(ids), nxt)
 
     def page_ids(
         self, *, state: str | None = None, query: str = "", cursor: str | None = None, limit: int = 50

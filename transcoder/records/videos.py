@@ -23,6 +23,7 @@ from transcoder.errors import CatalogUnavailable, VideoNotFound
 from transcoder.records import redis_keys
 from transcoder.records.cache import TOMBSTONE, Cache
 from transcoder.records.catalog import Catalog
+from transcoder.records.replies import as_text
 from transcoder.records.states import TERMINAL, Video, milestone
 
 log = logging.getLogger(__name__)
@@ -157,7 +158,7 @@ class VideoStore:
         """Record the videos the database missed while it was down; returns how many."""
         done = 0
         for raw_id in self.redis.smembers(redis_keys.BEHIND):
-            video_id = raw_id.decode() if isinstance(raw_id, bytes) else raw_id
+            video_id = as_text(raw_id)
             raw = self.redis.get(redis_keys.video_key(video_id))
             if raw is not None:
                 self.catalog.record(json.loads(raw))  # raises while the database is still down
@@ -179,9 +180,7 @@ class VideoStore:
 
     def active(self) -> list[str]:
         """Ids of videos not yet ended."""
-        return sorted(
-            i.decode() if isinstance(i, bytes) else i for i in self.redis.smembers(redis_keys.ACTIVE_VIDEOS)
-        )
+        return sorted(as_text(i) for i in self.redis.smembers(redis_keys.ACTIVE_VIDEOS))
 
     def active_videos(self) -> list[Video]:
         """Videos not yet ended (for the sweeper, the autoscaler and /metrics), in one read."""

@@ -20,7 +20,7 @@ from transcoder.media.previews import StoryboardPlan
 from transcoder.media.probe import MediaInfo
 from transcoder.records import states
 from transcoder.services import Services
-from transcoder.storage.layout import part_prefix, preview_key, source_key, tiles_prefix
+from transcoder.storage.layout import POSTER, part_prefix, preview_key, source_key, tiles_prefix
 
 
 def outputs(video: states.Video, entry: dict[str, Any]) -> list[str]:
@@ -32,7 +32,7 @@ def outputs(video: states.Video, entry: dict[str, Any]) -> list[str]:
     if entry["tiles"][1]:
         keys.append(tiles_prefix(video_id, part_id))
     if entry["poster_at"] is not None:
-        keys.append(preview_key(video_id, "poster.jpg"))
+        keys.append(preview_key(video_id, POSTER))
     return keys
 
 
@@ -55,7 +55,7 @@ def encode_pictures(
             tiles = (storyboard, stack.enter_context(storage.writing_dir(tiles_prefix(video_id, part_id))))
         poster = None
         if part.poster_at is not None:
-            poster = stack.enter_context(storage.writing(preview_key(video_id, "poster.jpg")))
+            poster = stack.enter_context(storage.writing(preview_key(video_id, POSTER)))
         argv = commands.video_part_args(
             src, part, renditions, media, folders, tiles=tiles, poster=poster,
             preset=settings.x264_preset, threads=settings.ffmpeg_threads, limits=settings.limits,

@@ -22,7 +22,22 @@ from transcoder.media.process import run as ffmpeg_run
 from transcoder.records import states
 from transcoder.services import Services
 from transcoder.storage import scratch
-from transcoder.storage.layout import part_prefix, preview_key, rendition_key, tiles_prefix
+from transcoder.storage.layout import (
+    STORYBOARD_IMAGE,
+    STORYBOARD_VTT,
+    part_prefix,
+    preview_key,
+    rendition_key,
+    tiles_prefix,
+)
+
+
+def outputs(video: states.Video, entry: dict[str, Any]) -> list[str]:
+    """The storage keys the join writes: every rendition's MP4, and the storyboard."""
+    video_id = video["id"]
+    return [rendition_key(video_id, r["name"]) for r in video["renditions"]] + [
+        preview_key(video_id, name) for name in (STORYBOARD_IMAGE, STORYBOARD_VTT)
+    ]
 
 
 def join(
@@ -124,10 +139,10 @@ def _storyboard(services: Services, video: states.Video, work: Path, watch: Any)
                     _copy(services, f"{tiles_prefix(video['id'], part['id'])}/{name}", out)
         if not _fill_gaps(tiles, plan.count):
             return None
-        with services.storage.writing(preview_key(video["id"], "storyboard.jpg")) as sprite:
+        with services.storage.writing(preview_key(video["id"], STORYBOARD_IMAGE)) as sprite:
             ffmpeg_run(sprite_args(tiles, sprite, plan, services.settings.limits), watch=watch)
-        with services.storage.writing(preview_key(video["id"], "storyboard.vtt")) as vtt:
-            vtt.write_text(previews.storyboard_vtt(plan, video["source"]["duration"], "storyboard.jpg"))
+        with services.storage.writing(preview_key(video["id"], STORYBOARD_VTT)) as vtt:
+            vtt.write_text(previews.storyboard_vtt(plan, video["source"]["duration"], STORYBOARD_IMAGE))
     except (StorageError, FfmpegFailed):
         return None
     return plan.to_dict()

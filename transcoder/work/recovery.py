@@ -21,6 +21,7 @@ import redis
 from transcoder.ops import metrics
 from transcoder.records import redis_keys, states, transitions
 from transcoder.records.database import migrate
+from transcoder.records.replies import as_text
 from transcoder.services import Services
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,7 @@ def prepare(services: Services) -> int:
 def import_legacy(services: Services) -> int:
     """Record in the catalog the videos an earlier version kept only in Redis (with a TTL)."""
     r = services.redis
-    ids = [i.decode() if isinstance(i, bytes) else i for i in r.zrange(LEGACY_INDEX, 0, -1)]
+    ids = [as_text(i) for i in r.zrange(LEGACY_INDEX, 0, -1)]
     imported = 0
     for video_id in ids:
         raw = r.get(redis_keys.video_key(video_id))

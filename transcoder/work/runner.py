@@ -24,12 +24,19 @@ from transcoder.records import redis_keys, states, transitions
 from transcoder.records.leases import Lease
 from transcoder.services import Services
 from transcoder.storage.layout import video_prefix
-from transcoder.work import retry
+from transcoder.work import encode, join, retry
 
 log = logging.getLogger(__name__)
 
-#: What a part does: given the video, the part and the watch, it returns its results.
-Work = Callable[[states.Video, dict[str, Any], process.Watch, "ProgressReporter"], dict[str, Any]]
+#: What a part does: given the video, the part, the watch and the reporter, its results.
+Work = Callable[[Services, states.Video, dict[str, Any], process.Watch, "ProgressReporter"], dict[str, Any]]
+#: Each kind of part's work, and the storage keys it writes.
+WORK: dict[str, Work] = {"video": encode.encode_pictures, "audio": encode.encode_sound, "join": join.join}
+OUTPUTS: dict[str, Callable[[states.Video, dict[str, Any]], list[str]]] = {
+    "video": encode.outputs,
+    "audio": encode.outputs,
+    "join": join.outputs,
+}
 
 
 @dataclass
@@ -49,14 +56,11 @@ class RetryLater(Exception):
         self.reason = reason
 
 
-def run(
-    services: Services, video_id: str, part_id: str, worker: str, work: Work, outputs: list[str]
-) -> Outcome:
+def run(services: Services, video_id: str, part_id: str, worker: str) -> Outcome:
     """Run a part once its lease is ours; running it twice is harmless.
 
-    ``outputs`` are the storage keys the part writes: temporary copies a killed run
-    left there are removed first. Raises ``RetryLater`` when the failure was
-    transient and the part should run again after a pause.
+    Temporary copies of its outputs that a killed run left are removed first. Raises
+    ``RetryLater`` when the failure was transient and the part should run again after a pause.
     """
     settings = services.settings
     count_run(services, video_id, part_id)
@@ -84,9 +88,9 @@ def run(
         reporter = ProgressReporter(services, video, part_id, entry)
 
         def attempt() -> dict[str, Any]:
-            for key in outputs:
+            for key in OUTPUTS[entry["kind"]](video, entry):
                 services.storage.discard_partials(key)  # left by a run of this part that was killed
-            return work(video, entry, watch, reporter)
+            return WORK[entry["kind"]](services, video, entry, watch, reporter)
 
         return _finish(services, video_id, part_id, attempt, lease.renew)
     finally:

@@ -17,9 +17,8 @@ from transcoder.records import redis_keys, states, transitions
 from transcoder.services import Services
 from transcoder.storage import scratch
 from transcoder.storage.base import CHUNK
-from transcoder.storage.layout import rendition_key, source_key, video_prefix
-from transcoder.work import encode, runner
-from transcoder.work.join import join
+from transcoder.storage.layout import source_key, video_prefix
+from transcoder.work import runner
 from transcoder.work.runner import Outcome
 
 log = logging.getLogger(__name__)
@@ -94,24 +93,7 @@ def run_part(services: Services, video_id: str, part_id: str, worker: str) -> Ou
     The outcome says whether this run ended the video (true for exactly one run) and
     which parts may start now. Raises ``RetryLater`` when the failure was transient.
     """
-    video = services.videos.get(video_id)
-    entry = states.part(video, part_id)
-    work = _WORK[entry["kind"]]
-    keys_written = encode.outputs(video, entry) if entry["kind"] != "join" else _join_outputs(video)
-    return runner.run(
-        services, video_id, part_id, worker,
-        lambda v, e, watch, reporter: work(services, v, e, watch, reporter), keys_written,
-    )  # fmt: skip
-
-
-_WORK = {"video": encode.encode_pictures, "audio": encode.encode_sound, "join": join}
-
-
-def _join_outputs(video: states.Video) -> list[str]:
-    video_id = video["id"]
-    return [rendition_key(video_id, r["name"]) for r in video["renditions"]] + [
-        f"{video_prefix(video_id)}/{name}" for name in ("storyboard.jpg", "storyboard.vtt")
-    ]
+    return runner.run(services, video_id, part_id, worker)
 
 
 def cancel_video(services: Services, video_id: str) -> states.Video:
