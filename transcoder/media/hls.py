@@ -24,7 +24,6 @@ FILE_NAME = re.compile(r"^(index\.m3u8|init\.mp4|seg_\d{3,6}\.m4s)$")
 PART_NAME = re.compile(r"^(a\d{2,3}|v\d{2,4})$")
 
 
-
 @dataclass(frozen=True)
 class Segment:
     uri: str
