@@ -14,14 +14,19 @@ infra/ensure-redis.sh
 "$bin/python" -m transcoder.ops.durability || true   # a warning at most, never a reason to stop
 
 pids=()
+stopping=""
 stop() {
   trap - INT TERM EXIT
   echo "Stopping..."
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
 }
-trap 'stop; exit 0' INT TERM
+# Ctrl-C reaches the worker and the web app too, and on a busy machine one of them may
+# be seen to exit before this script's own trap runs: so a stop that was asked for is
+# decided by this flag, never by which process happened to end first.
+trap 'stopping=1' INT TERM
 trap stop EXIT
+stopped_on_request() { [ -n "$stopping" ] && { stop; exit 0; }; return 0; }
 
 mkdir -p "$logs"
 echo "Starting a worker (log: $logs/worker.log) and the web app (log: $logs/web.log)"
@@ -37,6 +42,7 @@ pids+=("$web")
 up=""
 deadline=$((SECONDS + 30))
 while [ "$SECONDS" -lt "$deadline" ]; do
+  stopped_on_request
   for role in worker web; do
     [ "$role" = web ] && pid=$web || pid=$worker
     if ! kill -0 "$pid" 2>/dev/null; then
@@ -59,5 +65,8 @@ fi
 echo "Transcoder is running: http://$host:$port/   (Ctrl-C stops it; logs in $logs/)"
 status=0
 wait -n "${pids[@]}" || status=$?
+stopped_on_request
+sleep 1  # a Ctrl-C whose trap has not run yet
+stopped_on_request
 echo "A process stopped (exit status $status); see $logs/worker.log and $logs/web.log" >&2
 exit 1

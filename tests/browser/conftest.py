@@ -1,9 +1,14 @@
 import pytest
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import expect, sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--no-first-run"]  # fmt: skip
+
+
+#: What a page must show is waited for, never given a fixed few seconds: Playwright's
+#: default of 5 s is missed on a slow or busy machine (ten uploads at once, say).
+expect.set_options(timeout=30_000)
 
 
 @pytest.fixture(scope="session")

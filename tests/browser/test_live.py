@@ -45,8 +45,9 @@ def test_ten_uploads_from_one_page_and_the_library_meanwhile(system, page, ten_c
     page.get_by_label("Choose video files").set_input_files([str(p) for p in ten_clips])
     page.get_by_role("button", name="Upload").click()
     cards = page.locator(".video")
-    expect(cards).to_have_count(10)
-    expect(page.locator(".video[data-id]")).to_have_count(10)  # every upload accepted
+    # Ten uploads at once take a while on a slow or busy machine: wait for them, generously.
+    expect(cards).to_have_count(10, timeout=120_000)
+    expect(page.locator(".video[data-id]")).to_have_count(10, timeout=120_000)  # every upload accepted
     ids = [card.get_attribute("data-id") for card in cards.all()]
 
     # The library, opened while they encode, answers at once and updates in place.

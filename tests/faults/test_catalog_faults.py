@@ -18,6 +18,7 @@ import redis
 import requests
 
 from tests.databases import PostgresServer
+from tests.pace import scaled
 from tests.system import RedisServer, upload
 from transcoder.ops import metrics
 from transcoder.records import redis_keys
@@ -125,8 +126,8 @@ def test_delete_mid_encode(run, cluster, database, fault_redis, fault_storage, c
     assert encoder_pids(video_id) and recorded(database, video_id)
     asked = time.monotonic()
     assert requests.delete(f"{cluster.url}/api/videos/{video_id}", timeout=10).status_code == 204
-    wait(lambda: not encoder_pids(video_id), 3, "every ffmpeg of the video stopped")
-    assert time.monotonic() - asked < 3.5
+    wait(lambda: not encoder_pids(video_id), scaled(3), "every ffmpeg of the video stopped")
+    assert time.monotonic() - asked < scaled(3.5)
     wait(lambda: not (fault_storage / "videos" / video_id).exists(), 10, "the video's files removed")
     time.sleep(2)  # queued parts come and go without starting or writing anything
     assert not encoder_pids(video_id) and not (fault_storage / "videos" / video_id).exists()
