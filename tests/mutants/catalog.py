@@ -104,7 +104,7 @@ MUTANTS: tuple[Mutant, ...] = (
                 '"worker_cancel_long_running_tasks_on_connection_loss": True,',
             ),
         ),
-        ("tests/unit/test_celery_config.py", f"{TRIALS}::test_redis_restart"),
+        ("tests/unit/tasks/test_config.py", f"{TRIALS}::test_redis_restart"),
         quick=True,
     ),
     Mutant(
@@ -135,7 +135,7 @@ MUTANTS: tuple[Mutant, ...] = (
                 "        finally:\n            pass",
             ),
         ),
-        ("tests/unit/test_storage.py", f"{TRIALS}::test_disk_full"),
+        ("tests/unit/storage/test_local.py", f"{TRIALS}::test_disk_full"),
         quick=True,
     ),
     Mutant(
@@ -227,14 +227,14 @@ MUTANTS: tuple[Mutant, ...] = (
         "attempts_not_counted",
         "a part's starts are counted, so a bad input stops after TRANSCODER_MAX_ATTEMPTS",
         (("transcoder/records/transitions.py", '    entry["attempts"] += 1\n', ""),),
-        ("tests/unit/test_jobs.py", f"{TRIALS}::test_kill_pool_process"),
+        ("tests/unit/records/test_transitions.py", f"{TRIALS}::test_kill_pool_process"),
         quick=True,
     ),
     Mutant(
         "backoff_off",
         "retries wait 2, 4, 8... seconds (at most 60) between attempts",
         (("transcoder/work/retry.py", "return min(2.0**exponent, MAX_BACKOFF_S)", "return 0.0"),),
-        ("tests/unit/test_backoff.py",),
+        ("tests/unit/work/test_retry.py",),
         quick=True,
     ),
     Mutant(
@@ -242,6 +242,33 @@ MUTANTS: tuple[Mutant, ...] = (
         "a slow reader cannot put an old copy of a video back in the cache",
         (("transcoder/records/cache.py", "if tonumber(ARGV[2]) < floor then return -1 end", ""),),
         ("tests/integration/test_store.py",),
+    ),
+    Mutant(
+        "cache_floor_off_direct",
+        "a slow reader cannot put an old copy of a video back in the cache (the cache's own test)",
+        (("transcoder/records/cache.py", "if tonumber(ARGV[2]) < floor then return -1 end", ""),),
+        ("tests/integration/test_cache.py",),
+        quick=True,
+    ),
+    Mutant(
+        "join_frame_check_off",
+        "a joined rendition that lost a part's pictures is refused, never made ready",
+        (("transcoder/work/join.py", "if not found.isdigit() or int(found) != expected:", "if False:"),),
+        ("tests/unit/work/test_join.py",),
+        quick=True,
+    ),
+    Mutant(
+        "playlist_closed_early",
+        "a rendition's playlist stays EVENT, with no end, until every one of its parts is ready",
+        (
+            (
+                "transcoder/work/playlists.py",
+                '        if part["state"] != states.PartState.READY:\n            return outputs, False\n',
+                '        if part["state"] != states.PartState.READY:\n            return outputs, True\n',
+            ),
+        ),
+        ("tests/unit/work/test_playlists.py",),
+        quick=True,
     ),
     Mutant(
         "record_goes_back",

@@ -68,6 +68,13 @@ def command_head(limits: Limits) -> list[str]:
             "-nostats", "-progress", "pipe:1"]  # fmt: skip
 
 
+def ffprobe_head(formats: str = "") -> list[str]:
+    """The start of every ffprobe we run: quiet, local files only, and only these demuxers
+    (by default the ones we accept from uploads)."""
+    return ["ffprobe", "-v", "error", "-protocol_whitelist", PROTOCOLS,
+            "-format_whitelist", formats or ",".join(FORMATS)]  # fmt: skip
+
+
 def check(media_duration: float, width: int, height: int, fps: float, streams: int, limits: Limits) -> None:
     """Refuse media over the limits, before any encode is queued."""
     if streams > limits.max_streams:

@@ -64,11 +64,7 @@ class MediaInfo:
 
 def probe_args(path: Path | str) -> list[str]:
     """The ffprobe command line: ``ffmpeg.probe``'s options, our allowlists, quiet logging."""
-    return [*_HEAD, "-show_format", "-show_streams", "-of", "json", policy.local_input(path)]
-
-
-_HEAD = ["ffprobe", "-v", "error", "-protocol_whitelist", policy.PROTOCOLS,
-         "-format_whitelist", ",".join(policy.FORMATS)]  # fmt: skip
+    return [*policy.ffprobe_head(), "-show_format", "-show_streams", "-of", "json", policy.local_input(path)]
 
 
 def probe(
@@ -92,7 +88,7 @@ def probe(
 def first_frame_peak(path: Path | str, stream: int, timeout: float = PROBE_TIMEOUT_S) -> float | None:
     """The peak an HDR stream declares in its first frame (HEVC carries its mastering display
     and content light level there, not in the container); None if it declares none."""
-    argv = [*_HEAD, "-select_streams", str(stream), "-read_intervals", "%+#1", "-show_frames",
+    argv = [*policy.ffprobe_head(), "-select_streams", str(stream), "-read_intervals", "%+#1", "-show_frames",
             "-show_entries", "frame=side_data_list", "-of", "json", policy.local_input(path)]  # fmt: skip
     try:
         done = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout)

@@ -16,8 +16,7 @@ from typing import Any, BinaryIO
 
 from transcoder.errors import FfmpegFailed, StorageError
 from transcoder.media import hls, previews
-from transcoder.media.commands import join_args, sprite_args
-from transcoder.media.policy import local_input
+from transcoder.media.commands import frame_count_args, join_args, sprite_args
 from transcoder.media.process import run as ffmpeg_run
 from transcoder.records import states
 from transcoder.services import Services
@@ -149,8 +148,13 @@ def _storyboard(services: Services, video: states.Video, work: Path, watch: Any)
 
 
 def _check_frames(mp4: Path, expected: int) -> None:
-    argv = ["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "stream=nb_frames",
-            "-of", "csv=p=0", local_input(mp4)]  # fmt: skip
-    found = subprocess.run(argv, capture_output=True, text=True, timeout=60).stdout.strip()
+    found = subprocess.run(frame_count_args(mp4), capture_output=True, text=True, timeout=60).stdout
+    check_frame_count(found, expected)
+
+
+def check_frame_count(found: str, expected: int) -> None:
+    """The safety net of the join: a healthy run never trips it, so a rendition that lost a
+    part's pictures (or a count ffprobe could not read) is refused rather than made ready."""
+    found = found.strip()
     if not found.isdigit() or int(found) != expected:
         raise StorageError(f"A joined rendition holds {found or 'no'} frames instead of {expected}.")

@@ -1,0 +1,60 @@
+"""A video's playlists from its parts' results (pure): they grow while parts are encoded and
+close only once every part is there."""
+
+from tests.unit.records.test_transitions import fresh, ids, run
+from transcoder.records import states
+from transcoder.work import playlists
+
+
+def results(video, part_id):
+    """What a part that encoded its pictures (or its sound) reports: 2 s segments."""
+    entry = states.part(video, part_id)
+    names = entry["rungs"] or [part_id]
+    count = max(1, round((entry["seconds"] or 2.0) / 2))
+    written = {
+        name: {"init_md5": "same", "stsd_md5": "same", "codecs": "avc1.64001e",
+               "segments": [[f"seg_{i:05d}.m4s", 2.0, 1000] for i in range(count)]}
+        for name in names
+    }  # fmt: skip
+    return {"renditions": written, "encoded_frames": entry["frames"]}
+
+
+def finish(video, part_id):
+    assert run(video, part_id, results=results(video, part_id))
+
+
+def test_nothing_to_play_before_the_first_part_and_the_sound():
+    video = fresh()
+    assert playlists.media(video, "144p") is None
+    assert playlists.master(video) is None
+
+
+def test_a_playlist_stays_event_until_every_part_is_ready_then_closes():
+    video = fresh()
+    sound, pictures = ids(video, "audio"), ids(video, "video")
+    assert len(pictures) >= 2
+    for part_id in sound + pictures[:1]:
+        finish(video, part_id)
+    growing = playlists.media(video, "144p")
+    assert "#EXT-X-PLAYLIST-TYPE:EVENT" in growing and "#EXT-X-ENDLIST" not in growing
+    assert f"{pictures[0]}/seg_00000.m4s" in growing
+    master = playlists.master(video)
+    assert master is not None and "144p/index.m3u8" in master
+
+    # A later part ready before an earlier one is not listed: the playlist stops at the gap.
+    finish(video, pictures[-1])
+    if len(pictures) > 2:
+        assert pictures[-1] not in playlists.media(video, "144p")
+
+    for part_id in pictures[1:-1]:
+        finish(video, part_id)
+    closed = playlists.media(video, "144p")
+    assert "#EXT-X-PLAYLIST-TYPE:VOD" in closed and closed.endswith("#EXT-X-ENDLIST\n")
+    assert all(part_id in closed for part_id in pictures)
+
+
+def test_the_sound_has_its_own_playlist_named_by_its_group():
+    video = fresh()
+    [sound] = ids(video, "audio")
+    finish(video, sound)
+    assert "#EXT-X-ENDLIST" in playlists.media(video, sound)
