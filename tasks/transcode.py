@@ -13,9 +13,8 @@ import logging
 
 from celery import Task
 
-from transcoder.errors import VideoNotFound
+from transcoder.errors import RetryLater, VideoNotFound
 from transcoder.work import usecases
-from transcoder.work.runner import RetryLater
 
 from .celery import app, services
 from .config import CLOSE_TASK, PART_TASK

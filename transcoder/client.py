@@ -10,13 +10,9 @@ from typing import Any
 
 import requests
 
-from transcoder.errors import TranscoderError
+from transcoder.errors import ApiError
 
 TERMINAL = {"ready", "failed", "canceled"}
-
-
-class ApiError(TranscoderError):
-    """Raised when the server answers with an error; carries its code and message."""
 
 
 class Client:

@@ -1,4 +1,4 @@
-"""Our exception types.
+"""Every exception this project raises on purpose, in one place (as dramatiq's ``errors``).
 
 Each carries a machine-readable ``code`` and a message a person can act on, so
 the API, the job record and the CLI can all show the same sentence.
@@ -115,3 +115,28 @@ class TooManyVideos(TranscoderError):
     """Raised when one stream asks to follow more videos than a stream may."""
 
     code = "too_many_videos"
+
+
+class Unauthorized(TranscoderError):
+    """Raised when the API is called without a valid key or page session."""
+
+    code = "unauthorized"
+
+
+class Forbidden(TranscoderError):
+    """Raised for a cross-origin post or a session request without its CSRF token."""
+
+    code = "forbidden"
+
+
+class ApiError(TranscoderError):
+    """Raised when the server answers with an error; carries its code and message."""
+
+
+class RetryLater(Exception):
+    """Raised to a task when its part failed for a passing reason and was queued again."""
+
+    def __init__(self, countdown: float, reason: TranscoderError) -> None:
+        super().__init__(reason.message)
+        self.countdown = countdown
+        self.reason = reason

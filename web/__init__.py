@@ -33,13 +33,13 @@ def create_app(settings: Settings | None = None) -> Flask:
     scratch.clean(settings.scratch_dir)  # uploads a killed web process left half-received
     app.extensions["celery"] = make_celery(settings)
 
-    from . import api, errors, live, media, ops, pages, security, socket, stream
+    from . import api, errors, live, live_events, live_socket, media, ops, pages, security
 
     security.register(app, security.parse_keys(settings.api_keys))
     app.register_blueprint(api.bp)
     live.register(app)
-    app.register_blueprint(stream.bp)
-    socket.register(app)
+    app.register_blueprint(live_events.bp)
+    live_socket.register(app)
     app.register_blueprint(media.bp)
     app.register_blueprint(pages.bp)
     ops.register(app, svc)

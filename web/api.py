@@ -14,7 +14,8 @@ from transcoder.storage.layout import video_prefix
 from transcoder.work import usecases
 
 from . import security
-from .views import checked_id, library_page, links, parts_json, services, video_json, video_urls
+from .context import checked_id, services
+from .video_json import library_page, links, parts_json, video_json, video_urls
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 

@@ -21,9 +21,10 @@ from flask import Flask, current_app, request
 from transcoder.errors import TooManyLiveStreams, TooManyVideos, VideoNotFound
 from transcoder.live.hub import Hub
 from transcoder.records.states import Video
-from web.security import hash_key
 
-from .views import checked_id, services, video_json
+from .context import checked_id, services
+from .security import hash_key
+from .video_json import video_json
 
 #: The kinds of live connection, as labelled in /metrics.
 KINDS = ("sse", "ws")

@@ -25,7 +25,7 @@ from transcoder.storage.layout import (
 )
 from transcoder.work import playlists
 
-from .views import checked_id, services
+from .context import checked_id, services
 
 bp = Blueprint("media", __name__, url_prefix="/api/videos/<video_id>")
 

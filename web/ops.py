@@ -20,7 +20,7 @@ from transcoder.errors import TranscoderError, Unavailable
 from transcoder.ops import durability, metrics
 from transcoder.services import Services
 
-from .views import services
+from .context import services
 
 bp = Blueprint("ops", __name__)
 

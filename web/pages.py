@@ -6,7 +6,8 @@ from flask import Blueprint, render_template, request
 
 from transcoder.records.states import VideoState
 
-from .views import checked_id, library_page, services, video_json, video_urls
+from .context import checked_id, services
+from .video_json import library_page, video_json, video_urls
 
 bp = Blueprint("pages", __name__)
 

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, request, session
 
-from transcoder.errors import TranscoderError
+from transcoder.errors import Forbidden, Unauthorized
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 CSRF_HEADER = "X-CSRF-Token"
@@ -34,18 +34,6 @@ HEADERS = {
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "same-origin",
 }
-
-
-class Unauthorized(TranscoderError):
-    """Raised when the API is called without a valid key or page session."""
-
-    code = "unauthorized"
-
-
-class Forbidden(TranscoderError):
-    """Raised for a cross-origin post or a session request without its CSRF token."""
-
-    code = "forbidden"
 
 
 def parse_keys(text: str) -> frozenset[str]:

@@ -16,7 +16,7 @@ from typing import Any
 
 import redis
 
-from transcoder.errors import Canceled, LeaseLost, TranscoderError, Transient, VideoNotFound
+from transcoder.errors import Canceled, LeaseLost, RetryLater, TranscoderError, Transient, VideoNotFound
 from transcoder.media import process
 from transcoder.media.progress import Progress
 from transcoder.ops import metrics
@@ -45,15 +45,6 @@ class Outcome:
 
     ended: bool = False
     follow: list[str] = field(default_factory=list)
-
-
-class RetryLater(Exception):
-    """Raised to a task when its part failed for a passing reason and was queued again."""
-
-    def __init__(self, countdown: float, reason: TranscoderError) -> None:
-        super().__init__(reason.message)
-        self.countdown = countdown
-        self.reason = reason
 
 
 def run(services: Services, video_id: str, part_id: str, worker: str) -> Outcome:

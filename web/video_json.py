@@ -1,21 +1,21 @@
-"""The public shape of a video, shared by the JSON API, the event stream and the pages."""
+"""The public JSON of a video (and of a part and a library page), shared by the API, the live
+streams and the pages; no routes (Flask's "views" are route handlers, in ``api`` and ``pages``)."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import current_app, request, url_for
 
-from transcoder.errors import InvalidInput, VideoNotFound
+from transcoder.errors import InvalidInput
 from transcoder.records import states, summary
 from transcoder.records.states import Video, VideoState
-from transcoder.services import Services
 from transcoder.storage.layout import POSTER, STORYBOARD_VTT
 
+from .context import services
+
 RENDITION_FIELDS = ("name", "width", "height", "state", "progress", "fps", "eta_seconds", "error")
-VIDEO_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
 #: Stands for the video id while a URL's shape is built once (a valid id, so routes accept it).
@@ -42,10 +42,6 @@ def video_urls() -> UrlBuilder:
     return build
 
 
-def services() -> Services:
-    return current_app.extensions["transcoder"]
-
-
 def library_page(args: Mapping[str, str]) -> tuple[list[Video], str | None]:
     """The library page these query arguments ask for (the API's and the page's)."""
     state = args.get("state") or None
@@ -58,13 +54,6 @@ def library_page(args: Mapping[str, str]) -> tuple[list[Video], str | None]:
         raise InvalidInput("limit must be a whole number from 1 to 200.", code="bad_filter") from None
     query = (args.get("q") or "").strip()[:100]
     return services().videos.page(state=state, query=query, cursor=args.get("cursor") or None, limit=limit)
-
-
-def checked_id(video_id: str) -> str:
-    """Ids are ours (uuid4 hex); anything else never reaches Redis or storage."""
-    if not VIDEO_ID.match(video_id):
-        raise VideoNotFound(f"No video with id {video_id[:64]!r}.")
-    return video_id
 
 
 def video_json(video: states.Video, url: UrlBuilder | None = None) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from transcoder.errors import Unavailable
 from transcoder.live.follower import Follower
 
 from . import live
-from .views import checked_id, services
+from .context import checked_id, services
 
 bp = Blueprint("stream", __name__, url_prefix="/api")
 

@@ -22,7 +22,7 @@ from transcoder.errors import TranscoderError
 from transcoder.live.follower import Follower
 
 from . import live
-from .views import services
+from .context import services
 
 bp = Blueprint("socket", __name__, url_prefix="/api")
 sock = Sock()
