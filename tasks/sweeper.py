@@ -1,9 +1,9 @@
-"""Runs ``transcoder.sweeper`` in every worker's main process, on a timer, and clears
+"""Runs ``transcoder.work.sweeper`` in every worker's main process, on a timer, and clears
 this machine's scratch folder of what killed processes left.
 
 A thread rather than Celery beat, so no extra process needs deploying and a
 cluster keeps sweeping as long as any worker lives; sweeps by several workers
-at once are safe (see ``transcoder.sweeper``).
+at once are safe (see ``transcoder.work.sweeper``).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Thin tasks over ``transcoder.transcode``: arguments in, outcome recorded in Redis.
+"""Thin tasks over ``transcoder.work.usecases``: arguments in, outcome recorded in Redis.
 
 A part's run says what follows it: the parts it released (the join, once the last
 part it waits for is ready) are sent, and the run that ended the video enqueues

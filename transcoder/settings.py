@@ -91,7 +91,7 @@ class Settings:
     sweep_seconds: float = 10.0
     #: A part is tried this many times before it fails for good.
     max_attempts: int = 3
-    #: What one upload may ask of us (see transcoder.policy, which holds the defaults).
+    #: What one upload may ask of us (see transcoder.media.policy, which holds the defaults).
     max_duration: float = DEFAULT_LIMITS.max_duration
     max_pixels: int = DEFAULT_LIMITS.max_pixels
     max_fps: float = DEFAULT_LIMITS.max_fps

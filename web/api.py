@@ -1,4 +1,5 @@
-"""The JSON API: upload, look up, list, download."""
+"""The JSON API: upload, look up, list, cancel, retry, delete, and a video's parts (files are
+served by ``web.media``)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """What every live stream of a web process shares: its hub, the per-client cap, the counts.
 
 Event streams and WebSockets both follow videos through the process's one hub
-(``transcoder.hub``). Each client (its API key, else its address) may hold
+(``transcoder.live.hub``). Each client (its API key, else its address) may hold
 ``TRANSCODER_STREAMS_PER_CLIENT`` of them at once in this process, so a script or a
 pile of tabs cannot take every connection the server has.
 """

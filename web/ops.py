@@ -1,7 +1,7 @@
 """What operators' tools poll: ``/metrics`` (Prometheus), ``/healthz`` and ``/readyz``.
 
 Cluster-wide figures (queues, running parts, videos, encode times, failures, uploads)
-are read from Redis at each scrape (``transcoder.metrics``), so every web process
+are read from Redis at each scrape (``transcoder.ops.metrics``), so every web process
 answers the same. Only the live streams' figures are this process's own.
 """
 

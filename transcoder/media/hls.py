@@ -20,7 +20,7 @@ PLAYLIST = "index.m3u8"
 INIT = "init.mp4"
 #: The only file names a rendition's HLS folder holds; the web app serves nothing else.
 FILE_NAME = re.compile(r"^(index\.m3u8|init\.mp4|seg_\d{3,6}\.m4s)$")
-#: The only part folder names (see ``transcoder.planner``).
+#: The only part folder names (see ``transcoder.media.planner``).
 PART_NAME = re.compile(r"^(a\d{2,3}|v\d{2,4})$")
 
 

@@ -1,5 +1,5 @@
 """A poster frame and a storyboard (sprite sheet plus WebVTT) for scrub previews: their sizes
-and plan. They are made by the parts that decode the pictures anyway (``transcoder.encoding``)."""
+and plan. They are made by the parts that decode the pictures anyway (``transcoder.media.commands``)."""
 
 from __future__ import annotations
 

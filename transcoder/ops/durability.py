@@ -1,9 +1,11 @@
 """Whether the Redis in use keeps anything on disk, told to operators in one plain line.
 
-Redis holds every queued part and, until the catalog lives in a database, every video's
-record. A Redis with neither RDB snapshots nor an append-only file (as many packaged and
-container Redis servers are configured) loses all of it when it restarts. That is a
-choice an operator should make knowingly, so `make run` and ``/readyz`` say so.
+Redis holds the queue and the live state of running videos (the catalog keeps every
+video's record in the database). A Redis with neither RDB snapshots nor an append-only
+file (as many packaged and container Redis servers are configured) loses the queue and
+the progress of running encodes when it restarts; unfinished videos are then queued
+again from the catalog (``transcoder.work.recovery``), which costs their running parts.
+That is a choice an operator should make knowingly, so `make run` and ``/readyz`` say so.
 
     python -m transcoder.ops.durability     # prints the warning, if there is one
 """

@@ -28,7 +28,7 @@ BEHIND = f"{PREFIX}:catalog:behind"
 CACHE_COUNTS = f"{PREFIX}:metrics:cache"
 #: How long flags and counters about a video (its cancel flag, its run counts) last.
 FLAG_TTL = 30 * 24 * 3600
-#: Counters and histograms shared by every process, for /metrics (see transcoder.metrics).
+#: Counters and histograms shared by every process, for /metrics (see transcoder.ops.metrics).
 METRICS = f"{PREFIX}:metrics"
 
 

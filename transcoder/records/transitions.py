@@ -1,10 +1,10 @@
 """A video's state changes: pure functions on its document, no I/O.
 
 A video is one JSON document. Its ``parts`` are the units of work the planner cut
-(see ``transcoder.planner``), each with its own state, attempts and results; its
+(see ``transcoder.media.planner``), each with its own state, attempts and results; its
 ``renditions`` and ``previews`` are what the API shows, summed up from the parts
-(``transcoder.summary``) after every transition, so the two never disagree.
-Transitions return True when they changed the document; ``transcoder.store``
+(``transcoder.records.summary``) after every transition, so the two never disagree.
+Transitions return True when they changed the document; ``transcoder.records.videos``
 applies each atomically.
 """
 

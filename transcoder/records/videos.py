@@ -6,7 +6,7 @@ the live state, the number and the event always agree, and deciding "all the wor
 done" happens exactly once. A transition that changes what the catalog keeps (a
 state, not progress) is then written to the database; if the database is down, the
 video is noted as behind and the sweeper writes it when the database is back
-(``catch_up``). Reads go through ``transcoder.cache``.
+(``catch_up``). Reads go through ``transcoder.records.cache``.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Storage in an S3 bucket (AWS, MinIO, Ceph...), for web processes and workers that share no disk.
 
-ffmpeg reads and writes local files only (``transcoder.policy`` forbids every
+ffmpeg reads and writes local files only (``transcoder.media.policy`` forbids every
 other protocol), so each process works in a scratch folder of its own: a worker
 downloads the source there, encodes there, and uploads each output once it is
 complete; the scratch copy is removed either way. An S3 object appears whole or

@@ -35,7 +35,7 @@ def restart_grace(lease_seconds: float) -> float:
 
     Leases expire by the clock even while Redis is down, so a restart finds the leases
     of healthy encodes gone; their holders take them back at their next heartbeat
-    (see ``transcoder.leases``), once their Redis client has reconnected. Until then
+    (see ``transcoder.records.leases``), once their Redis client has reconnected. Until then
     a missing lease proves nothing.
     """
     return 2 * lease_seconds + 5
