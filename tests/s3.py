@@ -15,7 +15,7 @@ from moto.server import ThreadedMotoServer
 
 from transcoder.storage.s3 import make_client
 
-from .system import free_port
+from .processes import free_port
 
 ACCESS_KEY = "test-access-key"
 SECRET_KEY = "test-secret-key"

@@ -29,12 +29,13 @@ import redis
 import requests
 from sqlalchemy import insert
 
+from tests.bench.measure import REDIS_URL
+from tests.clips import video_record
 from tests.databases import postgres_database
-from tests.system import Processes, environment, start_web, video_record
+from tests.processes import Processes, environment, start_web
 from transcoder.media.probe import MediaInfo
 from transcoder.records import catalog, database
 
-REDIS_URL = os.environ.get("TRANSCODER_BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
 VIDEOS = int(os.environ.get("TRANSCODER_BENCH_LIBRARY_VIDEOS", "100000"))
 MEDIA = MediaInfo(60.0, 1280, 720, 1280, 720, 0, "1:1", 30.0, True, "h264", "aac", "yuv420p", "mov")
 WORDS = [f"trip{n:02d}" for n in range(50)]

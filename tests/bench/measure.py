@@ -11,8 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.reference import split_command
-from tests.system import upload
+from tests.requests_to_api import upload
 from transcoder.client import Client
+
+#: The Redis database every bench uses (flushed by each), apart from the test suite's.
+REDIS_URL = os.environ.get("TRANSCODER_BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
 
 TICK = os.sysconf("SC_CLK_TCK")
 

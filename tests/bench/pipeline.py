@@ -18,10 +18,10 @@ from pathlib import Path
 
 import redis
 
-from tests.bench.measure import Timing, by_hand, through
-from tests.system import BIN, Processes, environment, make_clip, start_web, wait_for
+from tests.bench.measure import REDIS_URL, Timing, by_hand, through
+from tests.clips import make_clip
+from tests.processes import BIN, Processes, environment, start_web, wait_for
 
-REDIS_URL = os.environ.get("TRANSCODER_BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
 LONG = os.environ.get("TRANSCODER_BENCH_LONG", "1") != "0"
 
 

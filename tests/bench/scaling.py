@@ -16,11 +16,11 @@ from pathlib import Path
 
 import redis
 
-from tests.bench.measure import through
-from tests.system import Processes, environment, make_clip, start_web, start_worker
+from tests.bench.measure import REDIS_URL, through
+from tests.clips import make_clip
+from tests.processes import Processes, environment, start_web, start_worker
 from transcoder.records import redis_keys
 
-REDIS_URL = os.environ.get("TRANSCODER_BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
 WORKERS = (1, 2, 4)
 
 

@@ -31,15 +31,15 @@ from pathlib import Path
 import redis
 import requests
 
-from tests.bench.measure import tree_cpu
-from tests.system import BIN, Processes, catalog_url, environment, start_web, video_record
+from tests.bench.measure import REDIS_URL, tree_cpu
+from tests.clips import video_record
+from tests.processes import BIN, Processes, catalog_url, environment, start_web
 from transcoder.media.probe import MediaInfo
 from transcoder.records import transitions
 from transcoder.records.catalog import Catalog
 from transcoder.records.database import make_engine
 from transcoder.records.videos import VideoStore
 
-REDIS_URL = os.environ.get("TRANSCODER_BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
 COUNTS = [int(n) for n in os.environ.get("TRANSCODER_BENCH_STREAMS", "1000,2000,5000").split(",")]
 VIDEOS = 50
 SECONDS = 20.0

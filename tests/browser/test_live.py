@@ -5,7 +5,8 @@ import json
 import pytest
 from playwright.sync_api import expect
 
-from tests.system import make_clip, upload, wait_terminal
+from tests.clips import make_clip
+from tests.requests_to_api import upload, wait_terminal
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,9 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
-from tests.system import make_clip, upload, wait_for, wait_terminal
+from tests.clips import make_clip
+from tests.processes import wait_for
+from tests.requests_to_api import upload, wait_terminal
 
 RUNGS = ("144p", "240p", "360p", "480p")
 

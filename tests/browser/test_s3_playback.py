@@ -6,8 +6,10 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
+from tests.processes import start_worker
+from tests.requests_to_api import upload, wait_terminal
 from tests.s3 import new_bucket, s3_settings
-from tests.system import side_system, start_worker, upload, wait_terminal
+from tests.system import side_system
 
 
 @pytest.fixture(scope="module")

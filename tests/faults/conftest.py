@@ -15,16 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.clips import make_clip
 from tests.pace import scaled
-from tests.system import (
-    ROOT,
-    Processes,
-    RedisServer,
-    environment,
-    make_clip,
-    start_web,
-    start_worker,
-)
+from tests.processes import ROOT, Processes, RedisServer, environment, start_web, start_worker
 
 TRIALS = int(os.environ.get("TRANSCODER_FAULT_TRIALS", "1"))
 #: `make faults` sets this, so its run's table replaces the one in docs/reliability.md.

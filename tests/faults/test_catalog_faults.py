@@ -19,7 +19,8 @@ import requests
 
 from tests.databases import PostgresServer
 from tests.pace import scaled
-from tests.system import RedisServer, upload
+from tests.processes import RedisServer
+from tests.requests_to_api import upload
 from transcoder.ops import metrics
 from transcoder.records import redis_keys
 

@@ -26,7 +26,9 @@ import websocket
 from tasks.celery import make_celery
 from tasks.config import PART_TASK
 from tests.pace import scaled
-from tests.system import RedisServer, recorded, send_half_an_upload, upload
+from tests.processes import RedisServer
+from tests.requests_to_api import send_half_an_upload, upload
+from tests.system import recorded
 from transcoder.client import Client
 from transcoder.records import redis_keys
 from transcoder.settings import Settings

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.system import upload, wait_terminal
+from tests.requests_to_api import upload, wait_terminal
 
 from .cases import CASES, table
 

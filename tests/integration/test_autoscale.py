@@ -9,7 +9,10 @@ import json
 import pytest
 import requests
 
-from tests.system import BIN, make_clip, side_system, upload, wait_for
+from tests.clips import make_clip
+from tests.processes import BIN, wait_for
+from tests.requests_to_api import upload
+from tests.system import side_system
 from transcoder.records import redis_keys
 
 VIDEOS = 20

@@ -7,7 +7,7 @@ import orjson
 import pytest
 import redis
 
-from tests.system import RedisServer
+from tests.processes import RedisServer
 from transcoder.records import redis_keys
 from transcoder.records.cache import Cache, digest
 

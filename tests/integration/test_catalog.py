@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import inspect, text
 
 from tests.databases import database_url  # noqa: F401  (the fixture)
-from tests.system import ROOT
+from tests.processes import ROOT
 from transcoder.errors import InvalidInput
 from transcoder.records import catalog, database
 

@@ -9,7 +9,9 @@ import requests
 
 from tests.faults.observe import encoder_pids
 from tests.integration.test_cli import run_cli
-from tests.system import REDIS_URL, upload, wait_for, wait_terminal
+from tests.processes import wait_for
+from tests.requests_to_api import upload, wait_terminal
+from tests.system import REDIS_URL
 from transcoder.records import redis_keys
 
 

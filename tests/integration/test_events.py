@@ -5,7 +5,8 @@ import time
 
 import requests
 
-from tests.system import side_system, upload, wait_terminal
+from tests.requests_to_api import upload, wait_terminal
+from tests.system import side_system
 from transcoder.client import parse_sse
 
 

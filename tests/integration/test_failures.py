@@ -2,7 +2,8 @@
 
 from tasks import workflow
 from tasks.celery import make_celery
-from tests.system import prepared_services, wait_terminal
+from tests.requests_to_api import wait_terminal
+from tests.system import prepared_services
 from transcoder.storage.layout import source_key
 from transcoder.work import usecases
 

@@ -9,7 +9,6 @@ of at least 0.90. Figures go to tests/artifacts/hdr.md.
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
 from pathlib import Path
@@ -17,9 +16,10 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.clips import ffprobe_json
 from tests.inputs.cases import STORED_CORNER, hdr_from, marker
 from tests.inputs.test_inputs import corner_lumas
-from tests.system import upload, wait_terminal
+from tests.requests_to_api import upload, wait_terminal
 
 L = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y"]
 SCENE = ["-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=25:duration=3"]
@@ -88,9 +88,7 @@ def fetch(system: str, url: str, path: Path) -> Path:
 
 
 def probe_stream(path: Path) -> dict:
-    out = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_streams", "-of", "json",
-                          str(path)], check=True, capture_output=True).stdout  # fmt: skip
-    return json.loads(out)["streams"][0]
+    return ffprobe_json(path, "-select_streams", "v:0", "-show_streams")["streams"][0]
 
 
 def brightness_and_saturation(path: Path) -> tuple[float, float]:

@@ -9,15 +9,14 @@ import re
 import pytest
 import redis
 
+from tests.clips import SMALL_MEDIA, video_record
 from tests.databases import database_url  # noqa: F401  (the fixture)
-from tests.system import REDIS_URL, video_record
-from transcoder.media.probe import MediaInfo
+from tests.system import REDIS_URL
 from transcoder.records import catalog, database, transitions
 from transcoder.settings import Settings
 from web import create_app
 
 URL = REDIS_URL.rsplit("/", 1)[0] + "/2"
-MEDIA = MediaInfo(5.0, 640, 272, 640, 272, 0, "1:1", 25.0, False, "h264", None, "yuv420p", "mov")
 NAMES = ("holiday.mp4", "cat_100%.mov", "Holiday-2.mkv", "talk.webm")
 
 
@@ -42,7 +41,7 @@ def add_videos(app, count: int) -> list[str]:
     """``count`` videos, one a second, named in turn from NAMES; every third canceled."""
     store, ids = app.extensions["transcoder"].videos, []
     for n in range(count):
-        video = {**video_record(f"{n:032x}", MEDIA), "created_at": 1000.0 + n, "filename": NAMES[n % 4]}
+        video = {**video_record(f"{n:032x}", SMALL_MEDIA), "created_at": 1000.0 + n, "filename": NAMES[n % 4]}
         store.create(video)
         if n % 3 == 0:
             store.update(video["id"], lambda v: transitions.cancel(v, 2000.0))

@@ -10,7 +10,9 @@ import redis
 import requests
 import websocket
 
-from tests.system import REDIS_URL, side_system, upload, wait_for, wait_terminal
+from tests.processes import wait_for
+from tests.requests_to_api import upload, wait_terminal
+from tests.system import REDIS_URL, side_system
 from transcoder.client import TERMINAL, parse_sse
 
 

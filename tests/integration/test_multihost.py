@@ -16,20 +16,12 @@ import pytest
 import redis
 import requests
 
+from tests.clips import make_clip
 from tests.hosts import Hosts
+from tests.processes import BIN, Processes, RedisServer, environment, start_web, wait_for
 from tests.proxy import Relay
+from tests.requests_to_api import upload, wait_terminal
 from tests.s3 import download, ffprobe_json, keys_in, new_bucket, s3_settings
-from tests.system import (
-    BIN,
-    Processes,
-    RedisServer,
-    environment,
-    make_clip,
-    start_web,
-    upload,
-    wait_for,
-    wait_terminal,
-)
 from transcoder.records import redis_keys
 
 HOSTS = (1, 2)

@@ -10,7 +10,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tasks import workflow
 from tasks.celery import make_celery
-from tests.system import REDIS_URL, catalog_url, prepared_services, upload, wait_for, wait_terminal
+from tests.processes import catalog_url, wait_for
+from tests.requests_to_api import upload, wait_terminal
+from tests.system import REDIS_URL, prepared_services
 from transcoder.ops import durability
 from transcoder.records import redis_keys
 from transcoder.records.leases import Lease

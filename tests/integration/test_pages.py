@@ -2,7 +2,8 @@
 
 import redis
 
-from tests.system import REDIS_URL, catalog_url
+from tests.processes import catalog_url
+from tests.system import REDIS_URL
 from transcoder.settings import Settings
 from web import create_app
 

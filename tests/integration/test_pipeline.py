@@ -1,23 +1,16 @@
 """Upload through the API, let real workers encode, check every output with ffprobe."""
 
-import json
-import subprocess
-
 import pytest
 import requests
 
-from tests.system import upload, wait_terminal
+from tests.clips import ffprobe_json
+from tests.requests_to_api import upload, wait_terminal
 
 RUNGS = {"144p": 144, "240p": 240, "360p": 360, "480p": 480}
 
 
 def ffprobe(path):
-    out = subprocess.run(
-        ["ffprobe", "-v", "error", "-show_format", "-show_streams", "-of", "json", str(path)],
-        check=True,
-        capture_output=True,
-    ).stdout
-    data = json.loads(out)
+    data = ffprobe_json(path)
     video = [s for s in data["streams"] if s["codec_type"] == "video"]
     audio = [s for s in data["streams"] if s["codec_type"] == "audio"]
     return data["format"], video, audio

@@ -10,7 +10,9 @@ import subprocess
 
 import pytest
 
-from tests.system import BIN, ROOT, side_system, upload, wait_for, wait_terminal
+from tests.processes import BIN, ROOT, wait_for
+from tests.requests_to_api import upload, wait_terminal
+from tests.system import side_system
 from transcoder.records import redis_keys
 
 

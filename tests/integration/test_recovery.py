@@ -9,14 +9,13 @@ import json
 
 import pytest
 
-from tests.system import REDIS_URL, side_services, video_record
-from transcoder.media.probe import MediaInfo
+from tests.clips import SMALL_MEDIA, video_record
+from tests.system import REDIS_URL, side_services
 from transcoder.records import redis_keys, states, transitions
 from transcoder.work import recovery
 from transcoder.work.sweeper import restart_grace, sweep
 
 URL = REDIS_URL.rsplit("/", 1)[0] + "/8"
-MEDIA = MediaInfo(5.0, 640, 272, 640, 272, 0, "1:1", 25.0, False, "h264", None, "yuv420p", "mov")
 
 
 @pytest.fixture
@@ -28,12 +27,12 @@ def services(tmp_path):
 def test_one_sweep_after_a_flush_puts_unfinished_videos_back_and_sends_their_work(services):
     store = services.videos
     half, running, ended = "a" * 32, "b" * 32, "c" * 32
-    store.create(video_record(half, MEDIA))
+    store.create(video_record(half, SMALL_MEDIA))
     store.update(half, lambda v: transitions.start_part(v, "v00", "w1", 2.0))
     store.update(half, lambda v: transitions.finish_part(v, "v00", 3.0, {}))
-    store.create(video_record(running, MEDIA))
+    store.create(video_record(running, SMALL_MEDIA))
     store.update(running, lambda v: transitions.start_part(v, "v00", "w1", 4.0))  # its worker is alive
-    store.create(video_record(ended, MEDIA))
+    store.create(video_record(ended, SMALL_MEDIA))
     store.update(ended, lambda v: transitions.cancel(v, 2.0))
 
     services.redis.flushdb()  # as FLUSHALL does, on this test's database only
@@ -53,7 +52,7 @@ def test_one_sweep_after_a_flush_puts_unfinished_videos_back_and_sends_their_wor
 
 
 def test_records_an_earlier_version_kept_in_redis_are_imported_on_start(services):
-    old = {**video_record("c" * 32, MEDIA), "seq": 7}
+    old = {**video_record("c" * 32, SMALL_MEDIA), "seq": 7}
     services.redis.set(redis_keys.video_key(old["id"]), json.dumps(old), ex=3600)
     services.redis.zadd(recovery.LEGACY_INDEX, {old["id"]: 1.0})
     assert recovery.prepare(services) == 1

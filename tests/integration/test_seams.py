@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from tests import reference
-from tests.system import upload, wait_terminal
+from tests.requests_to_api import upload, wait_terminal
 from transcoder.media.ladder import Rendition, renditions_for
 from transcoder.media.probe import probe
 

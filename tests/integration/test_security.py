@@ -10,7 +10,9 @@ import time
 import pytest
 import requests
 
-from tests.system import API_KEYS, catalog_url, recorded, send_half_an_upload, upload, wait_terminal
+from tests.processes import catalog_url
+from tests.requests_to_api import send_half_an_upload, upload, wait_terminal
+from tests.system import API_KEYS, recorded
 
 
 def post_video(url, data_dir, **kwargs):

@@ -13,15 +13,14 @@ import time
 import pytest
 import redis
 
+from tests.clips import SMALL_MEDIA, video_record
 from tests.databases import database_url  # noqa: F401  (the fixture)
-from tests.system import REDIS_URL, video_record
+from tests.system import REDIS_URL
 from transcoder.errors import VideoNotFound
-from transcoder.media.probe import MediaInfo
 from transcoder.records import catalog, database, redis_keys, states, transitions
 from transcoder.records.videos import VideoStore
 
 URL = REDIS_URL.rsplit("/", 1)[0] + "/8"
-MEDIA = MediaInfo(5.0, 640, 272, 640, 272, 0, "1:1", 25.0, False, "h264", None, "yuv420p", "mov")
 #: Nothing listens here: a database that is down.
 DOWN = "postgresql+psycopg://postgres@127.0.0.1:1/none"
 
@@ -42,7 +41,7 @@ def new_id() -> str:
 
 
 def test_each_change_raises_seq_and_publishes_the_stored_snapshot(store):
-    video = store.create(video_record("v" * 32, MEDIA))
+    video = store.create(video_record("v" * 32, SMALL_MEDIA))
     events = store.redis.pubsub()
     events.subscribe(redis_keys.events_channel(video["id"]))
     events.get_message(timeout=1)  # the subscription's confirmation
@@ -66,7 +65,7 @@ def test_each_change_raises_seq_and_publishes_the_stored_snapshot(store):
 
 
 def test_states_reach_the_database_and_progress_does_not(store):
-    video_id = store.create(video_record(new_id(), MEDIA))["id"]
+    video_id = store.create(video_record(new_id(), SMALL_MEDIA))["id"]
     assert store.catalog.get(video_id)["seq"] == 1
     store.update(video_id, lambda v: transitions.start_part(v, "v00", "w1", 2.0))
     assert store.catalog.get(video_id)["seq"] == 2
@@ -80,7 +79,7 @@ def test_states_reach_the_database_and_progress_does_not(store):
 
 
 def test_a_redis_that_lost_everything_is_refilled_from_the_database(store):
-    video_id = store.create(video_record(new_id(), MEDIA))["id"]
+    video_id = store.create(video_record(new_id(), SMALL_MEDIA))["id"]
     store.update(video_id, lambda v: transitions.start_part(v, "v00", "w1", 2.0))
     store.redis.flushdb()
     assert store.get(video_id)["seq"] == 2
@@ -92,7 +91,7 @@ def test_a_redis_that_lost_everything_is_refilled_from_the_database(store):
 
 
 def test_a_reader_that_fetched_an_old_record_cannot_put_it_back(store):
-    video_id = store.create(video_record(new_id(), MEDIA))["id"]
+    video_id = store.create(video_record(new_id(), SMALL_MEDIA))["id"]
     old = store.catalog.get(video_id)  # a slow reader, before the write below
     store.update(video_id, lambda v: transitions.start_part(v, "v00", "w1", 2.0))
     store.redis.delete(redis_keys.video_key(video_id))  # the copy expires, or is evicted
@@ -112,7 +111,7 @@ def test_no_read_that_starts_after_a_write_returned_sees_the_state_before_it(sto
     """Writers flip the video's state; an evicter keeps dropping the cached copy, so reads
     keep going to the database and filling the cache while writes land; every read must
     show a seq at least as new as the last write that had returned when the read began."""
-    video_id = store.create(video_record(new_id(), MEDIA))["id"]
+    video_id = store.create(video_record(new_id(), SMALL_MEDIA))["id"]
     returned = [1]  # newest seq whose write has returned
     lock, stop, stale, errors = threading.Lock(), threading.Event(), [], []
     reads = [0]
@@ -171,11 +170,11 @@ def test_no_read_that_starts_after_a_write_returned_sees_the_state_before_it(sto
 
 
 def test_library_pages_are_cached_and_never_outlive_a_change(store):
-    first = store.create(video_record(new_id(), MEDIA))["id"]
+    first = store.create(video_record(new_id(), SMALL_MEDIA))["id"]
     assert [v["id"] for v in store.page()[0]] == [first]
     assert [v["id"] for v in store.page()[0]] == [first]
     assert store.cache.counts()["page_hit"] == 1
-    second = store.create({**video_record(new_id(), MEDIA), "created_at": 2.0})["id"]
+    second = store.create({**video_record(new_id(), SMALL_MEDIA), "created_at": 2.0})["id"]
     assert [v["id"] for v in store.page()[0]] == [second, first]
     store.update(first, lambda v: transitions.cancel(v, 3.0))
     assert [v["id"] for v in store.page(state="canceled")[0]] == [first]
@@ -185,7 +184,7 @@ def test_library_pages_are_cached_and_never_outlive_a_change(store):
 
 
 def test_changes_made_while_the_database_is_down_reach_it_when_it_is_back(store):
-    video_id = store.create(video_record(new_id(), MEDIA))["id"]
+    video_id = store.create(video_record(new_id(), SMALL_MEDIA))["id"]
     working = store.catalog
     store.catalog = catalog.Catalog(database.make_engine(DOWN))
     try:

@@ -6,23 +6,15 @@ from __future__ import annotations
 
 import pytest
 
-from tests.system import (
-    REDIS_URL,
-    RedisServer,
-    catalog_url,
-    prepared_services,
-    side_services,
-    video_record,
-    wait_for,
-)
-from transcoder.media.probe import MediaInfo
+from tests.clips import SMALL_MEDIA, video_record
+from tests.processes import RedisServer, catalog_url, wait_for
+from tests.system import REDIS_URL, prepared_services, side_services
 from transcoder.records import redis_keys, states, transitions
 from transcoder.records.leases import Lease
 from transcoder.settings import Settings
 from transcoder.work.sweeper import RETRY_GRACE_S, restart_grace, sweep
 
 URL = REDIS_URL.rsplit("/", 1)[0] + "/8"
-MEDIA = MediaInfo(5.0, 640, 272, 640, 272, 0, "1:1", 25.0, False, "h264", None, "yuv420p", "mov")
 
 
 @pytest.fixture
@@ -33,7 +25,7 @@ def services(tmp_path):
 
 
 def running(services, video_id: str, *names: str) -> None:
-    services.videos.create(video_record(video_id, MEDIA))
+    services.videos.create(video_record(video_id, SMALL_MEDIA))
     for name in names:
         services.videos.update(video_id, lambda v, n=name: transitions.start_part(v, n, "w1@host", 2.0))
 

@@ -4,7 +4,9 @@ spread over both, and each video is closed exactly once."""
 import json
 import time
 
-from tests.system import make_clip, upload, wait_for, wait_terminal
+from tests.clips import make_clip
+from tests.processes import wait_for
+from tests.requests_to_api import upload, wait_terminal
 from transcoder.records import redis_keys
 
 
