@@ -12,7 +12,7 @@ help:
 	@echo "make flower  Celery's monitor on http://127.0.0.1:5555/ (FLOWER_PORT=...)"
 	@echo "make test    set up, then run the whole test suite"
 	@echo "make faults  the fault trials, 20 runs each, with a table of counts (into docs/reliability.md)"
-	@echo "make mutants each guarantee's mechanism switched off in turn: its trials and tests must fail"
+	@echo "make mutants each guarantee's mechanism switched off in turn: its trials and tests must fail; mutmut over the pure modules"
 	@echo "make bench   time upload to playable and to ready against encodes by hand; 1, 2, 4 workers; 1,000-5,000 live streams"
 	@echo "make lint    ruff check and format check"
 
@@ -77,9 +77,11 @@ faults: setup redis
 	@infra/setup-system.sh postgresql
 	TRANSCODER_FAULT_TRIALS=20 TRANSCODER_FAULTS_WRITE_DOCS=1 $(BIN)/pytest tests/faults/test_faults.py tests/faults/test_catalog_faults.py
 
-# Every mechanism switched off in turn must be caught; writes its table into docs/reliability.md.
+# Every mechanism switched off in turn must be caught (table in docs/reliability.md); then
+# mutmut over each pure module against its own unit tests (table in the README).
 mutants: setup redis
 	$(BIN)/python -m tests.mutants.run --write-docs
+	$(BIN)/python -m tests.mutants.pure --write-docs
 
 bench: setup redis
 	@infra/setup-system.sh postgresql
