@@ -1,3 +1,5 @@
+import pytest
+
 from transcoder.media.hls import (
     FILE_NAME,
     PartOutput,
@@ -110,3 +112,45 @@ def test_decode_time_and_timescale_are_read_from_the_boxes():
     assert decode_time(b"\x00\x00\x00\x08moof" + tfdt) == 123456789
     mdhd = b"\x00\x00\x00\x20mdhd\x00\x00\x00\x00" + b"\x00" * 8 + (15360).to_bytes(4, "big") + b"\x00" * 8
     assert timescale(b"\x00\x00\x00\x08moov" + mdhd) == 15360
+
+
+def test_a_segment_needs_its_own_duration_line():
+    with pytest.raises(ValueError, match="'seg_001.m4s' has no #EXTINF before it"):
+        parse_media_playlist("#EXTM3U\n#EXTINF:4.0,\nseg_000.m4s\nseg_001.m4s\n")
+
+
+def test_bandwidth_of_nothing_and_of_empty_segments_is_zero():
+    assert bandwidths([], {}) == (0, 0)
+    assert bandwidths([Segment("a", 0.0)], {"a": 100}) == (0, 0)
+    # A segment under a second still counts: the peak is per second of that segment.
+    assert bandwidths([Segment("a", 0.5)], {"a": 100}) == (1600, 1600)
+
+
+@pytest.mark.parametrize(
+    "init", [b"", b"\x00\x00\x00\x08ftyp", b"avcC\x01\x64\x00", b"\x00\x00\x00\x2aavcC\x01\x64\x00"]
+)
+def test_an_init_segment_without_a_whole_avc_configuration_is_refused(init):
+    with pytest.raises(ValueError, match=r"This init segment holds no H.264 configuration \(avcC\)."):
+        avc_codec(init)
+
+
+def test_the_first_avc_configuration_names_the_codec():
+    assert avc_codec(b"avcC\x01\x4d\x40\x15" + b"avcC\x01\x64\x00\x1e") == "avc1.4d4015"
+
+
+def test_the_first_sample_description_is_taken_whole_and_none_is_refused():
+    first = b"\x00\x00\x00\x0cstsd\x00\x00\x00\x01"
+    second = b"\x00\x00\x00\x0cstsd\x00\x00\x00\x02"
+    assert sample_description(b"\x00\x00\x00\x08moov" + first + second) == first
+    for init in (b"", b"stsd\x00\x00", b"\x00\x00stsd"):
+        with pytest.raises(ValueError, match=r"This init segment holds no sample description \(stsd\)."):
+            sample_description(init)
+
+
+def test_a_version_0_decode_time_and_a_version_1_timescale_are_read_too():
+    tfdt = b"\x00\x00\x00\x10tfdt\x00\x00\x00\x00" + (4096).to_bytes(4, "big") + b"\xff" * 4
+    assert decode_time(b"\x00\x00\x00\x08moof" + tfdt + b"tfdt") == 4096
+    mdhd = b"\x00\x00\x00\x2cmdhd\x01\x00\x00\x00" + b"\x00" * 16 + (90000).to_bytes(4, "big") + b"\xff" * 8
+    assert timescale(b"\x00\x00\x00\x08moov" + mdhd + b"mdhd") == 90000
+    with pytest.raises(ValueError, match="No tfdt box found."):
+        decode_time(b"tfdt\x00\x00\x00\x00")
