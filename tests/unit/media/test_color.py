@@ -70,3 +70,46 @@ def test_probe_reads_hdr_tags_and_the_declared_peak():
     sdr = parse_probe({"streams": [{**video, "color_transfer": "bt709", "side_data_list": []}],
                        "format": {"duration": "3"}})  # fmt: skip
     assert (sdr.hdr, sdr.peak_nits, sdr.dolby_vision) == (None, None, False)
+
+
+def test_every_hdr_filter_with_every_option_for_hlg_and_constant_luminance_pq():
+    pq_cl = replace(HLG, color_transfer="smpte2084", hdr="pq", color_matrix="bt2020c", peak_nits=None)
+    for media, transfer, matrix in ((HLG, "arib-std-b67", "2020_ncl"), (pq_cl, "smpte2084", "2020_cl")):
+        assert color.hdr_filters(media) == [
+            ("zscale", {"transferin": transfer, "primariesin": "2020", "matrixin": matrix, "t": "linear",
+                        "npl": 203.0}),
+            ("format", {"pix_fmts": "gbrpf32le"}),
+            ("zscale", {"p": "709"}),
+            ("tonemap", {"tonemap": "mobius", "param": 0.8, "desat": 0, "peak": 4.926}),
+            ("zscale", {"t": "709", "m": "709", "r": "tv"}),
+        ]  # fmt: skip
+    assert color.hdr_filters(HD) == []
+
+
+def test_the_filters_are_chained_in_order_onto_the_stream():
+    applied = []
+
+    class Stream:
+        def filter(self, name, **options):
+            applied.append((name, options))
+            return self
+
+    color.to_sdr(Stream(), HLG)
+    assert applied == color.hdr_filters(HLG)
+
+
+def test_a_peak_below_reference_white_is_taken_as_reference_white():
+    assert color.peak(replace(HLG, peak_nits=100.0)) == 1.0
+    assert color.peak(replace(HLG, peak_nits=406.0)) == 2.0
+
+
+def test_untagged_video_is_bt601_below_720_lines_only():
+    untagged = replace(HD, color_matrix=None)
+    assert color.is_bt601(replace(untagged, coded_height=719))
+    assert not color.is_bt601(replace(untagged, coded_height=720))
+    assert color.scale_options(replace(untagged, coded_height=576)) == {
+        "in_color_matrix": "bt601", "out_color_matrix": "bt709", "out_range": "tv",
+    }  # fmt: skip
+    assert color.scale_options(untagged, jpeg=True) == {
+        "in_color_matrix": "bt709", "out_color_matrix": "bt601", "out_range": "full",
+    }  # fmt: skip
