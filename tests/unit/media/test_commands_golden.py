@@ -7,11 +7,10 @@ the copy again and read its diff before committing it:
     TRANSCODER_WRITE_GOLDEN=1 .venv/bin/pytest tests/unit/media/test_commands_golden.py
 """
 
-import json
-import os
 from dataclasses import replace
 from pathlib import Path
 
+from tests.golden import assert_matches_golden
 from transcoder.media.commands import audio_args, frame_count_args, join_args, sprite_args, video_part_args
 from transcoder.media.ladder import renditions_for
 from transcoder.media.planner import Part
@@ -59,10 +58,4 @@ def commands() -> dict[str, list[str]]:
 
 
 def test_every_command_is_the_reviewed_one():
-    made = commands()
-    if os.environ.get("TRANSCODER_WRITE_GOLDEN") == "1":
-        GOLDEN.write_text(json.dumps(made, indent=1) + "\n")
-    kept = json.loads(GOLDEN.read_text())
-    assert made.keys() == kept.keys()
-    for name in made:
-        assert made[name] == kept[name], name
+    assert_matches_golden(GOLDEN, commands())

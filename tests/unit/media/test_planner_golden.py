@@ -7,12 +7,11 @@ After a change you meant, write the copy again and read its diff:
     TRANSCODER_WRITE_GOLDEN=1 .venv/bin/pytest tests/unit/media/test_planner_golden.py
 """
 
-import json
-import os
 from pathlib import Path
 
 import pytest
 
+from tests.golden import assert_matches_golden
 from tests.unit.media.test_planner import RENDITIONS, cfr, storyboard
 from transcoder.media.frames import Frames
 from transcoder.media.planner import Part, chunk_seconds, cut, plan, poster_time
@@ -51,13 +50,7 @@ def plans() -> dict[str, list[dict]]:
 
 
 def test_every_plan_is_the_reviewed_one():
-    made = json.loads(json.dumps(plans()))
-    if os.environ.get("TRANSCODER_WRITE_GOLDEN") == "1":
-        GOLDEN.write_text(json.dumps(made, indent=1) + "\n")
-    kept = json.loads(GOLDEN.read_text())
-    assert made.keys() == kept.keys()
-    for name in made:
-        assert made[name] == kept[name], name
+    assert_matches_golden(GOLDEN, plans())
 
 
 def test_a_part_comes_back_whole_from_its_entry_in_a_document():
