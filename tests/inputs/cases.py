@@ -46,8 +46,8 @@ class Case:
     def outcome(self) -> str:
         if self.code:
             return f"refused: `{self.code}` (HTTP {self.status})"
-        rungs = ", ".join(f"{w}x{h}" for _, w, h in self.ladder)
-        return f"ready: {rungs}{'' if self.audio else ', no audio'}"
+        sizes = ", ".join(f"{w}x{h}" for _, w, h in self.ladder)
+        return f"ready: {sizes}{'' if self.audio else ', no audio'}"
 
 
 LADDER_720 = (("144p", 256, 144), ("240p", 426, 240), ("360p", 640, 360), ("480p", 854, 480))
@@ -303,7 +303,7 @@ CASES: tuple[Case, ...] = (
     ),
     Case(
         "interlaced_ntsc",
-        "720x480 interlaced (NTSC), top field first, moving: combing a 480p rung would keep",
+        "720x480 interlaced (NTSC), top field first, moving: combing a 480p rendition would keep",
         _interlaced("ntsc.mp4", "720x480", seconds=2, rate=30),
         ladder=(("144p", 216, 144), ("240p", 360, 240), ("360p", 540, 360), ("480p", 720, 480)),
         extra={"combed": True},
@@ -468,7 +468,7 @@ CASES: tuple[Case, ...] = (
     ),
     Case(
         "tiny_120x90",
-        "smaller than the lowest rung",
+        "smaller than the lowest rendition",
         lambda t: _mp4(t, "tiny.mp4", *pattern("120x90", 1), *H264),
         ladder=(("144p", 120, 90),),
     ),

@@ -148,8 +148,8 @@ def test_not_ready_without_redis(tmp_path):
 
 
 def test_upload_while_object_storage_is_down_is_503_and_leaves_nothing(tmp_path, data_dir):
+    from tests.processes import free_port
     from tests.s3 import s3_settings
-    from tests.system import free_port
 
     down = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     settings = Settings.from_env(
