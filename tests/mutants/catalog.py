@@ -264,6 +264,19 @@ MUTANTS: tuple[Mutant, ...] = (
         quick=True,
     ),
     Mutant(
+        "part_outputs_not_checked",
+        "a part whose segments were not all written (a full disk) is never made ready",
+        (
+            (
+                "transcoder/work/encode.py",
+                "if not segments or 0 in sizes.values() or not init.exists():",
+                "if False:",
+            ),
+        ),
+        ("tests/unit/work/test_encode.py",),
+        quick=True,
+    ),
+    Mutant(
         "playlist_closed_early",
         "a rendition's playlist stays EVENT, with no end, until every one of its parts is ready",
         (
