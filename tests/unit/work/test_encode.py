@@ -48,6 +48,7 @@ def test_a_complete_part_is_described_by_its_segments_and_init(tmp_path):
         ([4.0, 4.0], [100, 100], None, 8.0),  # no init segment
         ([4.0, 2.0], [100, 100], INIT, 8.0),  # segments that stop short of the part
     ],
+    ids=["no-segment", "never-written", "empty", "no-init", "short"],
 )
 def test_a_part_that_was_not_all_written_is_refused(tmp_path, durations, sizes, init, seconds):
     folder = written(tmp_path, durations, sizes, init)
