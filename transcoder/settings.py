@@ -115,7 +115,8 @@ class Settings:
                 continue
             if (f.name, raw) in RENAMED_VALUES:
                 new_value = RENAMED_VALUES[(f.name, raw)]
-                log.warning("%s%s=%s is now %s=%s", PREFIX, f.name.upper(), raw, f.name.upper(), new_value)
+                log.warning("%s%s=%s is now written %s%s=%s", PREFIX, f.name.upper(), raw, PREFIX,
+                            f.name.upper(), new_value)  # fmt: skip
                 raw = new_value
             values[f.name] = _convert(f.name, f.type, raw)
         values.update(overrides)

@@ -57,7 +57,7 @@ def test_a_renamed_setting_keeps_its_old_name_and_value_for_a_release_with_a_war
     assert settings.part_shape == "renditions"
     said = " ".join(r.getMessage() for r in caplog.records)
     assert "TRANSCODER_PLAN is now TRANSCODER_PART_SHAPE" in said
-    assert "TRANSCODER_PART_SHAPE=rungs is now PART_SHAPE=renditions" in said
+    assert "TRANSCODER_PART_SHAPE=rungs is now written TRANSCODER_PART_SHAPE=renditions" in said
 
 
 def test_the_new_name_wins_over_the_old_one_and_a_wrong_shape_is_refused():
