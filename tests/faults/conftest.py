@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.clips import make_clip
-from tests.pace import scaled
+from tests.pace import pace, scaled
 from tests.processes import ROOT, Processes, RedisServer, environment, start_web, start_worker
 
 TRIALS = int(os.environ.get("TRANSCODER_FAULT_TRIALS", "1"))
@@ -126,6 +126,7 @@ def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untype
             for name, values in MEASURES.items()
         ]
     table = "\n".join(lines) + "\n"
+    table += f"\nThis machine's pace: {pace():.2f} (lease and stall limits {limit_s():g} s).\n"
     terminalreporter.write_sep("=", "fault trials")
     terminalreporter.write(table)
     out = ROOT / "tests" / "artifacts"
