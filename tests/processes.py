@@ -12,6 +12,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -71,6 +73,18 @@ class RedisServer:
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
             self.proc.wait(10)
+
+
+@contextmanager
+def running_redis(folder: Path, persistent: bool = True) -> Iterator[RedisServer]:
+    """A redis-server of a test's own for as long as the block lasts (``persistent=False``:
+    nothing on disk, like the Redis these machines start)."""
+    server = RedisServer(folder, persistent=persistent)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 def _pings(client: redis.Redis) -> bool:

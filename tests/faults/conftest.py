@@ -17,7 +17,7 @@ import pytest
 
 from tests.clips import make_clip
 from tests.pace import pace, scaled
-from tests.processes import ROOT, Processes, RedisServer, environment, start_web, start_worker
+from tests.processes import ROOT, Processes, environment, running_redis, start_web, start_worker
 
 TRIALS = int(os.environ.get("TRANSCODER_FAULT_TRIALS", "1"))
 #: `make faults` sets this, so its run's table replaces the one in docs/reliability.md.
@@ -75,10 +75,8 @@ def cluster_env(redis_url: str, storage: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def fault_redis(tmp_path_factory):
-    server = RedisServer(tmp_path_factory.mktemp("fault-redis"))
-    server.start()
-    yield server
-    server.stop()
+    with running_redis(tmp_path_factory.mktemp("fault-redis")) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

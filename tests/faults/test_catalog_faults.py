@@ -19,7 +19,7 @@ import requests
 
 from tests.databases import PostgresServer
 from tests.pace import scaled
-from tests.processes import RedisServer
+from tests.processes import running_redis
 from tests.requests_to_api import upload
 from transcoder.ops import metrics
 from transcoder.records import redis_keys
@@ -33,10 +33,8 @@ RUNS = range(TRIALS)
 
 @pytest.fixture(scope="module")
 def fault_redis(tmp_path_factory):
-    server = RedisServer(tmp_path_factory.mktemp("forgetful-redis"), persistent=False)
-    server.start()
-    yield server
-    server.stop()
+    with running_redis(tmp_path_factory.mktemp("forgetful-redis"), persistent=False) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

@@ -7,17 +7,15 @@ import orjson
 import pytest
 import redis
 
-from tests.processes import RedisServer
+from tests.processes import running_redis
 from transcoder.records import redis_keys
 from transcoder.records.cache import Cache, digest
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    server = RedisServer(tmp_path_factory.mktemp("cache-redis"), persistent=False)
-    server.start()
-    yield server
-    server.stop()
+    with running_redis(tmp_path_factory.mktemp("cache-redis"), persistent=False) as server:
+        yield server
 
 
 @pytest.fixture
