@@ -51,12 +51,15 @@ VISIBILITY_SLACK_S = 600
 def celery_config(settings: Settings) -> dict[str, Any]:
     hard_limit = settings.task_time_limit + HARD_LIMIT_GRACE_S
     visibility = hard_limit + VISIBILITY_SLACK_S
+    redis_keys.use(settings.redis_prefix)
+    # Celery's queues, results and bookkeeping under the installation's prefix too.
+    prefix = {"global_keyprefix": redis_keys.queue_key("")}
     return {
         "broker_url": settings.redis_url,
         "result_backend": settings.redis_url,
         "broker_connection_retry_on_startup": True,
-        "broker_transport_options": {"visibility_timeout": visibility},
-        "result_backend_transport_options": {"visibility_timeout": visibility},
+        "broker_transport_options": {"visibility_timeout": visibility, **prefix},
+        "result_backend_transport_options": {"visibility_timeout": visibility, **prefix},
         "visibility_timeout": visibility,
         "task_serializer": "json",
         "result_serializer": "json",

@@ -4,6 +4,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.processes import TEST_PREFIX
+from transcoder.records import redis_keys
+
 pytest_plugins = ["tests.system", "tests.clips", "tests.s3"]
 
 DATA = Path(__file__).parent / "data"
@@ -19,3 +22,12 @@ def data_dir() -> Path:
 def artifacts_dir() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture(autouse=True, scope="session")
+def one_redis_prefix():
+    """Settings made in this process name keys as the processes the suite starts do."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(redis_keys, "default_prefix", lambda redis_url: TEST_PREFIX)
+        redis_keys.use(TEST_PREFIX)
+        yield

@@ -20,10 +20,19 @@ import pytest
 import redis
 import requests
 
+from transcoder.records import redis_keys
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
 BIN = Path(sys.executable).parent
+
+#: The Redis prefix of every installation the suite starts, whatever database it uses, so a
+#: test reads what a worker wrote (conftest makes it this process's default too). A test of
+#: the prefix itself gives its processes ``redis_prefix=""``: derived, as in production.
+TEST_PREFIX = "transcoder:test"
+#: How an installation names its prefix when none is set, kept before conftest replaces it.
+derived_prefix = redis_keys.default_prefix
 
 
 def free_port() -> int:
@@ -149,6 +158,7 @@ def environment(redis_url: str, storage_dir: Path, **settings: str) -> dict[str,
         TRANSCODER_SSE_KEEPALIVE="2",
         # Every test client is 127.0.0.1: the cap is tried on a server of its own (test_live).
         TRANSCODER_STREAMS_PER_CLIENT="200",
+        TRANSCODER_REDIS_PREFIX=TEST_PREFIX,
     )
     env.update({f"TRANSCODER_{name.upper()}": value for name, value in settings.items()})
     return env

@@ -11,6 +11,7 @@ import redis
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
+from transcoder.records import redis_keys
 from transcoder.records.catalog import Catalog
 from transcoder.records.database import make_engine
 from transcoder.records.videos import VideoStore
@@ -32,6 +33,7 @@ def build_services(settings: Settings, patient: bool = False) -> Services:
     """Clients for one process. A patient one (a worker) retries Redis for about half a
     minute, long enough to ride out a restart mid-encode; a web request gives up in a
     second or two and answers 503."""
+    redis_keys.use(settings.redis_prefix)
     retry = Retry(ExponentialBackoff(cap=4.0, base=0.1), 12 if patient else 2)
     client = redis.Redis.from_url(
         settings.redis_url,

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from transcoder.errors import ConfigError
 from transcoder.media.policy import DEFAULT_LIMITS, Limits
+from transcoder.records import redis_keys
 
 PREFIX = "TRANSCODER_"
 #: Settings renamed so that one word means one thing: the old name still works for a
@@ -29,6 +30,9 @@ log = logging.getLogger(__name__)
 class Settings:
     #: Redis for job state, progress events, the Celery broker and results.
     redis_url: str = "redis://127.0.0.1:6379/0"
+    #: Starts every Redis key, channel and queue of this installation (Celery's too), so
+    #: several installations can share one Redis server. Empty: transcoder:<database number>.
+    redis_prefix: str = ""
     #: Where uploads and renditions live: "local" (a folder) or "s3" (a bucket).
     storage: str = "local"
     #: The folder, for local storage; every web process and worker must see the same one.
@@ -98,6 +102,10 @@ class Settings:
     max_streams: int = DEFAULT_LIMITS.max_streams
     ffmpeg_cpu_seconds: int = DEFAULT_LIMITS.ffmpeg_cpu_seconds
     ffmpeg_wall_seconds: float = DEFAULT_LIMITS.ffmpeg_wall_seconds
+
+    def __post_init__(self) -> None:
+        if not self.redis_prefix:
+            object.__setattr__(self, "redis_prefix", redis_keys.default_prefix(self.redis_url))
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:

@@ -74,14 +74,14 @@ def test_flushall(run, cluster, database, fault_redis, fault_storage, clip, data
     video_id = upload(cluster.url, clip).json()["id"]
     waiting = upload(cluster.url, clip).json()["id"]  # its parts wait in the queue
     part, _ = encoding(cluster, fault_redis.url, video_id)
-    assert client.llen(redis_keys.PARTS_QUEUE) > 0, "no work was waiting in the queue"
+    assert client.llen(redis_keys.queue_key(redis_keys.PARTS_QUEUE)) > 0, "no work was waiting in the queue"
     client.flushall()
     assert client.dbsize() <= 3, "FLUSHALL left keys"  # a worker may have written one since
     assert_clean_ready(cluster, fault_storage, video_id, tmp_path)
     assert finished(cluster, waiting)["state"] == "ready"
     # The sweeper noticed, put both videos back and sent their queued work again (the
     # queue's messages were gone); the part running at the flush went on, not started over.
-    recovered = {k.decode(): int(v) for k, v in client.hgetall(metrics.RECOVERIES).items()}
+    recovered = {k.decode(): int(v) for k, v in client.hgetall(metrics.figure_key("recoveries")).items()}
     assert recovered.get("videos", 0) >= 2 and recovered.get("parts", 0) >= 1, recovered
     measure("parts sent again after FLUSHALL", recovered["parts"])
     assert attempts(fault_redis.url, video_id)[part] == 1

@@ -38,8 +38,9 @@ def test_a_rungs_only_worker_leaves_closing_work_to_a_finalize_worker(split, dat
     assert order == [p["id"] for p in record["parts"]]  # the planner's order: playable soonest
     assert order[:2] == ["a64", "v00"] and order[-1] == "join"
     # The closing task waits, untouched, in its own queue.
-    wait_for(lambda: client.llen(redis_keys.FINALIZE_QUEUE) == 1, 10, "closing message queued")
-    assert client.llen(redis_keys.PARTS_QUEUE) == 0
+    finalize = redis_keys.queue_key(redis_keys.FINALIZE_QUEUE)
+    wait_for(lambda: client.llen(finalize) == 1, 10, "closing message queued")
+    assert client.llen(redis_keys.queue_key(redis_keys.PARTS_QUEUE)) == 0
     assert b"Task tasks.transcode.close[" not in log.read_bytes()
 
     # `make worker QUEUES=finalize` takes it.
@@ -52,7 +53,7 @@ def test_a_rungs_only_worker_leaves_closing_work_to_a_finalize_worker(split, dat
         start_new_session=True,
     )
     processes.procs.append(make)
-    wait_for(lambda: client.llen(redis_keys.FINALIZE_QUEUE) == 0, 120, "closing message taken", make, log)
+    wait_for(lambda: client.llen(finalize) == 0, 120, "closing message taken", make, log)
     ran = re.compile(rb"Task tasks\.transcode\.close\[[0-9a-f-]+\] succeeded")
     wait_for(lambda: ran.search(log.read_bytes()), 30, "close task run", make, log)
     assert b"parts" not in log.read_bytes().split(b"[queues]")[-1].split(b"[tasks]")[0]

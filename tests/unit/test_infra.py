@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.processes import TEST_PREFIX, derived_prefix
 from tests.system import PACKAGE_SOURCES
 from transcoder.records import redis_keys
 from transcoder.settings import Settings
@@ -82,12 +83,15 @@ def test_every_queue_named_in_infra_exists():
     assert queues_in(containers(worker)[0]["command"]) == [list(redis_keys.QUEUES)]
 
 
-def test_keda_scales_the_worker_on_the_rungs_list_like_the_autoscaler():
+def test_keda_scales_the_worker_on_the_parts_list_like_the_autoscaler():
     scaled = by_kind("ScaledObject")["worker"]
     assert scaled["spec"]["scaleTargetRef"]["name"] in by_kind("Deployment")
     (trigger,) = scaled["spec"]["triggers"]
     assert trigger["type"] == "redis"
-    assert trigger["metadata"]["listName"] == redis_keys.PARTS_QUEUE
+    database = trigger["metadata"]["databaseIndex"]
+    redis_keys.use(derived_prefix(f"redis://redis/{database}"))
+    assert trigger["metadata"]["listName"] == redis_keys.queue_key(redis_keys.PARTS_QUEUE)
+    redis_keys.use(TEST_PREFIX)
     host, port = trigger["metadata"]["address"].rsplit(":", 1)
     assert host.split(".")[0] in by_kind("Service") and int(port) == _redis_port()
     per_worker = trigger["metadata"]["listLength"]

@@ -18,7 +18,7 @@ FORBIDDEN = {"flask", "werkzeug", "celery", "kombu", "web", "tasks"}
 ALLOWED: dict[str, set[str]] = {
     "errors": set(),
     "media": {"errors"},
-    "settings": {"errors", "media"},
+    "settings": {"errors", "media", "records"},
     "records": {"errors", "media"},
     "storage": {"errors"},
     "live": {"errors", "records"},

@@ -96,7 +96,7 @@ class Autoscaler:
         """Look once and act: start workers at once, stop idle ones after the cooldown."""
         self.workers = [w for w in self.workers if w.proc.poll() is None]
         live = [w for w in self.workers if not w.stopping]
-        waiting = self.client.llen(redis_keys.PARTS_QUEUE)
+        waiting = self.client.llen(redis_keys.queue_key(redis_keys.PARTS_QUEUE))
         busy = busy_workers(self.videos)
         target = desired(waiting, self.minimum, self.maximum, self.per_worker)
         stopping = len(self.workers) - len(live)

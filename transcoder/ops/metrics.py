@@ -31,11 +31,10 @@ def _encode_key(kind: str) -> str:
     return f"{redis_keys.METRICS}:encode-seconds:{kind}"
 
 
-FAILURES = f"{redis_keys.METRICS}:failures"
-REFUSALS = f"{redis_keys.METRICS}:refusals"
-UPLOADS = f"{redis_keys.METRICS}:uploads"
-LEASE_REFUSALS = f"{redis_keys.METRICS}:lease-refusals"
-RECOVERIES = f"{redis_keys.METRICS}:recoveries"
+def figure_key(name: str) -> str:
+    """One shared counter (failures, refusals, uploads, lease-refusals, recoveries), named
+    when used: the installation prefix is set at start, after this module is imported."""
+    return f"{redis_keys.METRICS}:{name}"
 
 
 def _quietly(action: str, client: redis.Redis, *commands: tuple) -> None:
@@ -65,28 +64,32 @@ def record_encode(client: redis.Redis, kind: str, seconds: float) -> None:
 
 def record_failure(client: redis.Redis, code: str) -> None:
     """A part that failed for good, by the reason code its video shows."""
-    _quietly("failure", client, ("hincrby", FAILURES, code, 1))
+    _quietly("failure", client, ("hincrby", figure_key("failures"), code, 1))
 
 
 def record_refusal(client: redis.Redis, code: str) -> None:
     """An upload refused before it became a video (not a video, too long...)."""
-    _quietly("refusal", client, ("hincrby", REFUSALS, code, 1))
+    _quietly("refusal", client, ("hincrby", figure_key("refusals"), code, 1))
 
 
 def record_lease_refusal(client: redis.Redis) -> None:
     """A delivery of a part that another run was already running: the lease turned it away."""
-    _quietly("lease refusal", client, ("incr", LEASE_REFUSALS))
+    _quietly("lease refusal", client, ("incr", figure_key("lease-refusals")))
 
 
 def record_recovery(client: redis.Redis, videos: int, parts: int) -> None:
     """Redis had lost its state: this many unfinished videos put back, this many parts sent again."""
     _quietly(
-        "recovery", client, ("hincrby", RECOVERIES, "videos", videos), ("hincrby", RECOVERIES, "parts", parts)
+        "recovery",
+        client,
+        ("hincrby", figure_key("recoveries"), "videos", videos),
+        ("hincrby", figure_key("recoveries"), "parts", parts),
     )
 
 
 def record_upload(client: redis.Redis, size: int) -> None:
-    _quietly("upload", client, ("hincrby", UPLOADS, "bytes", size), ("hincrby", UPLOADS, "count", 1))
+    key = figure_key("uploads")
+    _quietly("upload", client, ("hincrby", key, "bytes", size), ("hincrby", key, "count", 1))
 
 
 @dataclass
@@ -117,7 +120,7 @@ class Figures:
 
 def read_figures(client: redis.Redis, videos: VideoStore) -> Figures:
     """Everything /metrics shows, read now."""
-    queues = {name: client.llen(name) for name in redis_keys.QUEUES}
+    queues = {name: client.llen(redis_keys.queue_key(name)) for name in redis_keys.QUEUES}
     running = Counter(entry["kind"] for _, entry in transitions.running_parts(videos.active_videos()))
     try:
         by_state = videos.catalog.counts()
@@ -131,17 +134,17 @@ def read_figures(client: redis.Redis, videos: VideoStore) -> Figures:
             total += int(raw.get(bound, 0))
             buckets.append((bound, total))
         encode[kind] = Histogram(buckets, float(raw.get("sum", 0)), int(raw.get("count", 0)))
-    uploads = {as_text(k): int(v) for k, v in client.hgetall(UPLOADS).items()}
+    uploads = {as_text(k): int(v) for k, v in client.hgetall(figure_key("uploads")).items()}
     return Figures(
         queues=queues,
         running=dict(running),
         videos={state: max(by_state.get(state, 0), 0) for state in VideoState},
         encode=encode,
-        failures={as_text(k): int(v) for k, v in client.hgetall(FAILURES).items()},
-        refusals={as_text(k): int(v) for k, v in client.hgetall(REFUSALS).items()},
+        failures={as_text(k): int(v) for k, v in client.hgetall(figure_key("failures")).items()},
+        refusals={as_text(k): int(v) for k, v in client.hgetall(figure_key("refusals")).items()},
         upload_bytes=uploads.get("bytes", 0),
         uploads=uploads.get("count", 0),
-        lease_refusals=int(client.get(LEASE_REFUSALS) or 0),
+        lease_refusals=int(client.get(figure_key("lease-refusals")) or 0),
         cache=videos.cache.counts(),
-        recovered={as_text(k): int(v) for k, v in client.hgetall(RECOVERIES).items()},
+        recovered={as_text(k): int(v) for k, v in client.hgetall(figure_key("recoveries")).items()},
     )

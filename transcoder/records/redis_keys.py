@@ -1,10 +1,20 @@
 """Every Redis key, channel and queue name this project uses, in one place.
 
+Every name starts with the installation's prefix (``TRANSCODER_REDIS_PREFIX``, by default
+``transcoder:<database number>``), and Celery's own keys and queues get the same one
+(``tasks.config``): pub/sub channels ignore the database number, so without it two
+installations sharing one Redis server would hear each other's videos. Each process
+sets the prefix once at start (``use``, from ``build_services`` and the Celery config),
+before it names anything.
+
 Storage keys (where files live) are another thing, in ``transcoder.storage.layout``."""
 
 from __future__ import annotations
 
-PREFIX = "transcoder"
+from redis.connection import parse_url
+
+#: The installation prefix this process names everything with (see ``use``).
+PREFIX = "transcoder:0"
 
 #: The Celery queues (Redis lists of waiting messages). Every part of a video's work (its
 #: pictures, sound and join) waits in PARTS_QUEUE, whose length is what autoscalers read;
@@ -15,21 +25,23 @@ FINALIZE_QUEUE = "finalize"
 QUEUES = (PARTS_QUEUE, FINALIZE_QUEUE)
 
 #: Set of ids of videos not yet ended; the sweeper looks only at these.
-ACTIVE_VIDEOS = f"{PREFIX}:active"
+ACTIVE_VIDEOS = ""
 #: Bumped with every change to which videos a library page lists; a cached page is
 #: stored under the number current when its query began, so none outlives a change.
-PAGES_VERSION = f"{PREFIX}:pages:version"
+PAGES_VERSION = ""
 #: Set once the catalog's unfinished videos have been put back into this Redis. Gone
 #: means Redis lost everything (restarted empty, flushed, failed over): recover.
-LOADED = f"{PREFIX}:catalog:loaded"
+LOADED = ""
+#: Held by the one sweeper that is putting the catalog's unfinished videos back.
+RECOVERING = ""
 #: Ids of videos whose newest change the database has not taken yet (it was down).
-BEHIND = f"{PREFIX}:catalog:behind"
+BEHIND = ""
 #: Cache hits and misses, for /metrics.
-CACHE_COUNTS = f"{PREFIX}:metrics:cache"
+CACHE_COUNTS = ""
 #: How long flags and counters about a video (its cancel flag, its run counts) last.
 FLAG_TTL = 30 * 24 * 3600
 #: Counters and histograms shared by every process, for /metrics (see transcoder.ops.metrics).
-METRICS = f"{PREFIX}:metrics"
+METRICS = ""
 
 
 def video_key(video_id: str) -> str:
@@ -72,3 +84,33 @@ def lease_key(video_id: str, part: str) -> str:
 def cancel_key(video_id: str) -> str:
     """Exists once a video is canceled; running encodes poll it and stop."""
     return f"{PREFIX}:cancel:{video_id}"
+
+
+def queue_key(queue: str) -> str:
+    """The Redis list a Celery queue's waiting messages are in (kombu adds the prefix)."""
+    return f"{PREFIX}:{queue}"
+
+
+def default_prefix(redis_url: str) -> str:
+    """``transcoder:<database number>``: installations on different databases of one
+    server share nothing, with nothing to set."""
+    try:
+        return f"transcoder:{parse_url(redis_url).get('db', 0)}"
+    except ValueError:  # not a Redis URL: the settings' check says so
+        return "transcoder:0"
+
+
+def use(prefix: str) -> None:
+    """Name everything under ``prefix`` from now on in this process."""
+    global PREFIX, ACTIVE_VIDEOS, PAGES_VERSION, LOADED, RECOVERING, BEHIND, CACHE_COUNTS, METRICS
+    PREFIX = prefix
+    ACTIVE_VIDEOS = f"{PREFIX}:active"
+    PAGES_VERSION = f"{PREFIX}:pages:version"
+    LOADED = f"{PREFIX}:catalog:loaded"
+    RECOVERING = f"{PREFIX}:catalog:recovering"
+    BEHIND = f"{PREFIX}:catalog:behind"
+    CACHE_COUNTS = f"{PREFIX}:metrics:cache"
+    METRICS = f"{PREFIX}:metrics"
+
+
+use(PREFIX)

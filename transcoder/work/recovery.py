@@ -26,11 +26,10 @@ from transcoder.services import Services
 
 log = logging.getLogger(__name__)
 
-#: Where an earlier version listed every video it kept in Redis.
-LEGACY_INDEX = f"{redis_keys.PREFIX}:videos"
-LEGACY_STATES = f"{redis_keys.PREFIX}:metrics:video-states"
-#: Held by the one sweeper that is recovering.
-RECOVERY_LOCK = f"{redis_keys.PREFIX}:catalog:recovering"
+#: Where an earlier version (before the catalog, and before installation prefixes)
+#: listed every video it kept in Redis.
+LEGACY_INDEX = "transcoder:videos"
+LEGACY_STATES = "transcoder:metrics:video-states"
 
 
 def prepare(services: Services) -> int:
@@ -75,7 +74,7 @@ def loaded_since(services: Services) -> float | None:
 def recover(services: Services, enqueue: Callable[[str, str], None], now: float) -> list[str]:
     """If Redis lost everything, put the unfinished videos back and send their work again."""
     r = services.redis
-    if r.exists(redis_keys.LOADED) or not r.set(RECOVERY_LOCK, 1, nx=True, ex=300):
+    if r.exists(redis_keys.LOADED) or not r.set(redis_keys.RECOVERING, 1, nx=True, ex=300):
         return []
     done: list[str] = []
     try:
@@ -91,7 +90,7 @@ def recover(services: Services, enqueue: Callable[[str, str], None], now: float)
         # Redis lost: the sweeper gives them a grace from now to take them back.
         r.set(redis_keys.LOADED, now if unfinished else 0)
     finally:
-        r.delete(RECOVERY_LOCK)
+        r.delete(redis_keys.RECOVERING)
     if unfinished:
         metrics.record_recovery(r, len(unfinished), len(done))
         log.warning(
