@@ -30,7 +30,8 @@ def send_half_an_upload(base_url: str, path: Path) -> None:
     host, port = base_url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=10) as conn:
         conn.sendall(
-            b"POST /api/videos HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\n"
+            b"POST /api/videos HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b"Content-Type: multipart/form-data; boundary=b\r\n"
             + f"Content-Length: {len(head) + len(body) + 8}\r\n\r\n".encode()
             + head
             + body[: len(body) // 2]

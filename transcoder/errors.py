@@ -129,6 +129,18 @@ class Forbidden(TranscoderError):
     code = "forbidden"
 
 
+class BadHost(TranscoderError):
+    """Raised for a request to a host name the operator did not allow."""
+
+    code = "bad_host"
+
+
+class UploadTooSlow(TranscoderError):
+    """Raised when an upload's body arrives slower than the least rate allowed."""
+
+    code = "upload_too_slow"
+
+
 class ApiError(TranscoderError):
     """Raised when the server answers with an error; carries its code and message."""
 

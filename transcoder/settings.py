@@ -53,6 +53,16 @@ class Settings:
     #: Address the web app listens on under `make run`.
     host: str = "127.0.0.1"
     port: int = 8000
+    #: Comma-separated host names the web app answers to (a leading dot: every subdomain;
+    #: "*": any). Empty: the loopback names, and HOST when it names one address.
+    allowed_hosts: str = ""
+    #: Proxies in front of the web app that set X-Forwarded-For/-Proto/-Host (0: none). With
+    #: one, a page served over HTTPS gets its session cookie marked Secure.
+    trusted_proxies: int = 0
+    #: An upload that sends fewer bytes than this per second, over any UPLOAD_RATE_WINDOW, is
+    #: cut (408): a trickle cannot hold a connection, and a slow but steady one can go on.
+    upload_min_rate: int = 8 * 1024
+    upload_rate_window: float = 30.0
     #: Threads each ffmpeg may use (0: ffmpeg decides).
     ffmpeg_threads: int = 0
     #: How the planner cuts a video's work into parts: "chunks" (time ranges, each decoded
@@ -161,8 +171,24 @@ class Settings:
                      "max_attempts"):  # fmt: skip
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{PREFIX}{name.upper()} must be positive")
+        if self.upload_min_rate < 0 or self.upload_rate_window <= 0:
+            raise ConfigError(
+                f"{PREFIX}UPLOAD_MIN_RATE must not be negative, {PREFIX}UPLOAD_RATE_WINDOW positive"
+            )
+        if self.trusted_proxies < 0:
+            raise ConfigError(f"{PREFIX}TRUSTED_PROXIES must not be negative")
         if not 0 < self.port < 65536:
             raise ConfigError(f"{PREFIX}PORT must be between 1 and 65535")
+
+    @property
+    def host_names(self) -> tuple[str, ...]:
+        """The names in ALLOWED_HOSTS, or the loopback ones (and HOST's, if it is one address)."""
+        names = [n.strip().lower() for n in self.allowed_hosts.split(",") if n.strip()]
+        if not names:
+            names = ["localhost", "127.0.0.1", "::1"]
+            if self.host not in ("0.0.0.0", "::", "") and self.host not in names:
+                names.append(self.host.lower())
+        return tuple(n[1:-1] if n.startswith("[") and n.endswith("]") else n for n in names)
 
     @property
     def limits(self) -> Limits:

@@ -34,8 +34,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["celery"] = make_celery(settings)
 
     from . import api, errors, live, live_events, live_socket, media, ops, pages, security
+    from .upload_rate import UploadRate
 
-    security.register(app, security.parse_keys(settings.api_keys))
+    app.wsgi_app = UploadRate(app.wsgi_app, settings.upload_min_rate, settings.upload_rate_window)
+
+    security.register(app, security.parse_keys(settings.api_keys), settings.host_names)
     app.register_blueprint(api.bp)
     live.register(app)
     app.register_blueprint(live_events.bp)

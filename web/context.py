@@ -10,7 +10,7 @@ from flask import current_app
 from transcoder.errors import VideoNotFound
 from transcoder.services import Services
 
-VIDEO_ID = re.compile(r"^[0-9a-f]{32}$")
+VIDEO_ID = re.compile(r"\A[0-9a-f]{32}\Z")
 
 
 def services() -> Services:

@@ -13,6 +13,9 @@ CODE_STATUS = {
     "empty_file": 400,
     "unauthorized": 401,
     "forbidden": 403,
+    "bad_host": 400,
+    "upload_too_slow": 408,
+    "bad_event_id": 400,
     "not_found": 404,
     "conflict": 409,
     "too_many_videos": 400,
@@ -29,6 +32,8 @@ HTTP_MESSAGES = {404: "Nothing here."}
 
 def error_response(code: str, message: str, status: int) -> tuple[Response, int]:
     response = jsonify({"error": {"code": code, "message": message}})
+    if status == 408:  # the rest of the body is not waited for
+        response.headers["Connection"] = "close"
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="transcoder"'
     return response, status

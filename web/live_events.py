@@ -10,12 +10,13 @@ snapshot; a stream of given videos ends (``event: end``) once all of them have.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import redis
 from flask import Blueprint, Response, request
 
-from transcoder.errors import Unavailable
+from transcoder.errors import InvalidInput, Unavailable
 from transcoder.live.follower import Follower
 
 from . import live
@@ -38,27 +39,45 @@ def video_events(video_id: str) -> Response:
     return _stream([checked_id(video_id)])
 
 
+#: The ids this stream gives its events: ``<video id>:<seq>``.
+EVENT_ID = re.compile(r"\A([0-9a-f]{32}):([0-9]{1,18})\Z")
+
+
 def _seen() -> dict[str, int]:
     """The snapshot a reconnecting client already has, from its ``Last-Event-ID``."""
-    video_id, _, seq = request.headers.get("Last-Event-ID", "").partition(":")
-    return {video_id: int(seq)} if seq.isdigit() else {}
+    sent = request.headers.get("Last-Event-ID", "")
+    if not sent:
+        return {}
+    match = EVENT_ID.match(sent)
+    if match is None:
+        raise InvalidInput(
+            "Last-Event-ID must be an id this stream sent (<video id>:<seq>); reconnect without it.",
+            code="bad_event_id",
+        )
+    return {match[1]: int(match[2])}
 
 
 def _stream(video_ids: list[str] | None) -> Response:
+    seen = _seen()
+    hub = live.hub()  # the stream closes after this request's context has gone
     admission = live.gate().admit(live.client_id(), "sse")
     admission.__enter__()  # a 429 here, before the stream starts
+    follower = None
     try:
-        follower, missing = live.hub().follow(video_ids, _seen())
-    except redis.RedisError as exc:
+        follower, missing = hub.follow(video_ids, seen)
+        if missing:
+            raise live.not_found(missing)
+    except BaseException as exc:
+        # Whatever stopped the stream before it began, it is not counted open.
+        if follower is not None:
+            hub.close(follower)
         admission.__exit__(None, None, None)
-        raise Unavailable("Redis cannot be reached; try again shortly.") from exc
-    if missing:
-        live.hub().close(follower)
-        admission.__exit__(None, None, None)
-        raise live.not_found(missing)
+        if isinstance(exc, redis.RedisError):
+            raise Unavailable("Redis cannot be reached; try again shortly.") from exc
+        raise
 
     def closed() -> None:
-        live.hub().close(follower)
+        hub.close(follower)
         admission.__exit__(None, None, None)
 
     keepalive = services().settings.sse_keepalive

@@ -30,8 +30,10 @@ from .context import checked_id, services
 bp = Blueprint("media", __name__, url_prefix="/api/videos/<video_id>")
 
 #: One range, as browsers send them; anything else gets the whole file.
-BYTE_RANGE = re.compile(r"^bytes=(\d+-\d*|-\d+)$")
+BYTE_RANGE = re.compile(r"\Abytes=([0-9]+-[0-9]*|-[0-9]+)\Z")
 PREVIEW_FILES = {POSTER: "image/jpeg", STORYBOARD_IMAGE: "image/jpeg", STORYBOARD_VTT: "text/vtt"}
+#: Playlists change as parts finish, and are their owner's: asked for again each time.
+PLAYLIST_HEADERS = {"Cache-Control": "private, no-cache", "Vary": "Authorization, Cookie"}
 HLS_TYPES = {".m3u8": "application/vnd.apple.mpegurl", ".mp4": "video/mp4", ".m4s": "video/iso.segment"}
 
 
@@ -65,7 +67,7 @@ def master_playlist(video_id: str) -> Response:
     body = playlists.master(services().videos.get(checked_id(video_id)))
     if body is None:
         abort(404)
-    return Response(body, mimetype=HLS_TYPES[".m3u8"], headers={"Cache-Control": "no-cache"})
+    return Response(body, mimetype=HLS_TYPES[".m3u8"], headers=PLAYLIST_HEADERS)
 
 
 @bp.get("/hls/<name>/index.m3u8")
@@ -74,7 +76,7 @@ def media_playlist(video_id: str, name: str) -> Response:
     body = playlists.media(services().videos.get(checked_id(video_id)), name)
     if body is None:
         abort(404)
-    return Response(body, mimetype=HLS_TYPES[".m3u8"], headers={"Cache-Control": "no-cache"})
+    return Response(body, mimetype=HLS_TYPES[".m3u8"], headers=PLAYLIST_HEADERS)
 
 
 @bp.get("/hls/<name>/<part_id>/<filename>")
@@ -114,7 +116,7 @@ def serve(key: str, mimetype: str) -> Response:
     store = services().storage
     path = store.local_path(key)
     if path is not None:
-        return send_file(path, mimetype=mimetype, conditional=True, max_age=3600)
+        return _private(send_file(path, mimetype=mimetype, conditional=True, max_age=3600))
     requested = request.headers.get("Range")
     byte_range = requested if requested and BYTE_RANGE.match(requested) else None
     try:
@@ -123,7 +125,7 @@ def serve(key: str, mimetype: str) -> Response:
         if exc.code != "bad_range":
             raise
         return Response(status=416, headers={"Content-Range": "bytes */*"})
-    headers = {"Accept-Ranges": "bytes", "Content-Length": str(blob.length), "Cache-Control": "max-age=3600"}
+    headers = {"Accept-Ranges": "bytes", "Content-Length": str(blob.length)}
     if blob.content_range:
         headers["Content-Range"] = blob.content_range
     if blob.etag:
@@ -132,4 +134,14 @@ def serve(key: str, mimetype: str) -> Response:
         blob.chunks, status=blob.status, mimetype=mimetype, headers=headers, direct_passthrough=True
     )
     response.call_on_close(blob.close)
+    return _private(response)
+
+
+def _private(response: Response) -> Response:
+    """A video is its owner's: kept by the browser, never by a shared cache, and never
+    given by a cache to a request with other credentials."""
+    response.cache_control.public = False
+    response.cache_control.private = True
+    response.cache_control.max_age = 3600
+    response.vary.update(("Authorization", "Cookie"))
     return response

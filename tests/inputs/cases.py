@@ -7,6 +7,7 @@ a test checks that the README's table is this one.
 
 from __future__ import annotations
 
+import struct
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -123,6 +124,21 @@ def _two_audio_tracks(tmp: Path) -> Path:
     return ff(tmp / "tracks.mkv", *pattern(), *SRC, "anullsrc=r=48000:cl=stereo", *TONE, "-t", "2", *H264,
               "-map", "0:v", "-map", "1:a", "-map", "2:a", "-c:a", "aac",
               "-disposition:a:0", "0", "-disposition:a:1", "default")  # fmt: skip
+
+
+def _lying_duration(tmp: Path) -> Path:
+    """Five hours of frames in Matroska whose header (the segment's Duration and the
+    stream's DURATION tag) says one second."""
+    path = ff(
+        tmp / "lying.mkv", *SRC, "color=black:s=16x16:r=1", "-t", "18000", "-c:v", "libx264", "-crf", "51"
+    )
+    data = bytearray(path.read_bytes())
+    at = data.find(b"\x44\x89\x88")  # Duration, an 8-byte float in milliseconds
+    data[at + 3 : at + 11] = struct.pack(">d", 1000.0)
+    at = data.find(b"05:00:00.000000000")
+    data[at : at + 8] = b"00:00:01"
+    path.write_bytes(bytes(data))
+    return path
 
 
 def _many_streams(tmp: Path) -> Path:
@@ -525,6 +541,12 @@ CASES: tuple[Case, ...] = (
         lambda t: _mp4(
             t, "long.mp4", *SRC, "color=black:s=16x16:r=1", "-t", "36000", "-c:v", "libx264", "-crf", "51"
         ),
+        code="too_long",
+    ),
+    Case(
+        "lying_duration",
+        "5 hours of frames whose header claims 1 s (Matroska)",
+        _lying_duration,
         code="too_long",
     ),
     Case(

@@ -8,6 +8,7 @@ import pytest
 import redis
 
 from tests.processes import running_redis
+from transcoder.records import cache as cache_module
 from transcoder.records import redis_keys
 from transcoder.records.cache import Cache, digest
 
@@ -60,6 +61,16 @@ def test_a_page_is_kept_under_the_version_of_the_listing_and_gone_once_it_change
     cache.redis.incr(redis_keys.PAGES_VERSION)  # a change to which videos a page lists
     assert cache.page(query) == (1, None)
     assert cache.counts() == {"page_hit": 1, "page_miss": 2}
+
+
+def test_searching_cannot_fill_redis_with_pages(cache):
+    for n in range(cache_module.MAX_PAGES + 50):
+        cache.keep_page(0, {"q": f"search {n}"}, {"ids": [], "next_cursor": None})
+    pages = list(cache.redis.scan_iter(redis_keys.page_key(0, "*")))
+    assert len(pages) == cache_module.MAX_PAGES
+    assert cache.page({"q": "search 0"}) == (0, None)  # the oldest went first
+    newest = {"q": f"search {cache_module.MAX_PAGES + 49}"}
+    assert cache.page(newest) == (0, {"ids": [], "next_cursor": None})
 
 
 def test_no_pages_are_kept_when_copies_are_off(server):

@@ -139,7 +139,8 @@ def test_oversized_upload_is_refused_before_the_body_is_sent(base_url):
     host, port = base_url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=10) as conn:
         conn.sendall(
-            b"POST /api/videos HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\n"
+            b"POST /api/videos HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b"Content-Type: multipart/form-data; boundary=b\r\n"
             b"Content-Length: 1000000000\r\n\r\n"
         )
         reply = b""

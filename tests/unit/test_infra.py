@@ -119,11 +119,12 @@ def test_ports_and_selectors_agree():
 
 def test_settings_in_manifests_are_valid_values():
     config = by_kind("ConfigMap")["transcoder-config"]["data"]
-    secret = by_kind("Secret")["transcoder-secrets"]["stringData"]
-    settings = Settings.from_env({**config, **secret})
+    settings = Settings.from_env(config)
     assert settings.storage == "s3" and settings.redis_url.endswith(f":{_redis_port()}/0")
     compose = yaml.safe_load((INFRA / "docker-compose.yml").read_text())
-    assert Settings.from_env(compose["x-app"]["environment"]).storage == "s3"
+    written = {"POSTGRES_PASSWORD": "p", "MINIO_ROOT_PASSWORD": "m", "TRANSCODER_SECRET_KEY": "s"}
+    environment = {k: _interpolate(v, written) for k, v in compose["x-app"]["environment"].items()}
+    assert Settings.from_env(environment).storage == "s3"
     env_file = dict(
         line.split("=", 1) for line in (INFRA / "systemd" / "transcoder.env").read_text().splitlines()
         if line and not line.startswith("#")
@@ -132,6 +133,30 @@ def test_settings_in_manifests_are_valid_values():
     for deployment in by_kind("Deployment").values():
         refs = {next(iter(r.values()))["name"] for r in containers(deployment)[0]["envFrom"]}
         assert refs == {"transcoder-config", "transcoder-secrets"}
+
+
+def _interpolate(value: str, env: dict[str, str]) -> str:
+    """Compose's ${NAME:?message} and ${NAME:-default}, as `docker compose` reads them."""
+    return re.sub(r"\$\{(\w+)(?::[?-]([^}]*))?\}", lambda m: env.get(m[1], m[2] or ""), value)
+
+
+def test_no_secret_is_shipped_and_the_monitor_is_private():
+    texts = {p.name: p.read_text() for p in [*INFRA.rglob("*.y*ml"), *INFRA.rglob("*.env")]}
+    for name, text in texts.items():
+        assert not re.search(r"replace-me|change-me|password: \w|secret_key: \w", text, re.I), name
+    assert not by_kind("Secret"), "secrets are made from files the operator writes"
+    kustomization = yaml.safe_load((INFRA / "k8s" / "kustomization.yaml").read_text())
+    made = {g["name"] for g in kustomization["secretGenerator"]}
+    assert made == {"transcoder-secrets", "postgres-credentials"}
+    compose = yaml.safe_load((INFRA / "docker-compose.yml").read_text())
+    secret = compose["x-app"]["environment"]["TRANSCODER_SECRET_KEY"]
+    assert secret.startswith("${TRANSCODER_SECRET_KEY:?")
+    flower = compose["services"]["flower"]
+    assert flower["ports"] == ["127.0.0.1:5555:5555"]
+    assert any(arg.startswith("--basic-auth=${FLOWER_BASIC_AUTH:?") for arg in flower["command"])
+    for service in compose["services"].values():
+        for port in service.get("ports", []):
+            assert port.startswith("127.0.0.1:") or port == f"{WEB_PORT}:{WEB_PORT}", port
 
 
 def test_redis_runs_with_the_operators_config():

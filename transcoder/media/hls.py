@@ -19,9 +19,9 @@ SEGMENT_SECONDS = 4
 PLAYLIST = "index.m3u8"
 INIT = "init.mp4"
 #: The only file names a rendition's HLS folder holds; the web app serves nothing else.
-FILE_NAME = re.compile(r"^(index\.m3u8|init\.mp4|seg_\d{3,6}\.m4s)$")
+FILE_NAME = re.compile(r"\A(index\.m3u8|init\.mp4|seg_[0-9]{3,6}\.m4s)\Z")
 #: The only part folder names (see ``transcoder.media.planner``).
-PART_NAME = re.compile(r"^(a\d{2,3}|v\d{2,4})$")
+PART_NAME = re.compile(r"\A(a[0-9]{2,3}|v[0-9]{2,4})\Z")
 
 
 @dataclass(frozen=True)

@@ -88,15 +88,21 @@ def check(media_duration: float, width: int, height: int, fps: float, streams: i
             f"({limits.max_pixels:,} pixels, about 4K).",
             code="too_many_pixels",
         )
-    if media_duration > limits.max_duration:
-        raise InvalidInput(
-            f"The video is {_clock(media_duration)} long; we accept at most {_clock(limits.max_duration)}.",
-            code="too_long",
-        )
+    check_duration(media_duration, limits)
     if fps > limits.max_fps:
         raise InvalidInput(
             f"The video has {fps:g} frames per second; we accept at most {limits.max_fps:g}.",
             code="frame_rate_too_high",
+        )
+
+
+def check_duration(seconds: float, limits: Limits) -> None:
+    """Refuse a video longer than we accept: the length its header claims, and then the
+    length its frames measure (a header can claim 1 s over five hours of frames)."""
+    if seconds > limits.max_duration:
+        raise InvalidInput(
+            f"The video is {_clock(seconds)} long; we accept at most {_clock(limits.max_duration)}.",
+            code="too_long",
         )
 
 

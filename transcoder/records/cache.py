@@ -11,7 +11,8 @@ Lua script (the check and the set are atomic). A deleted video's floor is set ab
 
 Library pages are cached under a version number that every change to a listing bumps
 after the database has it: a page a slow reader fills is filed under a number no later
-reader asks for.
+reader asks for. At most ``MAX_PAGES`` are kept: every distinct search string makes a
+page, and a client must not be able to fill Redis by searching.
 """
 
 from __future__ import annotations
@@ -28,6 +29,18 @@ from transcoder.records.replies import as_text
 
 #: The floor of a deleted video: above any seq it could have had.
 TOMBSTONE = 2**53
+#: The most library pages kept at once; the oldest kept goes first.
+MAX_PAGES = 1000
+
+# KEYS: the page, the list of kept pages. ARGV: the page, its TTL, the most kept.
+_KEEP = """
+redis.call('set', KEYS[1], ARGV[1], 'EX', ARGV[2])
+redis.call('rpush', KEYS[2], KEYS[1])
+while redis.call('llen', KEYS[2]) > tonumber(ARGV[3]) do
+  redis.call('del', redis.call('lpop', KEYS[2]))
+end
+return 1
+"""
 
 # KEYS: the copy, its floor. ARGV: the document, its seq, its TTL (0: none).
 _FILL = """
@@ -65,6 +78,7 @@ class Cache:
         self._fill = client.register_script(_FILL)
         self._get = client.register_script(_GET)
         self._page = client.register_script(_PAGE)
+        self._keep = client.register_script(_KEEP)
 
     def get_many(self, video_ids: list[str]) -> list[bytes | None]:
         if not video_ids:
@@ -96,7 +110,8 @@ class Cache:
 
     def keep_page(self, version: int, query: dict[str, Any], page: dict[str, Any]) -> None:
         if self.ttl:
-            self.redis.set(redis_keys.page_key(version, digest(query)), json.dumps(page), ex=self.ttl)
+            key = redis_keys.page_key(version, digest(query))
+            self._keep(keys=[key, redis_keys.KEPT_PAGES], args=[json.dumps(page), self.ttl, MAX_PAGES])
 
     def counts(self) -> dict[str, int]:
         raw = self.redis.hgetall(redis_keys.CACHE_COUNTS)

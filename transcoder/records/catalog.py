@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -219,8 +220,10 @@ def decode_cursor(cursor: str) -> tuple[float, str]:
     """The position a cursor names; a cursor we did not make is refused."""
     try:
         created_at, video_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        return float(created_at), str(video_id)
-    except (ValueError, TypeError) as exc:
+        if not isinstance(video_id, str) or not math.isfinite(created_at := float(created_at)):
+            raise ValueError(video_id)
+        return created_at, video_id
+    except (ValueError, TypeError, OverflowError, RecursionError) as exc:
         raise InvalidInput(
             "This cursor was not made by this server; start from the first page.", code="bad_cursor"
         ) from exc

@@ -29,6 +29,8 @@ ACTIVE_VIDEOS = ""
 #: Bumped with every change to which videos a library page lists; a cached page is
 #: stored under the number current when its query began, so none outlives a change.
 PAGES_VERSION = ""
+#: The library pages cached now, oldest first (so their number stays bounded).
+KEPT_PAGES = ""
 #: Set once the catalog's unfinished videos have been put back into this Redis. Gone
 #: means Redis lost everything (restarted empty, flushed, failed over): recover.
 LOADED = ""
@@ -102,10 +104,11 @@ def default_prefix(redis_url: str) -> str:
 
 def use(prefix: str) -> None:
     """Name everything under ``prefix`` from now on in this process."""
-    global PREFIX, ACTIVE_VIDEOS, PAGES_VERSION, LOADED, RECOVERING, BEHIND, CACHE_COUNTS, METRICS
+    global PREFIX, ACTIVE_VIDEOS, PAGES_VERSION, KEPT_PAGES, LOADED, RECOVERING, BEHIND, CACHE_COUNTS, METRICS
     PREFIX = prefix
     ACTIVE_VIDEOS = f"{PREFIX}:active"
     PAGES_VERSION = f"{PREFIX}:pages:version"
+    KEPT_PAGES = f"{PREFIX}:pages:kept"
     LOADED = f"{PREFIX}:catalog:loaded"
     RECOVERING = f"{PREFIX}:catalog:recovering"
     BEHIND = f"{PREFIX}:catalog:behind"

@@ -9,7 +9,7 @@ import unicodedata
 from typing import BinaryIO
 
 from transcoder.errors import InvalidInput
-from transcoder.media import frames, planner, previews
+from transcoder.media import frames, planner, policy, previews
 from transcoder.media.ladder import renditions_for
 from transcoder.media.probe import MediaInfo, probe
 from transcoder.ops import metrics
@@ -44,6 +44,7 @@ def accept_upload(
             # Before storing: a refusal never reaches storage.
             media = probe(local, services.settings.limits)
             found = frames.scan(local, media.video_stream, media.start_time)
+            policy.check_duration(found.duration, services.settings.limits)
         except InvalidInput as refused:
             metrics.record_refusal(services.redis, refused.code)
             raise
