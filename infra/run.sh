@@ -29,6 +29,12 @@ trap stop EXIT
 stopped_on_request() { [ -n "$stopping" ] && { stop; exit 0; }; return 0; }
 
 mkdir -p "$logs"
+# The way in: with no user yet, an admin with a random password, printed once below.
+way_in=""
+if [ "${TRANSCODER_AUTH:-on}" != off ]; then
+  way_in="$("$bin/transcoder" users first-admin)"
+  [ -n "$way_in" ] || way_in="Sign in with your account (an admin makes more: $bin/transcoder users add NAME)"
+fi
 echo "Starting a worker (log: $logs/worker.log) and the web app (log: $logs/web.log)"
 "$bin/celery" -A tasks worker --loglevel INFO --hostname "worker1@%h" >>"$logs/worker.log" 2>&1 &
 worker=$!
@@ -63,6 +69,7 @@ if [ -z "$up" ]; then
   exit 1
 fi
 echo "Transcoder is running: http://$host:$port/   (Ctrl-C stops it; logs in $logs/)"
+[ -z "$way_in" ] || echo "$way_in"
 status=0
 wait -n "${pids[@]}" || status=$?
 stopped_on_request

@@ -159,6 +159,9 @@ def environment(redis_url: str, storage_dir: Path, **settings: str) -> dict[str,
         # Every test client is 127.0.0.1: the cap is tried on a server of its own (test_live).
         TRANSCODER_STREAMS_PER_CLIENT="200",
         TRANSCODER_REDIS_PREFIX=TEST_PREFIX,
+        # The suite's systems are about videos: every request acts as the local admin. The
+        # door itself is tried on systems of its own, with accounts (tests/integration/test_accounts.py).
+        TRANSCODER_AUTH="off",
     )
     env.update({f"TRANSCODER_{name.upper()}": value for name, value in settings.items()})
     return env

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 import redis
 
+from tests.accounts import make_users
 from tests.processes import Processes, catalog_url, environment, start_web, start_worker
 from transcoder.settings import Settings
 
@@ -121,13 +122,13 @@ def base_url(redis_client, service_env, processes) -> str:
     return start_web(processes, service_env, "web")
 
 
-API_KEYS = ("key-one", "key-two")
-
-
 @pytest.fixture(scope="session")
-def keyed_url(workers, service_env, processes) -> str:
-    """A second web server on the same Redis and storage, that requires API keys."""
-    return start_web(processes, {**service_env, "TRANSCODER_API_KEYS": ",".join(API_KEYS)}, "web-keyed")
+def accounts_url(workers, service_env, processes) -> str:
+    """A second web server on the same Redis, storage and workers, with accounts on; its
+    users (root, an admin; alice and bob) made with the operator's commands."""
+    env = {**service_env, "TRANSCODER_AUTH": "on"}
+    make_users(env)
+    return start_web(processes, env, "web-accounts")
 
 
 @pytest.fixture(scope="session")

@@ -141,6 +141,27 @@ class UploadTooSlow(TranscoderError):
     code = "upload_too_slow"
 
 
+class UserNotFound(TranscoderError):
+    code = "user_not_found"
+
+
+class KeyNotFound(TranscoderError):
+    code = "not_found"
+
+
+class SignInFailed(TranscoderError):
+    """Raised for a wrong name or password (which of the two is never said)."""
+
+    code = "sign_in_failed"
+
+
+class QuotaExceeded(TranscoderError):
+    """Raised for an upload that would take its user past a quota; says what is used and
+    what is allowed."""
+
+    code = "quota_exceeded"
+
+
 class ApiError(TranscoderError):
     """Raised when the server answers with an error; carries its code and message."""
 

@@ -11,6 +11,10 @@ import redis
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
+from transcoder.accounts.keys import Keys
+from transcoder.accounts.quotas import Quotas
+from transcoder.accounts.throttle import Throttle
+from transcoder.accounts.users import Users
 from transcoder.records import redis_keys
 from transcoder.records.catalog import Catalog
 from transcoder.records.database import make_engine
@@ -27,6 +31,10 @@ class Services:
     storage: Storage
     catalog: Catalog
     videos: VideoStore
+    users: Users
+    keys: Keys
+    quotas: Quotas
+    throttle: Throttle
 
 
 def build_services(settings: Settings, patient: bool = False) -> Services:
@@ -43,12 +51,18 @@ def build_services(settings: Settings, patient: bool = False) -> Services:
         retry_on_error=[redis.ConnectionError, redis.TimeoutError],
     )
     catalog = Catalog(make_engine(settings.database_url))
+    users = Users(catalog)
+    env_keys = frozenset(key.strip() for key in settings.api_keys.split(",") if key.strip())
     return Services(
         settings=settings,
         redis=client,
         storage=open_storage(settings),
         catalog=catalog,
         videos=VideoStore(client, catalog, settings.cache_ttl),
+        users=users,
+        keys=Keys(catalog, users, env_keys),
+        quotas=Quotas(catalog, settings.storage_quota, settings.daily_quota),
+        throttle=Throttle(client),
     )
 
 

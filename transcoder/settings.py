@@ -92,10 +92,21 @@ class Settings:
     cache_ttl: int = 3600
     #: Longest one rendition task may run before it is stopped, in seconds.
     task_time_limit: int = 3 * 3600
-    #: Comma-separated API keys; when set, the API needs "Authorization: Bearer <key>".
+    #: Comma-separated API keys of the built-in "service" user (one owner, one quota).
     api_keys: str = ""
-    #: Signs browser sessions; random per process when empty.
+    #: "on": every page and API call needs a signed-in user or an API key. "off": every
+    #: request acts as one local admin (one person's machine, or behind another sign-in).
+    auth: str = "on"
+    #: Signs browser sessions. Empty: made once and kept in SECRET_KEY_FILE, so a restart
+    #: signs nobody out (set the same one on every web process behind one address).
     secret_key: str = ""
+    secret_key_file: Path = Path("var/secret-key")
+    #: A session unused this long, in seconds, is signed out.
+    session_lifetime: float = 14 * 24 * 3600
+    #: Every uploader's quotas, in bytes (0: none): what their videos keep in storage, and
+    #: what they upload in any 24 hours. A user's own replace them; admins have none.
+    storage_quota: int = 20 * 1024**3
+    daily_quota: int = 5 * 1024**3
     #: A running part's lease lasts this long without a heartbeat; a dead worker's part
     #: is taken up again this soon after it died.
     lease_seconds: float = 30.0
@@ -175,6 +186,10 @@ class Settings:
             raise ConfigError(
                 f"{PREFIX}UPLOAD_MIN_RATE must not be negative, {PREFIX}UPLOAD_RATE_WINDOW positive"
             )
+        if self.auth not in ("on", "off"):
+            raise ConfigError(f"{PREFIX}AUTH must be on or off, got {self.auth!r}")
+        if self.storage_quota < 0 or self.daily_quota < 0:
+            raise ConfigError(f"{PREFIX}STORAGE_QUOTA and {PREFIX}DAILY_QUOTA must not be negative")
         if self.trusted_proxies < 0:
             raise ConfigError(f"{PREFIX}TRUSTED_PROXIES must not be negative")
         if not 0 < self.port < 65536:

@@ -14,8 +14,8 @@ from transcoder.errors import Conflict, InvalidInput, Unavailable
 from transcoder.storage.layout import video_prefix
 from transcoder.work import usecases
 
-from . import security
-from .context import checked_id, services
+from .auth import current_user, key_id
+from .context import owned_video, services
 from .video_json import library_page, links, parts_json, video_json, video_urls
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -31,7 +31,7 @@ def upload():  # type: ignore[no-untyped-def]
         raise InvalidInput("Send the video in a multipart form field named 'file'.", code="no_file")
     svc = services()
     try:
-        video = usecases.accept_upload(svc, upload.stream, upload.filename or "", security.key_id())
+        video = usecases.accept_upload(svc, upload.stream, upload.filename or "", current_user(), key_id())
     except UNREACHABLE as exc:
         raise Unavailable("The service cannot store videos right now; try again in a minute.") from exc
     try:
@@ -50,20 +50,21 @@ def upload():  # type: ignore[no-untyped-def]
 def list_videos():  # type: ignore[no-untyped-def]
     """Newest first: ``state`` filters, ``q`` searches file names, ``cursor`` is the last
     answer's ``next_cursor`` (null on the last page), ``limit`` is 1 to 200."""
-    videos, next_cursor = library_page(request.args)
+    videos, next_cursor = library_page(request.args, current_user())
     url = video_urls()
     return jsonify({"videos": [video_json(v, url) for v in videos], "next_cursor": next_cursor})
 
 
 @bp.get("/videos/<video_id>")
 def get_video(video_id: str):  # type: ignore[no-untyped-def]
-    return jsonify(video_json(services().videos.get(checked_id(video_id))))
+    return jsonify(video_json(owned_video(video_id)))
 
 
 @bp.delete("/videos/<video_id>")
 def delete(video_id: str):  # type: ignore[no-untyped-def]
     """Delete: a running video is canceled first; its files and its record go; later reads are 404."""
-    usecases.delete_video(services(), checked_id(video_id))
+    owned_video(video_id)
+    usecases.delete_video(services(), video_id)
     return "", 204
 
 
@@ -71,9 +72,8 @@ def delete(video_id: str):  # type: ignore[no-untyped-def]
 def cancel(video_id: str):  # type: ignore[no-untyped-def]
     """Cancel: running encodes stop within a second or two, queued ones are skipped, files removed;
     the record stays, ``canceled``."""
-    svc = services()
-    svc.videos.get(checked_id(video_id))
-    video = usecases.cancel_video(svc, video_id)
+    owned_video(video_id)
+    video = usecases.cancel_video(services(), video_id)
     if video["state"] != "canceled":
         raise Conflict(f"This video has already ended ({video['state']}); there is nothing to cancel.")
     return jsonify(video_json(video))
@@ -82,9 +82,8 @@ def cancel(video_id: str):  # type: ignore[no-untyped-def]
 @bp.post("/videos/<video_id>/retry")
 def retry(video_id: str):  # type: ignore[no-untyped-def]
     """Run a failed video's failed parts again; the parts that succeeded are kept."""
-    svc = services()
-    svc.videos.get(checked_id(video_id))
-    video, parts = usecases.retry_video(svc, video_id)
+    owned_video(video_id)
+    video, parts = usecases.retry_video(services(), video_id)
     if not parts:
         raise Conflict(f"Only a failed video can be retried; this one is {video['state']}.")
     workflow.send(current_app.extensions["celery"], video_id, parts)
@@ -94,5 +93,5 @@ def retry(video_id: str):  # type: ignore[no-untyped-def]
 @bp.get("/videos/<video_id>/parts")
 def parts(video_id: str):  # type: ignore[no-untyped-def]
     """How a video's work was cut, and where each part stands: for operators and for tests."""
-    video = services().videos.get(checked_id(video_id))
+    video = owned_video(video_id)
     return jsonify({"id": video_id, "parts": [parts_json(p) for p in video["parts"]]})

@@ -1,5 +1,6 @@
 """What every request handler of the web app reaches for: this process's services (as Flask's
-``get_db``, beside the app that made them) and a checked video id."""
+``get_db``, beside the app that made them), a checked video id, and the rule of who may see
+which video."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ import re
 
 from flask import current_app
 
+from transcoder.accounts.users import User
 from transcoder.errors import VideoNotFound
+from transcoder.records.states import Video
 from transcoder.services import Services
 
 VIDEO_ID = re.compile(r"\A[0-9a-f]{32}\Z")
@@ -16,6 +19,26 @@ VIDEO_ID = re.compile(r"\A[0-9a-f]{32}\Z")
 def services() -> Services:
     """The clients this web process built at start (``create_app``)."""
     return current_app.extensions["transcoder"]
+
+
+def owned_video(video_id: str) -> Video:
+    """The video with this id, if this request's user may see it: an admin sees every one,
+    an uploader only their own. Another's is "not found", so ids are not confirmed."""
+    from .auth import current_user
+
+    video = services().videos.get(checked_id(video_id))
+    if not may_see(current_user(), video):
+        raise VideoNotFound(f"No video with id {video_id!r}.")
+    return video
+
+
+def may_see(user: User, video: Video) -> bool:
+    return user.admin or video.get("owner") == user.id
+
+
+def owner_filter(user: User) -> str | None:
+    """Whose videos this user's lists and streams hold: None is everyone's (an admin's)."""
+    return None if user.admin else user.id
 
 
 def checked_id(video_id: str) -> str:

@@ -1,7 +1,8 @@
 """What every live stream of a web process shares: its hub, the per-client cap, the counts.
 
 Event streams and WebSockets both follow videos through the process's one hub
-(``transcoder.live.hub``). Each client (its API key, else its address) may hold
+(``transcoder.live.hub``). Each client (its user; each key of the built-in service user
+alone) may hold
 ``TRANSCODER_STREAMS_PER_CLIENT`` of them at once in this process, so a script or a
 pile of tabs cannot take every connection the server has.
 """
@@ -16,14 +17,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import redis
-from flask import Flask, current_app, request
+from flask import Flask, current_app
 
 from transcoder.errors import TooManyLiveStreams, TooManyVideos, VideoNotFound
 from transcoder.live.hub import Hub
 from transcoder.records.states import Video
 
+from . import auth
 from .context import checked_id, services
-from .security import key_id
 from .video_json import video_json
 
 #: The kinds of live connection, as labelled in /metrics.
@@ -91,12 +92,8 @@ def gate() -> Gate:
 
 
 def client_id() -> str:
-    """Who is asking: the API key they were let in with, else their address (a made-up
-    bearer value is no one, so it cannot buy a second share of streams)."""
-    key = key_id()
-    if key is not None:
-        return "key:" + key
-    return "addr:" + (request.remote_addr or "")
+    """Who is asking, for the per-client cap (``web.auth.client_id``)."""
+    return auth.client_id()
 
 
 def checked_ids(video_ids: list[str]) -> list[str]:

@@ -11,7 +11,7 @@ snapshot; a stream of given videos ends (``event: end``) once all of them have.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import redis
 from flask import Blueprint, Response, request
@@ -19,8 +19,8 @@ from flask import Blueprint, Response, request
 from transcoder.errors import InvalidInput, Unavailable
 from transcoder.live.follower import Follower
 
-from . import live
-from .context import checked_id, services
+from . import auth, live
+from .context import checked_id, owner_filter, services
 
 bp = Blueprint("stream", __name__, url_prefix="/api")
 
@@ -64,7 +64,7 @@ def _stream(video_ids: list[str] | None) -> Response:
     admission.__enter__()  # a 429 here, before the stream starts
     follower = None
     try:
-        follower, missing = hub.follow(video_ids, seen)
+        follower, missing = hub.follow(video_ids, seen, owner_filter(auth.current_user()))
         if missing:
             raise live.not_found(missing)
     except BaseException as exc:
@@ -81,15 +81,19 @@ def _stream(video_ids: list[str] | None) -> Response:
         admission.__exit__(None, None, None)
 
     keepalive = services().settings.sse_keepalive
-    response = Response(_events(follower, keepalive), mimetype="text/event-stream", headers=HEADERS)
+    events = _events(follower, keepalive, auth.stream_guard())
+    response = Response(events, mimetype="text/event-stream", headers=HEADERS)
     response.call_on_close(closed)
     return response
 
 
-def _events(follower: Follower, keepalive: float) -> Iterator[str]:
+def _events(follower: Follower, keepalive: float, signed_in: Callable[[], bool]) -> Iterator[str]:
     yield "retry: 2000\n\n"
     while not follower.dropped:
         taken = follower.take(keepalive)
+        if not signed_in():
+            yield 'event: end\ndata: {"reason": "signed_out"}\n\n'
+            return
         if not taken:
             if not follower.dropped:
                 yield ": keep-alive\n\n"

@@ -22,8 +22,8 @@ from simple_websocket import Server
 from transcoder.errors import TranscoderError
 from transcoder.live.follower import Follower
 
-from . import live
-from .context import services
+from . import auth, live
+from .context import owner_filter, services
 
 bp = Blueprint("socket", __name__, url_prefix="/api")
 sock = Sock()
@@ -54,7 +54,7 @@ def _room_for_one_more() -> None:
 @sock.route("/ws", bp=bp)
 def socket(ws: Server) -> None:
     with live.gate().admit(live.client_id(), "ws"):
-        follower, _ = live.hub().follow([])
+        follower, _ = live.hub().follow([], owner=owner_filter(auth.current_user()))
         sending = threading.Lock()
 
         def send(payload: str) -> None:
@@ -65,8 +65,9 @@ def socket(ws: Server) -> None:
         reader = threading.Thread(target=_read, args=(app, ws, follower, send), daemon=True)
         reader.start()
         keepalive = services().settings.sse_keepalive
+        signed_in = auth.stream_guard()
         try:
-            while not follower.closed and not follower.dropped:
+            while not follower.closed and not follower.dropped and signed_in():
                 for snap in follower.take(keepalive):
                     send(snap.body)
         except ConnectionClosed:
@@ -75,6 +76,8 @@ def socket(ws: Server) -> None:
             live.hub().close(follower)
         if follower.dropped:
             ws.close(reason=1013, message="too slow: reconnect for the current state")
+        elif not signed_in():
+            ws.close(reason=1008, message="signed out")
 
 
 def _read(app: Flask, ws: Server, follower: Follower, send: Any) -> None:

@@ -25,7 +25,7 @@ from transcoder.storage.layout import (
 )
 from transcoder.work import playlists
 
-from .context import checked_id, services
+from .context import owned_video, services
 
 bp = Blueprint("media", __name__, url_prefix="/api/videos/<video_id>")
 
@@ -46,7 +46,7 @@ def _ready_rendition(video: states.Video, name: str) -> dict:
 
 @bp.get("/renditions/<name>.mp4")
 def rendition_file(video_id: str, name: str):  # type: ignore[no-untyped-def]
-    video = services().videos.get(checked_id(video_id))
+    video = owned_video(video_id)
     _ready_rendition(video, name)
     response = serve(rendition_key(video_id, name), "video/mp4")
     if request.args.get("download") == "1":
@@ -64,7 +64,7 @@ def content_disposition(filename: str) -> str:
 @bp.get("/hls/master.m3u8")
 def master_playlist(video_id: str) -> Response:
     """Lists the renditions that can play right now, so playback starts with the first part."""
-    body = playlists.master(services().videos.get(checked_id(video_id)))
+    body = playlists.master(owned_video(video_id))
     if body is None:
         abort(404)
     return Response(body, mimetype=HLS_TYPES[".m3u8"], headers=PLAYLIST_HEADERS)
@@ -73,7 +73,7 @@ def master_playlist(video_id: str) -> Response:
 @bp.get("/hls/<name>/index.m3u8")
 def media_playlist(video_id: str, name: str) -> Response:
     """A rendition's (or the sound's) segments ready so far; it grows until the video is ready."""
-    body = playlists.media(services().videos.get(checked_id(video_id)), name)
+    body = playlists.media(owned_video(video_id), name)
     if body is None:
         abort(404)
     return Response(body, mimetype=HLS_TYPES[".m3u8"], headers=PLAYLIST_HEADERS)
@@ -84,7 +84,7 @@ def hls_file(video_id: str, name: str, part_id: str, filename: str):  # type: ig
     """One segment (or init segment) of a part that is ready."""
     if not hls.FILE_NAME.match(filename) or not hls.PART_NAME.match(part_id):
         abort(404)
-    video = services().videos.get(checked_id(video_id))
+    video = owned_video(video_id)
     part = next((p for p in video["parts"] if p["id"] == part_id), None)
     if part is None or part["state"] != states.PartState.READY:
         abort(404)
@@ -96,7 +96,7 @@ def hls_file(video_id: str, name: str, part_id: str, filename: str):  # type: ig
 
 @bp.get(f"/<any({', '.join(PREVIEW_FILES)}):filename>")
 def preview_file(video_id: str, filename: str):  # type: ignore[no-untyped-def]
-    video = services().videos.get(checked_id(video_id))
+    video = owned_video(video_id)
     ready = video["previews"]["state"] == states.PartState.READY
     poster = filename == POSTER and _has_poster(video)
     if not (ready or poster):

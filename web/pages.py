@@ -6,7 +6,8 @@ from flask import Blueprint, render_template, request
 
 from transcoder.records.states import VideoState
 
-from .context import checked_id, services
+from .auth import current_user
+from .context import owned_video
 from .video_json import library_page, video_json, video_urls
 
 bp = Blueprint("pages", __name__)
@@ -19,7 +20,8 @@ def upload() -> str:
 
 @bp.get("/videos")
 def library() -> str:
-    videos, next_cursor = library_page(request.args)
+    user = current_user()
+    videos, next_cursor = library_page(request.args, user)
     url = video_urls()
     return render_template(
         "library.html",
@@ -30,10 +32,12 @@ def library() -> str:
         query=(request.args.get("q") or "").strip(),
         first_page=not request.args.get("cursor"),
         states=[s.value for s in VideoState],
+        owner=(request.args.get("owner") or "").strip() if user.admin else "",
+        admin=user.admin,
     )
 
 
 @bp.get("/videos/<video_id>")
 def watch(video_id: str) -> str:
-    video = video_json(services().videos.get(checked_id(video_id)))
+    video = video_json(owned_video(video_id))
     return render_template("watch.html", active="library", video=video)

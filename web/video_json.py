@@ -8,12 +8,13 @@ from typing import Any
 
 from flask import current_app, request, url_for
 
+from transcoder.accounts.users import User
 from transcoder.errors import InvalidInput
 from transcoder.records import states, summary
 from transcoder.records.states import Video, VideoState
 from transcoder.storage.layout import POSTER, STORYBOARD_VTT
 
-from .context import services
+from .context import owner_filter, services
 
 RENDITION_FIELDS = ("name", "width", "height", "state", "progress", "fps", "eta_seconds", "error")
 
@@ -42,8 +43,9 @@ def video_urls() -> UrlBuilder:
     return build
 
 
-def library_page(args: Mapping[str, str]) -> tuple[list[Video], str | None]:
-    """The library page these query arguments ask for (the API's and the page's)."""
+def library_page(args: Mapping[str, str], user: User) -> tuple[list[Video], str | None]:
+    """The library page these query arguments ask for (the API's and the page's): an
+    uploader's own videos, or an admin's choice of everyone's (``owner`` names one user)."""
     state = args.get("state") or None
     if state is not None and state not in {s.value for s in VideoState}:
         names = ", ".join(s.value for s in VideoState)
@@ -53,7 +55,14 @@ def library_page(args: Mapping[str, str]) -> tuple[list[Video], str | None]:
     except ValueError:
         raise InvalidInput("limit must be a whole number from 1 to 200.", code="bad_filter") from None
     query = (args.get("q") or "").strip()[:100]
-    return services().videos.page(state=state, query=query, cursor=args.get("cursor") or None, limit=limit)
+    owner = owner_filter(user)
+    if user.admin and (name := (args.get("owner") or "").strip()):
+        found = services().users.by_name(name[:64])
+        if found is None:
+            raise InvalidInput(f"No user named {name[:64]!r}.", code="bad_filter")
+        owner = found.id
+    cursor = args.get("cursor") or None
+    return services().videos.page(state=state, query=query, cursor=cursor, limit=limit, owner=owner)
 
 
 def video_json(video: states.Video, url: UrlBuilder | None = None) -> dict[str, Any]:
@@ -79,6 +88,7 @@ def video_json(video: states.Video, url: UrlBuilder | None = None) -> dict[str, 
         "progress": summary.overall_progress(video),
         "error": video["error"],
         "filename": video["filename"],
+        "owner": video.get("owner_name"),
         "created_at": video["created_at"],
         "seq": video["seq"],
         "source": {

@@ -128,7 +128,8 @@ def test_an_upload_that_trickles_is_cut(service_env, processes, tmp_path):
 def test_two_installations_on_one_redis_server_share_nothing(tmp_path, data_dir):
     """Each keeps its keys, its queues and its channels under its own prefix: neither hears
     the other's videos, and a worker of one never takes the other's work."""
-    with running_redis(tmp_path / "redis", persistent=False) as server:
+    with running_redis(tmp_path, persistent=False) as server:
+        (tmp_path / "logs").mkdir()
         processes = Processes(tmp_path / "logs")
         try:
             sites = {}

@@ -15,7 +15,12 @@ from web import create_app
 
 def create_app_for(url, storage_dir):
     return create_app(
-        Settings.from_env({}, redis_url=url, storage_dir=storage_dir, database_url=catalog_url(storage_dir))
+        Settings.from_env(
+            {"TRANSCODER_AUTH": "off"},
+            redis_url=url,
+            storage_dir=storage_dir,
+            database_url=catalog_url(storage_dir),
+        )
     )
 
 

@@ -68,7 +68,9 @@ def app(tmp_path_factory, lavfi_clip):
             start_worker(processes, environment(url, folder), "fuzz", "--without-gossip", "--without-mingle")
             app = create_app(services.settings)
             app.config["TESTING"] = False  # errors answered as in production, not raised
-            client = app.test_client()
+            uploader = services.users.add("fuzzer", "a password of the fuzzer's")
+            app.key = services.keys.create(uploader, "fuzz")[1]
+            client = client_of(app)
             with open(lavfi_clip, "rb") as fh:
                 created = client.post("/api/videos", data={"file": (fh, "clip.mp4")})
             assert created.status_code == 201, created.data
@@ -78,6 +80,13 @@ def app(tmp_path_factory, lavfi_clip):
             yield app
         finally:
             processes.stop_all()
+
+
+def client_of(app):
+    """A client that sends an uploader's API key with every request."""
+    client = app.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {app.key}"
+    return client
 
 
 def header(text: str) -> str:
@@ -98,7 +107,7 @@ def streams_open(app) -> int:
 @CASES
 @given(state=TEXT, q=TEXT, cursor=st.one_of(TEXT, CURSORS), limit=TEXT)
 def test_library_query_strings(app, state, q, cursor, limit):
-    client = app.test_client()
+    client = client_of(app)
     args = {"state": state, "q": q, "cursor": cursor, "limit": limit}
     assert ok(client.get("/api/videos", query_string=args))
     assert ok(client.get("/videos", query_string=args))
@@ -107,7 +116,7 @@ def test_library_query_strings(app, state, q, cursor, limit):
 @CASES
 @given(video_id=TEXT, tail=st.sampled_from(["", "/parts", "/events", "/poster.jpg", "/hls/master.m3u8"]))
 def test_video_ids(app, video_id, tail):
-    client = app.test_client()
+    client = client_of(app)
     response = client.get(f"/api/videos/{quote(video_id, safe='')}{tail}", buffered=False)
     ok(response)
     response.close()
@@ -115,7 +124,7 @@ def test_video_ids(app, video_id, tail):
 
 
 def get(app, path: str, **kwargs) -> bool:
-    return ok(app.test_client().get(f"/api/videos/{app.video_id}{path}", **kwargs))
+    return ok(client_of(app).get(f"/api/videos/{app.video_id}{path}", **kwargs))
 
 
 # Each part of a media path is tried with the others valid, so every check is reached.
@@ -143,7 +152,7 @@ def test_byte_ranges(app, byte_range):
 @CASES
 @given(last_event_id=TEXT, videos=st.lists(TEXT, max_size=4))
 def test_event_streams(app, last_event_id, videos):
-    client = app.test_client()
+    client = client_of(app)
     before = streams_open(app)
     headers = {"Last-Event-ID": header(last_event_id)}
     query = "&".join(f"video={quote(v, safe='')}" for v in videos)
@@ -156,7 +165,7 @@ def test_event_streams(app, last_event_id, videos):
 @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck), database=None)
 @given(field=TEXT, filename=TEXT, body=st.binary(max_size=64))
 def test_upload_form_fields(app, field, filename, body):
-    client = app.test_client()
+    client = client_of(app)
     response = client.post("/api/videos", data={field or "x": (io.BytesIO(body), filename)})
     assert ok(response) and response.status_code != 201
 

@@ -25,7 +25,7 @@ def app(tmp_path, database_url):  # noqa: F811
     client = redis.Redis.from_url(URL)
     client.flushdb()
     settings = Settings.from_env(
-        {},
+        {"TRANSCODER_AUTH": "off"},
         redis_url=URL,
         storage_dir=tmp_path / "storage",
         database_url=database_url,
@@ -140,7 +140,10 @@ def test_with_redis_out_of_reach_the_library_and_videos_are_read_from_the_databa
     url = app.extensions["transcoder"].settings.database_url
     away = create_app(
         Settings.from_env(
-            {}, redis_url="redis://127.0.0.1:1/0", storage_dir=tmp_path / "storage", database_url=url
+            {"TRANSCODER_AUTH": "off"},
+            redis_url="redis://127.0.0.1:1/0",
+            storage_dir=tmp_path / "storage",
+            database_url=url,
         )
     )
     client = away.test_client()

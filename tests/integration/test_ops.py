@@ -116,7 +116,10 @@ def test_not_ready_without_the_database(tmp_path):
 
     app = create_app(
         Settings.from_env(
-            {}, redis_url=REDIS_URL, storage_dir=tmp_path / "s", database_url=catalog_url(tmp_path)
+            {"TRANSCODER_AUTH": "off"},
+            redis_url=REDIS_URL,
+            storage_dir=tmp_path / "s",
+            database_url=catalog_url(tmp_path),
         )
     )
     svc = app.extensions["transcoder"]
@@ -130,7 +133,7 @@ def test_not_ready_without_the_database(tmp_path):
 def test_not_ready_without_redis(tmp_path):
     app = create_app(
         Settings.from_env(
-            {},
+            {"TRANSCODER_AUTH": "off"},
             redis_url="redis://127.0.0.1:1/0",
             storage_dir=tmp_path / "s",
             database_url=catalog_url(tmp_path),
@@ -153,7 +156,7 @@ def test_upload_while_object_storage_is_down_is_503_and_leaves_nothing(tmp_path,
 
     down = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     settings = Settings.from_env(
-        {},
+        {"TRANSCODER_AUTH": "off"},
         redis_url=REDIS_URL,
         scratch_dir=tmp_path / "scratch",
         database_url=catalog_url(tmp_path),

@@ -15,7 +15,10 @@ def test_library_says_so_when_there_are_no_videos(tmp_path):
     client.flushdb()
     app = create_app(
         Settings.from_env(
-            {}, redis_url=EMPTY_DB_URL, storage_dir=tmp_path, database_url=catalog_url(tmp_path)
+            {"TRANSCODER_AUTH": "off"},
+            redis_url=EMPTY_DB_URL,
+            storage_dir=tmp_path,
+            database_url=catalog_url(tmp_path),
         )
     )
     page = app.test_client().get("/videos")
@@ -27,7 +30,10 @@ def test_library_says_so_when_there_are_no_videos(tmp_path):
 def test_watch_page_of_unknown_video_is_404(tmp_path):
     app = create_app(
         Settings.from_env(
-            {}, redis_url=EMPTY_DB_URL, storage_dir=tmp_path, database_url=catalog_url(tmp_path)
+            {"TRANSCODER_AUTH": "off"},
+            redis_url=EMPTY_DB_URL,
+            storage_dir=tmp_path,
+            database_url=catalog_url(tmp_path),
         )
     )
     assert app.test_client().get("/videos/" + "e" * 32).status_code == 404

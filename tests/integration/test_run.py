@@ -48,10 +48,10 @@ def test_a_web_app_that_cannot_start_is_reported_not_announced(tmp_path):
     assert "running" not in done.stdout
 
 
-def test_run_prints_short_steps_then_the_url_and_stops_on_ctrl_c(tmp_path):
+def test_run_prints_short_steps_then_the_url_and_the_way_in_and_stops_on_ctrl_c(tmp_path):
     port = free_port()
     proc = subprocess.Popen(
-        ["infra/run.sh"], cwd=ROOT, env=_env(tmp_path, port=str(port)),
+        ["infra/run.sh"], cwd=ROOT, env=_env(tmp_path, port=str(port), auth="on"),
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
     )  # fmt: skip
     try:
@@ -66,6 +66,20 @@ def test_run_prints_short_steps_then_the_url_and_stops_on_ctrl_c(tmp_path):
                 break
         assert lines and lines[-1].startswith(f"Transcoder is running: http://127.0.0.1:{port}/"), lines
         assert requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).ok
+        # A new catalog: the first admin, with a password shown this once, is the way in.
+        way_in = proc.stdout.readline().strip()
+        assert way_in.startswith("Sign in as admin with the password "), way_in
+        password = way_in.removeprefix("Sign in as admin with the password ").split(" ")[0]
+        browser = requests.Session()
+        assert browser.get(f"http://127.0.0.1:{port}/videos", timeout=10).url.endswith("/signin?next=/videos")
+        signed_in = browser.post(
+            f"http://127.0.0.1:{port}/signin",
+            data={"name": "admin", "password": password, "next": "/videos"},
+            timeout=10,
+        )
+        assert signed_in.ok and signed_in.url.endswith("/videos"), signed_in.url
+        assert browser.get(f"http://127.0.0.1:{port}/api/videos", timeout=10).json() == {
+            "videos": [], "next_cursor": None}  # fmt: skip
         # Set-up steps, one line each; the processes' logs are in var/log, not here.
         assert len(lines) <= 4, lines
         assert "var/log/worker.log" in "\n".join(lines)

@@ -1,18 +1,14 @@
-"""API keys, page sessions, CSRF, security headers, file names and paths that try to escape."""
+"""Cross-site posts, security headers, file names and paths that try to escape (accounts, keys
+and sessions: test_accounts)."""
 
-import contextlib
-import hashlib
-import re
 import socket
-import sqlite3
 import time
 
 import pytest
 import requests
 
-from tests.processes import catalog_url
 from tests.requests_to_api import send_half_an_upload, upload, wait_terminal
-from tests.system import API_KEYS, recorded
+from tests.system import recorded
 
 
 def post_video(url, data_dir, **kwargs):
@@ -20,54 +16,11 @@ def post_video(url, data_dir, **kwargs):
         return requests.post(f"{url}/api/videos", files={"file": ("bikes.mp4", fh)}, timeout=60, **kwargs)
 
 
-def page_session(url):
-    session = requests.Session()
-    page = session.get(url + "/", timeout=10)
-    token = re.search(r'<meta name="csrf-token" content="([^"]+)">', page.text).group(1)
-    return session, token
-
-
-def test_api_needs_a_key_when_keys_are_set(keyed_url, data_dir, storage_dir):
-    for response in (post_video(keyed_url, data_dir),
-                     post_video(keyed_url, data_dir, headers={"Authorization": "Bearer wrong"}),
-                     requests.get(f"{keyed_url}/api/videos", timeout=10)):  # fmt: skip
-        assert response.status_code == 401
-        assert response.json()["error"]["code"] == "unauthorized"
-        assert response.headers["WWW-Authenticate"].startswith("Bearer")
-
-    auth = {"Authorization": f"Bearer {API_KEYS[1]}"}
-    created = post_video(keyed_url, data_dir, headers=auth)
-    assert created.status_code == 201
-    video_id = created.json()["id"]
-    assert requests.get(f"{keyed_url}/api/videos/{video_id}", headers=auth, timeout=10).status_code == 200
-    # The catalog records which key uploaded it (a hash of the key, never the key itself).
-    path = catalog_url(storage_dir).removeprefix("sqlite:///")
-    with contextlib.closing(sqlite3.connect(path)) as db:
-        (key_id,) = db.execute("SELECT key_id FROM videos WHERE id = ?", (video_id,)).fetchone()
-    assert key_id == hashlib.sha256(API_KEYS[1].encode()).hexdigest()[:16]
-    for path in (
-        f"/api/videos/{video_id}",
-        f"/api/videos/{video_id}/events",
-        f"/api/videos/{video_id}/poster.jpg",
-    ):
-        assert requests.get(keyed_url + path, timeout=10).status_code == 401, path
-
-
-def test_page_session_works_with_its_csrf_token_only(keyed_url, data_dir):
-    session, token = page_session(keyed_url)
-    without = post_video(keyed_url, data_dir, cookies=session.cookies)
-    assert without.status_code == 403 and without.json()["error"]["code"] == "forbidden"
-    with_token = post_video(keyed_url, data_dir, cookies=session.cookies, headers={"X-CSRF-Token": token})
-    assert with_token.status_code == 201
-    video = session.get(f"{keyed_url}/api/videos/{with_token.json()['id']}", timeout=10)
-    assert video.status_code == 200
-
-
-@pytest.mark.parametrize("server", ["base_url", "keyed_url"])
+@pytest.mark.parametrize("server", ["base_url", "accounts_url"])
 def test_cross_origin_posts_are_refused(server, request, data_dir, storage_dir):
     url = request.getfixturevalue(server)
     before = recorded(storage_dir)
-    headers = {"Origin": "http://evil.example", "Authorization": f"Bearer {API_KEYS[0]}"}
+    headers = {"Origin": "http://evil.example"}
     response = post_video(url, data_dir, headers=headers)
     assert response.status_code == 403 and response.json()["error"]["code"] == "forbidden"
     assert recorded(storage_dir) == before

@@ -23,10 +23,11 @@ ALLOWED: dict[str, set[str]] = {
     "storage": {"errors"},
     "live": {"errors", "records"},
     "ops": {"errors", "records", "settings"},
-    "services": {"errors", "records", "settings", "storage"},
-    "work": {"errors", "media", "ops", "records", "services", "settings", "storage"},
+    "accounts": {"errors", "records", "settings"},
+    "services": {"accounts", "errors", "records", "settings", "storage"},
+    "work": {"accounts", "errors", "media", "ops", "records", "services", "settings", "storage"},
     "client": {"errors"},
-    "cli": {"client", "errors", "ops", "records", "services", "settings"},
+    "cli": {"accounts", "client", "errors", "ops", "records", "services", "settings"},
     "__init__": set(),
 }
 

@@ -30,16 +30,24 @@ class Snapshot:
     seq: int
     terminal: bool
     body: str
+    #: The id of the user the video belongs to (None: recorded before accounts).
+    owner: str | None = None
 
 
 class Follower:
     """What one stream follows, and the newest snapshots it has not yet sent."""
 
     def __init__(
-        self, counts: Counter[str], videos: Iterable[str] | None, seen: dict[str, int] | None = None
+        self,
+        counts: Counter[str],
+        videos: Iterable[str] | None,
+        seen: dict[str, int] | None = None,
+        owner: str | None = None,
     ) -> None:
         #: The hub's counts of snapshots coalesced and delivered, which this follower adds to.
         self.counts = counts
+        #: Only this user's videos reach this follower (None: everyone's, for an admin).
+        self.owner = owner
         self.everything = videos is None
         self.videos: set[str] = set() if videos is None else set(videos)
         #: The newest seq sent of each video (seeded from a resuming client's last event).
@@ -52,7 +60,10 @@ class Follower:
         self._lock = threading.Lock()
 
     def offer(self, snap: Snapshot) -> bool:
-        """Queue ``snap`` unless it is not newer than what this follower has; False if dropped."""
+        """Queue ``snap`` unless it is not newer than what this follower has, or not its
+        user's to see; False if dropped."""
+        if self.owner is not None and snap.owner != self.owner:
+            return True
         with self._lock:
             if self.dropped or self.closed:
                 return False

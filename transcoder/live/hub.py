@@ -66,15 +66,16 @@ class Hub:
     # -- followers -------------------------------------------------------------------
 
     def follow(
-        self, video_ids: Iterable[str] | None, seen: dict[str, int] | None = None
+        self, video_ids: Iterable[str] | None, seen: dict[str, int] | None = None, owner: str | None = None
     ) -> tuple[Follower, list[str]]:
-        """A follower of these videos (None: of every video), their snapshots queued, with
-        the subscription started. Returns the follower and the ids that name no video."""
+        """A follower of these videos (None: of every video; with ``owner``, of every video
+        of that user's), their snapshots queued, with the subscription started. Returns the
+        follower and the ids that name no video (or none of ``owner``'s)."""
         self.start()
-        return self.register(video_ids, seen)
+        return self.register(video_ids, seen, owner)
 
     def register(
-        self, video_ids: Iterable[str] | None, seen: dict[str, int] | None = None
+        self, video_ids: Iterable[str] | None, seen: dict[str, int] | None = None, owner: str | None = None
     ) -> tuple[Follower, list[str]]:
         """``follow`` without starting the subscription (for callers that publish themselves).
 
@@ -82,7 +83,7 @@ class Hub:
         in between reaches it (and the older of the two is dropped by its seq). ``seen``
         holds seqs the client already has, which are not sent again.
         """
-        follower = Follower(self.counts, [], seen)
+        follower = Follower(self.counts, [], seen, owner)
         with self._lock:
             self._followers.add(follower)
         if video_ids is None:
@@ -163,7 +164,7 @@ class Hub:
             if known is not None and known.seq >= seq:
                 return known
             targets = set(self._by_video.get(video_id, ())) | self._everything
-        snap = Snapshot(video_id, seq, video["state"] in TERMINAL, self.render(video))
+        snap = Snapshot(video_id, seq, video["state"] in TERMINAL, self.render(video), video.get("owner"))
         with self._lock:
             self._newest[video_id] = snap
             self._newest.move_to_end(video_id)
@@ -183,6 +184,8 @@ class Hub:
         if not video_ids:
             return []
         found = {v["id"]: v for v in self.store.many(video_ids)}
+        if follower is not None and follower.owner is not None:  # another's is not confirmed
+            found = {i: v for i, v in found.items() if v.get("owner") == follower.owner}
         missing = []
         for video_id in video_ids:
             if video_id not in found:

@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Float,
     ForeignKey,
     Index,
@@ -60,8 +61,12 @@ class VideoRow(Base):
     updated_at: Mapped[float] = mapped_column(Float)
     seq: Mapped[int] = mapped_column(Integer)
     duration: Mapped[float] = mapped_column(Float, default=0.0)
-    #: The uploader's API key id, when the server uses keys.
+    #: The id of the API key it was uploaded with, if it was.
     key_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    #: The user it belongs to (None: recorded before accounts; only admins see it).
+    owner_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    #: Bytes it keeps in storage: the source, then with its outputs once it has ended.
+    stored_bytes: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     #: The video's document as of ``seq`` (the column keeps its first name, ``snapshot``).
     document: Mapped[dict[str, Any]] = mapped_column("snapshot", JSON)
     renditions: Mapped[list[RenditionRow]] = relationship(
@@ -72,6 +77,7 @@ class VideoRow(Base):
         Index("ix_videos_created", "created_at", "id"),
         Index("ix_videos_state_created", "state", "created_at", "id"),
         Index("ix_videos_listing", "created_at", "id", "state", "name_key"),
+        Index("ix_videos_owner_created", "owner_id", "created_at", "id"),
     )
 
 
@@ -94,7 +100,9 @@ class Catalog:
         self.engine = engine
 
     @contextmanager
-    def _session(self) -> Iterator[Session]:
+    def begin(self) -> Iterator[Session]:
+        """A database transaction (for the catalog and the accounts beside it), with an
+        unreachable database told as ``CatalogUnavailable``."""
         try:
             with Session(self.engine, expire_on_commit=False) as session, session.begin():
                 yield session
@@ -118,12 +126,14 @@ class Catalog:
             return self._record(video, key_id)
 
     def _record(self, video: dict[str, Any], key_id: str | None) -> bool:
-        with self._session() as session:
+        with self.begin() as session:
             row = session.get(VideoRow, video["id"], with_for_update=True)
             if row is not None and row.seq >= video["seq"]:
                 return False
             if row is None:
-                row = VideoRow(id=video["id"], created_at=video["created_at"], key_id=key_id)
+                row = VideoRow(
+                    id=video["id"], created_at=video["created_at"], key_id=key_id, owner_id=video.get("owner")
+                )
                 session.add(row)
             row.filename = video.get("filename") or ""
             row.name_key = row.filename.casefold()
@@ -131,6 +141,7 @@ class Catalog:
             row.seq = video["seq"]
             row.updated_at = video.get("updated_at") or video["created_at"]
             row.duration = video["source"]["duration"]
+            row.stored_bytes = video.get("stored_bytes") or 0
             row.document = video
             wanted = {r["name"]: r for r in video["renditions"]}
             row.renditions = [r for r in row.renditions if r.name in wanted]
@@ -144,14 +155,14 @@ class Catalog:
             return True
 
     def get(self, video_id: str) -> dict[str, Any] | None:
-        with self._session() as session:
+        with self.begin() as session:
             row = session.get(VideoRow, video_id)
             return None if row is None else row.document
 
     def get_many(self, video_ids: list[str]) -> list[dict[str, Any]]:
         if not video_ids:
             return []
-        with self._session() as session:
+        with self.begin() as session:
             rows = session.scalars(select(VideoRow).where(VideoRow.id.in_(video_ids)))
             return [row.document for row in rows]
 
@@ -162,12 +173,12 @@ class Catalog:
 
     def counts(self) -> dict[str, int]:
         """How many videos are in each state."""
-        with self._session() as session:
+        with self.begin() as session:
             rows = session.execute(select(VideoRow.state, func.count()).group_by(VideoRow.state))
             return {state: count for state, count in rows}
 
     def delete(self, video_id: str) -> bool:
-        with self._session() as session:
+        with self.begin() as session:
             row = session.get(VideoRow, video_id)
             if row is None:
                 return False
@@ -176,17 +187,26 @@ class Catalog:
 
     def unfinished(self) -> list[dict[str, Any]]:
         """Snapshots of videos still queued or processing (what recovery looks at)."""
-        with self._session() as session:
+        with self.begin() as session:
             rows = session.scalars(select(VideoRow).where(VideoRow.state.in_(("queued", "processing"))))
             return [row.document for row in rows]
 
     def page_ids(
-        self, *, state: str | None = None, query: str = "", cursor: str | None = None, limit: int = 50
+        self,
+        *,
+        state: str | None = None,
+        query: str = "",
+        cursor: str | None = None,
+        limit: int = 50,
+        owner: str | None = None,
     ) -> tuple[list[str], str | None]:
-        """The ids on one page (reading only the index when there is no search) and the next cursor."""
+        """The ids on one page (reading only the index when there is no search) and the next
+        cursor; ``owner`` keeps one user's videos."""
         statement = select(VideoRow.id, VideoRow.created_at).order_by(
             VideoRow.created_at.desc(), VideoRow.id.desc()
         )
+        if owner is not None:
+            statement = statement.where(VideoRow.owner_id == owner)
         if state:
             statement = statement.where(VideoRow.state == state)
         if query:
@@ -196,12 +216,18 @@ class Catalog:
         if cursor:
             created_at, video_id = decode_cursor(cursor)
             statement = statement.where(tuple_(VideoRow.created_at, VideoRow.id) < (created_at, video_id))
-        with self._session() as session:
+        with self.begin() as session:
             rows = list(session.execute(statement.limit(limit + 1)))
         more = len(rows) > limit
         rows = rows[:limit]
         nxt = encode_cursor(rows[-1].created_at, rows[-1].id) if more and rows else None
         return [row.id for row in rows], nxt
+
+    def stored_bytes(self, owner: str) -> int:
+        """What one user's videos keep in storage."""
+        with self.begin() as session:
+            total = session.scalar(select(func.sum(VideoRow.stored_bytes)).where(VideoRow.owner_id == owner))
+            return int(total or 0)
 
 
 def _unreachable(exc: DBAPIError) -> bool:

@@ -83,6 +83,17 @@ def lease_key(video_id: str, part: str) -> str:
     return f"{PREFIX}:lease:{video_id}:{part}"
 
 
+def sign_in_failures_key(kind: str, who: str) -> str:
+    """Recent failed sign-ins of one account (its name's hash) or one address."""
+    return f"{PREFIX}:sign-in-failures:{kind}:{who}"
+
+
+def signed_out_key(session_hash: str) -> str:
+    """Exists once a session has been signed out (or its user disabled): its open live
+    streams see it and end."""
+    return f"{PREFIX}:signed-out:{session_hash}"
+
+
 def cancel_key(video_id: str) -> str:
     """Exists once a video is canceled; running encodes poll it and stop."""
     return f"{PREFIX}:cancel:{video_id}"

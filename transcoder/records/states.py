@@ -62,7 +62,8 @@ def video_parts(video: Video, rendition_name: str | None = None) -> list[dict[st
     return sorted(found, key=lambda p: p["start"])
 
 
-def milestone(video: Video) -> tuple[str, tuple[str, ...]]:
-    """What the catalog must keep of a video: its state and each part's. A change that
-    leaves this alone (progress) is live only, and never costs a database write."""
-    return video["state"], tuple(p["state"] for p in video["parts"])
+def milestone(video: Video) -> tuple[str, tuple[str, ...], int]:
+    """What the catalog must keep of a video: its state, each part's, and what it keeps in
+    storage. A change that leaves these alone (progress) is live only, and never costs a
+    database write."""
+    return video["state"], tuple(p["state"] for p in video["parts"]), video.get("stored_bytes") or 0

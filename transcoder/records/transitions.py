@@ -268,3 +268,11 @@ def settle(video: Video, now: float) -> bool:
         video["state"] = VideoState.READY
     video["finished_at"] = now
     return True
+
+
+def weigh(video: Video, stored_bytes: int) -> bool:
+    """Note what an ended video keeps in storage (its source and outputs), for quotas."""
+    if video.get("stored_bytes") == stored_bytes:
+        return False
+    video["stored_bytes"] = stored_bytes
+    return True

@@ -187,22 +187,38 @@ class VideoStore:
         return self.many(self.active())
 
     def page(
-        self, *, state: str | None = None, query: str = "", cursor: str | None = None, limit: int = 50
+        self,
+        *,
+        state: str | None = None,
+        query: str = "",
+        cursor: str | None = None,
+        limit: int = 50,
+        owner: str | None = None,
     ) -> tuple[list[Video], str | None]:
-        """A library page, newest first, and the cursor of the next (None on the last)."""
-        ids, nxt = self.page_ids(state=state, query=query, cursor=cursor, limit=limit)
+        """A library page, newest first, and the cursor of the next (None on the last);
+        ``owner`` keeps one user's videos."""
+        ids, nxt = self.page_ids(state=state, query=query, cursor=cursor, limit=limit, owner=owner)
         return self.many(ids), nxt
 
     def page_ids(
-        self, *, state: str | None = None, query: str = "", cursor: str | None = None, limit: int = 50
+        self,
+        *,
+        state: str | None = None,
+        query: str = "",
+        cursor: str | None = None,
+        limit: int = 50,
+        owner: str | None = None,
     ) -> tuple[list[str], str | None]:
         wanted = {"state": state or "", "q": query, "cursor": cursor or "", "limit": limit}
+        if owner is not None:
+            wanted["owner"] = owner
+        ask = {"state": state, "query": query, "cursor": cursor, "limit": limit, "owner": owner}
         try:
             version, cached = self.cache.page(wanted)
         except redis.RedisError:
-            return self.catalog.page_ids(state=state, query=query, cursor=cursor, limit=limit)
+            return self.catalog.page_ids(**ask)  # type: ignore[arg-type]
         if cached is None:
-            ids, nxt = self.catalog.page_ids(state=state, query=query, cursor=cursor, limit=limit)
+            ids, nxt = self.catalog.page_ids(**ask)  # type: ignore[arg-type]
             cached = {"ids": ids, "next": nxt}
             self.cache.keep_page(version, wanted, cached)
         return cached["ids"], cached["next"]

@@ -122,3 +122,7 @@ class LocalStorage:
 
     def delete_prefix(self, prefix: str) -> None:
         shutil.rmtree(self.path(prefix), ignore_errors=True)
+
+    def size_of(self, prefix: str) -> int:
+        """Bytes of every file under ``prefix`` (what a video keeps, for quotas)."""
+        return sum(f.stat().st_size for f in self.path(prefix).rglob("*") if f.is_file())

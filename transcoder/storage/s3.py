@@ -152,6 +152,15 @@ class S3Storage:
                     self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": objects, "Quiet": True})
         self.discard_partials(prefix)
 
+    def size_of(self, prefix: str) -> int:
+        """Bytes of every object under ``prefix/`` (what a video keeps, for quotas)."""
+        name = self._name(prefix)
+        with self._errors(prefix):
+            pages = self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=name + "/"
+            )
+            return sum(o["Size"] for page in pages for o in page.get("Contents", []))
+
     def local_path(self, key: str) -> Path | None:
         return None
 

@@ -8,7 +8,9 @@ import time
 import unicodedata
 from typing import BinaryIO
 
-from transcoder.errors import InvalidInput
+from transcoder.accounts import quotas
+from transcoder.accounts.users import User
+from transcoder.errors import InvalidInput, QuotaExceeded
 from transcoder.media import frames, planner, policy, previews
 from transcoder.media.ladder import renditions_for
 from transcoder.media.probe import MediaInfo, probe
@@ -25,10 +27,10 @@ log = logging.getLogger(__name__)
 
 
 def accept_upload(
-    services: Services, stream: BinaryIO, filename: str, key_id: str | None = None
+    services: Services, stream: BinaryIO, filename: str, owner: User, key_id: str | None = None
 ) -> states.Video:
-    """Store an upload, check that it is a video we can read, and record it as queued
-    (with the id of the API key it came with, if any).
+    """Store an upload, check that it is a video we can read and that it fits its owner's
+    quotas, and record it as queued (with the id of the API key it came with, if any).
 
     A refused upload leaves nothing behind: no file, no record.
     """
@@ -41,21 +43,24 @@ def accept_upload(
         try:
             if size == 0:
                 raise InvalidInput("The uploaded file is empty.", code="empty_file")
+            quotas.check(services.quotas.usage(owner), size)
             # Before storing: a refusal never reaches storage.
             media = probe(local, services.settings.limits)
             found = frames.scan(local, media.video_stream, media.start_time)
             policy.check_duration(found.duration, services.settings.limits)
-        except InvalidInput as refused:
+        except (InvalidInput, QuotaExceeded) as refused:
             metrics.record_refusal(services.redis, refused.code)
             raise
         name, ladder = clean_filename(filename), renditions_for(media.width, media.height)
         record = new_record(services, video_id, name, media, found, ladder)
+        record.update(owner=owner.id, owner_name=owner.name, stored_bytes=size)
         try:
             services.storage.put_file(source_key(video_id), local)
             video = services.videos.create(record, key_id)
         except BaseException:
             services.storage.delete_prefix(video_prefix(video_id))
             raise
+    services.quotas.record_upload(owner, size)
     metrics.record_upload(services.redis, size)
     return video
 
@@ -144,4 +149,6 @@ def close_video(services: Services, video_id: str) -> states.Video:
     video, _ = services.videos.update(video_id, lambda v: transitions.settle(v, time.time()))
     if video["state"] in states.TERMINAL:
         services.storage.discard_partials(video_prefix(video_id))
+        stored = services.storage.size_of(video_prefix(video_id))
+        video, _ = services.videos.update(video_id, lambda v: transitions.weigh(v, stored))
     return video

@@ -235,3 +235,14 @@ def test_only_changes_of_state_are_milestones_for_the_database():
     assert milestone(video) == started  # progress is live only
     transitions.finish_part(video, "v00", 2.0, {})
     assert milestone(video) != started
+
+
+def test_what_an_ended_video_keeps_is_a_milestone_for_the_database():
+    from transcoder.records.states import milestone
+    from transcoder.records.transitions import weigh
+
+    video = {"state": "ready", "parts": [], "stored_bytes": 100}
+    before = milestone(video)
+    assert weigh(video, 100) is False and milestone(video) == before
+    assert weigh(video, 5000) is True and video["stored_bytes"] == 5000
+    assert milestone(video) != before

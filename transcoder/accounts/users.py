@@ -1,0 +1,199 @@
+"""Users and their sign-in sessions, in the catalog's database.
+
+A session is a random token in the browser's signed cookie and its hash in the
+database, so signing out (or disabling the user) ends it on the server too, and a
+restart or a Redis that lost everything signs nobody out.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
+
+from transcoder.accounts import passwords
+from transcoder.errors import Conflict, InvalidInput, UserNotFound
+from transcoder.records.accounts import SessionRow, UserRow
+from transcoder.records.catalog import Catalog
+
+ROLES = ("admin", "uploader")
+NAME = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}\Z")
+#: Built-in users: the owner of the keys in TRANSCODER_API_KEYS, and the one local admin
+#: every request acts as with TRANSCODER_AUTH=off. Neither can sign in with a password.
+SERVICE, LOCAL = "service", "local"
+#: A "hash" no password verifies against.
+NO_PASSWORD = "!"
+#: Last-seen times are written at most this often per user or session, in seconds.
+TOUCH_S = 60.0
+
+
+@dataclass(frozen=True)
+class User:
+    id: str
+    name: str
+    role: str
+    created_at: float
+    last_seen_at: float | None
+    disabled: bool
+    storage_quota: int | None
+    daily_quota: int | None
+
+    @property
+    def admin(self) -> bool:
+        return self.role == "admin"
+
+    @classmethod
+    def of(cls, row: UserRow) -> User:
+        return cls(row.id, row.name, row.role, row.created_at, row.last_seen_at, bool(row.disabled),
+                   row.storage_quota, row.daily_quota)  # fmt: skip
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Users:
+    """Users and sessions, behind a small interface."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+
+    # -- users -----------------------------------------------------------------------
+
+    def add(self, name: str, password: str, role: str = "uploader") -> User:
+        if not NAME.match(name):
+            raise InvalidInput(
+                "A user name is 1 to 64 letters, digits and . _ @ -, starting with a letter or digit.",
+                code="bad_name",
+            )
+        if role not in ROLES:
+            raise InvalidInput(f"A role is admin or uploader, not {role!r}.", code="bad_role")
+        row = UserRow(id=secrets.token_hex(16), name=name, password_hash=passwords.hash_password(password),
+                      role=role, created_at=time.time(), disabled=False)  # fmt: skip
+        try:
+            with self.catalog.begin() as session:
+                session.add(row)
+        except IntegrityError:
+            raise Conflict(f"There is already a user named {name!r}.") from None
+        return User.of(row)
+
+    def builtin(self, name: str, role: str) -> User:
+        """The built-in user ``name``, made the first time it is needed."""
+        found = self.by_name(name)
+        if found is not None:
+            return found
+        row = UserRow(id=secrets.token_hex(16), name=name, password_hash=NO_PASSWORD, role=role,
+                      created_at=time.time(), disabled=False)  # fmt: skip
+        try:
+            with self.catalog.begin() as session:
+                session.add(row)
+        except IntegrityError:  # another process made it first
+            pass
+        found = self.by_name(name)
+        assert found is not None
+        return found
+
+    def get(self, user_id: str) -> User | None:
+        with self.catalog.begin() as session:
+            row = session.get(UserRow, user_id)
+            return None if row is None else User.of(row)
+
+    def by_name(self, name: str) -> User | None:
+        with self.catalog.begin() as session:
+            row = session.scalar(select(UserRow).where(UserRow.name == name))
+            return None if row is None else User.of(row)
+
+    def named(self, name: str) -> User:
+        user = self.by_name(name)
+        if user is None:
+            raise UserNotFound(f"No user named {name!r}.")
+        return user
+
+    def all(self) -> list[User]:
+        with self.catalog.begin() as session:
+            return [User.of(r) for r in session.scalars(select(UserRow).order_by(UserRow.created_at))]
+
+    def people(self) -> int:
+        """How many users can sign in (the built-in ones cannot)."""
+        with self.catalog.begin() as session:
+            return session.scalar(select(func.count()).where(UserRow.password_hash != NO_PASSWORD)) or 0
+
+    def change(self, name: str, **fields: object) -> User:
+        """Set a user's password (hashed here), role, disabled flag or quotas. Disabling, or a
+        new password, ends every session of theirs."""
+        if "password" in fields:
+            fields["password_hash"] = passwords.hash_password(str(fields.pop("password")))
+        if fields.get("role", "uploader") not in ROLES:
+            raise InvalidInput(f"A role is admin or uploader, not {fields['role']!r}.", code="bad_role")
+        with self.catalog.begin() as session:
+            row = session.scalar(select(UserRow).where(UserRow.name == name))
+            if row is None:
+                raise UserNotFound(f"No user named {name!r}.")
+            for field, value in fields.items():
+                setattr(row, field, value)
+            if fields.get("disabled") or "password_hash" in fields:
+                session.execute(delete(SessionRow).where(SessionRow.user_id == row.id))
+            return User.of(row)
+
+    def authenticate(self, name: str, password: str) -> User | None:
+        """The user this name and password sign in, or None (unknown, wrong or disabled)."""
+        with self.catalog.begin() as session:
+            row = session.scalar(select(UserRow).where(UserRow.name == name))
+            if row is None or row.password_hash == NO_PASSWORD:
+                passwords.verify(passwords.DECOY, password)  # as slow as a real check
+                return None
+            if not passwords.verify(row.password_hash, password) or row.disabled:
+                return None
+            if passwords.needs_rehash(row.password_hash):
+                row.password_hash = passwords.hash_password(password)
+            row.last_seen_at = time.time()
+            return User.of(row)
+
+    # -- sessions --------------------------------------------------------------------
+
+    def open_session(self, user: User) -> str:
+        """A new session's token (for the cookie); only its hash is kept."""
+        token = secrets.token_urlsafe(32)
+        now = time.time()
+        with self.catalog.begin() as session:
+            session.add(SessionRow(id=token_hash(token), user_id=user.id, created_at=now, last_seen_at=now))
+        return token
+
+    def session_user(self, token: str, lifetime_s: float) -> User | None:
+        """Who this session's token signs in: None once signed out, expired or disabled."""
+        now = time.time()
+        with self.catalog.begin() as session:
+            found = session.execute(
+                select(SessionRow, UserRow)
+                .join(UserRow, UserRow.id == SessionRow.user_id)
+                .where(SessionRow.id == token_hash(token))
+            ).first()
+            if found is None:
+                return None
+            row, user = found
+            if user.disabled or now - row.last_seen_at > lifetime_s:
+                return None
+            if now - row.last_seen_at > TOUCH_S:
+                row.last_seen_at = user.last_seen_at = now
+            return User.of(user)
+
+    def close_session(self, token: str) -> str:
+        """End a session; returns its hash (what its open streams know it by)."""
+        with self.catalog.begin() as session:
+            session.execute(delete(SessionRow).where(SessionRow.id == token_hash(token)))
+        return token_hash(token)
+
+    def sessions_of(self, name: str) -> list[str]:
+        """The hashes of a user's open sessions."""
+        with self.catalog.begin() as session:
+            rows = session.scalars(
+                select(SessionRow.id)
+                .join(UserRow, UserRow.id == SessionRow.user_id)
+                .where(UserRow.name == name)
+            )
+            return list(rows)

@@ -1,0 +1,117 @@
+"""Signing in and out, the Account page (usage, API keys), and the same for API clients:
+``GET /api/me``, ``GET/POST /api/keys``, ``DELETE /api/keys/<id>``."""
+
+from __future__ import annotations
+
+import time
+
+from flask import Blueprint, Response, jsonify, redirect, render_template, request, url_for
+
+from transcoder.accounts.keys import ApiKey
+from transcoder.accounts.quotas import Usage
+from transcoder.errors import InvalidInput
+
+from . import auth
+from .context import services
+
+bp = Blueprint("accounts", __name__)
+
+MAX_FIELD = 1024
+
+
+@bp.get("/signin")
+def sign_in_form() -> str:
+    return render_template("signin.html", next=auth.safe_next(request), name="", message=None)
+
+
+@bp.post("/signin")
+def sign_in() -> Response | tuple[str, int]:
+    svc = services()
+    name = request.form.get("name", "")[:MAX_FIELD].strip()
+    password = request.form.get("password", "")[:MAX_FIELD]
+    address = request.remote_addr or ""
+    # The wait comes before the check: a guesser learns nothing sooner by being right.
+    time.sleep(svc.throttle.delay(name, address))
+    user = svc.users.authenticate(name, password) if name and password else None
+    if user is None:
+        svc.throttle.failed(name, address)
+        message = "Wrong name or password. Each failed try makes the next answer slower."
+        page = render_template("signin.html", next=auth.safe_next(request), name=name, message=message)
+        return page, 401
+    svc.throttle.succeeded(name, address)
+    auth.sign_in(user)
+    return redirect(auth.safe_next(request))
+
+
+@bp.post("/signout")
+def sign_out() -> Response:
+    auth.sign_out()
+    return redirect(url_for("accounts.sign_in_form"))
+
+
+@bp.get("/account")
+def account() -> str:
+    user = auth.current_user()
+    svc = services()
+    return render_template(
+        "account.html",
+        active="account",
+        user=user,
+        usage=svc.quotas.usage(user),
+        keys=svc.keys.of_user(user),
+        made=None,
+    )
+
+
+@bp.post("/account/keys")
+def create_key_page() -> str:
+    user = auth.current_user()
+    svc = services()
+    made, secret = svc.keys.create(user, request.form.get("name", "")[:MAX_FIELD])
+    return render_template("account.html", active="account", user=user, usage=svc.quotas.usage(user),
+                           keys=svc.keys.of_user(user), made=(made, secret))  # fmt: skip
+
+
+@bp.post("/account/keys/<key_id>/revoke")
+def revoke_key_page(key_id: str) -> Response:
+    services().keys.revoke(key_id, auth.current_user())
+    return redirect(url_for("accounts.account"))
+
+
+@bp.get("/api/me")
+def me():  # type: ignore[no-untyped-def]
+    user = auth.current_user()
+    return jsonify({"name": user.name, "role": user.role, "usage": usage_json(services().quotas.usage(user))})
+
+
+@bp.get("/api/keys")
+def list_keys():  # type: ignore[no-untyped-def]
+    return jsonify({"keys": [key_json(k) for k in services().keys.of_user(auth.current_user())]})
+
+
+@bp.post("/api/keys")
+def create_key():  # type: ignore[no-untyped-def]
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("name"), str):
+        raise InvalidInput('Send JSON such as {"name": "laptop"}.', code="bad_request")
+    made, secret = services().keys.create(auth.current_user(), body["name"][:MAX_FIELD])
+    return jsonify({**key_json(made), "key": secret}), 201
+
+
+@bp.delete("/api/keys/<key_id>")
+def revoke_key(key_id: str):  # type: ignore[no-untyped-def]
+    return jsonify(key_json(services().keys.revoke(key_id, auth.current_user())))
+
+
+def key_json(key: ApiKey) -> dict:
+    return {"id": key.id, "name": key.name, "created_at": key.created_at, "last_used_at": key.last_used_at,
+            "revoked": key.revoked_at is not None}  # fmt: skip
+
+
+def usage_json(usage: Usage) -> dict:
+    return {
+        "stored_bytes": usage.stored,
+        "storage_quota": usage.storage_quota or None,
+        "uploaded_today_bytes": usage.uploaded_today,
+        "daily_quota": usage.daily_quota or None,
+    }

@@ -1,0 +1,185 @@
+"""Who each request is: a user signed in on the pages, or the owner of an API key; with
+``TRANSCODER_AUTH=off``, the one local admin. Nothing but the public endpoints answers
+without one: the API says 401 with a JSON body, a page sends to the sign-in page.
+
+A signed-in browser's cookie (signed with the installation's secret, HttpOnly,
+SameSite=Lax, Secure over HTTPS) holds a session token whose hash is in the catalog
+(``transcoder.accounts.users``) and the CSRF token its unsafe requests must send back. An
+API key is sent as ``Authorization: Bearer <key>`` and needs no CSRF token: a browser
+never sends one on its own.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hmac
+import secrets
+import time
+from collections.abc import Callable
+from datetime import timedelta
+
+import redis
+from flask import Flask, Request, g, redirect, request, session, url_for
+from flask.sessions import SecureCookieSessionInterface
+from werkzeug.wrappers import Response
+
+from transcoder.accounts.users import LOCAL, User, token_hash
+from transcoder.errors import Forbidden, Unauthorized
+from transcoder.records import redis_keys
+
+from .context import services
+from .security import SAFE_METHODS
+
+CSRF_HEADER = "X-CSRF-Token"
+CSRF_FIELD = "csrf_token"
+#: What answers without a user: probes, Prometheus, the sign-in page, static files.
+PUBLIC = {"static", "ops.healthz", "ops.readyz", "ops.scrape", "accounts.sign_in", "accounts.sign_in_form"}
+
+
+class Sessions(SecureCookieSessionInterface):
+    """Flask's signed cookie, marked Secure whenever the page was served over HTTPS (behind a
+    proxy: with TRANSCODER_TRUSTED_PROXIES, from its X-Forwarded-Proto)."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return request.is_secure or super().get_cookie_secure(app)
+
+
+def register(app: Flask, auth_on: bool, lifetime_s: float) -> None:
+    app.session_interface = Sessions()
+    app.config.update(
+        SESSION_COOKIE_NAME="transcoder_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=timedelta(seconds=lifetime_s),
+    )
+    app.jinja_env.globals.update(csrf_token=csrf_token, current_user=lambda: g.get("user"))
+
+    @app.before_request
+    def _who() -> Response | None:
+        g.user, g.key_id, g.by_session = _identify(auth_on, lifetime_s)
+        token = session.get("sid") if g.by_session else None
+        g.session_hash = token_hash(token) if token else None
+        if request.endpoint in PUBLIC:
+            return None
+        if g.user is None:
+            if request.path.startswith("/api/") or request.endpoint is None:
+                raise Unauthorized(
+                    "Sign in, or send an API key: 'Authorization: Bearer <key>' (keys are made on "
+                    "the Account page or with `transcoder keys create`)."
+                )
+            return redirect(url_for("accounts.sign_in_form", next=_local(request.full_path)))
+        if g.by_session and request.method not in SAFE_METHODS:
+            check_csrf()
+        return None
+
+
+def _identify(auth_on: bool, lifetime_s: float) -> tuple[User | None, str | None, bool]:
+    """(user, id of the API key used, whether by a page session)."""
+    svc = services()
+    scheme, _, key = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "bearer":
+        found = svc.keys.user_for(key)
+        if found is None:
+            raise Unauthorized("This API key is unknown, revoked, or its user is disabled.")
+        return found[0], found[1], False
+    if not auth_on:
+        return svc.users.builtin(LOCAL, "admin"), None, False
+    token = session.get("sid")
+    if isinstance(token, str) and token:
+        user = svc.users.session_user(token, lifetime_s)
+        if user is not None:
+            return user, None, True
+        session.clear()  # signed out elsewhere, expired, or disabled
+    return None, None, False
+
+
+def current_user() -> User:
+    """The user of this request (every non-public route has one)."""
+    user = g.get("user")
+    if user is None:
+        raise Unauthorized("Sign in first.")
+    return user
+
+
+def key_id() -> str | None:
+    """The id of the API key this request came with, if any (recorded with an upload)."""
+    return g.get("key_id")
+
+
+def client_id() -> str:
+    """Who holds live streams, for the per-client cap: the user (each key of the built-in
+    service user counts alone), else the address."""
+    user = g.get("user")
+    if user is None:
+        return "addr:" + (request.remote_addr or "")
+    key = key_id()
+    return f"key:{key}" if key and user.name == "service" else f"user:{user.id}"
+
+
+def csrf_token() -> str:
+    """The token a page puts in its requests and forms; made once per session."""
+    if "csrf" not in session:
+        session["csrf"] = secrets.token_urlsafe(24)
+    return session["csrf"]
+
+
+def check_csrf() -> None:
+    sent = request.headers.get(CSRF_HEADER) or request.form.get(CSRF_FIELD, "")
+    if not hmac.compare_digest(str(sent), str(session.get("csrf", ""))):
+        raise Forbidden("The page's security token is missing or stale: reload the page.")
+
+
+def sign_in(user: User) -> None:
+    """A fresh session for ``user``: nothing of the one before survives (no fixation)."""
+    old = session.get("sid")
+    if isinstance(old, str) and old:
+        services().users.close_session(old)
+    session.clear()
+    session.permanent = True
+    session["sid"] = services().users.open_session(user)
+    session["csrf"] = secrets.token_urlsafe(24)
+
+
+def sign_out() -> None:
+    """End this session, here and in every live stream it has open (they end within one
+    keep-alive interval, and their reconnects are refused)."""
+    token = session.get("sid")
+    session.clear()
+    if not (isinstance(token, str) and token):
+        return
+    svc = services()
+    ended = svc.users.close_session(token)
+    with contextlib.suppress(redis.RedisError):
+        svc.redis.set(redis_keys.signed_out_key(ended), 1, ex=int(svc.settings.session_lifetime))
+
+
+def stream_guard() -> Callable[[], bool]:
+    """For a live stream: a check, cheap to call often, that the session it was opened in
+    is still signed in (one Redis lookup per keep-alive interval at most)."""
+    session_hash = g.get("session_hash")
+    if not session_hash:
+        return lambda: True
+    svc = services()
+    key, every = redis_keys.signed_out_key(session_hash), svc.settings.sse_keepalive
+    state = {"at": time.monotonic(), "in": True}
+
+    def signed_in() -> bool:
+        if state["in"] and time.monotonic() - state["at"] >= every:
+            state["at"] = time.monotonic()
+            with contextlib.suppress(redis.RedisError):
+                state["in"] = not svc.redis.exists(key)
+        return state["in"]
+
+    return signed_in
+
+
+def _local(target: str | None) -> str:
+    """Only a path on this site may be gone to after signing in."""
+    target = (target or "/").rstrip("?")
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+def safe_next(req: Request) -> str:
+    return _local(req.values.get("next"))
