@@ -19,7 +19,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import redis
-from flask import Flask, Request, g, redirect, request, session, url_for
+from flask import Flask, Request, current_app, g, redirect, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.wrappers import Response
 
@@ -83,7 +83,7 @@ def _identify(auth_on: bool, lifetime_s: float) -> tuple[User | None, str | None
             raise Unauthorized("This API key is unknown, revoked, or its user is disabled.")
         return found[0], found[1], False
     if not auth_on:
-        return svc.users.builtin(LOCAL, "admin"), None, False
+        return local_admin(), None, False
     token = session.get("sid")
     if isinstance(token, str) and token:
         user = svc.users.session_user(token, lifetime_s)
@@ -91,6 +91,15 @@ def _identify(auth_on: bool, lifetime_s: float) -> tuple[User | None, str | None
             return user, None, True
         session.clear()  # signed out elsewhere, expired, or disabled
     return None, None, False
+
+
+def local_admin() -> User:
+    """The one user of TRANSCODER_AUTH=off, looked up once per process: requests for videos
+    still answer while the database is down."""
+    found = current_app.extensions.get("local_admin")
+    if found is None:
+        found = current_app.extensions["local_admin"] = services().users.builtin(LOCAL, "admin")
+    return found
 
 
 def current_user() -> User:

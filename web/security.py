@@ -9,6 +9,7 @@ is refused, whatever it carries.
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, request
@@ -16,6 +17,8 @@ from flask import Flask, Response, request
 from transcoder.errors import BadHost, Forbidden
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+#: A Host header: a name or an address (IPv6 in brackets), and maybe a port; nothing else.
+HOST = re.compile(r"\A(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+)(:[0-9]{1,5})?\Z")
 #: What probes and Prometheus call, with the pod's address as the host: answered for any.
 ANY_HOST = {"ops.healthz", "ops.readyz", "ops.scrape"}
 
@@ -57,6 +60,8 @@ def register(app: Flask, host_names: tuple[str, ...]) -> None:
 def host_allowed(host: str, names: tuple[str, ...]) -> bool:
     """Whether ``host`` (a Host header: a name or address, maybe a port) is one of ``names``
     (exact, ``.example.com`` for it and its subdomains, or ``*``)."""
+    if not HOST.match(host):
+        return False
     try:
         name = (urlsplit("//" + host).hostname or "").rstrip(".")
     except ValueError:

@@ -59,7 +59,7 @@ def test_metrics_follow_uploads_encodes_streams_and_failures(system, settings, l
     # A part that fails for good: its source disappears before a worker reaches it.
     services = prepared_services(settings)
     with open(data_dir / "bikes.mp4", "rb") as fh:
-        broken = usecases.accept_upload(services, fh, "bikes.mp4")
+        broken = usecases.accept_upload(services, fh, "bikes.mp4", services.users.builtin("local", "admin"))
     services.storage.path(source_key(broken["id"])).unlink()
     workflow.submit(make_celery(settings), broken)
     assert wait_terminal(system, broken["id"])["state"] == "failed"

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 TRIALS = "tests/faults/test_faults.py"
+DOOR = "tests/integration/test_door.py"
+ACCOUNTS = "tests/integration/test_accounts.py"
 
 
 @dataclass(frozen=True)
@@ -320,5 +322,150 @@ MUTANTS: tuple[Mutant, ...] = (
         (
             "tests/integration/test_store.py::test_changes_made_while_the_database_is_down_reach_it_when_it_is_back",
         ),
+    ),
+    Mutant(
+        "one_prefix_for_every_database",
+        "installations on different Redis databases name their keys and channels apart",
+        (
+            (
+                "transcoder/records/redis_keys.py",
+                "return f\"transcoder:{parse_url(redis_url).get('db', 0)}\"",
+                'return "transcoder"',
+            ),
+        ),
+        (f"{DOOR}::test_two_installations_on_one_redis_server_share_nothing",),
+    ),
+    Mutant(
+        "celery_keys_unprefixed",
+        "Celery's own queues and keys carry the installation prefix",
+        (("tasks/config.py", 'prefix = {"global_keyprefix": redis_keys.queue_key("")}', "prefix = {}"),),
+        (
+            "tests/unit/records/test_redis_keys.py",
+            f"{DOOR}::test_two_installations_on_one_redis_server_share_nothing",
+        ),
+    ),
+    Mutant(
+        "any_host_served",
+        "only allowed host names are served (DNS rebinding)",
+        (("web/security.py", "if not host_allowed(request.host, host_names):", "if False:"),),
+        (f"{DOOR}::test_only_allowed_host_names_are_served",),
+    ),
+    Mutant(
+        "any_origin_accepted",
+        "a request naming another site as its Origin is refused (the WebSocket's handshake too)",
+        (
+            (
+                "web/security.py",
+                "    return netloc == request.host and host_allowed(netloc, names)",
+                "    return True",
+            ),
+        ),
+        (f"{DOOR}::test_a_foreign_page_cannot_open_the_websocket", "tests/integration/test_security.py"),
+    ),
+    Mutant(
+        "websocket_messages_unbounded",
+        "a WebSocket message over 64 KiB closes the connection before it is held",
+        (("web/live_socket.py", '"max_message_size": MAX_MESSAGE_BYTES,', '"max_message_size": None,'),),
+        (f"{DOOR}::test_an_oversized_websocket_message_closes_the_connection",),
+    ),
+    Mutant(
+        "trickling_uploads_kept",
+        "an upload slower than the least rate is cut",
+        (("web/upload_rate.py", "if self.rate < self.min_rate and not self._done.is_set():", "if False:"),),
+        ("tests/unit/web/test_upload_rate.py", f"{DOOR}::test_an_upload_that_trickles_is_cut"),
+    ),
+    Mutant(
+        "measured_duration_unchecked",
+        "the length the frames measure is checked against the limits, as the claimed one is",
+        (
+            (
+                "transcoder/work/usecases.py",
+                "policy.check_duration(found.duration, services.settings.limits)",
+                "pass",
+            ),
+        ),
+        ("tests/inputs/test_inputs.py::test_case[lying_duration]",),
+    ),
+    Mutant(
+        "library_pages_unbounded",
+        "at most 1,000 library pages are cached, whatever is searched",
+        (
+            (
+                "transcoder/records/cache.py",
+                "while redis.call('llen', KEYS[2]) > tonumber(ARGV[3]) do",
+                "while false do",
+            ),
+        ),
+        ("tests/integration/test_cache.py::test_searching_cannot_fill_redis_with_pages",),
+        quick=True,
+    ),
+    Mutant(
+        "everyone_sees_every_video",
+        "an uploader sees, downloads and deletes only their own videos",
+        (("web/context.py", 'return user.admin or video.get("owner") == user.id', "return True"),),
+        (f"{ACCOUNTS}::test_every_route_answers_only_to_its_user",),
+    ),
+    Mutant(
+        "streams_carry_everyones_videos",
+        "live streams carry only their user's videos",
+        (
+            (
+                "transcoder/live/follower.py",
+                "if self.owner is not None and snap.owner != self.owner:",
+                "if False:",
+            ),
+        ),
+        (f"{ACCOUNTS}::test_live_streams_carry_only_the_users_own_videos",),
+    ),
+    Mutant(
+        "no_sign_in_needed",
+        "nothing but the public endpoints answers without a user",
+        (("web/auth.py", "    if not auth_on:", "    if True:"),),
+        (
+            f"{ACCOUNTS}::test_every_route_answers_only_to_its_user",
+            f"{ACCOUNTS}::test_a_page_fetched_without_signing_in_gives_no_api",
+        ),
+    ),
+    Mutant(
+        "csrf_unchecked",
+        "a session's unsafe requests carry the page's CSRF token",
+        (
+            (
+                "web/auth.py",
+                '    if not hmac.compare_digest(str(sent), str(session.get("csrf", ""))):',
+                "    if False:",
+            ),
+        ),
+        (f"{ACCOUNTS}::test_sign_in_cookie_rotation_sign_out_and_a_restart",),
+    ),
+    Mutant(
+        "sign_out_leaves_the_session",
+        "signing out ends the session on the server, not only in the browser",
+        (
+            (
+                "transcoder/accounts/users.py",
+                "session.execute(delete(SessionRow).where(SessionRow.id == token_hash(token)))",
+                "pass",
+            ),
+        ),
+        (f"{ACCOUNTS}::test_sign_in_cookie_rotation_sign_out_and_a_restart",),
+    ),
+    Mutant(
+        "streams_outlive_sign_out",
+        "signing out ends the live streams the session has open in other tabs",
+        (("web/auth.py", 'state["in"] = not svc.redis.exists(key)', "pass"),),
+        ("tests/browser/test_accounts.py::test_signing_out_ends_the_live_stream_of_every_tab",),
+    ),
+    Mutant(
+        "no_quotas",
+        "an upload that would pass its user's quota is refused and nothing is stored",
+        (("transcoder/work/usecases.py", "quotas.check(services.quotas.usage(owner), size)", "pass"),),
+        (f"{ACCOUNTS}::test_an_upload_past_a_quota_is_refused_and_nothing_is_stored",),
+    ),
+    Mutant(
+        "failed_sign_ins_not_counted",
+        "failed sign-ins make the next answers slower",
+        (("transcoder/accounts/throttle.py", "                    pipe.incr(key)\n", ""),),
+        (f"{ACCOUNTS}::test_failed_sign_ins_slow_down_but_never_lock_out",),
     ),
 )

@@ -146,9 +146,15 @@ def retry_video(services: Services, video_id: str) -> tuple[states.Video, list[s
 def close_video(services: Services, video_id: str) -> states.Video:
     """Make sure a video whose parts have all ended is closed, and tidy its folder."""
     runner.count_run(services, video_id, "close")
-    video, _ = services.videos.update(video_id, lambda v: transitions.settle(v, time.time()))
+    # What it keeps is weighed first, so the snapshot that ends the video carries it: an
+    # ended video publishes no later change.
+    stored = services.storage.size_of(video_prefix(video_id))
+
+    def close(video: states.Video) -> bool:
+        changed = transitions.settle(video, time.time())
+        return (transitions.weigh(video, stored) or changed) if video["state"] in states.TERMINAL else changed
+
+    video, _ = services.videos.update(video_id, close)
     if video["state"] in states.TERMINAL:
         services.storage.discard_partials(video_prefix(video_id))
-        stored = services.storage.size_of(video_prefix(video_id))
-        video, _ = services.videos.update(video_id, lambda v: transitions.weigh(v, stored))
     return video

@@ -119,3 +119,18 @@ def test_unfollowing_stops_news_and_closing_forgets_the_follower():
     assert follower.take(0) == []
     hub.close(follower)
     assert hub.followers == 0 and hub.indexed_videos == 0
+
+
+def test_a_follower_of_one_users_videos_takes_only_theirs():
+    from collections import Counter
+
+    from transcoder.live.follower import Follower, Snapshot
+
+    follower = Follower(Counter(), None, owner="alice")
+    assert follower.offer(Snapshot("v1", 1, False, "{}", owner="bob"))
+    assert follower.offer(Snapshot("v2", 1, False, "{}", owner=None))
+    assert follower.offer(Snapshot("v3", 1, False, "{}", owner="alice"))
+    assert [s.video_id for s in follower.take(0)] == ["v3"]
+    everyone = Follower(Counter(), None)
+    everyone.offer(Snapshot("v1", 1, False, "{}", owner="bob"))
+    assert [s.video_id for s in everyone.take(0)] == ["v1"]

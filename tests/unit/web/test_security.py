@@ -1,0 +1,42 @@
+"""Which host names are served, and where a sign-in may send the browser next."""
+
+import pytest
+
+from transcoder.settings import Settings
+from web.auth import _local
+from web.security import host_allowed
+
+NAMES = ("localhost", "127.0.0.1", "::1", ".example.com")
+
+
+@pytest.mark.parametrize(
+    "host,allowed",
+    [
+        ("localhost", True), ("localhost:8000", True), ("127.0.0.1:8000", True), ("[::1]:8000", True),
+        ("example.com", True), ("video.example.com:443", True), ("LOCALHOST", True), ("localhost.", True),
+        ("rebind.evil", False), ("example.com.evil", False), ("evilexample.com", False), ("", False),
+        ("[::1", False), ("127.0.0.1@evil", False), ("localhost:8000/x", False),
+    ],
+)  # fmt: skip
+def test_host_names(host, allowed):
+    assert host_allowed(host, NAMES) is allowed
+
+
+def test_any_host_only_when_asked_for():
+    assert host_allowed("anything.at.all", ("*",))
+
+
+def test_the_default_names_are_the_loopback_ones_and_a_bound_address():
+    assert Settings().host_names == ("localhost", "127.0.0.1", "::1")
+    assert Settings(host="0.0.0.0").host_names == ("localhost", "127.0.0.1", "::1")
+    assert Settings(host="10.0.0.5").host_names[-1] == "10.0.0.5"
+    assert Settings(allowed_hosts="Video.Example.com, [::1]").host_names == ("video.example.com", "::1")
+
+
+@pytest.mark.parametrize(
+    "target,kept",
+    [("/videos?state=ready", "/videos?state=ready"), ("//evil.example/", "/"), ("https://evil.example", "/"),
+     ("/\\evil.example", "/"), ("", "/"), (None, "/"), ("videos", "/"), ("/?", "/")],
+)  # fmt: skip
+def test_after_signing_in_only_a_path_of_this_site(target, kept):
+    assert _local(target) == kept
