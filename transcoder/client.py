@@ -69,7 +69,7 @@ class Client:
                         continue
                     seen[video["id"]] = video["seq"]
                     yield video
-                    if video["state"] in TERMINAL:
+                    if video["state"] in TERMINAL and video["id"] in running:
                         running.remove(video["id"])
                         if not running:
                             return

@@ -151,8 +151,11 @@ def close_video(services: Services, video_id: str) -> states.Video:
     stored = services.storage.size_of(video_prefix(video_id))
 
     def close(video: states.Video) -> bool:
+        ending = video["state"] not in states.TERMINAL
         changed = transitions.settle(video, time.time())
-        return (transitions.weigh(video, stored) or changed) if video["state"] in states.TERMINAL else changed
+        if ending and video["state"] in states.TERMINAL:
+            transitions.weigh(video, stored)  # only in the change that ends it
+        return changed
 
     video, _ = services.videos.update(video_id, close)
     if video["state"] in states.TERMINAL:
