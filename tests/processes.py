@@ -121,10 +121,13 @@ class Processes:
         return proc, log
 
     def stop_all(self) -> None:
+        """The end of a test's system: a moment to stop, then killed. Nothing is kept after,
+        so no graceful stop (gunicorn gives open streams 10 s) is waited for; tests of
+        graceful stops send their own signals."""
         for proc in self.procs:
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGTERM)
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 2
         for proc in self.procs:
             try:
                 proc.wait(max(deadline - time.monotonic(), 0.1))
