@@ -468,4 +468,11 @@ MUTANTS: tuple[Mutant, ...] = (
         (("transcoder/accounts/throttle.py", "                    pipe.incr(key)\n", ""),),
         (f"{ACCOUNTS}::test_failed_sign_ins_slow_down_but_never_lock_out",),
     ),
+    Mutant(
+        "source_read_twice",
+        "a source that states no length is read for its frames once, not once more to plan",
+        (("transcoder/media/probe.py", "return media, found if found is not None else scan(", "return media, scan("),),
+        ("tests/unit/media/test_probe.py::test_a_file_that_states_no_length_is_read_for_its_frames_once",),
+        quick=True,
+    ),
 )

@@ -16,7 +16,7 @@ from typing import Any
 
 from transcoder.errors import InvalidInput
 from transcoder.media import policy
-from transcoder.media.frames import scan
+from transcoder.media.frames import Frames, scan
 
 PROBE_TIMEOUT_S = 60
 
@@ -71,10 +71,27 @@ def probe(
     path: Path | str, limits: policy.Limits | None = None, timeout: float = PROBE_TIMEOUT_S
 ) -> MediaInfo:
     """Describe the media at a local, server-chosen path, refusing what we do not accept."""
+    return _describe(path, limits, timeout)[0]
+
+
+def probe_and_scan(
+    path: Path | str, limits: policy.Limits | None = None, timeout: float = PROBE_TIMEOUT_S
+) -> tuple[MediaInfo, Frames]:
+    """``probe`` and the frame list, reading the file's packets once: a file that states no
+    length is scanned to measure it, and that scan is its frame list."""
+    media, found = _describe(path, limits, timeout)
+    return media, found if found is not None else scan(path, media.video_stream, media.start_time)
+
+
+def _describe(
+    path: Path | str, limits: policy.Limits | None, timeout: float
+) -> tuple[MediaInfo, Frames | None]:
     media = parse_probe(run_ffprobe(path, timeout))
+    found = None
     if media.duration <= 0:
         # The container states no length (a recording streamed from a browser): count it.
-        media = replace(media, duration=round(scan(path, media.video_stream, media.start_time).duration, 6))
+        found = scan(path, media.video_stream, media.start_time)
+        media = replace(media, duration=round(found.duration, 6))
     policy.check_codecs(media.video_codec, media.audio_codec)
     policy.check(
         media.duration, media.coded_width, media.coded_height, media.fps, media.stream_count,
@@ -82,7 +99,7 @@ def probe(
     )  # fmt: skip
     if media.hdr and media.peak_nits is None:
         media = replace(media, peak_nits=first_frame_peak(path, media.video_stream, timeout))
-    return media
+    return media, found
 
 
 def first_frame_peak(path: Path | str, stream: int, timeout: float = PROBE_TIMEOUT_S) -> float | None:

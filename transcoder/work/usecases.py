@@ -13,7 +13,7 @@ from transcoder.accounts.users import User
 from transcoder.errors import InvalidInput, QuotaExceeded
 from transcoder.media import frames, planner, policy, previews
 from transcoder.media.ladder import renditions_for
-from transcoder.media.probe import MediaInfo, probe
+from transcoder.media.probe import MediaInfo, probe_and_scan
 from transcoder.ops import metrics
 from transcoder.records import redis_keys, states, transitions
 from transcoder.services import Services
@@ -45,8 +45,7 @@ def accept_upload(
                 raise InvalidInput("The uploaded file is empty.", code="empty_file")
             quotas.check(services.quotas.usage(owner), size)
             # Before storing: a refusal never reaches storage.
-            media = probe(local, services.settings.limits)
-            found = frames.scan(local, media.video_stream, media.start_time)
+            media, found = probe_and_scan(local, services.settings.limits)
             policy.check_duration(found.duration, services.settings.limits)
         except (InvalidInput, QuotaExceeded) as refused:
             metrics.record_refusal(services.redis, refused.code)

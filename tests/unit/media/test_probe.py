@@ -63,3 +63,29 @@ def test_no_stated_duration_is_left_for_the_packet_count():
 def test_media_info_round_trips_through_a_dict():
     info = parse_probe(recorded("rotated"))
     assert MediaInfo.from_dict(info.to_dict()) == info
+
+
+def test_a_file_that_states_no_length_is_read_for_its_frames_once(tmp_path, monkeypatch):
+    """A WebM written to a pipe, as a browser's recorder streams one: no Duration element."""
+    import subprocess
+
+    from transcoder.media import probe as probe_module
+
+    clip = tmp_path / "recorded.webm"
+    with open(clip, "wb") as out:
+        subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i",
+                        "testsrc2=size=160x120:rate=10:duration=2", "-c:v", "libvpx-vp9", "-deadline",
+                        "realtime", "-f", "webm", "pipe:1"], stdout=out, check=True)  # fmt: skip
+    scans = []
+    real_scan = probe_module.scan
+    monkeypatch.setattr(probe_module, "scan", lambda *a, **k: scans.append(a) or real_scan(*a, **k))
+    media, found = probe_module.probe_and_scan(clip)
+    assert len(scans) == 1 and media.duration == 2.0 and len(found.times) == 20
+    # A file that states its length is scanned once too: for its frames, not its length.
+    stated = tmp_path / "stated.webm"
+    subprocess.run(
+        ["ffmpeg", "-nostdin", "-loglevel", "error", "-i", str(clip), "-c", "copy", str(stated)], check=True
+    )
+    scans.clear()
+    media, found = probe_module.probe_and_scan(stated)
+    assert len(scans) == 1 and len(found.times) == 20
