@@ -146,8 +146,10 @@ def close_video(services: Services, video_id: str) -> states.Video:
     """Make sure a video whose parts have all ended is closed, and tidy its folder."""
     runner.count_run(services, video_id, "close")
     # What it keeps is weighed first, so the snapshot that ends the video carries it: an
-    # ended video publishes no later change.
-    stored = services.storage.size_of(video_prefix(video_id))
+    # ended video publishes no later change. A repeated close (a duplicate delivery) finds
+    # it ended and lists nothing in storage.
+    ended = services.videos.get(video_id)["state"] in states.TERMINAL
+    stored = 0 if ended else services.storage.size_of(video_prefix(video_id))
 
     def close(video: states.Video) -> bool:
         ending = video["state"] not in states.TERMINAL
