@@ -43,6 +43,32 @@ def make_clip(path: Path, *, size: str, seconds: float, audio: bool, rate: int =
     return path
 
 
+DATA = Path(__file__).parent / "data"
+
+
+def film_clip(
+    path: Path, *, seconds: float, keyframe_s: float | None = None, hevc_10bit: bool = False
+) -> Path:
+    """Footage like users upload, from the film excerpt in ``tests/data``: looped to ``seconds``
+    and scaled to 1080p, with its sound. x264 veryfast CRF 20 places keyframes as it does by
+    default (at each cut, else every 250 frames); ``keyframe_s`` forces one that often, as
+    phones write them; ``hevc_10bit`` makes it HEVC in 10-bit SDR instead."""
+    pixels = "yuv420p10le" if hevc_10bit else "yuv420p"
+    argv = ["ffmpeg", "-nostdin", "-v", "error", "-y", "-stream_loop", "-1",
+            "-i", str(DATA / "bigbuckbunny.mp4"), "-t", str(seconds),
+            "-vf", f"scale=1920:1080:flags=bicubic,format={pixels}"]  # fmt: skip
+    if hevc_10bit:
+        argv += ["-c:v", "libx265", "-preset", "ultrafast", "-crf", "22", "-x265-params", "log-level=error",
+                 "-tag:v", "hvc1"]  # fmt: skip
+    else:
+        argv += ["-c:v", "libx264", "-preset", "veryfast", "-crf", "20"]
+    if keyframe_s:
+        argv += ["-force_key_frames", f"expr:gte(t,n_forced*{keyframe_s})"]
+    argv += ["-c:a", "aac", "-b:a", "128k", "-movflags", "+faststart"]
+    subprocess.run([*argv, str(path)], check=True)
+    return path
+
+
 @pytest.fixture(scope="session")
 def lavfi_clip(tmp_path_factory) -> Path:
     return make_clip(tmp_path_factory.mktemp("clips") / "tone.mp4", size="640x360", seconds=4, audio=True)

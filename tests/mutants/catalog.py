@@ -201,6 +201,18 @@ MUTANTS: tuple[Mutant, ...] = (
         ("tests/integration/test_seams.py::test_chunks_join_frame_exact_with_the_sound_in_sync",),
     ),
     Mutant(
+        "keyframe_seek_off",
+        "a part decodes from the keyframe it needs, not from the one before it",
+        (
+            (
+                "transcoder/media/commands.py",
+                "if part.keyframe_seek is not None and part.seek is not None:",
+                "if False:",
+            ),
+        ),
+        ("tests/integration/test_keyframe_seek.py",),
+    ),
+    Mutant(
         "parts_not_on_one_timeline",
         "each part's segments carry the video's own timestamps, so parts play and join as one stream",
         (("transcoder/media/commands.py", '"hls_segment_options": "movflags=+frag_discont",', ""),),

@@ -75,17 +75,25 @@ def video_part_args(
 ) -> list[str]:
     """Decode ``part``'s frames once; encode them into each rendition's HLS folder in ``folders``.
 
-    The seek lands halfway before the part's first frame, whatever the frame rate,
-    and ``trim`` stops after exactly its frame count: no frame is lost or doubled at a
-    seam. Timestamps pass through unchanged (a variable frame rate stays as it is).
+    Decoding starts at the source keyframe the part needs; every frame before the point
+    halfway before the part's first frame is dropped, whatever the frame rate, and ``trim``
+    stops after exactly its frame count: no frame is lost or doubled at a seam. Timestamps
+    pass through unchanged (a variable frame rate stays as it is).
     """
     options = input_options(limits)
-    if part.seek is not None:
-        options["ss"] = f"{part.seek:.6f}"
-    source = ffmpeg.input(local_input(src), **options)
-    cut = (
-        source[str(media.video_stream)].filter("setpts", "PTS-STARTPTS").filter("trim", end_frame=part.frames)
-    )
+    if part.keyframe_seek is not None and part.seek is not None:
+        # The demuxer lands on the keyframe; the frames from it to the part's first are dropped here.
+        options.update(ss=f"{part.keyframe_seek:.6f}", noaccurate_seek=None)
+        source = ffmpeg.input(local_input(src), **options)
+        frames = source[str(media.video_stream)].filter(
+            "select", f"gte(t,{part.seek - part.keyframe_seek:.6f})"
+        )
+    else:
+        if part.seek is not None:
+            options["ss"] = f"{part.seek:.6f}"
+        source = ffmpeg.input(local_input(src), **options)
+        frames = source[str(media.video_stream)]
+    cut = frames.filter("setpts", "PTS-STARTPTS").filter("trim", end_frame=part.frames)
     picture = prepared(cut, media)
     extras = (tiles is not None) + (poster is not None)
     split = picture.split() if extras else None

@@ -51,7 +51,8 @@ class Part:
     first: int = 0
     start: float = 0.0
     frames: int = 0
-    #: Where to seek before decoding: halfway between the frame before and the first one.
+    #: Where the part begins: halfway between the frame before and the first one (every frame
+    #: before it is dropped).
     seek: float | None = None
     #: Seconds of video this part covers (progress is weighted by it).
     seconds: float = 0.0
@@ -64,6 +65,11 @@ class Part:
     urgent: bool = False
     #: The sound's bitrate, for a part of the sound.
     bitrate_k: int = 0
+    #: Where the demuxer is sent: halfway from the source keyframe at or before the first
+    #: frame to the next, so decoding starts at that keyframe. Seeking to ``seek`` instead lands
+    #: on the keyframe *before* a part that starts on one, and decodes a whole group of frames
+    #: for nothing. None: no keyframe is known (or a part planned before this existed).
+    keyframe_seek: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -78,7 +84,8 @@ class Part:
     @classmethod
     def from_dict(cls, entry: dict[str, Any]) -> Part:
         """The part as planned, from its entry in a video's document (which holds its state too)."""
-        fields = {k: entry[k] for k in cls.__dataclass_fields__ if k != "renditions"}
+        # A part planned by an older release lacks newer fields: they keep their defaults.
+        fields = {k: entry[k] for k in cls.__dataclass_fields__ if k != "renditions" and k in entry}
         fields.update(tiles=tuple(fields["tiles"]), after=tuple(fields["after"]))
         return cls(renditions=tuple(entry["rungs"]), **fields)
 
@@ -128,14 +135,17 @@ def plan(
 
 def cut(frames: Frames, chunk_s: float) -> list[tuple[int, int]]:
     """Frame ranges ``[first, end)`` of the chunks: a short first one, then ``chunk_s`` each,
-    each starting at a source keyframe within a quarter chunk of its target if there is one."""
+    each starting at a source keyframe near its target if there is one."""
     times, count = frames.times, len(frames.times)
     duration = frames.duration
     if duration < ONE_PART_BELOW_S:
         return [(0, count)]
     starts, target, tail = [0], FIRST_CHUNK_S, duration - MIN_CHUNK_S / 2
     while target < tail:
-        index = _boundary(frames, target, chunk_s / 4)
+        # The first chunk stays near its length (playback waits for it); the others start on a
+        # source keyframe up to half a chunk away, as decoding from the keyframe before a
+        # boundary costs more than a chunk of uneven length.
+        index = _boundary(frames, target, chunk_s / (4 if len(starts) == 1 else 2))
         if index <= starts[-1]:  # the nearest keyframe is the chunk's own start: cut at the target
             index = _first_at(times, target)
         if index <= starts[-1] or times[index] >= tail:
@@ -165,7 +175,24 @@ def _range_part(
     start = times[first]
     stop = times[end] if end < len(times) else duration
     seek = None if first == 0 else (times[first - 1] + start) / 2
-    return Part(part_id, "video", renditions, first, start, end - first, seek, stop - start)
+    landing = None if first == 0 else keyframe_seek(frames, first)
+    return Part(
+        part_id, "video", renditions, first, start, end - first, seek, stop - start, keyframe_seek=landing
+    )
+
+
+def keyframe_seek(frames: Frames, first: int) -> float | None:
+    """Where to seek so the demuxer lands on the last source keyframe at or before frame
+    ``first``: halfway to the keyframe after it (ffmpeg moves a seek back a little for streams
+    with B-frames, and the index holds decode times, so the point must not be the keyframe's own
+    time). None when no keyframe is known before ``first``."""
+    before = [k for k in frames.keyframes if k <= first]
+    if not before:
+        return None
+    landing = max(before)
+    after = [k for k in frames.keyframes if k > landing]
+    end = frames.times[min(after)] if after else frames.duration
+    return round((frames.times[landing] + end) / 2, 6)
 
 
 def _with_previews(

@@ -51,8 +51,9 @@ def run(
     watch: Watch | None = None,
     *,
     niceness: int = 0,
-) -> None:
+) -> float:
     """Run ffmpeg to the end, reporting each progress block; raise one of our errors on failure.
+    Returns the CPU seconds it used, so each part's cost is on record where it happened.
 
     ffmpeg gets its own process group, so a kill reaches it and anything it forked,
     and an interrupted caller (time limit, cancel, shutdown) never leaves it running.
@@ -85,7 +86,7 @@ def run(
                     finally:
                         monitor.reporting = False
                         monitor.last_progress = time.monotonic()
-            returncode = proc.wait()
+            returncode, cpu = _reap(proc)
         finally:
             monitor.stop()
             if proc.poll() is None:
@@ -113,6 +114,14 @@ def run(
             stderr.seek(0)
             tail = stderr.read().decode("utf-8", "replace")[-STDERR_TAIL_CHARS:]
             raise _failure(returncode, tail)
+    return cpu
+
+
+def _reap(proc: subprocess.Popen[str]) -> tuple[int, float]:
+    """Wait for ffmpeg and read its CPU time (user and system) from the kernel as it is reaped."""
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return proc.returncode, usage.ru_utime + usage.ru_stime
 
 
 class _Monitor(threading.Thread):

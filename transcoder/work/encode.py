@@ -60,7 +60,7 @@ def encode_pictures(
             src, part, renditions, media, folders, tiles=tiles, poster=poster,
             preset=settings.x264_preset, threads=settings.ffmpeg_threads, limits=settings.limits,
         )  # fmt: skip
-        process.run(argv, reporter, watch, niceness=_niceness(entry))
+        cpu = process.run(argv, reporter, watch, niceness=_niceness(entry))
         span = (part.start + commands.TIMELINE_OFFSET_S, part.seconds)
         written = {name: describe(folder, part.seconds, span) for name, folder in folders.items()}
         codecs = {name: hls.avc_codec((folders[name] / hls.INIT).read_bytes()) for name in folders}
@@ -71,6 +71,7 @@ def encode_pictures(
         "encoded_frames": reporter.encoded,
         "tiles": tile_names,
         "poster": poster is not None,
+        "cpu_seconds": round(cpu, 2),
     }
 
 
@@ -85,8 +86,8 @@ def encode_sound(
         src = stack.enter_context(storage.fetch(source_key(video_id)))
         folder = stack.enter_context(storage.writing_dir(part_prefix(video_id, part_id, part_id)))
         argv = commands.audio_args(src, media, {entry["bitrate_k"]: folder}, limits)
-        process.run(argv, reporter, watch, niceness=_niceness(entry))
-        return {"renditions": {part_id: describe(folder, 0.0)}}
+        cpu = process.run(argv, reporter, watch, niceness=_niceness(entry))
+        return {"renditions": {part_id: describe(folder, 0.0)}, "cpu_seconds": round(cpu, 2)}
 
 
 def describe(folder: Path, seconds: float, span: tuple[float, float] | None = None) -> dict[str, Any]:

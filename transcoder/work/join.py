@@ -44,16 +44,21 @@ def join(
 ) -> dict[str, Any]:
     """Make every rendition's MP4, then the storyboard (which, if it fails, only costs the previews)."""
     storage, limits = services.storage, services.settings.limits
+    cpu = 0.0
     with scratch.folder(services.settings.scratch_dir, "join") as work:
         for rendition in video["renditions"]:
             name = rendition["name"]
             sound = _gather_sound(services, video, rendition["audio_bitrate_k"], work)
             pictures = _gather(services, video, name, work / f"{name}-video.mp4")
             with storage.writing(rendition_key(video["id"], name)) as mp4:
-                ffmpeg_run(join_args(pictures, sound, mp4, limits), watch=watch)
+                cpu += ffmpeg_run(join_args(pictures, sound, mp4, limits), watch=watch)
                 _check_frames(mp4, expected_frames(video, name))
-        storyboard = _storyboard(services, video, work, watch)
-    return {"storyboard": storyboard}
+        storyboard, sprite_cpu = _storyboard(services, video, work, watch)
+    return {
+        "storyboard": storyboard,
+        "cpu_seconds": round(cpu, 2),
+        "sprite_cpu_seconds": round(sprite_cpu, 2),
+    }
 
 
 def _gather(services: Services, video: states.Video, name: str, dst: Path) -> Path:
@@ -126,8 +131,11 @@ def _fill_gaps(tiles: Path, count: int) -> bool:
     return True
 
 
-def _storyboard(services: Services, video: states.Video, work: Path, watch: Any) -> dict[str, Any] | None:
-    """The sprite and its WebVTT, or None if a tile is missing (the video plays without)."""
+def _storyboard(
+    services: Services, video: states.Video, work: Path, watch: Any
+) -> tuple[dict[str, Any] | None, float]:
+    """The sprite and its WebVTT, or None if a tile is missing (the video plays without); and
+    the CPU seconds the sprite took."""
     plan = previews.StoryboardPlan.from_dict(video["storyboard_plan"])
     tiles = work / "tiles"
     tiles.mkdir()
@@ -137,14 +145,14 @@ def _storyboard(services: Services, video: states.Video, work: Path, watch: Any)
                 with open(tiles / name, "wb") as out:
                     _copy(services, f"{tiles_prefix(video['id'], part['id'])}/{name}", out)
         if not _fill_gaps(tiles, plan.count):
-            return None
+            return None, 0.0
         with services.storage.writing(preview_key(video["id"], STORYBOARD_IMAGE)) as sprite:
-            ffmpeg_run(sprite_args(tiles, sprite, plan, services.settings.limits), watch=watch)
+            cpu = ffmpeg_run(sprite_args(tiles, sprite, plan, services.settings.limits), watch=watch)
         with services.storage.writing(preview_key(video["id"], STORYBOARD_VTT)) as vtt:
             vtt.write_text(previews.storyboard_vtt(plan, video["source"]["duration"], STORYBOARD_IMAGE))
     except (StorageError, FfmpegFailed):
-        return None
-    return plan.to_dict()
+        return None, 0.0
+    return plan.to_dict(), cpu
 
 
 def _check_frames(mp4: Path, expected: int) -> None:

@@ -33,6 +33,13 @@ def test_one_input_seeked_halfway_before_the_first_frame_and_cut_to_its_frame_co
     assert graph.startswith("[0:0]setpts=PTS-STARTPTS[s0];[s0]trim=end_frame=240[s1]")
 
 
+def test_a_part_with_a_known_keyframe_decodes_from_it_and_drops_the_frames_before_its_first():
+    argv = video_part_args("/in/source", replace(PART, keyframe_seek=6.5), RENDITIONS, MEDIA, FOLDERS)
+    assert values(argv, "-ss") == ["6.500000"] and "-noaccurate_seek" in argv
+    graph = values(argv, "-filter_complex")[0]
+    assert graph.startswith(r"[0:0]select=gte(t\,-2.516667)[s0];[s0]setpts=PTS-STARTPTS[s1];")
+
+
 def test_one_decode_feeds_every_rendition_and_only_the_largest_scales_from_the_source():
     graph = values(args(), "-filter_complex")[0]
     assert graph.count("scale=854:480:in_color_matrix=bt709") == 1

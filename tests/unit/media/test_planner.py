@@ -88,6 +88,31 @@ def test_each_part_seeks_halfway_before_its_first_frame_even_at_29_97():
         assert before < part.seek < first
 
 
+def test_each_part_sends_the_demuxer_past_the_keyframe_it_decodes_from():
+    """Halfway between that keyframe and the next, whether the part starts on one or not."""
+    frames = cfr(60, fps=25, gop=125)
+    for part in plan(frames, RENDITIONS, storyboard(60), audio_bitrates=[])[1:-1]:
+        landing = max(k for k in frames.keyframes if k <= part.first)
+        following = min((k for k in frames.keyframes if k > landing), default=None)
+        end = frames.times[following] if following is not None else frames.duration
+        assert frames.times[landing] < part.keyframe_seek < end
+        assert part.keyframe_seek == round((frames.times[landing] + end) / 2, 6)
+
+
+def test_later_chunks_start_on_a_keyframe_up_to_half_a_chunk_away():
+    """Keyframes every 5.28 s, as an encoder places them at a film's cuts: no chunk after the
+    first starts between two (each would decode frames it throws away)."""
+    frames = Frames(tuple(round(i / 25, 6) for i in range(1500)), frozenset(range(0, 1500, 132)))
+    ranges = cut(frames, chunk_seconds(60))
+    assert all(first in frames.keyframes for first, _ in ranges[1:])
+    assert ranges[0][1] == 132  # the first chunk ends at the keyframe nearest 4 s
+
+
+def test_with_no_keyframe_known_a_part_seeks_as_before():
+    frames = Frames(tuple(round(i / 30, 6) for i in range(900)), frozenset())
+    assert all(p.keyframe_seek is None for p in plan(frames, RENDITIONS, storyboard(30), audio_bitrates=[]))
+
+
 def test_a_variable_frame_rate_is_cut_on_its_own_frame_times():
     times = []
     t = 0.0
