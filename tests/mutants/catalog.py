@@ -210,7 +210,13 @@ MUTANTS: tuple[Mutant, ...] = (
                 "if False:",
             ),
         ),
-        ("tests/integration/test_keyframe_seek.py",),
+        ("tests/integration/test_part_decode.py",),
+    ),
+    Mutant(
+        "poster_weighs_every_frame",
+        "the poster's search weighs its candidates once, not every later frame of its part",
+        (("transcoder/media/commands.py", '.filter("trim", end_frame=POSTER_CANDIDATES)', ""),),
+        ("tests/integration/test_part_decode.py::test_the_poster_is_picked_once_from_its_candidates",),
     ),
     Mutant(
         "parts_not_on_one_timeline",

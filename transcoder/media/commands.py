@@ -145,6 +145,9 @@ def video_part_args(
             next(streams)
             .filter("trim", start=part.poster_at or 0.0)
             .filter("setpts", "PTS-STARTPTS")
+            # Only the candidates reach the thumbnail filter: it would go on weighing every later
+            # frame of the part, one batch after another, after the poster is written.
+            .filter("trim", end_frame=POSTER_CANDIDATES)
             .filter("thumbnail", POSTER_CANDIDATES)
             .filter("scale", width, height, **color.scale_options(media, jpeg=True))
             .filter("setsar", 1)

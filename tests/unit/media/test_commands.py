@@ -67,6 +67,7 @@ def test_tiles_and_poster_are_more_outputs_of_the_same_decode():
     assert "split=3" in graph  # the picture: renditions, tiles, poster
     assert "fps=1/1:eof_action=pass:start_time=0.0" in graph  # tile 4 is at the part's start
     assert "trim=start=2.0" in graph and "thumbnail=50" in graph
+    assert "trim=end_frame=50[" in graph  # only the candidates are weighed
     assert values(argv, "-start_number") == ["4"] and values(argv, "-vframes") == ["8", "1"]
 
 

@@ -1,9 +1,11 @@
-"""A part's decode starts at the source keyframe it needs, not one group of pictures earlier,
-and still keeps exactly its own frames.
+"""What a part's one ffmpeg decodes and weighs: no more than the part needs.
 
-Each later part of a real clip is encoded by its own ffmpeg command, once with ffmpeg's
-trace log, which names the sample the demuxer seeked to: it must be the last keyframe at or
-before the part's first frame. No workers are needed: the commands are run as a worker runs them.
+Its decode starts at the source keyframe it needs, not one group of pictures earlier, and it
+still keeps exactly its own frames: each later part of a real clip is encoded by its own
+command with ffmpeg's trace log, which names the sample the demuxer seeked to (the last
+keyframe at or before the part's first frame). The poster's search weighs its candidates
+once: the thumbnail filter's log names each pick it makes. No workers are needed: the commands
+are run as a worker runs them.
 """
 
 import subprocess
@@ -14,7 +16,7 @@ import pytest
 from tests.clips import ffprobe_json
 from transcoder.media import commands, frames, planner
 from transcoder.media.ladder import renditions_for
-from transcoder.media.previews import plan_storyboard
+from transcoder.media.previews import POSTER_CANDIDATES, plan_storyboard
 from transcoder.media.probe import probe
 
 
@@ -32,11 +34,16 @@ def clip(tmp_path_factory) -> Path:
     return path
 
 
+def logged(argv: list[str], level: str) -> str:
+    """ffmpeg's log of the command at ``level`` (the command itself logs errors only)."""
+    traced = list(argv)
+    traced[traced.index("-loglevel") + 1] = level
+    return subprocess.run(traced, capture_output=True, text=True, check=True).stderr
+
+
 def landing_sample(argv: list[str], stream: int) -> int:
     """The sample the demuxer seeked to, from ffmpeg's trace log."""
-    traced = list(argv)
-    traced[traced.index("-loglevel") + 1] = "trace"
-    log = subprocess.run(traced, capture_output=True, text=True, check=True).stderr
+    log = logged(argv, "trace")
     line = next(x for x in log.splitlines() if f"stream {stream}, timestamp" in x and "sample" in x)
     return int(line.rsplit("sample ", 1)[1])
 
@@ -59,3 +66,18 @@ def test_each_part_decodes_from_its_own_keyframe_and_keeps_exactly_its_frames(cl
         times = sorted(float(p["pts_time"]) for p in shown["packets"])
         assert len(times) == part.frames, part.id
         assert times[0] == pytest.approx(part.start + commands.TIMELINE_OFFSET_S, abs=0.002), part.id
+
+
+def test_the_poster_is_picked_once_from_its_candidates(clip, tmp_path):
+    """A part of 12 s holds five batches of candidates after the poster's time; one is weighed."""
+    media = probe(clip)
+    found = frames.scan(clip, media.video_stream, media.start_time)
+    ladder = renditions_for(media.width, media.height)
+    part = planner.Part("v00", "video", (ladder[0].name,), 0, 0.0, 300, seconds=12.0, poster_at=1.0)
+    folder = tmp_path / ladder[0].name
+    folder.mkdir()
+    argv = commands.video_part_args(clip, part, ladder[:1], media, {ladder[0].name: folder},
+                                    poster=tmp_path / "poster.jpg")  # fmt: skip
+    assert len(found.times) >= 300 > 1 + 5 * POSTER_CANDIDATES / 2
+    picks = [x for x in logged(argv, "verbose").splitlines() if "selected from a set of" in x]
+    assert len(picks) == 1 and (tmp_path / "poster.jpg").stat().st_size > 0
