@@ -71,6 +71,7 @@ def video_part_args(
     poster: Path | None = None,
     preset: str = "veryfast",
     threads: int = 0,
+    decode_threads: int = 0,
     limits: Limits = DEFAULT_LIMITS,
 ) -> list[str]:
     """Decode ``part``'s frames once; encode them into each rendition's HLS folder in ``folders``.
@@ -78,9 +79,12 @@ def video_part_args(
     Decoding starts at the source keyframe the part needs; every frame before the point
     halfway before the part's first frame is dropped, whatever the frame rate, and ``trim``
     stops after exactly its frame count: no frame is lost or doubled at a seam. Timestamps
-    pass through unchanged (a variable frame rate stays as it is).
+    pass through unchanged (a variable frame rate stays as it is). ``threads`` is each
+    encoder's thread count and ``decode_threads`` the decoder's (0: ffmpeg chooses).
     """
     options = input_options(limits)
+    if decode_threads:
+        options["threads"] = decode_threads
     if part.keyframe_seek is not None and part.seek is not None:
         # The demuxer lands on the keyframe; the frames from it to the part's first are dropped here.
         options.update(ss=f"{part.keyframe_seek:.6f}", noaccurate_seek=None)

@@ -24,8 +24,11 @@ from typing import Any
 from transcoder.media.frames import Frames
 from transcoder.media.previews import StoryboardPlan
 
-#: The first chunk's length: one HLS segment, so playback can start as soon as it is encoded.
-FIRST_CHUNK_S = 4.0
+#: The first chunk's length: half an HLS segment, so playback can start as soon as it is
+#: encoded (about a second of work for 1080p on two cores). It ends on a source keyframe only
+#: if one is this close to it: a later one would keep playback waiting.
+FIRST_CHUNK_S = 2.0
+FIRST_CHUNK_WINDOW_S = 0.5
 #: Shortest and longest chunk, and how many chunks a video aims for between them.
 MIN_CHUNK_S = 8.0
 MAX_CHUNK_S = 60.0
@@ -142,10 +145,10 @@ def cut(frames: Frames, chunk_s: float) -> list[tuple[int, int]]:
         return [(0, count)]
     starts, target, tail = [0], FIRST_CHUNK_S, duration - MIN_CHUNK_S / 2
     while target < tail:
-        # The first chunk stays near its length (playback waits for it); the others start on a
+        # The first chunk keeps its length (playback waits for it); the others start on a
         # source keyframe up to half a chunk away, as decoding from the keyframe before a
         # boundary costs more than a chunk of uneven length.
-        index = _boundary(frames, target, chunk_s / (4 if len(starts) == 1 else 2))
+        index = _boundary(frames, target, FIRST_CHUNK_WINDOW_S if len(starts) == 1 else chunk_s / 2)
         if index <= starts[-1]:  # the nearest keyframe is the chunk's own start: cut at the target
             index = _first_at(times, target)
         if index <= starts[-1] or times[index] >= tail:

@@ -66,7 +66,7 @@ def test_a_keyframe_near_the_end_never_stalls_the_cut():
     end to start a chunk; the last chunk runs to the end instead."""
     frames = cfr(24, fps=25, gop=250)
     ranges = cut(frames, 8)
-    assert [frames.times[a] for a, _ in ranges] == [0.0, 4.0, 10.0]
+    assert [frames.times[a] for a, _ in ranges] == [0.0, 2.0, 10.0]
     assert ranges[-1][1] == len(frames.times)
 
 
@@ -101,11 +101,17 @@ def test_each_part_sends_the_demuxer_past_the_keyframe_it_decodes_from():
 
 def test_later_chunks_start_on_a_keyframe_up_to_half_a_chunk_away():
     """Keyframes every 5.28 s, as an encoder places them at a film's cuts: no chunk after the
-    first starts between two (each would decode frames it throws away)."""
+    second starts between two (each would decode frames it throws away). The first keeps its
+    2 s, as playback waits for it."""
     frames = Frames(tuple(round(i / 25, 6) for i in range(1500)), frozenset(range(0, 1500, 132)))
     ranges = cut(frames, chunk_seconds(60))
-    assert all(first in frames.keyframes for first, _ in ranges[1:])
-    assert ranges[0][1] == 132  # the first chunk ends at the keyframe nearest 4 s
+    assert all(first in frames.keyframes for first, _ in ranges[2:])
+    assert ranges[0][1] == 50
+
+
+def test_the_first_chunk_ends_on_a_keyframe_only_if_one_is_close():
+    phone = Frames(tuple(round(i / 30, 6) for i in range(1800)), frozenset(range(0, 1800, 75)))
+    assert cut(phone, 8)[0] == (0, 75)  # a keyframe at 2.5 s
 
 
 def test_with_no_keyframe_known_a_part_seeks_as_before():
