@@ -88,5 +88,6 @@ bench: setup redis
 	@infra/ensure-postgres.sh
 	$(BIN)/python -m tests.bench.pipeline
 	$(BIN)/python -m tests.bench.scaling
+	$(BIN)/python -m tests.bench.responsive
 	$(BIN)/python -m tests.bench.streams
 	$(BIN)/python -m tests.bench.library

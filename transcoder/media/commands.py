@@ -122,42 +122,40 @@ def video_part_args(
             )
         )
     if tiles is not None:
-        plan, folder = tiles
-        first, count = part.tiles
-        outputs.append(
-            next(streams)
-            .filter(
-                "fps",
-                f"1/{plan.interval}",
-                start_time=max(0.0, first * plan.interval - part.start),
-                eof_action="pass",
-            )  # fmt: skip
-            .filter("scale", plan.tile_width, plan.tile_height, **color.scale_options(media, jpeg=True))
-            .filter("setsar", 1)
-            .output(
-                str(folder / TILE_PATTERN),
-                vframes=count,
-                start_number=first,
-                format="image2",
-                vcodec="mjpeg",
-                **{"q:v": 4},
-            )  # fmt: skip
-        )
+        outputs.append(tiles_output(next(streams), part, *tiles, media))
     if poster is not None:
-        width, height = poster_size(media)
-        outputs.append(
-            next(streams)
-            .filter("trim", start=part.poster_at or 0.0)
-            .filter("setpts", "PTS-STARTPTS")
-            # Only the candidates reach the thumbnail filter: it would go on weighing every later
-            # frame of the part, one batch after another, after the poster is written.
-            .filter("trim", end_frame=POSTER_CANDIDATES)
-            .filter("thumbnail", POSTER_CANDIDATES)
-            .filter("scale", width, height, **color.scale_options(media, jpeg=True))
-            .filter("setsar", 1)
-            .output(str(poster), vframes=1, format="image2", vcodec="mjpeg", **{"q:v": 3})
-        )
+        outputs.append(poster_output(next(streams), part, poster, media))
     return ffmpeg.merge_outputs(*outputs).compile(cmd=command_head(limits))
+
+
+def tiles_output(picture: Any, part: Part, plan: StoryboardPlan, folder: Path, media: MediaInfo) -> Any:
+    """The part's storyboard tiles, one every ``plan.interval`` seconds, from its picture."""
+    first, count = part.tiles
+    start = max(0.0, first * plan.interval - part.start)
+    return (
+        picture.filter("fps", f"1/{plan.interval}", start_time=start, eof_action="pass")
+        .filter("scale", plan.tile_width, plan.tile_height, **color.scale_options(media, jpeg=True))
+        .filter("setsar", 1)
+        .output(str(folder / TILE_PATTERN), vframes=count, start_number=first, format="image2",
+                vcodec="mjpeg", **{"q:v": 4})
+    )  # fmt: skip
+
+
+def poster_output(picture: Any, part: Part, poster: Path, media: MediaInfo) -> Any:
+    """The poster: the most typical of the candidates from ``part.poster_at`` on (not a black or
+    fade frame)."""
+    width, height = poster_size(media)
+    return (
+        picture.filter("trim", start=part.poster_at or 0.0)
+        .filter("setpts", "PTS-STARTPTS")
+        # Only the candidates reach the thumbnail filter: it would go on weighing every later
+        # frame of the part, one batch after another, after the poster is written.
+        .filter("trim", end_frame=POSTER_CANDIDATES)
+        .filter("thumbnail", POSTER_CANDIDATES)
+        .filter("scale", width, height, **color.scale_options(media, jpeg=True))
+        .filter("setsar", 1)
+        .output(str(poster), vframes=1, format="image2", vcodec="mjpeg", **{"q:v": 3})
+    )
 
 
 def scaled(picture: Any, renditions: list[Rendition], media: MediaInfo) -> list[Any]:
