@@ -21,7 +21,7 @@ from pathlib import Path
 import redis
 import requests
 
-from tests.bench.measure import REDIS_URL
+from tests.bench.measure import REDIS_URL, tree_cpu
 from tests.bench.pipeline import CLIPS, footage, start
 from tests.bench.streams import pct
 from tests.processes import BIN, ROOT
@@ -32,8 +32,10 @@ STREAMS = 300
 ROUNDS = int(os.environ.get("TRANSCODER_BENCH_ROUNDS", "3"))
 
 
-def encode_two(url: str, clip: Path, watched: bool, work: Path) -> tuple[float, list[float]]:
-    """Upload the clip twice at once; the seconds until both are ready, and /healthz's times."""
+def encode_two(url: str, clip: Path, watched: bool, work: Path, web: int) -> tuple[float, list[float], float]:
+    """Upload the clip twice at once; the seconds until both are ready, /healthz's times, and
+    the web app's CPU seconds meanwhile."""
+    web_cpu = tree_cpu([web])
     ids: list[str] = []
     uploads = [threading.Thread(target=lambda: ids.append(upload(url, clip).json()["id"])) for _ in range(2)]
     began = time.monotonic()
@@ -56,7 +58,8 @@ def encode_two(url: str, clip: Path, watched: bool, work: Path) -> tuple[float, 
             str(out),
             *ids,
         ]
-        clients = (subprocess.Popen(argv, cwd=ROOT), out)
+        # The readers stand for browsers elsewhere: they take only the CPU nothing else wants.
+        clients = (subprocess.Popen(["nice", "-n", "19", *argv], cwd=ROOT), out)
         threading.Thread(target=_ask_health, args=(url, stop, took), daemon=True).start()
     for _ in Client(url).follow(*ids):
         pass
@@ -65,7 +68,7 @@ def encode_two(url: str, clip: Path, watched: bool, work: Path) -> tuple[float, 
     if clients is not None:
         Path(f"{clients[1]}.stop").touch()
         clients[0].wait(60)
-    return wall, took
+    return wall, took, tree_cpu([web]) - web_cpu
 
 
 def _ask_health(url: str, stop: threading.Event, took: list[float]) -> None:
@@ -82,26 +85,26 @@ def main() -> int:
     client = redis.Redis.from_url(REDIS_URL)
     clip = footage(CLIPS)[0].path
     client.flushdb()
-    procs, url, _, _ = start(work / "system")
+    procs, url, _, web = start(work / "system")
     rows = []
     try:
         for _ in range(ROUNDS):
-            alone, _ = encode_two(url, clip, False, work)
-            watched, took = encode_two(url, clip, True, work)
-            rows.append((alone, watched, pct(took, 0.5), pct(took, 0.99), len(took)))
+            alone, _, _ = encode_two(url, clip, False, work, web)
+            watched, took, web_cpu = encode_two(url, clip, True, work, web)
+            rows.append((alone, watched, pct(took, 0.5), pct(took, 0.99), len(took), web_cpu / watched))
     finally:
         procs.stop_all()
         client.flushdb()
     print(f"\nTwo 60 s 1080p films encoding on the web app's machine, {STREAMS} event streams "
           f"following them; median of {ROUNDS} rounds\n")  # fmt: skip
     print("| both ready, nobody watching | both ready, watched | slower by | /healthz p50 "
-          "| p99 (target < 100 ms) | requests |")  # fmt: skip
-    print("| --- | --- | --- | --- | --- | --- |")
+          "| p99 (target < 100 ms) | requests | web app's CPU while watched |")  # fmt: skip
+    print("| --- | --- | --- | --- | --- | --- | --- |")
     alone, watched = statistics.median(r[0] for r in rows), statistics.median(r[1] for r in rows)
     p50, p99 = statistics.median(r[2] for r in rows), statistics.median(r[3] for r in rows)
     slower = (watched / alone - 1) * 100
     print(f"| {alone:.1f} s | {watched:.1f} s | {slower:+.1f} % | {p50:.0f} ms | {p99:.0f} ms "
-          f"| {sum(r[4] for r in rows)} |")  # fmt: skip
+          f"| {sum(r[4] for r in rows)} | {statistics.median(r[5] for r in rows) * 100:.0f} % |")  # fmt: skip
     return 0
 
 

@@ -24,7 +24,6 @@ from transcoder.media.policy import (
     DEFAULT_LIMITS,
     Limits,
     command_head,
-    ffprobe_head,
     input_options,
     local_input,
 )
@@ -224,12 +223,6 @@ def join_args(video: Path, sound: Path | None, dst: Path, limits: Limits) -> lis
     out = ffmpeg.output(*streams, str(dst), c="copy", format="mp4", movflags="+faststart",
                         output_ts_offset=-TIMELINE_OFFSET_S)  # fmt: skip
     return out.compile(cmd=[*command_head(limits), "-copyts"])
-
-
-def frame_count_args(mp4: Path) -> list[str]:
-    """ffprobe's count of the pictures in an MP4 we joined (read from its index, no decoding)."""
-    return [*ffprobe_head("mov"), "-select_streams", "v:0", "-show_entries", "stream=nb_frames",
-            "-of", "csv=p=0", local_input(mp4)]  # fmt: skip
 
 
 def sprite_args(tiles: Path, dst: Path, plan: StoryboardPlan, limits: Limits) -> list[str]:

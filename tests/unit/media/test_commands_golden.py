@@ -11,7 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from tests.golden import assert_matches_golden
-from transcoder.media.commands import audio_args, frame_count_args, join_args, sprite_args, video_part_args
+from transcoder.media.commands import audio_args, join_args, sprite_args, video_part_args
 from transcoder.media.ladder import renditions_for
 from transcoder.media.planner import Part
 from transcoder.media.policy import DEFAULT_LIMITS
@@ -53,7 +53,6 @@ def commands() -> dict[str, list[str]]:
     out["join"] = join_args(Path("/w/v.mp4"), Path("/w/a.mp4"), Path("/w/out.mp4"), DEFAULT_LIMITS)
     out["join, silent"] = join_args(Path("/w/v.mp4"), None, Path("/w/out.mp4"), DEFAULT_LIMITS)
     out["sprite"] = sprite_args(Path("/w/tiles"), Path("/w/storyboard.jpg"), PLAN, DEFAULT_LIMITS)
-    out["frame count"] = frame_count_args(Path("/w/out.mp4"))
     return out
 
 

@@ -1,0 +1,41 @@
+"""The join's count of a rendition's pictures, read from the MP4's index, agrees with ffprobe's
+count of its packets on every shape of MP4 the join or a user could give it."""
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.clips import ffprobe_json
+from transcoder.errors import StorageError
+from transcoder.media.mp4_index import video_frames
+
+
+def mp4(path: Path, *options: str, frames: int = 75, audio_first: bool = False) -> Path:
+    inputs = ["-f", "lavfi", "-i", f"testsrc2=size=320x180:rate=25,trim=end_frame={frames}",
+              "-f", "lavfi", "-i", "sine=duration=3"]  # fmt: skip
+    maps = ["-map", "1:a", "-map", "0:v"] if audio_first else ["-map", "0:v", "-map", "1:a"]
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", *inputs, *maps, "-c:v", "libx264", "-preset",
+                    "ultrafast", "-c:a", "aac", "-shortest", *options, str(path)], check=True)  # fmt: skip
+    return path
+
+
+@pytest.mark.parametrize(
+    ("name", "options", "audio_first"),
+    [("faststart", ["-movflags", "+faststart"], False), ("index-last", [], False),
+     ("sound-track-first", ["-movflags", "+faststart"], True)],
+)  # fmt: skip
+def test_the_count_from_the_index_is_ffprobes(tmp_path, name, options, audio_first):
+    path = mp4(tmp_path / f"{name}.mp4", *options, audio_first=audio_first)
+    counted = ffprobe_json(
+        path, "-select_streams", "v:0", "-count_packets", "-show_entries", "stream=nb_read_packets"
+    )
+    assert video_frames(path) == int(counted["streams"][0]["nb_read_packets"]) == 75
+
+
+def test_a_file_cut_short_before_its_index_is_refused(tmp_path):
+    whole = mp4(tmp_path / "whole.mp4")
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    with pytest.raises(StorageError, match="no index"):
+        video_frames(cut)
