@@ -219,6 +219,18 @@ MUTANTS: tuple[Mutant, ...] = (
         ("tests/integration/test_part_decode.py::test_the_poster_is_picked_once_from_its_candidates",),
     ),
     Mutant(
+        "chunks_cut_between_keyframes",
+        "a later chunk starts on a source keyframe up to half a chunk away, not between two",
+        (("transcoder/media/planner.py", "FIRST_CHUNK_WINDOW_S if len(starts) == 1 else chunk_s / 2", "FIRST_CHUNK_WINDOW_S if len(starts) == 1 else chunk_s / 4"),),
+        ("tests/unit/media/test_planner.py::test_later_chunks_start_on_a_keyframe_up_to_half_a_chunk_away",),
+    ),
+    Mutant(
+        "every_part_decodes_on_every_core",
+        "a part beside others decodes on one thread; the first chunk on every core",
+        (("transcoder/work/encode.py", 'return threads if entry.get("urgent") else 1', "return threads"),),
+        ("tests/unit/work/test_encode.py",),
+    ),
+    Mutant(
         "parts_not_on_one_timeline",
         "each part's segments carry the video's own timestamps, so parts play and join as one stream",
         (("transcoder/media/commands.py", '"hls_segment_options": "movflags=+frag_discont",', ""),),

@@ -59,7 +59,7 @@ def encode_pictures(
         argv = commands.video_part_args(
             src, part, renditions, media, folders, tiles=tiles, poster=poster,
             preset=settings.x264_preset, threads=settings.ffmpeg_threads,
-            decode_threads=_decode_threads(entry, settings.ffmpeg_threads), limits=settings.limits,
+            decode_threads=decode_threads(entry, settings.ffmpeg_threads), limits=settings.limits,
         )  # fmt: skip
         cpu = process.run(argv, reporter, watch, niceness=_niceness(entry))
         span = (part.start + commands.TIMELINE_OFFSET_S, part.seconds)
@@ -118,7 +118,7 @@ def describe(folder: Path, seconds: float, span: tuple[float, float] | None = No
     }
 
 
-def _decode_threads(entry: dict[str, Any], threads: int) -> int:
+def decode_threads(entry: dict[str, Any], threads: int) -> int:
     """One decoding thread for a part that shares the machine with others: the encoders keep
     every core busy, and frame threads only add the cost of handing frames between them (about
     3 % of a 1080p film's CPU). The part playback waits for, often alone, decodes on every core."""

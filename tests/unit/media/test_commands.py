@@ -40,6 +40,12 @@ def test_a_part_with_a_known_keyframe_decodes_from_it_and_drops_the_frames_befor
     assert graph.startswith(r"[0:0]select=gte(t\,-2.516667)[s0];[s0]setpts=PTS-STARTPTS[s1];")
 
 
+def test_the_decoders_threads_are_an_input_option():
+    argv = args(decode_threads=1)
+    assert argv[argv.index("-threads") + 1] == "1" and argv.index("-threads") < argv.index("-i")
+    assert argv.count("-threads") == 1 + len(RENDITIONS)
+
+
 def test_one_decode_feeds_every_rendition_and_only_the_largest_scales_from_the_source():
     graph = values(args(), "-filter_complex")[0]
     assert graph.count("scale=854:480:in_color_matrix=bt709") == 1

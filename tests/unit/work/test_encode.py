@@ -71,3 +71,9 @@ def test_a_part_writes_its_renditions_tiles_and_poster_and_the_sound_its_own_fol
     ] + (["videos/v1/poster.jpg"] if states.part(video, first)["poster_at"] is not None else [])
     [sound] = ids(video, "audio")
     assert encode.outputs(video, states.part(video, sound)) == [f"videos/v1/hls/{sound}/{sound}"]
+
+
+def test_a_part_beside_others_decodes_on_one_thread_and_the_first_chunk_on_every_core():
+    assert encode.decode_threads({"urgent": False}, 0) == 1
+    assert encode.decode_threads({"urgent": True}, 0) == 0
+    assert encode.decode_threads({"urgent": True}, 2) == 2  # as the operator set it
