@@ -13,7 +13,7 @@ help:
 	@echo "make test    set up, then run the whole test suite"
 	@echo "make faults  the fault trials, 20 runs each, with a table of counts (into docs/reliability.md)"
 	@echo "make mutants each guarantee's mechanism switched off in turn: its trials and tests must fail; mutmut over the pure modules"
-	@echo "make bench   time upload to playable and to ready against encodes by hand; 1, 2, 4 workers; 1,000-5,000 live streams"
+	@echo "make bench   footage against encodes by hand (wall, CPU by phase, outputs); 1, 2, 4 workers; /healthz while encoding; live streams"
 	@echo "make lint    ruff check and format check"
 
 setup: system $(VENV)/.installed
