@@ -84,18 +84,16 @@ def video_part_args(
     options = input_options(limits)
     if decode_threads:
         options["threads"] = decode_threads
-    if part.keyframe_seek is not None and part.seek is not None:
+    landing = part.keyframe_seek is not None and part.seek is not None
+    if landing:
         # The demuxer lands on the keyframe; the frames from it to the part's first are dropped here.
         options.update(ss=f"{part.keyframe_seek:.6f}", noaccurate_seek=None)
-        source = ffmpeg.input(local_input(src), **options)
-        frames = source[str(media.video_stream)].filter(
-            "select", f"gte(t,{part.seek - part.keyframe_seek:.6f})"
-        )
-    else:
-        if part.seek is not None:
-            options["ss"] = f"{part.seek:.6f}"
-        source = ffmpeg.input(local_input(src), **options)
-        frames = source[str(media.video_stream)]
+    elif part.seek is not None:
+        options["ss"] = f"{part.seek:.6f}"
+    source = ffmpeg.input(local_input(src), **options)
+    frames = source[str(media.video_stream)]
+    if landing:
+        frames = frames.filter("select", f"gte(t,{part.seek - part.keyframe_seek:.6f})")
     cut = frames.filter("setpts", "PTS-STARTPTS").filter("trim", end_frame=part.frames)
     picture = prepared(cut, media)
     extras = (tiles is not None) + (poster is not None)
