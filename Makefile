@@ -57,8 +57,9 @@ flower: setup redis
 	$(BIN)/celery -A tasks flower --address=127.0.0.1 --port=$(FLOWER_PORT)
 
 test: setup redis lint
-	@infra/setup-system.sh chromium iproute2 postgresql
+	@infra/setup-system.sh chromium iproute2 postgresql rabbitmq-server
 	@infra/ensure-postgres.sh
+	@infra/ensure-rabbitmq.sh
 	$(BIN)/pytest
 
 lint: $(VENV)/.installed
@@ -86,6 +87,7 @@ mutants: setup redis
 bench: setup redis
 	@infra/setup-system.sh postgresql
 	@infra/ensure-postgres.sh
+	@infra/ensure-rabbitmq.sh
 	$(BIN)/python -m tests.bench.pipeline
 	$(BIN)/python -m tests.bench.scaling
 	$(BIN)/python -m tests.bench.responsive

@@ -12,6 +12,7 @@ for extra in "$@"; do
   program="$extra"
   [ "$extra" = iproute2 ] && program=ip   # the multi-host test's network namespaces
   [ "$extra" = postgresql ] && program=pg_ctlcluster   # the catalog's tests
+  [ "$extra" = rabbitmq-server ] && program=rabbitmqctl   # the broker's tests
   command -v "$program" >/dev/null 2>&1 || need+=("$extra")
 done
 [ ${#need[@]} -eq 0 ] && exit 0

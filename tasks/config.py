@@ -33,6 +33,7 @@ from typing import Any
 
 from kombu import Exchange, Queue
 
+from transcoder.ops import broker
 from transcoder.records import redis_keys
 from transcoder.records.redis_keys import FINALIZE_QUEUE, PARTS_QUEUE, QUEUES
 from transcoder.settings import Settings
@@ -54,11 +55,15 @@ def celery_config(settings: Settings) -> dict[str, Any]:
     redis_keys.use(settings.redis_prefix)
     # Celery's queues, results and bookkeeping under the installation's prefix too.
     prefix = {"global_keyprefix": redis_keys.queue_key("")}
+    # RabbitMQ acknowledges for real (no visibility timeout to outlast) and confirms each
+    # message it stored; an installation's queues are kept apart by its vhost.
+    on_redis = broker.kind(settings.broker_url) == "redis"
+    transport = {"visibility_timeout": visibility, **prefix} if on_redis else {"confirm_publish": True}
     return {
-        "broker_url": settings.redis_url,
+        "broker_url": settings.broker_url,
         "result_backend": settings.redis_url,
         "broker_connection_retry_on_startup": True,
-        "broker_transport_options": {"visibility_timeout": visibility, **prefix},
+        "broker_transport_options": transport,
         "result_backend_transport_options": {"visibility_timeout": visibility, **prefix},
         "visibility_timeout": visibility,
         "task_serializer": "json",

@@ -28,8 +28,11 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Settings:
-    #: Redis for job state, progress events, the Celery broker and results.
+    #: Redis for job state, progress events, leases, the cache and Celery's results.
     redis_url: str = "redis://127.0.0.1:6379/0"
+    #: The queue the parts travel on (Celery's broker): empty for the Redis of REDIS_URL, or
+    #: amqp://user:password@host:5672/vhost for RabbitMQ.
+    broker_url: str = ""
     #: Starts every Redis key, channel and queue of this installation (Celery's too), so
     #: several installations can share one Redis server. Empty: transcoder:<database number>.
     redis_prefix: str = ""
@@ -127,6 +130,8 @@ class Settings:
     def __post_init__(self) -> None:
         if not self.redis_prefix:
             object.__setattr__(self, "redis_prefix", redis_keys.default_prefix(self.redis_url))
+        if not self.broker_url:
+            object.__setattr__(self, "broker_url", self.redis_url)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -157,6 +162,11 @@ class Settings:
         if not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
             raise ConfigError(
                 f"{PREFIX}REDIS_URL must start with redis://, rediss:// or unix://, got {self.redis_url!r}"
+            )
+        if not self.broker_url.startswith(("redis://", "rediss://", "unix://", "amqp://", "amqps://")):
+            raise ConfigError(
+                f"{PREFIX}BROKER_URL must start with redis://, rediss://, amqp:// or amqps://, "
+                f"got {self.broker_url.split(':')[0]!r}"
             )
         if not self.database_url.startswith(("sqlite:///", "postgresql")):
             raise ConfigError(

@@ -17,7 +17,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.registry import Collector
 
 from transcoder.errors import TranscoderError, Unavailable
-from transcoder.ops import durability, metrics
+from transcoder.ops import broker, durability, metrics
+from transcoder.records import redis_keys
 from transcoder.services import Services
 
 from .context import services
@@ -32,7 +33,11 @@ class ClusterCollector(Collector):
         self.svc = svc
 
     def collect(self) -> Iterator[Metric]:
-        snap = metrics.read_figures(self.svc.redis, self.svc.videos)
+        try:
+            queues = broker.waiting(self.svc.settings.broker_url, self.svc.redis, redis_keys.QUEUES)
+        except Unavailable:
+            queues = {}  # /readyz says why
+        snap = metrics.read_figures(self.svc.redis, self.svc.videos, queues)
         yield _family(
             GaugeMetricFamily, "queue_depth", "Messages waiting in each queue.", "queue", snap.queues
         )
@@ -160,6 +165,12 @@ def readyz() -> tuple[dict, int]:
         checks["redis"] = "ok"
     except redis.RedisError as exc:
         checks["redis"] = f"unreachable: {exc}"
+    if broker.kind(svc.settings.broker_url) != "redis":
+        try:
+            broker.check(svc.settings.broker_url, svc.redis)
+            checks["broker"] = "ok"
+        except TranscoderError as exc:
+            checks["broker"] = f"unreachable: {exc.message}"
     try:
         svc.catalog.counts()
         checks["database"] = "ok"

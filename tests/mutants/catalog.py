@@ -231,6 +231,12 @@ MUTANTS: tuple[Mutant, ...] = (
         ("tests/unit/work/test_encode.py",),
     ),
     Mutant(
+        "broker_url_ignored",
+        "the parts travel on the broker TRANSCODER_BROKER_URL names (RabbitMQ), not on Redis",
+        (("tasks/config.py", '"broker_url": settings.broker_url,', '"broker_url": settings.redis_url,'),),
+        ("tests/integration/test_brokers.py::test_a_video_travels_on_rabbitmq_and_redis_holds_no_message",),
+    ),
+    Mutant(
         "parts_not_on_one_timeline",
         "each part's segments carry the video's own timestamps, so parts play and join as one stream",
         (("transcoder/media/commands.py", '"hls_segment_options": "movflags=+frag_discont",', ""),),

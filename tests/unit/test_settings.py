@@ -42,6 +42,7 @@ def test_overrides_win_over_the_environment():
         ("TRANSCODER_MAX_UPLOAD_BYTES", "lots", "must be a int"),
         ("TRANSCODER_MAX_UPLOAD_BYTES", "0", "must be positive"),
         ("TRANSCODER_REDIS_URL", "http://x", "must start with redis://"),
+        ("TRANSCODER_BROKER_URL", "kafka://x", "BROKER_URL must start with redis://, rediss://, amqp://"),
         ("TRANSCODER_PORT", "70000", "between 1 and 65535"),
     ],
 )
@@ -67,3 +68,9 @@ def test_the_new_name_wins_over_the_old_one_and_a_wrong_shape_is_refused():
     )
     with pytest.raises(ConfigError, match="PART_SHAPE must be chunks or renditions"):
         Settings.from_env({"TRANSCODER_PART_SHAPE": "rungz"})
+
+
+def test_the_broker_is_the_redis_unless_one_is_named():
+    assert Settings.from_env({}).broker_url == "redis://127.0.0.1:6379/0"
+    rabbit = "amqp://guest:guest@127.0.0.1:5672/transcoder"
+    assert Settings.from_env({"TRANSCODER_BROKER_URL": rabbit}).broker_url == rabbit

@@ -80,12 +80,15 @@ class Autoscaler:
         cooldown: float = 30.0,
         launch: Callable[[str, str], subprocess.Popen] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        waiting: Callable[[], int] | None = None,
     ) -> None:
         if not 0 <= minimum <= maximum or maximum < 1 or per_worker < 1:
             raise ConfigError("The autoscaler needs 0 <= --min <= --max, --max >= 1 and --per-worker >= 1.")
         self.client, self.videos = client, videos
         self.minimum, self.maximum, self.per_worker = minimum, maximum, per_worker
         self.queues, self.cooldown, self.clock = queues, cooldown, clock
+        #: Parts waiting in the broker (the Redis list by default; RabbitMQ's count otherwise).
+        self.waiting = waiting or (lambda: client.llen(redis_keys.queue_key(redis_keys.PARTS_QUEUE)))
         self.launch = launch or (lambda name, queues: subprocess.Popen(celery_command(name, queues)))
         self.workers: list[Worker] = []
         self.count = 0
@@ -96,7 +99,7 @@ class Autoscaler:
         """Look once and act: start workers at once, stop idle ones after the cooldown."""
         self.workers = [w for w in self.workers if w.proc.poll() is None]
         live = [w for w in self.workers if not w.stopping]
-        waiting = self.client.llen(redis_keys.queue_key(redis_keys.PARTS_QUEUE))
+        waiting = self.waiting()
         busy = busy_workers(self.videos)
         target = desired(waiting, self.minimum, self.maximum, self.per_worker)
         stopping = len(self.workers) - len(live)

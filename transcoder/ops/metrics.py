@@ -118,9 +118,10 @@ class Figures:
     recovered: dict[str, int] = field(default_factory=dict)
 
 
-def read_figures(client: redis.Redis, videos: VideoStore) -> Figures:
-    """Everything /metrics shows, read now."""
-    queues = {name: client.llen(redis_keys.queue_key(name)) for name in redis_keys.QUEUES}
+def read_figures(client: redis.Redis, videos: VideoStore, queues: dict[str, int] | None = None) -> Figures:
+    """Everything /metrics shows, read now (``queues``: the broker's counts, when it is not Redis)."""
+    if queues is None:
+        queues = {name: client.llen(redis_keys.queue_key(name)) for name in redis_keys.QUEUES}
     running = Counter(entry["kind"] for _, entry in transitions.running_parts(videos.active_videos()))
     try:
         by_state = videos.catalog.counts()

@@ -40,3 +40,12 @@ def test_each_queue_has_its_own_exchange_and_key():
         (FINALIZE_QUEUE, FINALIZE_QUEUE, FINALIZE_QUEUE),
         (PARTS_QUEUE, PARTS_QUEUE, PARTS_QUEUE),
     }
+
+
+def test_on_rabbitmq_the_messages_move_and_the_results_stay_in_redis():
+    rabbit = "amqp://guest:guest@127.0.0.1:5672/transcoder"
+    conf = celery_config(Settings.from_env({"TRANSCODER_BROKER_URL": rabbit}))
+    assert conf["broker_url"] == rabbit and conf["result_backend"] == "redis://127.0.0.1:6379/0"
+    # Real acknowledgements: no visibility timeout, and every message confirmed stored.
+    assert conf["broker_transport_options"] == {"confirm_publish": True}
+    assert conf["task_acks_late"] and conf["worker_prefetch_multiplier"] == 1
