@@ -98,3 +98,24 @@ def test_the_depth_of_a_rabbitmq_queue_is_read_without_creating_one(rabbitmq):
     broker.check(rabbitmq, client)
     with pytest.raises(Unavailable, match="does not answer"):
         broker.check(rabbitmq.replace(":5672/", f":{free_port()}/"), client)
+
+
+def test_an_upload_while_rabbitmq_is_down_answers_503_and_leaves_nothing(lavfi_clip, tmp_path):
+    """Nothing listens where the broker should be: the upload is refused whole, /readyz says why."""
+    client = redis.Redis.from_url(BROKER_TEST_REDIS)
+    client.flushdb()
+    procs = Processes(tmp_path)
+    down = f"amqp://guest:guest@127.0.0.1:{free_port()}/nowhere"
+    env = environment(BROKER_TEST_REDIS, tmp_path / "storage", broker_url=down)
+    try:
+        url = start_web(procs, env, "web")
+        refused = upload(url, lavfi_clip)
+        assert refused.status_code == 503, refused.text
+        assert refused.json()["error"]["code"] == "unavailable"
+        assert requests.get(f"{url}/api/videos", timeout=10).json()["videos"] == []
+        assert not [p for p in (tmp_path / "storage").rglob("*") if p.is_file()]
+        ready = requests.get(f"{url}/readyz", timeout=10)
+        assert ready.status_code == 503 and ready.json()["checks"]["broker"].startswith("unreachable")
+    finally:
+        procs.stop_all()
+        client.flushdb()
