@@ -75,8 +75,9 @@ clean:
 
 # Writes its table of counts into docs/reliability.md.
 faults: setup redis
-	@infra/setup-system.sh postgresql
-	TRANSCODER_FAULT_TRIALS=20 TRANSCODER_FAULTS_WRITE_DOCS=1 $(BIN)/pytest tests/faults/test_faults.py tests/faults/test_catalog_faults.py
+	@infra/setup-system.sh postgresql rabbitmq-server
+	@infra/ensure-rabbitmq.sh
+	TRANSCODER_FAULT_TRIALS=20 TRANSCODER_FAULTS_WRITE_DOCS=1 $(BIN)/pytest tests/faults/test_faults.py tests/faults/test_catalog_faults.py tests/faults/test_broker_faults.py
 
 # Every mechanism switched off in turn must be caught (table in docs/reliability.md); then
 # mutmut over each pure module against its own unit tests (table in the README).

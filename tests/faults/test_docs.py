@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import re
 
-from . import test_catalog_faults, test_faults
+from . import test_broker_faults, test_catalog_faults, test_faults
 from .conftest import BEGIN, DOCS, END
 
 
 def trial_names() -> list[str]:
-    tests = [*vars(test_faults).values(), *vars(test_catalog_faults).values()]
+    tests = [
+        *vars(test_faults).values(),
+        *vars(test_catalog_faults).values(),
+        *vars(test_broker_faults).values(),
+    ]
     names = [test.trial_name for test in tests if hasattr(test, "trial_name")]
     return sorted(names, key=lambda name: int(name.split(".")[0]))
 

@@ -79,6 +79,11 @@ def test_kill_pool_process(run, cluster, fault_redis, fault_storage, clip, tmp_p
 @pytest.mark.parametrize("run", RUNS)
 @trial("2. SIGKILL a whole worker, start a new one")
 def test_kill_whole_worker(run, cluster, fault_redis, fault_storage, clip, tmp_path):
+    kill_whole_worker(cluster, fault_redis, fault_storage, clip, tmp_path)
+
+
+def kill_whole_worker(cluster, fault_redis, fault_storage, clip, tmp_path) -> None:
+    """The body of trial 2, on whichever broker the cluster uses."""
     video_id = upload(cluster.url, clip).json()["id"]
     part, ffmpeg_pid = encoding(cluster, fault_redis.url, video_id)
     name = worker_main_of(cluster, parent_of(ffmpeg_pid))
@@ -212,6 +217,11 @@ def test_disk_full(run, fault_redis, processes, clip, tmp_path):
 @pytest.mark.parametrize("run", RUNS)
 @trial("9. The same part delivered twice more while it runs")
 def test_duplicate_delivery(run, cluster, fault_redis, fault_storage, clip, tmp_path):
+    duplicate_delivery(cluster, fault_redis, fault_storage, clip, tmp_path)
+
+
+def duplicate_delivery(cluster, fault_redis, fault_storage, clip, tmp_path) -> None:
+    """The body of trial 9, on whichever broker the cluster uses."""
     idle = cluster.idle_worker()
     client = redis.Redis.from_url(fault_redis.url)
     events = client.pubsub()
@@ -219,7 +229,8 @@ def test_duplicate_delivery(run, cluster, fault_redis, fault_storage, clip, tmp_
     video_id = upload(cluster.url, clip).json()["id"]
     part, ffmpeg_pid = encoding(cluster, fault_redis.url, video_id, below=40)
     # Two more deliveries of the running part, to a worker that is free to start them at once.
-    celery = make_celery(Settings.from_env({}, redis_url=fault_redis.url))
+    broker_url = cluster.env.get("TRANSCODER_BROKER_URL", "")
+    celery = make_celery(Settings.from_env({}, redis_url=fault_redis.url, broker_url=broker_url))
     for _ in range(2):
         celery.send_task(PART_TASK, args=(video_id, part), queue=redis_keys.FINALIZE_QUEUE)
     wait(lambda: runs(fault_redis.url, video_id).get(f"refused:{part}") == 2, 15, "both copies refused")

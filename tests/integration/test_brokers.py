@@ -3,7 +3,6 @@ every message on a RabbitMQ vhost of the test's own, while Redis keeps the rest 
 documents, leases, progress). The operators' tools read the queue from RabbitMQ, and a
 broker URL that cannot be used is refused at start, with the setting named."""
 
-import os
 import subprocess
 from collections.abc import Iterator
 
@@ -12,6 +11,7 @@ import pytest
 import redis
 import requests
 
+from tests.brokers import queues_of, rabbitmq_vhost
 from tests.processes import BIN, Processes, environment, free_port, start_web, start_worker
 from tests.requests_to_api import upload, wait_terminal
 from tests.system import REDIS_URL
@@ -23,29 +23,10 @@ from transcoder.records import redis_keys
 BROKER_TEST_REDIS = REDIS_URL.rsplit("/", 1)[0] + "/4"
 
 
-def rabbitmqctl(*args: str) -> str:
-    done = subprocess.run(
-        ["rabbitmqctl", "-q", *args], check=True, capture_output=True, text=True, timeout=60
-    )
-    return done.stdout
-
-
-def queues_of(url: str) -> set[str]:
-    """The queues RabbitMQ holds in the vhost of ``url``."""
-    listed = rabbitmqctl("list_queues", "-p", url.rsplit("/", 1)[1], "--no-table-headers", "name")
-    return set(listed.split())
-
-
 @pytest.fixture(scope="module")
 def rabbitmq() -> Iterator[str]:
-    """The URL of a fresh vhost on the machine's RabbitMQ (`make test` starts it)."""
-    vhost = f"transcoder-test-{os.getpid()}"
-    rabbitmqctl("add_vhost", vhost)
-    rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
-    try:
-        yield f"amqp://guest:guest@127.0.0.1:5672/{vhost}"
-    finally:
-        rabbitmqctl("delete_vhost", vhost)
+    with rabbitmq_vhost("test") as url:
+        yield url
 
 
 def test_a_video_travels_on_rabbitmq_and_redis_holds_no_message(rabbitmq, lavfi_clip, tmp_path):
