@@ -210,3 +210,23 @@ def _unit(path: Path) -> configparser.ConfigParser:
     parser.optionxform = str  # systemd keys are case-sensitive
     parser.read_string(path.read_text())
     return parser
+
+
+def test_the_rabbitmq_overlay_scales_the_same_worker_on_the_parts_queue_by_the_same_rule():
+    overlay = K8S / "overlays" / "rabbitmq"
+    kustomization = yaml.safe_load((overlay / "kustomization.yaml").read_text())
+    assert kustomization["resources"][0] == "../.."
+    listed = {*kustomization["resources"][1:], *(p["path"] for p in kustomization["patches"])}
+    assert listed == {p.name for p in overlay.glob("*.yaml")} - {"kustomization.yaml"}
+    patch = yaml.safe_load((overlay / "keda-rabbitmq.yaml").read_text())
+    base = by_kind("ScaledObject")["worker"]
+    assert (patch["kind"], patch["metadata"]["name"]) == (base["kind"], base["metadata"]["name"])
+    (trigger,) = patch["spec"]["triggers"]
+    (redis_trigger,) = base["spec"]["triggers"]
+    assert trigger["type"] == "rabbitmq" and trigger["metadata"]["queueName"] == redis_keys.PARTS_QUEUE
+    assert trigger["metadata"]["value"] == redis_trigger["metadata"]["listLength"]
+    auth = yaml.safe_load((overlay / "trigger-authentication.yaml").read_text())
+    assert trigger["authenticationRef"]["name"] == auth["metadata"]["name"]
+    (secret,) = auth["spec"]["secretTargetRef"]
+    made = {g["name"] for g in yaml.safe_load((K8S / "kustomization.yaml").read_text())["secretGenerator"]}
+    assert secret["name"] in made and secret["key"] == "TRANSCODER_BROKER_URL"
