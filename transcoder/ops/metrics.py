@@ -118,10 +118,9 @@ class Figures:
     recovered: dict[str, int] = field(default_factory=dict)
 
 
-def read_figures(client: redis.Redis, videos: VideoStore, queues: dict[str, int] | None = None) -> Figures:
-    """Everything /metrics shows, read now (``queues``: the broker's counts, when it is not Redis)."""
-    if queues is None:
-        queues = {name: client.llen(redis_keys.queue_key(name)) for name in redis_keys.QUEUES}
+def read_figures(client: redis.Redis, videos: VideoStore, queues: dict[str, int]) -> Figures:
+    """Everything /metrics shows, read now; ``queues`` are the broker's counts
+    (``transcoder.ops.broker.waiting``), as the broker may not be this Redis."""
     running = Counter(entry["kind"] for _, entry in transitions.running_parts(videos.active_videos()))
     try:
         by_state = videos.catalog.counts()
