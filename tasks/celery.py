@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
+import sys
 
 from celery import Celery
 from celery.signals import worker_init, worker_process_init
 
+from transcoder.errors import ConfigError
+from transcoder.ops import broker
 from transcoder.services import Services, build_services
 from transcoder.settings import Settings
 from transcoder.work import recovery
@@ -36,8 +39,14 @@ def services() -> Services:
 
 @worker_init.connect
 def _prepare(**_: object) -> None:
-    """Before the pool starts: the catalog's schema is brought up to date, once per worker."""
+    """Before the pool starts: the broker answers (or the worker stops, naming the setting),
+    and the catalog's schema is brought up to date, once per worker."""
     prepared = build_services(app.conf.transcoder_settings, patient=True)
+    try:
+        broker.require(prepared.settings, prepared.redis)
+    except ConfigError as exc:
+        print(exc.message, file=sys.stderr, flush=True)
+        raise SystemExit(1) from None
     recovery.prepare(prepared)
     prepared.catalog.engine.dispose()
 

@@ -7,9 +7,10 @@ Choices follow Celery's guidance for long, idempotent tasks on a Redis broker:
   Part tasks are idempotent (a finished part is a no-op), so a re-run is safe.
 - ``worker_prefetch_multiplier=1``: a worker process holds one message at a time,
   so a second worker can take the next part instead of it waiting in a buffer.
-- soft time limit < hard time limit < visibility timeout: Redis re-delivers a
-  message not acknowledged within the visibility timeout, so that must outlast
-  any healthy run. It is set in all three places Celery reads it.
+- soft time limit < hard time limit < visibility timeout: Redis and SQS hand out
+  again a message not acknowledged within the visibility timeout, so that must
+  outlast any healthy run (``Settings.visibility_timeout``). It is set in all three
+  places Celery reads it.
 - ``worker_cancel_long_running_tasks_on_connection_loss=False``: when the broker
   connection drops (a Redis restart), running encodes go on instead of being
   cancelled and started over. A copy of the message that Redis hands out again
@@ -30,6 +31,7 @@ Choices follow Celery's guidance for long, idempotent tasks on a Redis broker:
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from kombu import Exchange, Queue
 
@@ -41,29 +43,25 @@ from transcoder.settings import Settings
 PART_TASK = "tasks.transcode.part"
 CLOSE_TASK = "tasks.transcode.close"
 
-#: Seconds between the soft limit (ffmpeg is stopped, the part marked failed) and the hard kill.
-HARD_LIMIT_GRACE_S = 60
 #: Seconds a stopping worker lets running encodes go on before handing them back.
 SOFT_SHUTDOWN_S = 30.0
-#: Slack between the hard time limit and Redis re-delivering an unacknowledged message.
-VISIBILITY_SLACK_S = 600
+#: SQS: seconds one receive waits for a message before it answers empty (long polling: few
+#: requests while idle, and a message is taken the moment it arrives), and seconds a
+#: worker's poll of one queue waits while the worker is busy.
+SQS_WAIT_S = 10
+SQS_POLL_S = 0.2
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
-    hard_limit = settings.task_time_limit + HARD_LIMIT_GRACE_S
-    visibility = hard_limit + VISIBILITY_SLACK_S
+    hard_limit, visibility = settings.hard_time_limit, settings.visibility_timeout
     redis_keys.use(settings.redis_prefix)
     # Celery's queues, results and bookkeeping under the installation's prefix too.
     prefix = {"global_keyprefix": redis_keys.queue_key("")}
-    # RabbitMQ acknowledges for real (no visibility timeout to outlast) and confirms each
-    # message it stored; an installation's queues are kept apart by its vhost.
-    on_redis = broker.kind(settings.broker_url) == "redis"
-    transport = {"visibility_timeout": visibility, **prefix} if on_redis else {"confirm_publish": True}
     return {
-        "broker_url": settings.broker_url,
+        "broker_url": celery_broker_url(settings),
         "result_backend": settings.redis_url,
         "broker_connection_retry_on_startup": True,
-        "broker_transport_options": transport,
+        "broker_transport_options": transport_options(settings),
         "result_backend_transport_options": {"visibility_timeout": visibility, **prefix},
         "visibility_timeout": visibility,
         "task_serializer": "json",
@@ -87,6 +85,43 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         },
         "worker_hijack_root_logger": False,
     }
+
+
+def celery_broker_url(settings: Settings) -> str:
+    """The broker URL as kombu reads it: for SQS, kombu takes the endpoint from the URL's
+    host, so SQS_ENDPOINT_URL's host and port join the keys there."""
+    if broker.kind(settings.broker_url) != "sqs" or not settings.sqs_endpoint_url:
+        return settings.broker_url
+    keys = urlsplit(settings.broker_url).netloc.rpartition("@")[0]
+    return f"sqs://{keys + '@' if keys else ''}{urlsplit(settings.sqs_endpoint_url).netloc}"
+
+
+def transport_options(settings: Settings) -> dict[str, Any]:
+    """What each broker needs beyond its URL.
+
+    Redis hands out again a message not acknowledged within the visibility timeout, so it
+    outlasts any healthy run. RabbitMQ acknowledges for real (no timeout to outlast) and
+    confirms each message it stored; an installation's queues are kept apart by its vhost.
+    SQS has a visibility timeout like Redis (at most 12 hours, checked by the settings),
+    set on each queue when a worker first makes it, and its queues are named with the
+    installation's SQS_QUEUE_PREFIX.
+    """
+    kind = broker.kind(settings.broker_url)
+    if kind == "redis":
+        prefix = redis_keys.queue_key("")
+        return {"visibility_timeout": settings.visibility_timeout, "global_keyprefix": prefix}
+    if kind == "rabbitmq":
+        return {"confirm_publish": True}
+    options = {
+        "region": settings.sqs_region,
+        "queue_name_prefix": settings.sqs_queue_prefix,
+        "visibility_timeout": settings.visibility_timeout,
+        "wait_time_seconds": SQS_WAIT_S,
+        "polling_interval": SQS_POLL_S,
+    }
+    if settings.sqs_endpoint_url:
+        options["is_secure"] = settings.sqs_endpoint_url.startswith("https://")
+    return options
 
 
 def _queue(name: str) -> Queue:

@@ -7,7 +7,7 @@ import pytest
 from tests.processes import TEST_PREFIX
 from transcoder.records import redis_keys
 
-pytest_plugins = ["tests.system", "tests.clips", "tests.s3"]
+pytest_plugins = ["tests.system", "tests.clips", "tests.s3", "tests.brokers"]
 
 DATA = Path(__file__).parent / "data"
 ARTIFACTS = Path(__file__).parent / "artifacts"

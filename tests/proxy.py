@@ -28,6 +28,12 @@ class Relay:
         """Refuse new connections and cut the open ones."""
         with self.lock:
             if self.listener is not None:
+                # A close alone leaves a listener that a thread is blocked accepting on still
+                # taking connections (Linux); shutting it down wakes that accept.
+                try:
+                    self.listener.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
                 self.listener.close()
                 self.listener = None
             for conn in self.connections:

@@ -108,7 +108,7 @@ def _autoscale(args: argparse.Namespace) -> int:
     """Runs until SIGTERM or Ctrl-C, then stops its workers gracefully (running encodes finish)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     services = build_services(Settings.from_env(), patient=True)
-    url, parts = services.settings.broker_url, redis_keys.PARTS_QUEUE
+    settings, parts = services.settings, redis_keys.PARTS_QUEUE
     scaler = Autoscaler(
         services.redis,
         services.videos,
@@ -117,7 +117,7 @@ def _autoscale(args: argparse.Namespace) -> int:
         per_worker=args.per_worker,
         queues=args.queues,
         cooldown=args.cooldown,
-        waiting=lambda: broker.waiting(url, services.redis, [parts])[parts],
+        waiting=lambda: broker.waiting(settings, services.redis, [parts])[parts],
     )
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -23,6 +24,16 @@ RENAMED = {"PLAN": "PART_SHAPE"}
 #: Values renamed with them: (setting, old value) -> new value.
 RENAMED_VALUES = {("part_shape", "rungs"): "renditions"}
 
+#: What TRANSCODER_BROKER_URL may start with (``transcoder.ops.broker`` tells them apart).
+BROKER_SCHEMES = ("redis://", "rediss://", "unix://", "amqp://", "amqps://", "sqs://")
+#: Seconds between a task's soft time limit (ffmpeg is stopped, the part marked failed) and
+#: the hard kill.
+HARD_LIMIT_GRACE_S = 60
+#: Slack between the hard kill and the broker handing an unacknowledged message out again.
+VISIBILITY_SLACK_S = 600
+#: SQS's longest visibility timeout.
+SQS_MAX_VISIBILITY_S = 12 * 3600
+
 log = logging.getLogger(__name__)
 
 
@@ -30,9 +41,15 @@ log = logging.getLogger(__name__)
 class Settings:
     #: Redis for job state, progress events, leases, the cache and Celery's results.
     redis_url: str = "redis://127.0.0.1:6379/0"
-    #: The queue the parts travel on (Celery's broker): empty for the Redis of REDIS_URL, or
-    #: amqp://user:password@host:5672/vhost for RabbitMQ.
+    #: The queue the parts travel on (Celery's broker): empty for the Redis of REDIS_URL,
+    #: amqp://user:password@host:5672/vhost for RabbitMQ, or sqs:// for Amazon SQS (with the
+    #: keys as sqs://KEY:SECRET@, or none for boto3's own chain: environment, instance role).
     broker_url: str = ""
+    #: Amazon SQS as the broker: its region, another endpoint (empty: AWS's own), and what
+    #: starts the name of each of this installation's queues.
+    sqs_region: str = "us-east-1"
+    sqs_endpoint_url: str = ""
+    sqs_queue_prefix: str = "transcoder-"
     #: Starts every Redis key, channel and queue of this installation (Celery's too), so
     #: several installations can share one Redis server. Empty: transcoder:<database number>.
     redis_prefix: str = ""
@@ -163,11 +180,13 @@ class Settings:
             raise ConfigError(
                 f"{PREFIX}REDIS_URL must start with redis://, rediss:// or unix://, got {self.redis_url!r}"
             )
-        if not self.broker_url.startswith(("redis://", "rediss://", "unix://", "amqp://", "amqps://")):
+        if not self.broker_url.startswith(BROKER_SCHEMES):
             raise ConfigError(
-                f"{PREFIX}BROKER_URL must start with redis://, rediss://, amqp:// or amqps://, "
+                f"{PREFIX}BROKER_URL must start with redis://, rediss://, amqp://, amqps:// or sqs://, "
                 f"got {self.broker_url.split(':')[0]!r}"
             )
+        if self.broker_url.startswith("sqs://"):
+            self._validate_sqs()
         if not self.database_url.startswith(("sqlite:///", "postgresql")):
             raise ConfigError(
                 f"{PREFIX}DATABASE_URL must be sqlite:///<file> or postgresql+psycopg://…, "
@@ -204,6 +223,34 @@ class Settings:
             raise ConfigError(f"{PREFIX}TRUSTED_PROXIES must not be negative")
         if not 0 < self.port < 65536:
             raise ConfigError(f"{PREFIX}PORT must be between 1 and 65535")
+
+    def _validate_sqs(self) -> None:
+        if not re.fullmatch(r"[A-Za-z0-9_-]{0,60}", self.sqs_queue_prefix):
+            raise ConfigError(
+                f"{PREFIX}SQS_QUEUE_PREFIX may hold only letters, digits, - and _ (at most 60), "
+                f"got {self.sqs_queue_prefix!r}"
+            )
+        if self.sqs_endpoint_url and not self.sqs_endpoint_url.startswith(("http://", "https://")):
+            raise ConfigError(f"{PREFIX}SQS_ENDPOINT_URL must start with http:// or https://")
+        # A message a worker holds comes back after the visibility timeout, which must outlast
+        # the longest run; SQS allows at most 12 hours.
+        if self.visibility_timeout > SQS_MAX_VISIBILITY_S:
+            longest = SQS_MAX_VISIBILITY_S - (self.visibility_timeout - self.task_time_limit)
+            raise ConfigError(
+                f"{PREFIX}TASK_TIME_LIMIT must be at most {longest} s with "
+                f"SQS as the broker (its visibility timeout is at most 12 hours)"
+            )
+
+    @property
+    def hard_time_limit(self) -> int:
+        """Seconds after which a task's process is killed outright."""
+        return self.task_time_limit + HARD_LIMIT_GRACE_S
+
+    @property
+    def visibility_timeout(self) -> int:
+        """Seconds a broker that hands out unacknowledged messages again (Redis, SQS) waits
+        first: longer than any healthy run, so no running part is handed out twice."""
+        return self.hard_time_limit + VISIBILITY_SLACK_S
 
     @property
     def host_names(self) -> tuple[str, ...]:

@@ -34,7 +34,7 @@ class ClusterCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         try:
-            queues = broker.waiting(self.svc.settings.broker_url, self.svc.redis, redis_keys.QUEUES)
+            queues = broker.waiting(self.svc.settings, self.svc.redis, redis_keys.QUEUES)
         except Unavailable:
             queues = {}  # /readyz says why
         snap = metrics.read_figures(self.svc.redis, self.svc.videos, queues)
@@ -167,7 +167,7 @@ def readyz() -> tuple[dict, int]:
         checks["redis"] = f"unreachable: {exc}"
     if broker.kind(svc.settings.broker_url) != "redis":
         try:
-            broker.check(svc.settings.broker_url, svc.redis)
+            broker.check(svc.settings, svc.redis)
             checks["broker"] = "ok"
         except TranscoderError as exc:
             checks["broker"] = f"unreachable: {exc.message}"

@@ -74,3 +74,17 @@ def test_the_broker_is_the_redis_unless_one_is_named():
     assert Settings.from_env({}).broker_url == "redis://127.0.0.1:6379/0"
     rabbit = "amqp://guest:guest@127.0.0.1:5672/transcoder"
     assert Settings.from_env({"TRANSCODER_BROKER_URL": rabbit}).broker_url == rabbit
+
+
+@pytest.mark.parametrize(
+    "extra,fragment",
+    [
+        ({"TRANSCODER_SQS_QUEUE_PREFIX": "a.b"}, "SQS_QUEUE_PREFIX may hold only letters"),
+        ({"TRANSCODER_SQS_ENDPOINT_URL": "127.0.0.1:4566"}, "SQS_ENDPOINT_URL must start with http"),
+        ({"TRANSCODER_TASK_TIME_LIMIT": "43000"}, "TASK_TIME_LIMIT must be at most 42540 s"),
+    ],
+)
+def test_sqs_settings_that_cannot_work_are_refused(extra, fragment):
+    with pytest.raises(ConfigError, match=fragment):
+        Settings.from_env({"TRANSCODER_BROKER_URL": "sqs://", **extra})
+    Settings.from_env(extra | {"TRANSCODER_SQS_QUEUE_PREFIX": "ok"})  # only SQS asks

@@ -49,3 +49,31 @@ def test_on_rabbitmq_the_messages_move_and_the_results_stay_in_redis():
     # Real acknowledgements: no visibility timeout, and every message confirmed stored.
     assert conf["broker_transport_options"] == {"confirm_publish": True}
     assert conf["task_acks_late"] and conf["worker_prefetch_multiplier"] == 1
+
+
+def test_on_sqs_the_endpoint_joins_the_keys_in_the_url_and_the_queues_outlast_every_run():
+    conf = celery_config(
+        Settings.from_env(
+            {
+                "TRANSCODER_BROKER_URL": "sqs://AKIA:s%2Fcret@",
+                "TRANSCODER_SQS_ENDPOINT_URL": "http://127.0.0.1:4566",
+                "TRANSCODER_SQS_REGION": "eu-west-1",
+                "TRANSCODER_SQS_QUEUE_PREFIX": "video-",
+                "TRANSCODER_TASK_TIME_LIMIT": "3600",
+            }
+        )
+    )
+    assert conf["broker_url"] == "sqs://AKIA:s%2Fcret@127.0.0.1:4566"
+    options = conf["broker_transport_options"]
+    assert options["region"] == "eu-west-1" and options["queue_name_prefix"] == "video-"
+    assert options["is_secure"] is False
+    # A held message comes back only after the hard kill, and within SQS's 12 hours.
+    assert conf["task_time_limit"] < options["visibility_timeout"] <= 12 * 3600
+    assert conf["result_backend"] == "redis://127.0.0.1:6379/0"
+
+
+def test_on_aws_sqs_the_url_is_kept_and_boto3_finds_the_keys():
+    conf = celery_config(Settings.from_env({"TRANSCODER_BROKER_URL": "sqs://"}))
+    assert conf["broker_url"] == "sqs://"
+    assert "is_secure" not in conf["broker_transport_options"]
+    assert conf["broker_transport_options"]["region"] == "us-east-1"
