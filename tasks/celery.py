@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import Any
 
 from celery import Celery
-from celery.signals import worker_init, worker_process_init
+from celery.signals import celeryd_after_setup, worker_init, worker_process_init
 
 from transcoder.errors import ConfigError
 from transcoder.ops import broker
+from transcoder.records.redis_keys import PARTS_QUEUE, URGENT_QUEUE
 from transcoder.services import Services, build_services
 from transcoder.settings import Settings
 from transcoder.work import recovery
@@ -49,6 +51,15 @@ def _prepare(**_: object) -> None:
         raise SystemExit(1) from None
     recovery.prepare(prepared)
     prepared.catalog.engine.dispose()
+
+
+@celeryd_after_setup.connect
+def _urgent_with_parts(instance: Any, **_: object) -> None:
+    """A worker that takes the parts queue takes the urgent parts too (SQS only has them
+    apart), so ``--queues parts`` keeps meaning every encode."""
+    queues = instance.app.amqp.queues
+    if PARTS_QUEUE in queues.consume_from and URGENT_QUEUE in queues:
+        queues.select_add(queues[URGENT_QUEUE])
 
 
 @worker_process_init.connect

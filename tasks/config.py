@@ -22,7 +22,8 @@ Choices follow Celery's guidance for long, idempotent tasks on a Redis broker:
 - ``worker_soft_shutdown_timeout``: on a stop, a worker gives running encodes this
   long to finish before it cancels them and hands their messages back to Redis.
 - Two queues, named in ``transcoder.records.redis_keys``: ``parts`` (every part of a video's work)
-  and ``finalize`` (closing a video, which never waits behind long encodes).
+  and ``finalize`` (closing a video, which never waits behind long encodes); on SQS a
+  third, ``urgent``, for the parts that make a video playable (``tasks.workflow``).
   Each has its own direct exchange and routing key; left to the defaults, both
   would be bound to the default exchange under one key, and a message could be
   copied into both.
@@ -37,7 +38,7 @@ from kombu import Exchange, Queue
 
 from transcoder.ops import broker
 from transcoder.records import redis_keys
-from transcoder.records.redis_keys import FINALIZE_QUEUE, PARTS_QUEUE, QUEUES
+from transcoder.records.redis_keys import FINALIZE_QUEUE, PARTS_QUEUE
 from transcoder.settings import Settings
 
 PART_TASK = "tasks.transcode.part"
@@ -76,7 +77,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "worker_soft_shutdown_timeout": SOFT_SHUTDOWN_S,
         "worker_enable_soft_shutdown_on_idle": True,
         "result_expires": redis_keys.FLAG_TTL + 24 * 3600,
-        "task_queues": tuple(_queue(name) for name in QUEUES),
+        "task_queues": tuple(_queue(name) for name in broker.queues(settings.broker_url)),
         "task_default_queue": FINALIZE_QUEUE,
         "task_create_missing_queues": False,
         "task_routes": {

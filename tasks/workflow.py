@@ -15,21 +15,33 @@ from __future__ import annotations
 
 from celery import Celery, Signature, group
 
+from transcoder.ops import broker
 from transcoder.records import states, transitions
+from transcoder.records.redis_keys import URGENT_QUEUE
 
 from .config import PART_TASK
 
 
 def submit(celery: Celery, video: states.Video) -> None:
-    """Send all of a video's work that can start now."""
-    send(celery, video["id"], transitions.dispatchable(video))
+    """Send all of a video's work that can start now. On SQS, whose queues keep no order,
+    the urgent parts (what makes the video playable) go on a queue of their own."""
+    urgent = urgent_parts(celery.conf.transcoder_settings.broker_url, video)
+    send(celery, video["id"], transitions.dispatchable(video), urgent)
 
 
-def send(celery: Celery, video_id: str, parts: list[str]) -> None:
+def urgent_parts(broker_url: str, video: states.Video) -> frozenset[str]:
+    """The parts sent on the urgent queue: on SQS, those the planner marked urgent; elsewhere
+    none, as the parts queue keeps the planner's order, which puts them first."""
+    if broker.kind(broker_url) != "sqs":
+        return frozenset()
+    return frozenset(p["id"] for p in video["parts"] if p.get("urgent"))
+
+
+def send(celery: Celery, video_id: str, parts: list[str], urgent: frozenset[str] = frozenset()) -> None:
     """Send some of a video's parts: all of them, the failed ones again, or one the sweeper found."""
     if not parts:
         return
-    signatures = [_signature(celery, video_id, part_id) for part_id in parts]
+    signatures = [_signature(celery, video_id, part_id, part_id in urgent) for part_id in parts]
     # The sender never waits for these, so it must not subscribe to their results.
     group(signatures, app=celery).apply_async(ignore_result=True)
 
@@ -38,7 +50,8 @@ def send_part(celery: Celery, video_id: str, part: str) -> None:
     send(celery, video_id, [part])
 
 
-def _signature(celery: Celery, video_id: str, part_id: str) -> Signature:
+def _signature(celery: Celery, video_id: str, part_id: str, urgent: bool) -> Signature:
     # Every part, the join included, goes to the encoding queue: a cluster whose machines take
-    # only that queue (``QUEUES=parts``) still finishes its videos.
-    return celery.signature(PART_TASK, args=(video_id, part_id), immutable=True)
+    # only that queue (``QUEUES=parts``) still finishes its videos (and takes the urgent one too).
+    options = {"queue": URGENT_QUEUE} if urgent else {}
+    return celery.signature(PART_TASK, args=(video_id, part_id), immutable=True, options=options)

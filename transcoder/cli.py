@@ -108,7 +108,8 @@ def _autoscale(args: argparse.Namespace) -> int:
     """Runs until SIGTERM or Ctrl-C, then stops its workers gracefully (running encodes finish)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     services = build_services(Settings.from_env(), patient=True)
-    settings, parts = services.settings, redis_keys.PARTS_QUEUE
+    settings = services.settings
+    encodes = [q for q in broker.queues(settings.broker_url) if q != redis_keys.FINALIZE_QUEUE]
     scaler = Autoscaler(
         services.redis,
         services.videos,
@@ -117,7 +118,7 @@ def _autoscale(args: argparse.Namespace) -> int:
         per_worker=args.per_worker,
         queues=args.queues,
         cooldown=args.cooldown,
-        waiting=lambda: broker.waiting(settings, services.redis, [parts])[parts],
+        waiting=lambda: sum(broker.waiting(settings, services.redis, encodes).values()),
     )
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):

@@ -18,7 +18,6 @@ from prometheus_client.registry import Collector
 
 from transcoder.errors import TranscoderError, Unavailable
 from transcoder.ops import broker, durability, metrics
-from transcoder.records import redis_keys
 from transcoder.services import Services
 
 from .context import services
@@ -34,7 +33,9 @@ class ClusterCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         try:
-            queues = broker.waiting(self.svc.settings, self.svc.redis, redis_keys.QUEUES)
+            queues = broker.waiting(
+                self.svc.settings, self.svc.redis, broker.queues(self.svc.settings.broker_url)
+            )
         except Unavailable:
             queues = {}  # /readyz says why
         snap = metrics.read_figures(self.svc.redis, self.svc.videos, queues)

@@ -47,7 +47,17 @@ def test_videos_travel_on_the_broker_each_part_run_once(on_broker, lavfi_clip, t
     procs = Processes(tmp_path)
     env = environment(BROKER_TEST_REDIS, tmp_path / "storage", **on_broker)
     try:
-        workers = {start_worker(procs, env, name) and name for name in ("one", "two")}
+        # An encoding-only worker, as an operator starts one (`make worker QUEUES=parts`).
+        start_worker(procs, env, "one", "--queues", redis_keys.PARTS_QUEUE)
+        start_worker(procs, env, "two")
+        workers = {"one", "two"}
+        banner = (tmp_path / "one.log").read_text().split("[queues]")[1].split("[tasks]")[0]
+        # On SQS the urgent parts have a queue of their own, which it takes with the parts.
+        sqs = on_broker["broker_url"].startswith("sqs://")
+        taken = {line.split()[1] for line in banner.splitlines() if line.strip().startswith(".>")}
+        assert taken == (
+            {redis_keys.URGENT_QUEUE, redis_keys.PARTS_QUEUE} if sqs else {redis_keys.PARTS_QUEUE}
+        )
         url = start_web(procs, env, "web")
         ids = []
         for _ in range(2):
@@ -75,7 +85,7 @@ def test_videos_travel_on_the_broker_each_part_run_once(on_broker, lavfi_clip, t
         assert 'transcoder_queue_depth{queue="parts"} 0.0' in metrics
         # Every message went through the broker: it holds the queues, and Redis never held
         # a queue or its bindings.
-        assert set(redis_keys.QUEUES) <= queues_on(on_broker)
+        assert set(broker.queues(on_broker["broker_url"])) <= queues_on(on_broker)
         keys = [k.decode() for k in client.scan_iter()]
         assert not [k for k in keys if "kombu" in k or k.rsplit(":", 1)[-1] in redis_keys.QUEUES], keys
     finally:

@@ -41,6 +41,13 @@ def kind(url: str) -> str:
     raise ValueError(url)
 
 
+def queues(url: str) -> tuple[str, ...]:
+    """The queues of this broker: on SQS, the urgent parts have one of their own."""
+    if kind(url) == "sqs":
+        return (redis_keys.URGENT_QUEUE, *redis_keys.QUEUES)
+    return redis_keys.QUEUES
+
+
 def waiting(settings: Settings, client: redis.Redis, names: Iterable[str]) -> dict[str, int]:
     """Messages waiting in each named queue: the list's length on Redis, the queue's
     ``message_count`` on RabbitMQ (a passive declare, which creates nothing), SQS's

@@ -23,6 +23,11 @@ PREFIX = "transcoder:0"
 PARTS_QUEUE = "parts"
 FINALIZE_QUEUE = "finalize"
 QUEUES = (PARTS_QUEUE, FINALIZE_QUEUE)
+#: On SQS only, whose queues keep no order: what makes a video playable first (its urgent
+#: parts: the first chunk and the first sound) waits here rather than anywhere in PARTS_QUEUE.
+#: A worker that takes PARTS_QUEUE takes this one too (``tasks.celery``). On Redis and
+#: RabbitMQ, PARTS_QUEUE keeps the planner's order, which already puts them first.
+URGENT_QUEUE = "urgent"
 
 #: Set of ids of videos not yet ended; the sweeper looks only at these.
 ACTIVE_VIDEOS = ""
