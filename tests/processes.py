@@ -120,6 +120,18 @@ class Processes:
         self.by_name[name] = proc
         return proc, log
 
+    def stop(self, name: str) -> None:
+        """Stop one process by its name: a moment to stop, then killed."""
+        proc = self.by_name.get(name)
+        if proc is None or proc.poll() is not None:
+            return
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(2)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
     def stop_all(self) -> None:
         """The end of a test's system: a moment to stop, then killed. Nothing is kept after,
         so no graceful stop (gunicorn gives open streams 10 s) is waited for; tests of

@@ -86,12 +86,15 @@ def trial(name: str):
 
     def wrap(test):
         def run(*args, **kwargs):
+            # A trial on another broker than Redis is a row of its own.
+            broker = getattr(kwargs.get("cluster"), "broker", "Redis")
+            row = name if broker == "Redis" else f"{name}, on {broker}"
             try:
                 test(*args, **kwargs)
             except BaseException:
-                record(name, False)
+                record(row, False)
                 raise
-            record(name, True)
+            record(row, True)
 
         run.__name__ = test.__name__
         run.__wrapped__ = test

@@ -11,15 +11,22 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import pytest
 
+from tests.brokers import broker_settings
 from tests.clips import make_clip
 from tests.pace import pace, scaled
 from tests.processes import ROOT, Processes, environment, running_redis, start_web, start_worker
 
 TRIALS = int(os.environ.get("TRANSCODER_FAULT_TRIALS", "1"))
+#: The brokers each trial of ``test_faults`` runs on: Redis alone under `make test`, all
+#: three under `make faults` (``test_broker_faults`` tries RabbitMQ and SQS in `make test`).
+FAULT_BROKERS = os.environ.get("TRANSCODER_FAULT_BROKERS", "redis").split(",")
+BROKER_NAMES = {"redis": "Redis", "rabbitmq": "RabbitMQ", "sqs": "SQS"}
 #: `make faults` sets this, so its run's table replaces the one in docs/reliability.md.
 WRITE_DOCS = os.environ.get("TRANSCODER_FAULTS_WRITE_DOCS") == "1"
 DOCS = ROOT / "docs" / "reliability.md"
@@ -36,7 +43,10 @@ class Cluster:
         self.workers: dict[str, subprocess.Popen] = {}
         self.count = 0
         self.idle = ""
-        self.url = start_web(processes, env, f"fault-web-{id(self)}")
+        #: The broker its messages travel on, as the trials' table names it.
+        self.broker = "Redis"
+        self.web = f"fault-web-{id(self)}"
+        self.url = start_web(processes, env, self.web)
 
     def start_worker(self, *options: str) -> str:
         self.count += 1
@@ -84,12 +94,33 @@ def fault_storage(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("fault-storage")
 
 
-@pytest.fixture(scope="module")
-def cluster(fault_redis, fault_storage, processes) -> Cluster:
-    cluster = Cluster(processes, cluster_env(fault_redis.url, fault_storage))
-    cluster.start_worker()
-    cluster.start_worker()
-    return cluster
+@pytest.fixture(scope="module", params=FAULT_BROKERS)
+def cluster(request, fault_redis, fault_storage, processes) -> Iterator[Cluster]:
+    """Web app and two workers, whose messages travel on each broker of FAULT_BROKERS in turn."""
+    with broker_cluster(request, request.param, fault_redis, fault_storage, processes) as cluster:
+        yield cluster
+
+
+@contextmanager
+def broker_cluster(request, broker: str, fault_redis, fault_storage, processes) -> Iterator[Cluster]:
+    """A cluster on ``broker`` (redis: the trial Redis; rabbitmq and sqs: a vhost or queues of
+    its own, dropped afterwards); its workers stop with it."""
+    env = cluster_env(fault_redis.url, fault_storage)
+    if broker == "redis":
+        settings = nullcontext({})
+    else:
+        settings = broker_settings(broker, "faults", request.getfixturevalue("sqs_endpoint"))
+    with settings as on_broker:
+        cluster = Cluster(processes, {**env, **{f"TRANSCODER_{k.upper()}": v for k, v in on_broker.items()}})
+        cluster.broker = BROKER_NAMES[broker]
+        cluster.start_worker()
+        cluster.start_worker()
+        try:
+            yield cluster
+        finally:
+            for name in list(cluster.workers):
+                cluster.kill_worker(name)
+            processes.stop(cluster.web)
 
 
 @pytest.fixture(scope="module")

@@ -229,8 +229,7 @@ def duplicate_delivery(cluster, fault_redis, fault_storage, clip, tmp_path) -> N
     video_id = upload(cluster.url, clip).json()["id"]
     part, ffmpeg_pid = encoding(cluster, fault_redis.url, video_id, below=40)
     # Two more deliveries of the running part, to a worker that is free to start them at once.
-    broker_url = cluster.env.get("TRANSCODER_BROKER_URL", "")
-    celery = make_celery(Settings.from_env({}, redis_url=fault_redis.url, broker_url=broker_url))
+    celery = make_celery(Settings.from_env(cluster.env))
     for _ in range(2):
         celery.send_task(PART_TASK, args=(video_id, part), queue=redis_keys.FINALIZE_QUEUE)
     wait(lambda: runs(fault_redis.url, video_id).get(f"refused:{part}") == 2, 15, "both copies refused")

@@ -230,3 +230,35 @@ def test_the_rabbitmq_overlay_scales_the_same_worker_on_the_parts_queue_by_the_s
     (secret,) = auth["spec"]["secretTargetRef"]
     made = {g["name"] for g in yaml.safe_load((K8S / "kustomization.yaml").read_text())["secretGenerator"]}
     assert secret["name"] in made and secret["key"] == "TRANSCODER_BROKER_URL"
+
+
+def test_the_sqs_overlay_scales_the_same_worker_on_the_parts_queue_by_the_same_rule():
+    overlay = K8S / "overlays" / "sqs"
+    kustomization = yaml.safe_load((overlay / "kustomization.yaml").read_text())
+    assert kustomization["resources"][0] == "../.."
+    listed = {*kustomization["resources"][1:], *(p["path"] for p in kustomization["patches"])}
+    assert listed == {p.name for p in overlay.glob("*.yaml")} - {"kustomization.yaml"}
+    config = yaml.safe_load((overlay / "config-sqs.yaml").read_text())
+    assert config["metadata"]["name"] == by_kind("ConfigMap")["transcoder-config"]["metadata"]["name"]
+    settings = Settings.from_env({k: str(v) for k, v in config["data"].items()})
+    assert settings.broker_url == "sqs://"
+    patch = yaml.safe_load((overlay / "keda-sqs.yaml").read_text())
+    base = by_kind("ScaledObject")["worker"]
+    assert (patch["kind"], patch["metadata"]["name"]) == (base["kind"], base["metadata"]["name"])
+    (trigger,) = patch["spec"]["triggers"]
+    (redis_trigger,) = base["spec"]["triggers"]
+    # The queue the workers make: the installation's prefix, then the parts queue.
+    assert trigger["type"] == "aws-sqs-queue"
+    assert trigger["metadata"]["queueURL"] == settings.sqs_queue_prefix + redis_keys.PARTS_QUEUE
+    assert trigger["metadata"]["awsRegion"] == settings.sqs_region
+    assert trigger["metadata"]["queueLength"] == redis_trigger["metadata"]["listLength"]
+    assert trigger["metadata"]["scaleOnInFlight"] == "false"  # waiting messages only, as on Redis
+    auth = yaml.safe_load((overlay / "trigger-authentication.yaml").read_text())
+    assert trigger["authenticationRef"]["name"] == auth["metadata"]["name"]
+    made = {g["name"] for g in yaml.safe_load((K8S / "kustomization.yaml").read_text())["secretGenerator"]}
+    keys = {(s["parameter"], s["name"], s["key"]) for s in auth["spec"]["secretTargetRef"]}
+    assert keys == {
+        ("awsAccessKeyID", "transcoder-secrets", "AWS_ACCESS_KEY_ID"),
+        ("awsSecretAccessKey", "transcoder-secrets", "AWS_SECRET_ACCESS_KEY"),
+    }
+    assert {name for _, name, _ in keys} <= made
