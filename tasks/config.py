@@ -41,16 +41,19 @@ from transcoder.records import redis_keys
 from transcoder.records.redis_keys import FINALIZE_QUEUE, PARTS_QUEUE
 from transcoder.settings import Settings
 
+from . import sqs_transport
+
 PART_TASK = "tasks.transcode.part"
 CLOSE_TASK = "tasks.transcode.close"
 
 #: Seconds a stopping worker lets running encodes go on before handing them back.
 SOFT_SHUTDOWN_S = 30.0
-#: SQS: seconds one receive waits for a message before it answers empty (long polling: few
-#: requests while idle, and a message is taken the moment it arrives), and seconds a
-#: worker's poll of one queue waits while the worker is busy.
-SQS_WAIT_S = 10
-SQS_POLL_S = 0.2
+#: SQS: seconds one receive waits for a message before it answers empty (long polling: a
+#: message is taken the moment it arrives, and an idle worker asks about once a second),
+#: short because a worker receives for one queue at a time (``tasks.sqs_transport``); and
+#: seconds a queue that just had its turn waits, so the others have theirs first.
+SQS_WAIT_S = 1
+SQS_POLL_S = 2 * sqs_transport.TURN_S
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
@@ -108,6 +111,8 @@ def transport_options(settings: Settings) -> dict[str, Any]:
     installation's SQS_QUEUE_PREFIX.
     """
     kind = broker.kind(settings.broker_url)
+    if kind == "sqs":
+        sqs_transport.use()
     if kind == "redis":
         prefix = redis_keys.queue_key("")
         return {"visibility_timeout": settings.visibility_timeout, "global_keyprefix": prefix}

@@ -257,6 +257,12 @@ MUTANTS: tuple[Mutant, ...] = (
         ("tests/integration/test_brokers.py::test_videos_travel_on_the_broker_each_part_run_once",),
     ),
     Mutant(
+        "sqs_receives_on_every_queue_at_once",
+        "on SQS a worker receives for one queue at a time, so it holds no more than it runs",
+        (("tasks/sqs_transport.py", 'TRANSPORT_ALIASES["sqs"] = f"{__name__}:Transport"', "pass"),),
+        ("tests/faults/test_broker_faults.py::test_duplicate_delivery_on_another_broker",),
+    ),
+    Mutant(
         "sqs_visibility_default",
         "on SQS a held message comes back only after the hard kill (visibility timeout)",
         (("tasks/config.py", '"visibility_timeout": settings.visibility_timeout,\n        "wait_time_seconds"',
