@@ -11,9 +11,9 @@ help:
 	@echo "make autoscale  workers on this machine follow the queue (MAX=4 PER_WORKER=2)"
 	@echo "make flower  Celery's monitor on http://127.0.0.1:5555/ (FLOWER_PORT=...)"
 	@echo "make test    set up, then run the whole test suite"
-	@echo "make faults  the fault trials, 20 runs each, with a table of counts (into docs/reliability.md)"
+	@echo "make faults  the fault trials, 20 runs each on Redis, RabbitMQ and SQS, with a table of counts (into docs/reliability.md)"
 	@echo "make mutants each guarantee's mechanism switched off in turn: its trials and tests must fail; mutmut over the pure modules"
-	@echo "make bench   footage against encodes by hand (wall, CPU by phase, outputs); 1, 2, 4 workers; /healthz while encoding; live streams"
+	@echo "make bench   footage against encodes by hand (wall, CPU by phase, outputs); 1, 2, 4 workers; /healthz while encoding; live streams; each broker's round trip"
 	@echo "make lint    ruff check and format check"
 
 setup: system $(VENV)/.installed
@@ -76,8 +76,10 @@ clean:
 # Writes its table of counts into docs/reliability.md.
 faults: setup redis
 	@infra/setup-system.sh postgresql rabbitmq-server
+	@infra/ensure-postgres.sh
 	@infra/ensure-rabbitmq.sh
-	TRANSCODER_FAULT_TRIALS=20 TRANSCODER_FAULTS_WRITE_DOCS=1 $(BIN)/pytest tests/faults/test_faults.py tests/faults/test_catalog_faults.py tests/faults/test_broker_faults.py
+	TRANSCODER_FAULT_TRIALS=20 TRANSCODER_FAULT_BROKERS=redis,rabbitmq,sqs TRANSCODER_FAULTS_WRITE_DOCS=1 \
+	  $(BIN)/pytest tests/faults/test_faults.py tests/faults/test_catalog_faults.py
 
 # Every mechanism switched off in turn must be caught (table in docs/reliability.md); then
 # mutmut over each pure module against its own unit tests (table in the README).
@@ -86,7 +88,7 @@ mutants: setup redis
 	$(BIN)/python -m tests.mutants.pure --write-docs
 
 bench: setup redis
-	@infra/setup-system.sh postgresql
+	@infra/setup-system.sh postgresql rabbitmq-server
 	@infra/ensure-postgres.sh
 	@infra/ensure-rabbitmq.sh
 	$(BIN)/python -m tests.bench.pipeline
@@ -94,3 +96,4 @@ bench: setup redis
 	$(BIN)/python -m tests.bench.responsive
 	$(BIN)/python -m tests.bench.streams
 	$(BIN)/python -m tests.bench.library
+	$(BIN)/python -m tests.bench.brokers
