@@ -109,6 +109,11 @@ def test_the_depth_of_a_rabbitmq_queue_is_read_without_creating_one(sqs_endpoint
         }
         assert "never-declared" not in queues_of(settings.broker_url)
         broker.check(settings, client)
+        wrong = Settings(broker_url=settings.broker_url.replace("guest:guest@", "guest:wrong@"))
+        with pytest.raises(
+            ConfigError, match="BROKER_URL=amqp://guest:\\*\\*\\*@.* refused the user and password"
+        ):
+            broker.require(wrong, client)
     elsewhere = Settings(broker_url=f"amqp://guest:guest@127.0.0.1:{free_port()}/x")
     with pytest.raises(Unavailable, match="does not answer"):
         broker.check(elsewhere, client)

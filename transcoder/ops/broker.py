@@ -139,6 +139,8 @@ def _rabbitmq(url: str) -> amqp.Connection:
     )
     try:
         conn.connect()
+    except amqp.exceptions.AccessRefused as exc:
+        raise Unavailable(f"RabbitMQ refused the user and password in the URL: {exc}") from exc
     except (amqp.exceptions.AMQPError, OSError) as exc:
         raise Unavailable(f"The broker does not answer: {exc}") from exc
     return conn
