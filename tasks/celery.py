@@ -16,10 +16,13 @@ from transcoder.services import Services, build_services
 from transcoder.settings import Settings
 from transcoder.work import recovery
 
+from . import sqs_transport
 from .config import celery_config
 
 
 def make_celery(settings: Settings) -> Celery:
+    if broker.kind(settings.broker_url) == "sqs":
+        sqs_transport.use()
     celery = Celery("transcoder", include=["tasks.transcode", "tasks.sweeper"])
     celery.conf.update(celery_config(settings))
     celery.conf.transcoder_settings = settings

@@ -111,8 +111,6 @@ def transport_options(settings: Settings) -> dict[str, Any]:
     installation's SQS_QUEUE_PREFIX.
     """
     kind = broker.kind(settings.broker_url)
-    if kind == "sqs":
-        sqs_transport.use()
     if kind == "redis":
         prefix = redis_keys.queue_key("")
         return {"visibility_timeout": settings.visibility_timeout, "global_keyprefix": prefix}
