@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 from typing import Any
 
 from celery import Celery
-from celery.signals import celeryd_after_setup, worker_init, worker_process_init
+from celery.signals import (
+    celeryd_after_setup,
+    worker_init,
+    worker_process_init,
+    worker_ready,
+    worker_shutdown,
+)
 
 from transcoder.errors import ConfigError
 from transcoder.ops import broker
@@ -32,6 +39,7 @@ def make_celery(settings: Settings) -> Celery:
 app = make_celery(Settings.from_env())
 
 _services: Services | None = None
+_stop_keeping = threading.Event()
 
 
 def services() -> Services:
@@ -63,6 +71,21 @@ def _urgent_with_parts(instance: Any, **_: object) -> None:
     queues = instance.app.amqp.queues
     if PARTS_QUEUE in queues.consume_from and URGENT_QUEUE in queues:
         queues.select_add(queues[URGENT_QUEUE])
+
+
+@worker_ready.connect
+def _keep_sqs_messages(sender: Any, **_: object) -> None:
+    """On SQS, this worker keeps what it holds hidden from the others while it lives."""
+    settings = app.conf.transcoder_settings
+    if broker.kind(settings.broker_url) == "sqs":
+        hold = sqs_transport.hold_seconds(settings.lease_seconds)
+        channel_of = lambda: getattr(sender.task_consumer, "channel", None)  # noqa: E731
+        sqs_transport.keep_held(channel_of, broker.sqs_client(settings), hold, _stop_keeping)
+
+
+@worker_shutdown.connect
+def _stop_keeping_sqs_messages(**_: object) -> None:
+    _stop_keeping.set()
 
 
 @worker_process_init.connect

@@ -49,11 +49,12 @@ CLOSE_TASK = "tasks.transcode.close"
 #: Seconds a stopping worker lets running encodes go on before handing them back.
 SOFT_SHUTDOWN_S = 30.0
 #: SQS: seconds one receive waits for a message before it answers empty (long polling: a
-#: message is taken the moment it arrives, and an idle worker asks about once a second),
-#: short because a worker receives for one queue at a time (``tasks.sqs_transport``); and
-#: seconds a queue that just had its turn waits, so the others have theirs first.
-SQS_WAIT_S = 1
-SQS_POLL_S = 2 * sqs_transport.TURN_S
+#: message is taken the moment it arrives, and an idle worker asks each queue about six
+#: times a minute); and seconds between looks at a queue while the worker is busy (no
+#: request is made then, so a short wait costs nothing, and a slot that frees up is
+#: filled at once) or after an empty answer.
+SQS_WAIT_S = 10
+SQS_POLL_S = 0.01
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
@@ -106,9 +107,10 @@ def transport_options(settings: Settings) -> dict[str, Any]:
     Redis hands out again a message not acknowledged within the visibility timeout, so it
     outlasts any healthy run. RabbitMQ acknowledges for real (no timeout to outlast) and
     confirms each message it stored; an installation's queues are kept apart by its vhost.
-    SQS has a visibility timeout like Redis (at most 12 hours, checked by the settings),
-    set on each queue when a worker first makes it, and its queues are named with the
-    installation's SQS_QUEUE_PREFIX.
+    SQS has a visibility timeout like Redis, set on each queue when a worker first makes
+    it: a lease's length, which each live worker renews for what it holds
+    (``tasks.sqs_transport``), so a dead worker's messages come back as soon as its leases
+    lapse. Its queues are named with the installation's SQS_QUEUE_PREFIX.
     """
     kind = broker.kind(settings.broker_url)
     if kind == "redis":
@@ -119,7 +121,7 @@ def transport_options(settings: Settings) -> dict[str, Any]:
     options = {
         "region": settings.sqs_region,
         "queue_name_prefix": settings.sqs_queue_prefix,
-        "visibility_timeout": settings.visibility_timeout,
+        "visibility_timeout": sqs_transport.hold_seconds(settings.lease_seconds),
         "wait_time_seconds": SQS_WAIT_S,
         "polling_interval": SQS_POLL_S,
     }

@@ -72,7 +72,7 @@ def measure(broker: str, folder: Path, endpoint: str) -> dict[str, float]:
         env = environment(REDIS_URL, folder / "storage", **on_broker)
         try:
             start_worker(procs, env, f"bench-{broker}", "--concurrency", "2", "--without-gossip",
-                         "--without-mingle", "--loglevel", "WARNING")  # fmt: skip
+                         "--without-mingle")  # fmt: skip
             settings = Settings.from_env(env)
             celery = make_celery(settings)
             redis_keys.use(settings.redis_prefix)

@@ -56,7 +56,12 @@ def finished(cluster: Cluster, video_id: str, timeout: float = 120) -> dict:
         video = api(cluster, video_id)
         return video if video["state"] in ("ready", "failed", "canceled") else None
 
-    return wait(ended, timeout, f"video {video_id} ending")
+    try:
+        return wait(ended, timeout, f"video {video_id} ending")
+    except AssertionError as exc:
+        parts = requests.get(f"{cluster.url}/api/videos/{video_id}/parts", timeout=10).json()["parts"]
+        states = ", ".join(f"{p['id']}: {p['state']} ({p['attempts']} attempts)" for p in parts)
+        raise AssertionError(f"{exc}; its parts: {states}") from None
 
 
 def assert_clean_ready(cluster: Cluster, storage: Path, video_id: str, tmp_path: Path) -> None:

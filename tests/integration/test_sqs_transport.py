@@ -1,0 +1,54 @@
+"""On SQS a live worker keeps hiding what it holds, and what a dead one held shows again soon:
+a message received and not acknowledged stays hidden while its holder renews it, past the
+queue's short visibility timeout, and shows again within that timeout once renewals stop
+(the worker died). Real kombu channel, real SQS API (moto's server, over HTTP)."""
+
+import threading
+import time
+
+import pytest
+from kombu import Connection
+
+from tasks import sqs_transport
+from tests.brokers import drop_sqs_queues, sqs_client, sqs_settings
+from tests.processes import wait_for
+from transcoder.ops import broker
+from transcoder.settings import Settings
+
+HOLD_S = 1
+
+
+@pytest.fixture
+def sqs(sqs_endpoint):
+    settings = Settings(**sqs_settings(sqs_endpoint, "keep"))
+    yield settings
+    drop_sqs_queues(sqs_endpoint, settings.sqs_queue_prefix)
+
+
+def visible(client, url: str) -> int:
+    attributes = client.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
+    return int(attributes["Attributes"]["ApproximateNumberOfMessages"])
+
+
+def test_a_held_message_stays_hidden_while_renewed_and_shows_once_its_holder_stops(sqs, sqs_endpoint):
+    sqs_transport.use()
+    options = {"queue_name_prefix": sqs.sqs_queue_prefix, "region": sqs.sqs_region, "is_secure": False,
+               "visibility_timeout": HOLD_S, "wait_time_seconds": 0}  # fmt: skip
+    host = sqs_endpoint.removeprefix("http://")
+    with Connection(f"sqs://test-access-key:test-secret-key@{host}", transport_options=options) as conn:
+        channel = conn.channel()
+        assert isinstance(channel, sqs_transport.Channel)
+        channel.queue_declare("held")
+        channel.basic_publish(channel.prepare_message("encode me"), exchange="", routing_key="held")
+        message = channel.basic_get("held", no_ack=False)
+        assert message is not None and channel.held()
+        client, url = sqs_client(sqs_endpoint), channel._new_queue("held")
+        stop = threading.Event()
+        sqs_transport.keep_held(lambda: channel, broker.sqs_client(sqs), HOLD_S, stop)
+        # Three times the queue's visibility timeout: renewed, never shown to another worker.
+        until = time.monotonic() + 3 * HOLD_S
+        while time.monotonic() < until:
+            assert visible(client, url) == 0
+            time.sleep(0.1)
+        stop.set()  # its worker is gone
+        wait_for(lambda: visible(client, url) == 1, 5 * HOLD_S, "the dead worker's message showing again")
