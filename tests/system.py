@@ -8,8 +8,10 @@ worker processes and one web server, shared by the whole session. Nothing is fak
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import socket
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,7 +21,8 @@ import pytest
 import redis
 
 from tests.accounts import make_users
-from tests.processes import Processes, catalog_url, environment, start_web, start_worker
+from tests.processes import Processes, catalog_url, environment, start_web, start_worker, wait_for
+from transcoder.records import redis_keys
 from transcoder.settings import Settings
 
 REDIS_URL = os.environ.get("TRANSCODER_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -160,3 +163,22 @@ def side_system(root: Path, database: int, **settings: str) -> Iterator[SideSyst
     finally:
         processes.stop_all()
         client.flushdb()
+
+
+def each_part_ran_once(client: redis.Redis, ids: list[str]) -> set[str]:
+    """Each part of each video ran once and each video was closed once (by the part whose end
+    ended it); returns the workers that ran the parts."""
+
+    def runs(video_id: str) -> dict[str, int]:
+        return {k.decode(): int(v) for k, v in client.hgetall(redis_keys.runs_key(video_id)).items()}
+
+    # `ready` is published by the last part; the close it enqueued runs just after.
+    wait_for(lambda: all(runs(v).get("close") for v in ids), 30, "videos closed")
+    time.sleep(1.5)  # time for any extra close to land, were one ever sent
+    used = set()
+    for video_id in ids:
+        stored = json.loads(client.get(redis_keys.video_key(video_id)))
+        assert runs(video_id) == {p["id"]: 1 for p in stored["parts"]} | {"close": 1}
+        assert all(p["attempts"] == 1 for p in stored["parts"]), stored["parts"]
+        used |= {p["worker"] for p in stored["parts"]}
+    return used

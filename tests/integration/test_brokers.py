@@ -3,9 +3,7 @@ every message on a vhost or queues of the test's own, each part run once, while 
 the rest (the documents, leases, progress). The operators' tools read the queue from the
 broker, and a broker that cannot be used is refused at start, with the setting named."""
 
-import json
 import subprocess
-import time
 from collections.abc import Iterator
 
 import amqp
@@ -14,10 +12,10 @@ import redis
 import requests
 
 from tests.brokers import broker_settings, queues_of, sqs_client, sqs_queues
-from tests.processes import BIN, Processes, environment, free_port, start_web, start_worker, wait_for
+from tests.processes import BIN, Processes, environment, free_port, start_web, start_worker
 from tests.proxy import Relay
 from tests.requests_to_api import upload, wait_terminal
-from tests.system import REDIS_URL
+from tests.system import REDIS_URL, each_part_ran_once
 from transcoder.errors import ConfigError, Unavailable
 from transcoder.ops import broker
 from transcoder.records import redis_keys
@@ -67,18 +65,7 @@ def test_videos_travel_on_the_broker_each_part_run_once(on_broker, lavfi_clip, t
         videos = [wait_terminal(url, video_id) for video_id in ids]
         assert [v["state"] for v in videos] == ["ready", "ready"], videos
 
-        def runs(video_id: str) -> dict[str, int]:
-            return {k.decode(): int(v) for k, v in client.hgetall(redis_keys.runs_key(video_id)).items()}
-
-        wait_for(lambda: all(runs(v).get("close") for v in ids), 30, "videos closed")
-        time.sleep(1.5)  # time for any extra close to land, were one ever sent
-        used = set()
-        for video_id in ids:
-            stored = json.loads(client.get(redis_keys.video_key(video_id)))
-            assert runs(video_id) == {p["id"]: 1 for p in stored["parts"]} | {"close": 1}
-            assert all(p["attempts"] == 1 for p in stored["parts"])
-            used |= {p["worker"].split("@")[0] for p in stored["parts"]}
-        assert used == workers
+        assert {name.split("@")[0] for name in each_part_ran_once(client, ids)} == workers
         ready = requests.get(f"{url}/readyz", timeout=10).json()
         assert ready["checks"]["broker"] == "ok", ready
         metrics = requests.get(f"{url}/metrics", timeout=10).text

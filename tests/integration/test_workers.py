@@ -2,35 +2,18 @@
 spread over both, and each video is closed exactly once."""
 
 import json
-import time
 
 from tests.clips import make_clip
-from tests.processes import wait_for
 from tests.requests_to_api import upload, wait_terminal
+from tests.system import each_part_ran_once
 from transcoder.records import redis_keys
 
 
 def test_two_workers_share_jobs_and_run_each_part_once(system, workers, redis_client, lavfi_clip):
     ids = [upload(system, lavfi_clip).json()["id"] for _ in range(3)]
     videos = [wait_terminal(system, video_id) for video_id in ids]
-
-    def runs(video_id: str) -> dict[str, int]:
-        return {k.decode(): int(v) for k, v in redis_client.hgetall(redis_keys.runs_key(video_id)).items()}
-
-    # `ready` is published by the last part; the close it enqueued runs just after.
-    wait_for(lambda: all(runs(v).get("close") for v in ids), 30, "videos closed")
-    time.sleep(1.5)  # time for any extra close to land, were one ever sent
-    used = set()
-    for video in videos:
-        assert video["state"] == "ready"
-        # Each part ran once, and the video was closed once: by the part whose end ended it.
-        stored = json.loads(redis_client.get(redis_keys.video_key(video["id"])))
-        expected = {p["id"]: 1 for p in stored["parts"]} | {"close": 1}
-        assert runs(video["id"]) == expected
-        for entry in stored["parts"]:
-            assert entry["attempts"] == 1
-            used.add(entry["worker"])
-    assert used == set(workers)
+    assert [v["state"] for v in videos] == ["ready"] * 3
+    assert each_part_ran_once(redis_client, ids) == set(workers)
 
 
 def test_one_long_video_is_spread_over_both_workers(system, workers, redis_client, tmp_path):
