@@ -6,6 +6,7 @@ from __future__ import annotations
 import configparser
 import re
 import shlex
+import tomllib
 from dataclasses import fields
 from pathlib import Path
 
@@ -197,7 +198,13 @@ def test_the_image_installs_the_wheel_built_from_the_package_sources():
     assert copied == set(PACKAGE_SOURCES)
     assert re.search(r"(?m)^RUN pip wheel .*--no-deps .*--wheel-dir /wheels \.$", build)
     assert "COPY --from=wheel /wheels /wheels" in runtime
-    assert re.search(r"pip install --no-cache-dir /wheels/\*\.whl", runtime)
+    # The wheel, with SQS's extra only where it is asked for, by the name pyproject.toml gives it.
+    assert 'wheel="$(ls /wheels/*.whl)" && pip install --no-cache-dir "$wheel${EXTRAS:+[$EXTRAS]}"' in runtime
+    assert 'ARG EXTRAS=""' in runtime
+    assert (
+        "sqs"
+        in tomllib.loads((INFRA.parent / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    )
     assert "pip install ." not in runtime and "COPY transcoder" not in runtime
 
 
