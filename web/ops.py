@@ -36,8 +36,8 @@ class ClusterCollector(Collector):
             queues = broker.waiting(
                 self.svc.settings, self.svc.redis, broker.queues(self.svc.settings.broker_url)
             )
-        except Unavailable:
-            queues = {}  # /readyz says why
+        except TranscoderError:
+            queues = {}  # unreachable, or its keys gone: /readyz says why
         snap = metrics.read_figures(self.svc.redis, self.svc.videos, queues)
         yield _family(
             GaugeMetricFamily, "queue_depth", "Messages waiting in each queue.", "queue", snap.queues
