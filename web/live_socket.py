@@ -98,7 +98,10 @@ def _read(app: Flask, ws: Server, follower: Follower, send: Any) -> None:
     except ConnectionClosed:
         pass
     finally:
-        live.hub().close(follower)
+        # This thread has no app context of its own: without one the hub cannot be found,
+        # the stream would never learn its client went, and its place would stay taken.
+        with app.app_context():
+            live.hub().close(follower)
 
 
 def apply_message(follower: Follower, text: str | bytes) -> dict[str, Any] | None:

@@ -177,6 +177,22 @@ def test_per_client_cap_idle_timeout_and_held_connections(tmp_path, lavfi_clip):
             "a closed stream's place freed",
         )
 
+        # The same for WebSockets: a client that closes its socket frees its place at once.
+        def three_sockets_fit() -> bool:
+            opened = []
+            try:
+                for _ in range(3):
+                    opened.append(ws_connect(side.url))
+                return True
+            except websocket.WebSocketBadStatusException:
+                return False
+            finally:
+                for ws in opened:
+                    ws.close()
+
+        for _ in range(3):  # each round's three are closed before the next opens
+            wait_for(three_sockets_fit, 20, "closed WebSockets' places freed")
+
         # 300 connections that send half their headers, or nothing at all.
         host, port = side.url.removeprefix("http://").split(":")
         held = []

@@ -257,6 +257,13 @@ MUTANTS: tuple[Mutant, ...] = (
         ("tests/integration/test_brokers.py::test_videos_travel_on_the_broker_each_part_run_once",),
     ),
     Mutant(
+        "closed_websocket_keeps_its_place",
+        "a WebSocket its client closed ends its stream and frees its place under the per-client cap",
+        (("web/live_socket.py", "with app.app_context():\n            live.hub().close(follower)",
+          "if True:\n            live.hub().close(follower)"),),
+        ("tests/integration/test_live.py::test_per_client_cap_idle_timeout_and_held_connections",),
+    ),
+    Mutant(
         "sqs_worker_keeps_what_it_cannot_start",
         "on SQS a worker hands back at once what a poll brought beyond its free slots",
         (("tasks/sqs_transport.py", "if free is None or len(received) <= free:", "if True:"),),
