@@ -257,6 +257,14 @@ MUTANTS: tuple[Mutant, ...] = (
         ("tests/integration/test_brokers.py::test_videos_travel_on_the_broker_each_part_run_once",),
     ),
     Mutant(
+        "late_copy_starts_a_fourth_attempt",
+        "a copy that comes before the sweeper never starts a part past TRANSCODER_MAX_ATTEMPTS",
+        (("transcoder/records/transitions.py", 'entry["state"] == PartState.RUNNING and max_attempts is not None',
+          "False"),),
+        ("tests/unit/records/test_transitions.py",),
+        quick=True,
+    ),
+    Mutant(
         "closed_websocket_keeps_its_place",
         "a WebSocket its client closed ends its stream and frees its place under the per-client cap",
         (("web/live_socket.py", "with app.app_context():\n            live.hub().close(follower)",

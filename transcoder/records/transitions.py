@@ -98,10 +98,20 @@ def dispatchable(video: Video) -> list[str]:
 # --- transitions: each returns True when it changed the document -------------
 
 
-def start_part(video: Video, part_id: str, worker: str, now: float | None = None) -> bool:
-    """Mark a part running; a finished one, or a join still waiting for its parts, is left alone."""
+def start_part(
+    video: Video, part_id: str, worker: str, now: float | None = None, max_attempts: int | None = None
+) -> bool:
+    """Mark a part running; a finished one, or a join still waiting for its parts, is left alone.
+
+    A part still marked running had a run that died (its lease, which this run now holds,
+    lapsed). A copy of its message may come before the sweeper has counted that loss; it
+    starts the part again only while attempts are left, so the last lost attempt is the
+    sweeper's to record as a failure ("worker lost"), never a fourth start.
+    """
     entry = part(video, part_id)
     if entry["state"] in PART_TERMINAL or video["state"] in TERMINAL or not entry["released"]:
+        return False
+    if entry["state"] == PartState.RUNNING and max_attempts is not None and entry["attempts"] >= max_attempts:
         return False
     # Progress is kept from an earlier attempt: a bar never goes back.
     entry.update(state=PartState.RUNNING, retry_at=None, fps=None, eta_seconds=None, worker=worker)

@@ -63,7 +63,7 @@ def run(services: Services, video_id: str, part_id: str, worker: str) -> Outcome
         return Outcome()
     try:
         video, started = services.videos.update(
-            video_id, lambda v: transitions.start_part(v, part_id, worker, time.time())
+            video_id, lambda v: transitions.start_part(v, part_id, worker, time.time(), settings.max_attempts)
         )
         entry = states.part(video, part_id)
         if not started:

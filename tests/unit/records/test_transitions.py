@@ -100,6 +100,15 @@ def test_a_finished_part_is_not_started_again():
     assert states.part(video, "v00")["attempts"] == 1
 
 
+def test_a_late_copy_restarts_a_part_whose_run_died_only_while_attempts_are_left():
+    video = fresh()
+    for attempt in (1, 2, 3):  # each run dies; a copy of its message comes before the sweeper
+        assert transitions.start_part(video, "v00", f"w{attempt}", max_attempts=3)
+        assert states.part(video, "v00")["attempts"] == attempt
+    assert not transitions.start_part(video, "v00", "w4", max_attempts=3)
+    assert states.part(video, "v00")["attempts"] == 3  # the sweeper fails it: worker lost 3 times
+
+
 def test_failed_part_fails_the_video_naming_its_renditions_and_keeps_the_others():
     video = fresh()
     run(video, "a64")
