@@ -11,16 +11,19 @@ logs=var/log
 
 infra/check-port.sh
 infra/ensure-redis.sh
-# SQS as the broker: kombu receives through pycurl, installed only for those who choose it.
+# RabbitMQ or SQS as the broker must answer now: otherwise one line naming
+# TRANSCODER_BROKER_URL, and no start. (The Redis broker is the Redis just checked.)
+# SQS: kombu receives through pycurl, installed only for those who choose it.
 case "${TRANSCODER_BROKER_URL:-}" in
   sqs://*)
     if ! "$bin/python" -c "import pycurl" 2>/dev/null; then
       echo "Installing pycurl for SQS (log: var/log/setup.log)"
       "$bin/pip" install -e '.[sqs]' >>var/log/setup.log 2>&1 || { tail -n 20 var/log/setup.log; exit 1; }
-    fi ;;
+    fi
+    "$bin/python" -m transcoder.ops.broker ;;
+  amqp://* | amqps://*)
+    "$bin/python" -m transcoder.ops.broker ;;
 esac
-# RabbitMQ or SQS must answer now: otherwise one line naming TRANSCODER_BROKER_URL, and no start.
-"$bin/python" -m transcoder.ops.broker
 "$bin/python" -m transcoder.ops.durability || true   # a warning at most, never a reason to stop
 
 pids=()
