@@ -219,17 +219,24 @@ def _unit(path: Path) -> configparser.ConfigParser:
     return parser
 
 
-def test_the_rabbitmq_overlay_scales_the_same_worker_on_the_parts_queue_by_the_same_rule():
-    overlay = K8S / "overlays" / "rabbitmq"
+def overlay_trigger(overlay: Path, patch_name: str) -> tuple[dict, dict]:
+    """An overlay of the base manifests lists every file it holds and patches the base's
+    ScaledObject with one trigger: (that trigger, the base's Redis trigger)."""
     kustomization = yaml.safe_load((overlay / "kustomization.yaml").read_text())
     assert kustomization["resources"][0] == "../.."
     listed = {*kustomization["resources"][1:], *(p["path"] for p in kustomization["patches"])}
     assert listed == {p.name for p in overlay.glob("*.yaml")} - {"kustomization.yaml"}
-    patch = yaml.safe_load((overlay / "keda-rabbitmq.yaml").read_text())
+    patch = yaml.safe_load((overlay / patch_name).read_text())
     base = by_kind("ScaledObject")["worker"]
     assert (patch["kind"], patch["metadata"]["name"]) == (base["kind"], base["metadata"]["name"])
     (trigger,) = patch["spec"]["triggers"]
     (redis_trigger,) = base["spec"]["triggers"]
+    return trigger, redis_trigger
+
+
+def test_the_rabbitmq_overlay_scales_the_same_worker_on_the_parts_queue_by_the_same_rule():
+    overlay = K8S / "overlays" / "rabbitmq"
+    trigger, redis_trigger = overlay_trigger(overlay, "keda-rabbitmq.yaml")
     assert trigger["type"] == "rabbitmq" and trigger["metadata"]["queueName"] == redis_keys.PARTS_QUEUE
     assert trigger["metadata"]["value"] == redis_trigger["metadata"]["listLength"]
     auth = yaml.safe_load((overlay / "trigger-authentication.yaml").read_text())
@@ -241,19 +248,11 @@ def test_the_rabbitmq_overlay_scales_the_same_worker_on_the_parts_queue_by_the_s
 
 def test_the_sqs_overlay_scales_the_same_worker_on_the_parts_queue_by_the_same_rule():
     overlay = K8S / "overlays" / "sqs"
-    kustomization = yaml.safe_load((overlay / "kustomization.yaml").read_text())
-    assert kustomization["resources"][0] == "../.."
-    listed = {*kustomization["resources"][1:], *(p["path"] for p in kustomization["patches"])}
-    assert listed == {p.name for p in overlay.glob("*.yaml")} - {"kustomization.yaml"}
+    trigger, redis_trigger = overlay_trigger(overlay, "keda-sqs.yaml")
     config = yaml.safe_load((overlay / "config-sqs.yaml").read_text())
     assert config["metadata"]["name"] == by_kind("ConfigMap")["transcoder-config"]["metadata"]["name"]
     settings = Settings.from_env({k: str(v) for k, v in config["data"].items()})
     assert settings.broker_url == "sqs://"
-    patch = yaml.safe_load((overlay / "keda-sqs.yaml").read_text())
-    base = by_kind("ScaledObject")["worker"]
-    assert (patch["kind"], patch["metadata"]["name"]) == (base["kind"], base["metadata"]["name"])
-    (trigger,) = patch["spec"]["triggers"]
-    (redis_trigger,) = base["spec"]["triggers"]
     # The queue the workers make: the installation's prefix, then the parts queue.
     assert trigger["type"] == "aws-sqs-queue"
     assert trigger["metadata"]["queueURL"] == settings.sqs_queue_prefix + redis_keys.PARTS_QUEUE
