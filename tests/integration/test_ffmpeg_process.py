@@ -89,7 +89,7 @@ def test_a_stalled_ffmpeg_is_killed(marker):
     time.sleep(0.5)
     os.kill(pid, signal.SIGSTOP)
     stopped_at = time.monotonic()
-    outcome["thread"].join(10)
+    outcome["thread"].join(1.0 + 1.5 + 2)  # the bound below, and time to see it missed
     assert isinstance(outcome.get("error"), Stalled), outcome
     assert outcome["ended"] - stopped_at < 1.0 + 1.5
     assert not pids_with(marker)
@@ -103,7 +103,7 @@ def test_a_cancel_kills_ffmpeg_at_once(marker):
     time.sleep(0.5)
     asked.set()
     at = time.monotonic()
-    outcome["thread"].join(10)
+    outcome["thread"].join(1.0 + 2)  # the bound below, and time to see it missed
     assert isinstance(outcome.get("error"), Canceled), outcome
     assert outcome["ended"] - at < 1.0
     assert not pids_with(marker)

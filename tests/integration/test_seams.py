@@ -5,6 +5,7 @@ Each clip is uploaded through the API and encoded by the real workers in time
 chunks; the joined MP4 of every rendition is then measured with ffmpeg.
 """
 
+import functools
 import json
 import subprocess
 from pathlib import Path
@@ -58,8 +59,9 @@ def spans(path: Path) -> dict[str, tuple[float, float]]:
     return found
 
 
+@functools.cache
 def flashes(path: Path) -> list[float]:
-    """Times of the white frames."""
+    """Times of the white frames (read once per file: each check asks again)."""
     out = subprocess.run(
         ["ffprobe", "-v", "error", "-f", "lavfi", f"movie={path},signalstats", "-show_entries",
          "frame=pts_time:frame_tags=lavfi.signalstats.YAVG", "-of", "csv=p=0"],
@@ -69,8 +71,9 @@ def flashes(path: Path) -> list[float]:
     return [float(t) for t, yavg in rows if float(yavg) > 200]
 
 
+@functools.cache
 def beeps(path: Path) -> list[float]:
-    """Times the beeps start (where silence ends)."""
+    """Times the beeps start (where silence ends; read once per file)."""
     out = subprocess.run(
         ["ffmpeg", "-nostdin", "-v", "info", "-i", str(path), "-af", "silencedetect=n=-40dB:d=0.2",
          "-f", "null", "-"], capture_output=True, text=True,

@@ -85,7 +85,9 @@ def run_tests(root: Path, tests: list[str], timeout: float) -> tuple[list[str], 
     report = root / "report.xml"
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRANSCODER_")}
     env.update(TRANSCODER_TEST_REDIS_URL=NESTED_REDIS_URL, TRANSCODER_FAULT_TRIALS="1")
-    argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--junitxml", str(report), *tests]
+    # Hypothesis's pytest plugin costs half a second at every start and is not needed for @given.
+    argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:hypothesispytest",
+            "--junitxml", str(report), *tests]  # fmt: skip
     try:
         done = subprocess.run(argv, cwd=root, env=env, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
