@@ -3,7 +3,7 @@
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: help setup system port redis run worker autoscale flower test lint format clean bench faults mutants
+.PHONY: help setup system port redis run worker autoscale flower test lint format clean bench faults fuzz mutants
 
 help:
 	@echo "make run     set up, then start Redis (if none answers), one worker and the web app"
@@ -12,6 +12,7 @@ help:
 	@echo "make flower  Celery's monitor on http://127.0.0.1:5555/ (FLOWER_PORT=...)"
 	@echo "make test    set up, then run the whole test suite"
 	@echo "make faults  the fault trials, 20 runs each on Redis, RabbitMQ and SQS, with a table of counts (into docs/reliability.md)"
+	@echo "make fuzz    every parser of client input fed 20,000 hostile values (make test: 1,000)"
 	@echo "make mutants each guarantee's mechanism switched off in turn: its trials and tests must fail; mutmut over the pure modules"
 	@echo "make bench   footage against encodes by hand (wall, CPU by phase, outputs); 1, 2, 4 workers; /healthz while encoding; live streams; each broker's round trip"
 	@echo "make lint    ruff check and format check"
@@ -80,6 +81,10 @@ faults: setup redis
 	@infra/ensure-rabbitmq.sh
 	TRANSCODER_FAULT_TRIALS=20 TRANSCODER_FAULT_BROKERS=redis,rabbitmq,sqs TRANSCODER_FAULTS_WRITE_DOCS=1 \
 	  $(BIN)/pytest tests/faults/test_faults.py tests/faults/test_catalog_faults.py
+
+# Twenty times the hostile values `make test` sends to every parser of client input.
+fuzz: setup redis
+	TRANSCODER_FUZZ_EXAMPLES=20000 $(BIN)/pytest tests/integration/test_fuzz.py
 
 # Every mechanism switched off in turn must be caught (table in docs/reliability.md); then
 # mutmut over each pure module against its own unit tests (table in the README).

@@ -1,4 +1,5 @@
-"""Every parser of client input, fed thousands of hostile values by Hypothesis: ids,
+"""Every parser of client input, fed a thousand hostile values by Hypothesis (`make fuzz`:
+twenty thousand): ids,
 cursors, Last-Event-ID, HLS and file names, byte ranges, query strings, form fields and
 WebSocket messages. None may answer 500, and none may leave a stream counted open.
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import os
 from urllib.parse import quote
 
 import pytest
@@ -24,7 +26,10 @@ from web import create_app
 
 pytestmark = pytest.mark.integration
 
-CASES = settings(max_examples=2000, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+#: Hostile values per parser: 1,000 in `make test`, 20,000 in `make fuzz`; a tenth as many
+#: multipart forms, each of which costs more.
+EXAMPLES = int(os.environ.get("TRANSCODER_FUZZ_EXAMPLES", "1000"))
+CASES = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
 
 #: Text as clients send it: any character, the ones parsers choke on most often.
 TEXT = st.one_of(
@@ -174,7 +179,8 @@ def test_event_streams(app, last_event_id, videos):
     assert streams_open(app) == before
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+@settings(max_examples=max(EXAMPLES // 10, 1), deadline=None, suppress_health_check=list(HealthCheck),
+          database=None)  # fmt: skip
 @given(field=TEXT, filename=TEXT, body=st.binary(max_size=64))
 def test_upload_form_fields(app, field, filename, body):
     client = client_of(app)
