@@ -7,6 +7,7 @@ import time
 import pytest
 import requests
 
+from tests.clips import make_clip
 from tests.requests_to_api import send_half_an_upload, upload, wait_terminal
 from tests.system import recorded
 
@@ -48,11 +49,22 @@ NAMES = [
 ]
 
 
+@pytest.fixture(scope="module")
+def named(system, tmp_path_factory) -> dict[str, str]:
+    """One short clip uploaded under every name at once, so the workers take them side by side:
+    each name's video id."""
+    clip = make_clip(tmp_path_factory.mktemp("named") / "clip.mp4", size="320x180", seconds=2, audio=True)
+    ids = {}
+    for sent, _ in NAMES:
+        created = upload(system, clip, name=sent)
+        assert created.status_code == 201, created.text
+        ids[sent] = created.json()["id"]
+    return ids
+
+
 @pytest.mark.parametrize("sent,kept", NAMES, ids=range(len(NAMES)))
-def test_file_names_are_only_escaped_metadata(system, data_dir, storage_dir, sent, kept):
-    created = upload(system, data_dir / "bikes.mp4", name=sent)
-    assert created.status_code == 201
-    video = wait_terminal(system, created.json()["id"])
+def test_file_names_are_only_escaped_metadata(system, named, storage_dir, sent, kept):
+    video = wait_terminal(system, named[sent])
     assert video["state"] == "ready" and video["filename"] == kept
     assert sorted(p.name for p in storage_dir.iterdir()) == ["videos"]
     download = requests.get(system + video["renditions"][0]["url"] + "?download=1", timeout=10)
