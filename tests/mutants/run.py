@@ -68,7 +68,10 @@ def lanes(mutants: list[Mutant], quick: bool) -> list[list[Mutant]]:
     """The mutants in three lanes that run side by side: those whose tests share the nested
     Redis database take turns in one; the others are dealt into two more. The timed tests
     among them (the ffmpeg watch) miss their bound by seconds when their mechanism is off,
-    so sharing the cores does not change a verdict."""
+    so sharing the cores does not change a verdict. A full run (`make mutants`) keeps one
+    lane: its fault trials time a mid-encode fault against the whole machine's pace."""
+    if not quick:
+        return [mutants]
     shared = [m for m in mutants if not all(t.startswith(ALONE) for t in tests_for(m, quick))]
     alone = [m for m in mutants if m not in shared]
     return [lane for lane in (shared, alone[0::2], alone[1::2]) if lane]
