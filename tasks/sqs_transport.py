@@ -14,9 +14,8 @@ So this channel delivers only as many of the messages a poll brings as the worke
 now, and makes the others visible again at once; and each queue's visibility timeout is
 short (a part's lease, ``TRANSCODER_LEASE_SECONDS``), while every live worker keeps what it
 holds hidden by renewing it (``keep_held``). A killed worker's messages come back within
-that time, as its parts' leases lapse; what it was
-running the sweeper sends again once the part's lease lapses, and the copy that comes
-back finds the part done or running elsewhere.
+that time, as its parts' leases lapse; what it was running the sweeper sends again too,
+and whichever copy comes second finds the part done or running elsewhere.
 """
 
 from __future__ import annotations
