@@ -7,7 +7,10 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import requests
@@ -107,6 +110,37 @@ def trial(name: str):
         return run
 
     return wrap
+
+
+@contextmanager
+def slowed(pid: int, running_s: float = 0.1, paused_s: float = 0.4) -> Iterator[None]:
+    """Hold a process to a fifth of its pace while the block runs, by stopping and continuing
+    it in turn, then let it go. A part's ffmpeg so held stays at work for longer than any
+    delivery the block waits for, however fast the machine encodes, and still reports
+    progress often enough never to be taken for a stall."""
+    done = threading.Event()
+
+    def hold() -> None:
+        while not done.is_set():
+            try:
+                os.kill(pid, signal.SIGSTOP)
+                done.wait(paused_s)
+                os.kill(pid, signal.SIGCONT)
+            except ProcessLookupError:
+                return
+            done.wait(running_s)
+
+    holder = threading.Thread(target=hold, daemon=True)
+    holder.start()
+    try:
+        yield
+    finally:
+        done.set()
+        holder.join()
+        try:
+            os.kill(pid, signal.SIGCONT)
+        except ProcessLookupError:
+            pass
 
 
 def kill_and_time_orphan(victim: int, ffmpeg_pid: int) -> float:

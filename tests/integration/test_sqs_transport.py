@@ -1,7 +1,9 @@
-"""On SQS a live worker keeps hiding what it holds, and what a dead one held shows again soon:
-a message received and not acknowledged stays hidden while its holder renews it, past the
-queue's short visibility timeout, and shows again within that timeout once renewals stop
-(the worker died). Real kombu channel, real SQS API (moto's server, over HTTP)."""
+"""On SQS a worker holds only what it can start, keeps hiding what it holds, and what a dead one
+held shows again soon: messages a poll brought beyond the worker's free slots are visible to
+the others at once; a message received and not acknowledged stays hidden while its holder
+renews it, past the queue's short visibility timeout, and shows again within that timeout
+once renewals stop (the worker died). Real kombu channel, real SQS API (moto's server, over
+HTTP)."""
 
 import threading
 import time
@@ -30,12 +32,34 @@ def visible(client, url: str) -> int:
     return int(attributes["Attributes"]["ApproximateNumberOfMessages"])
 
 
-def test_a_held_message_stays_hidden_while_renewed_and_shows_once_its_holder_stops(sqs, sqs_endpoint):
+def connection(sqs: Settings, endpoint: str) -> Connection:
     sqs_transport.use()
     options = {"queue_name_prefix": sqs.sqs_queue_prefix, "region": sqs.sqs_region, "is_secure": False,
                "visibility_timeout": HOLD_S, "wait_time_seconds": 0}  # fmt: skip
-    host = sqs_endpoint.removeprefix("http://")
-    with Connection(f"sqs://test-access-key:test-secret-key@{host}", transport_options=options) as conn:
+    return Connection(f"sqs://test-access-key:test-secret-key@{endpoint.removeprefix('http://')}",
+                      transport_options=options)  # fmt: skip
+
+
+def test_what_a_poll_brings_beyond_the_free_slots_is_handed_back_at_once(sqs, sqs_endpoint):
+    with connection(sqs, sqs_endpoint) as conn:
+        channel = conn.channel()
+        channel.queue_declare("parts")
+        for n in range(3):
+            channel.basic_publish(channel.prepare_message(f"part {n}"), exchange="", routing_key="parts")
+        started: list[str] = []
+        channel.basic_qos(prefetch_count=1)  # a worker with one free slot
+        channel.basic_consume("parts", False, lambda message: started.append(message.body), "worker")
+        client, url = sqs_client(sqs_endpoint), channel._new_queue("parts")
+        # One poll brings all three, each hidden for a minute unless handed back.
+        polled = client.receive_message(QueueUrl=url, MaxNumberOfMessages=3, VisibilityTimeout=60)
+        assert len(polled["Messages"]) == 3
+        channel._on_messages_ready(url, "parts", polled)
+        assert len(started) == 1 and len(channel.held()) == 1
+        assert visible(client, url) == 2, "what the worker cannot start now stays hidden from the others"
+
+
+def test_a_held_message_stays_hidden_while_renewed_and_shows_once_its_holder_stops(sqs, sqs_endpoint):
+    with connection(sqs, sqs_endpoint) as conn:
         channel = conn.channel()
         assert isinstance(channel, sqs_transport.Channel)
         channel.queue_declare("held")

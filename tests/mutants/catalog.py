@@ -275,7 +275,10 @@ MUTANTS: tuple[Mutant, ...] = (
         "sqs_worker_keeps_what_it_cannot_start",
         "on SQS a worker hands back at once what a poll brought beyond its free slots",
         (("tasks/sqs_transport.py", "if free is None or len(received) <= free:", "if True:"),),
-        ("tests/faults/test_broker_faults.py::test_duplicate_delivery_on_another_broker",),
+        (
+            "tests/integration/test_sqs_transport.py::test_what_a_poll_brings_beyond_the_free_slots_is_handed_back_at_once",
+            "tests/faults/test_broker_faults.py::test_duplicate_delivery_on_another_broker",
+        ),
     ),
     Mutant(
         "sqs_held_messages_not_renewed",
