@@ -250,7 +250,11 @@ def duplicate_delivery(cluster, fault_redis, fault_storage, clip, tmp_path) -> N
     with slowed(ffmpeg_pid):
         for _ in range(2):
             celery.send_task(PART_TASK, args=(video_id, part), queue=redis_keys.FINALIZE_QUEUE)
-        wait(lambda: runs(fault_redis.url, video_id).get(f"refused:{part}") == 2, 15, "both copies refused")
+        wait(
+            lambda: runs(fault_redis.url, video_id).get(f"refused:{part}") == 2,
+            scaled(15),
+            "both copies refused",
+        )
         assert alive(ffmpeg_pid), "the first run was still encoding when both copies were turned away"
     assert_clean_ready(cluster, fault_storage, video_id, tmp_path)
     time.sleep(2)

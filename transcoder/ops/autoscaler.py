@@ -76,19 +76,19 @@ class Autoscaler:
         minimum: int,
         maximum: int,
         per_worker: int,
+        waiting: Callable[[], int],
         queues: str = ",".join(redis_keys.QUEUES),
         cooldown: float = 30.0,
         launch: Callable[[str, str], subprocess.Popen] | None = None,
         clock: Callable[[], float] = time.monotonic,
-        waiting: Callable[[], int] | None = None,
     ) -> None:
         if not 0 <= minimum <= maximum or maximum < 1 or per_worker < 1:
             raise ConfigError("The autoscaler needs 0 <= --min <= --max, --max >= 1 and --per-worker >= 1.")
         self.client, self.videos = client, videos
         self.minimum, self.maximum, self.per_worker = minimum, maximum, per_worker
         self.queues, self.cooldown, self.clock = queues, cooldown, clock
-        #: Parts waiting in the broker (the Redis list by default; RabbitMQ's count otherwise).
-        self.waiting = waiting or (lambda: client.llen(redis_keys.queue_key(redis_keys.PARTS_QUEUE)))
+        #: Parts waiting in the broker, counted the broker's way (``ops.broker.waiting``).
+        self.waiting = waiting
         self.launch = launch or (lambda name, queues: subprocess.Popen(celery_command(name, queues)))
         self.workers: list[Worker] = []
         self.count = 0

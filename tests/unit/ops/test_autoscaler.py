@@ -20,4 +20,4 @@ def test_scale_to_zero_is_allowed():
 @pytest.mark.parametrize(("low", "high", "per"), [(2, 1, 1), (0, 0, 1), (1, 2, 0), (-1, 2, 1)])
 def test_impossible_bounds_are_refused(low, high, per):
     with pytest.raises(ConfigError):
-        Autoscaler(None, None, minimum=low, maximum=high, per_worker=per)
+        Autoscaler(None, None, minimum=low, maximum=high, per_worker=per, waiting=lambda: 0)
