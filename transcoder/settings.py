@@ -24,8 +24,12 @@ RENAMED = {"PLAN": "PART_SHAPE"}
 #: Values renamed with them: (setting, old value) -> new value.
 RENAMED_VALUES = {("part_shape", "rungs"): "renditions"}
 
-#: What TRANSCODER_BROKER_URL may start with (``transcoder.ops.broker`` tells them apart).
-BROKER_SCHEMES = ("redis://", "rediss://", "unix://", "amqp://", "amqps://", "sqs://")
+#: What TRANSCODER_BROKER_URL may start with, for each broker (``transcoder.ops.broker``
+#: tells them apart by these).
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+RABBITMQ_SCHEMES = ("amqp://", "amqps://")
+SQS_SCHEME = "sqs://"
+BROKER_SCHEMES = (*REDIS_SCHEMES, *RABBITMQ_SCHEMES, SQS_SCHEME)
 #: Seconds between a task's soft time limit (ffmpeg is stopped, the part marked failed) and
 #: the hard kill.
 HARD_LIMIT_GRACE_S = 60

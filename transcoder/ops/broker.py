@@ -21,11 +21,8 @@ from botocore.config import Config
 
 from transcoder.errors import ConfigError, Unavailable
 from transcoder.records import redis_keys
-from transcoder.settings import PREFIX, Settings
+from transcoder.settings import PREFIX, RABBITMQ_SCHEMES, REDIS_SCHEMES, SQS_SCHEME, Settings
 
-REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
-RABBITMQ_SCHEMES = ("amqp://", "amqps://")
-SQS_SCHEME = "sqs://"
 #: Seconds to wait for RabbitMQ or SQS before a check says it is unreachable.
 CONNECT_TIMEOUT_S = 3.0
 
