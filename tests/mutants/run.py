@@ -31,8 +31,9 @@ ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs" / "reliability.md"
 ARTIFACTS = ROOT / "tests" / "artifacts"
 COPIED = ("pyproject.toml", "transcoder", "tasks", "web", "tests", "infra")
-#: The nested runs use a Redis database of their own, never the suite's.
-NESTED_REDIS_URL = "redis://127.0.0.1:6379/7"
+#: The nested runs use a Redis database of their own, never the suite's (another server's
+#: with TRANSCODER_MUTANTS_REDIS_URL, so two runs on one machine keep apart).
+NESTED_REDIS_URL = os.environ.get("TRANSCODER_MUTANTS_REDIS_URL", "redis://127.0.0.1:6379/7")
 BEGIN, END = "<!-- mutants-table -->", "<!-- /mutants-table -->"
 
 
