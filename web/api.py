@@ -26,12 +26,18 @@ UNREACHABLE = (redis.RedisError, kombu.exceptions.OperationalError, OSError)
 
 @bp.post("/videos")
 def upload():  # type: ignore[no-untyped-def]
-    upload = request.files.get("file")
-    if upload is None:
-        raise InvalidInput("Send the video in a multipart form field named 'file'.", code="no_file")
+    """Upload. The quotas are checked, and the bytes reserved against them, from the body's
+    ``Content-Length`` before the body is read: an upload past a quota is refused (413)
+    unread, and parallel uploads cannot together pass one (``reservations``)."""
     svc = services()
     try:
-        video = usecases.accept_upload(svc, upload.stream, upload.filename or "", current_user(), key_id())
+        with usecases.reserve_upload(svc, current_user(), request.content_length or 0) as held:
+            upload = request.files.get("file")
+            if upload is None:
+                raise InvalidInput("Send the video in a multipart form field named 'file'.", code="no_file")
+            video = usecases.accept_upload(
+                svc, upload.stream, upload.filename or "", current_user(), key_id(), reservation=held
+            )
     except UNREACHABLE as exc:
         raise Unavailable("The service cannot store videos right now; try again in a minute.") from exc
     try:

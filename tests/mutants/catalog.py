@@ -553,7 +553,13 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "no_quotas",
         "an upload that would pass its user's quota is refused and nothing is stored",
-        (("transcoder/work/usecases.py", "quotas.check(services.quotas.usage(owner), size)", "pass"),),
+        (
+            (
+                "transcoder/accounts/reservations.py",
+                "quotas.check(self.quotas.usage(self.user), size, in_flight=int(others))",
+                "pass",
+            ),
+        ),
         (f"{ACCOUNTS}::test_an_upload_past_a_quota_is_refused_and_nothing_is_stored",),
     ),
     Mutant(

@@ -4,7 +4,10 @@ own (``users.storage_quota``, ``daily_quota``, set with ``transcoder users quota
 replaces them; admins have none unless one is set on them. 0 is no limit.
 
 What a video keeps is its source's size while it runs and, once it has ended, the size of
-everything stored under it. The uploads ledger counts what was accepted, also after the
+everything stored under it (weighed by the change that ends it: ``transcoder.work.weighing``;
+a canceled video keeps nothing). An upload under way holds its bytes against both quotas
+from before its body is read until its video is recorded (``reservations``), so parallel
+uploads cannot together pass a quota. The uploads ledger counts what was accepted, also after the
 video is deleted, so deleting does not buy more uploads the same day.
 """
 
@@ -38,18 +41,22 @@ def limits_of(user: User, storage_default: int, daily_default: int) -> tuple[int
     return storage, daily
 
 
-def check(usage: Usage, size: int) -> None:
-    """Refuse an upload of ``size`` bytes that would take its user past a quota."""
-    if usage.storage_quota and usage.stored + size > usage.storage_quota:
+def check(usage: Usage, size: int, in_flight: int = 0) -> None:
+    """Refuse an upload of ``size`` bytes that would take its user past a quota, counting
+    ``in_flight``: the bytes the user's other uploads under way hold (see
+    ``transcoder.accounts.reservations``), on top of what the catalog records."""
+    stored, today = usage.stored + in_flight, usage.uploaded_today + in_flight
+    also = f", {_size(in_flight)} of it in uploads under way" if in_flight else ""
+    if usage.storage_quota and stored + size > usage.storage_quota:
         raise QuotaExceeded(
             f"This upload ({_size(size)}) would take your videos past your storage quota: "
-            f"{_size(usage.stored)} used of {_size(usage.storage_quota)}. Delete some videos, or ask "
+            f"{_size(stored)} used of {_size(usage.storage_quota)}{also}. Delete some videos, or ask "
             "an admin for more."
         )
-    if usage.daily_quota and usage.uploaded_today + size > usage.daily_quota:
+    if usage.daily_quota and today + size > usage.daily_quota:
         raise QuotaExceeded(
             f"This upload ({_size(size)}) would take you past your daily upload quota: "
-            f"{_size(usage.uploaded_today)} uploaded in the last 24 hours of {_size(usage.daily_quota)}. "
+            f"{_size(today)} uploaded in the last 24 hours of {_size(usage.daily_quota)}{also}. "
             "Try again later, or ask an admin for more."
         )
 

@@ -99,6 +99,12 @@ def signed_out_key(session_hash: str) -> str:
     return f"{PREFIX}:signed-out:{session_hash}"
 
 
+def reservations_key(user_id: str) -> str:
+    """Hash of the bytes one user's uploads under way hold against their quotas (upload id
+    to "bytes expires_at"; see ``transcoder.accounts.reservations``)."""
+    return f"{PREFIX}:reservations:{user_id}"
+
+
 def cancel_key(video_id: str) -> str:
     """Exists once a video is canceled; running encodes poll it and stop."""
     return f"{PREFIX}:cancel:{video_id}"

@@ -8,7 +8,7 @@ import time
 import unicodedata
 from typing import BinaryIO
 
-from transcoder.accounts import quotas
+from transcoder.accounts import reservations
 from transcoder.accounts.users import User
 from transcoder.errors import InvalidInput, QuotaExceeded
 from transcoder.media import frames, planner, policy, previews
@@ -27,15 +27,24 @@ log = logging.getLogger(__name__)
 
 
 def accept_upload(
-    services: Services, stream: BinaryIO, filename: str, owner: User, key_id: str | None = None
+    services: Services,
+    stream: BinaryIO,
+    filename: str,
+    owner: User,
+    key_id: str | None = None,
+    reservation: reservations.Reservation | None = None,
 ) -> states.Video:
     """Store an upload, check that it is a video we can read and that it fits its owner's
     quotas, and record it as queued (with the id of the API key it came with, if any).
 
-    A refused upload leaves nothing behind: no file, no record.
+    ``reservation`` holds the upload's bytes against the quotas since before its body was
+    read (the web app makes it from ``Content-Length``); without one, one is made here.
+    It is trimmed to the file's real size, and released once the video is recorded, or
+    refused, or failed. A refused upload leaves nothing behind: no file, no record.
     """
     video_id = transitions.new_video_id()
-    with scratch.folder(services.settings.scratch_dir, "upload") as folder:
+    held = reservation if reservation is not None else reserve_upload(services, owner, 0)
+    with held, scratch.folder(services.settings.scratch_dir, "upload") as folder:
         local = folder / "source"
         with open(local, "wb") as out:
             shutil.copyfileobj(stream, out, CHUNK)
@@ -43,8 +52,8 @@ def accept_upload(
         try:
             if size == 0:
                 raise InvalidInput("The uploaded file is empty.", code="empty_file")
-            quotas.check(services.quotas.usage(owner), size)
-            # Before storing: a refusal never reaches storage.
+            # Before anything is stored: a refusal never reaches storage.
+            held.resize(size)
             media, found = probe_and_scan(local, services.settings.limits)
             policy.check_duration(found.duration, services.settings.limits)
         except (InvalidInput, QuotaExceeded) as refused:
@@ -59,9 +68,22 @@ def accept_upload(
         except BaseException:
             services.storage.delete_prefix(video_prefix(video_id))
             raise
-    services.quotas.record_upload(owner, size)
+        # Counted by the catalog and the ledger before the reservation goes (leaving ``held``).
+        services.quotas.record_upload(owner, size)
     metrics.record_upload(services.redis, size)
     return video
+
+
+def reserve_upload(services: Services, owner: User, size: int) -> reservations.Reservation:
+    """Hold ``size`` bytes of ``owner``'s quotas for an upload about to be read, or raise
+    ``QuotaExceeded`` (counted for /metrics). The web app calls it with the body's
+    ``Content-Length`` before reading the body, and hands the reservation to
+    ``accept_upload``; see ``transcoder.accounts.reservations``."""
+    try:
+        return reservations.reserve(services.redis, services.quotas, owner, size)
+    except QuotaExceeded as refused:
+        metrics.record_refusal(services.redis, refused.code)
+        raise
 
 
 def clean_filename(name: str) -> str:
