@@ -54,6 +54,9 @@ def create_app(settings: Settings | None = None) -> Flask:
         n = settings.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
 
+    from . import bodies
+
+    bodies.register(app)  # first: no hook after it reads a body without its limit
     security.register(app, settings.host_names)
     auth.register(app, settings.auth == "on", settings.session_lifetime)
     app.register_blueprint(accounts.bp)

@@ -32,6 +32,9 @@ from .security import SAFE_METHODS
 
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
+#: The only body the CSRF field is read from: the pages' own forms, small (``web.bodies``).
+FORM_TYPE = "application/x-www-form-urlencoded"
+CSRF_REFUSED = "The page's security token is missing or stale: reload the page."
 #: What answers without a user: probes, Prometheus, the sign-in page, static files.
 PUBLIC = {"static", "ops.healthz", "ops.readyz", "ops.scrape", "accounts.sign_in", "accounts.sign_in_form"}
 
@@ -133,9 +136,18 @@ def csrf_token() -> str:
 
 
 def check_csrf() -> None:
-    sent = request.headers.get(CSRF_HEADER) or request.form.get(CSRF_FIELD, "")
-    if not hmac.compare_digest(str(sent), str(session.get("csrf", ""))):
-        raise Forbidden("The page's security token is missing or stale: reload the page.")
+    """The token comes in the ``X-CSRF-Token`` header (the pages' scripts, uploads
+    included), or in the field of a page's small url-encoded form; never out of a
+    multipart body, which would be parsed (and a file in it spooled to disk) only to find
+    it. Anything but the session's own token, an odd one included, is 403."""
+    sent = request.headers.get(CSRF_HEADER)
+    if sent is None and request.mimetype == FORM_TYPE:
+        sent = request.form.get(CSRF_FIELD)
+    expected = session.get("csrf")
+    if not (isinstance(sent, str) and isinstance(expected, str) and expected and sent.isascii()):
+        raise Forbidden(CSRF_REFUSED)
+    if not hmac.compare_digest(sent, expected):
+        raise Forbidden(CSRF_REFUSED)
 
 
 def sign_in(user: User) -> None:

@@ -7,6 +7,8 @@ from werkzeug.exceptions import HTTPException
 
 from transcoder.errors import InvalidInput, TranscoderError
 
+from .bodies import body_limit
+
 #: Status by error code; otherwise a refused upload is 422 and anything else 500.
 CODE_STATUS = {
     "no_file": 400,
@@ -55,6 +57,10 @@ def register(app: Flask) -> None:
         status = exc.code or 500
         message = HTTP_MESSAGES.get(status, exc.description or exc.name)
         if status == 413:
-            limit = app.config.get("MAX_CONTENT_LENGTH")
-            message = f"The upload is larger than this server accepts ({limit} bytes)."
+            limit = body_limit()
+            message = (
+                f"The upload is larger than this server accepts ({limit} bytes)."
+                if limit == app.config.get("MAX_CONTENT_LENGTH")
+                else f"This route takes no file: its body may be at most {limit} bytes."
+            )
         return error_response(HTTP_CODES.get(status, "http_error"), message, status)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 TRIALS = "tests/faults/test_faults.py"
 DOOR = "tests/integration/test_door.py"
 ACCOUNTS = "tests/integration/test_accounts.py"
+BODIES = "tests/integration/test_bodies.py"
 
 
 @dataclass(frozen=True)
@@ -526,11 +527,26 @@ MUTANTS: tuple[Mutant, ...] = (
         (
             (
                 "web/auth.py",
-                '    if not hmac.compare_digest(str(sent), str(session.get("csrf", ""))):',
-                "    if False:",
+                "            check_csrf()\n",
+                "            pass\n",
             ),
         ),
         (f"{ACCOUNTS}::test_sign_in_cookie_rotation_sign_out_and_a_restart",),
+    ),
+    Mutant(
+        "csrf_token_read_out_of_uploads",
+        "the CSRF token is never read out of a multipart body (parsing it would spool the upload first)",
+        (("web/auth.py", "    if sent is None and request.mimetype == FORM_TYPE:", "    if sent is None:"),),
+        (f"{BODIES}::test_the_csrf_token_of_an_upload_comes_in_its_header_never_out_of_its_body",),
+    ),
+    Mutant(
+        "bodies_unlimited",
+        "a route that takes no file refuses a body over 64 KiB before reading it (chunked: once past it)",
+        (("web/bodies.py", "        limit_body()\n", "        pass\n"),),
+        (
+            f"{BODIES}::test_a_huge_sign_in_or_anonymous_upload_is_refused_before_its_body",
+            f"{BODIES}::test_a_body_without_a_length_is_cut_at_the_routes_limit",
+        ),
     ),
     Mutant(
         "sign_out_leaves_the_session",
