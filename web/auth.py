@@ -28,6 +28,7 @@ from transcoder.errors import Forbidden, Unauthorized
 from transcoder.records import redis_keys
 
 from .context import services
+from .redirects import local_target
 from .security import SAFE_METHODS
 
 CSRF_HEADER = "X-CSRF-Token"
@@ -195,12 +196,13 @@ def stream_guard() -> Callable[[], bool]:
 
 
 def _local(target: str | None) -> str:
-    """Only a path on this site may be gone to after signing in."""
-    target = (target or "/").rstrip("?")
-    if not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return "/"
-    return target
+    """Only a path on this site may be gone to after signing in, judged as a browser reads
+    it (``web.redirects``)."""
+    return local_target(target)
 
 
 def safe_next(req: Request) -> str:
-    return _local(req.values.get("next"))
+    """Where to go after signing in: the request's ``next`` if it is a path of this server,
+    else ``/``. Never raises: decided before the session is made."""
+    next_value = req.values.get("next")
+    return _local(next_value if isinstance(next_value, str) else None)
