@@ -11,8 +11,9 @@ from transcoder.accounts.keys import ApiKey
 from transcoder.accounts.quotas import Usage
 from transcoder.errors import InvalidInput
 
-from . import auth
+from . import auth, sign_in_gate
 from .context import services
+from .errors import error_response
 
 bp = Blueprint("accounts", __name__)
 
@@ -26,22 +27,48 @@ def sign_in_form() -> str:
 
 @bp.post("/signin")
 def sign_in() -> Response | tuple[str, int]:
+    """At most TRANSCODER_SIGN_INS_IN_FLIGHT at once per process, each counted by the throttle
+    as it starts, its password checked off the event loop (``web.sign_in_gate``)."""
+    gate = sign_in_gate.gate()
+    try:
+        with gate.admitted():
+            return _sign_in(gate)
+    except sign_in_gate.GateFull:
+        return _too_many("too_many_sign_ins", "This server is checking many sign-ins right now. "
+                         "Try again in a moment.", sign_in_gate.RETRY_AFTER_S)  # fmt: skip
+
+
+def _too_many(code: str, message: str, retry_after_s: int) -> Response | tuple[str, int]:
+    """429 with Retry-After, before any password work: JSON for API clients, else the page."""
+    if request.accept_mimetypes.best == "application/json":
+        reply, status = error_response(code, message, 429)
+    else:
+        page = render_template("signin.html", next=auth.safe_next(request), name="", message=message)
+        reply, status = Response(page, mimetype="text/html"), 429
+    reply.headers["Retry-After"] = str(retry_after_s)
+    return reply, status
+
+
+def _sign_in(gate: sign_in_gate.SignInGate) -> Response | tuple[str, int]:
     svc = services()
     name = request.form.get("name", "")[:MAX_FIELD].strip()
     password = request.form.get("password", "")[:MAX_FIELD]
     address = request.remote_addr or ""
+    turn = svc.throttle.begin(name, address)  # counted now, as it starts
+    if turn.refused:
+        return _too_many("too_many_attempts", "Too many sign-in attempts from this address. "
+                         f"Try again in {turn.retry_after_s} s.", turn.retry_after_s)  # fmt: skip
     # The wait comes before the check: a guesser learns nothing sooner by being right.
-    time.sleep(svc.throttle.delay(name, address))
-    user = svc.users.authenticate(name, password) if name and password else None
+    # (gevent's sleep: only this greenlet waits.)
+    time.sleep(turn.wait_s)
+    user = svc.users.authenticate(name, password, gate.off_loop) if name and password else None
     if user is None:
-        svc.throttle.failed(name, address)
         message = "Wrong name or password. Each failed try makes the next answer slower."
         page = render_template("signin.html", next=auth.safe_next(request), name=name, message=message)
         return page, 401
     svc.throttle.succeeded(name, address)
-    target = auth.safe_next(request)  # decided first: a bad `next` never leaves half a session
     auth.sign_in(user)
-    return redirect(target)
+    return redirect(auth.safe_next(request))
 
 
 @bp.post("/signout")

@@ -1,0 +1,117 @@
+"""A flood of sign-ins does not take the web process down or stall it, and parallel guesses
+are counted as they start (README, Security: "Sign-in floods").
+
+One web process of its own (real gunicorn, gevent worker) with accounts on, behind one
+trusted proxy so that each flooding request can come from an address of its own (the
+throttle then waits for none of them: only the in-flight bound and the hashing pool are
+tried). gevent's monitor thread reports any moment its hub is held for more than 0.1 s,
+with the stack that held it: hashing on the loop shows up there as argon2's stack.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+import redis
+
+from tests.accounts import PASSWORDS, make_users, operator
+from tests.floods import Probe, Stream, one_sign_in, release, sign_in_request, worker_pid
+from tests.processes import Processes, environment, start_web, wait_for
+from tests.system import REDIS_URL
+
+FLOOD = 320
+IN_FLIGHT = 16
+
+
+@pytest.fixture(scope="module")
+def gate(tmp_path_factory):
+    root = tmp_path_factory.mktemp("flood")
+    url = REDIS_URL.rsplit("/", 1)[0] + "/8"
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    processes = Processes(root)
+    env = environment(url, root / "storage", auth="on", trusted_proxies="1",
+                      sign_ins_in_flight=str(IN_FLIGHT))  # fmt: skip
+    env.update(GEVENT_MONITOR_THREAD_ENABLE="true", GEVENT_MAX_BLOCKING_TIME="0.1")
+    try:
+        web = start_web(processes, env, "flood-web")
+        make_users(env)
+        key = operator(env, "keys", "create", "--user", "alice", "--name", "streams").strip().splitlines()[-1]
+        master = processes.by_name["flood-web"].pid
+        yield web, key, master, root / "flood-web.log", client
+    finally:
+        processes.stop_all()
+        client.flushdb()
+
+
+def test_a_flood_of_sign_ins_leaves_the_process_its_streams_and_healthz_alone(gate):
+    url, key, master, log, _ = gate
+    worker = worker_pid(master)
+    streams = [Stream(url, {"Authorization": f"Bearer {key}"}).start() for _ in range(4)]
+    for stream in streams:
+        assert stream.opened.wait(30)
+    addresses = [f"10.30.{n // 250}.{n % 250 + 1}" for n in range(FLOOD)]
+    wanted = [sign_in_request(url, f"nobody-{n}", "wrong", address) for n, address in enumerate(addresses)]
+    with Probe(url) as probe:
+        wait_for(lambda: probe.answers, 30, "a first /healthz")
+        answers = release(url, wanted)
+        ended = time.monotonic()
+    statuses = sorted({a.status for a in answers})
+    assert set(statuses) <= {401, 429}, statuses  # every one answered: no reset, no 5xx
+    refused = [a for a in answers if a.status == 429]
+    # Past the bound: refused at once, before any hashing, and told when to come back.
+    assert len(refused) >= FLOOD - 2 * IN_FLIGHT, statuses
+    assert all(a.code == "too_many_sign_ins" and int(a.retry_after) >= 1 for a in refused)
+    # /healthz answered every time it was asked, all through the flood.
+    assert probe.answers and all(status == 200 for status, _ in probe.answers), probe.answers
+    # The same worker, never timed out, and the streams open before the flood still deliver.
+    assert worker_pid(master) == worker
+    text = log.read_text(errors="replace")
+    assert "WORKER TIMEOUT" not in text
+    wait_for(lambda: all(s.keepalives and s.keepalives[-1] > ended for s in streams), 30, "keep-alives after")
+    assert not any(s.closed for s in streams)
+    # The hub was never held by a password check (gevent's monitor prints who held it).
+    reports = text.split("appears to be blocked")[1:]
+    held = [report for report in reports if re.search(r"argon2|passwords\.py", report)]
+    assert not held, held[0][:3000]
+
+
+def test_parallel_guesses_are_counted_as_they_start(gate):
+    url, _, _, _, client = gate
+    client.delete(*(client.keys("*sign-in-failures*") or ["-"]))
+    guesses = [sign_in_request(url, "root", f"guess {n}") for n in range(40)]  # all from 127.0.0.1
+    answers = release(url, guesses)
+    throttled = [a for a in answers if a.status == 429 and a.code == "too_many_attempts"]
+    checked = [a for a in answers if a.status == 401]
+    # One address's guesses are spaced as if sent in a row (0.5, 1, 2, 4 s...): five fit in
+    # the throttle's 8 s; the rest are told when to come back, as sequential ones would wait.
+    assert len(checked) <= 5 and len(throttled) >= 10, sorted((a.status, a.code) for a in answers)
+    assert all(int(a.retry_after) >= 1 for a in throttled)
+    # Never a lock-out: the right password, tried when told, still gets in.
+    right = sign_in_request(url, "root", PASSWORDS["root"])
+
+    def signed_in() -> bool:
+        answer = one_sign_in(url, right)
+        if answer.status == 429:
+            time.sleep(min(int(answer.retry_after), 8))
+        return answer.status == 302
+
+    wait_for(signed_in, 60, "root signs in after the guesses")
+
+
+def test_the_throttle_spaces_one_address_and_slows_but_never_refuses_an_account(gate):
+    from transcoder.accounts.throttle import MAX_DELAY_S, Throttle, sequential_start
+
+    client = gate[4]
+    throttle = Throttle(client)
+    turns = [throttle.begin("carol", "10.9.9.9") for _ in range(8)]
+    admitted = [t for t in turns if not t.refused]
+    assert [round(t.wait_s, 1) for t in admitted] == [sequential_start(n) for n in range(1, 6)]
+    assert all(t.refused and 1 <= t.retry_after_s <= MAX_DELAY_S for t in turns[5:])
+    # From other addresses the same account waits (five attempts began on it), never refused.
+    others = [throttle.begin("Carol", f"10.9.8.{n}") for n in range(3)]
+    assert [(t.refused, t.wait_s) for t in others] == [(False, MAX_DELAY_S)] * 3
+    throttle.succeeded("carol", "10.9.9.9")
+    assert throttle.begin("carol", "10.9.9.9").wait_s == 0.0

@@ -1,0 +1,106 @@
+"""The door's gate: how many sign-ins one web process takes at once, and where their
+password work runs.
+
+argon2 takes about a fifth of a second of CPU per check. Run in a greenlet, it holds the
+gevent hub, and with it every other request and open stream of the process: a few hundred
+sign-in posts at once stalled the process past gunicorn's timeout, which killed it with
+every connection it held. So:
+
+- **Off the loop.** Hashing runs in a small pool of real threads of its own
+  (``gevent.threadpool.ThreadPool``); argon2-cffi releases the GIL for its C call, and the
+  greenlet that asked waits cooperatively, so the hub goes on serving. The pool's threads
+  run at a lower priority (nice 10; libargon2's lane threads inherit it), so a flood of
+  hashing yields the CPU to the hub whenever the hub has work: ``/healthz`` and the
+  streams stay quick while the cores are busy with hashes.
+- **Bounded.** At most ``TRANSCODER_SIGN_INS_IN_FLIGHT`` sign-ins per process, the
+  throttle's wait included; the next is refused at once with 429 and ``Retry-After``,
+  before any password work. The CPU a flood can take, and the queue it can build, stay
+  bounded too.
+
+gevent lives here, in the web app, and not in the core: ``Users.authenticate`` takes the
+function that runs its password work (``off_loop``) and knows nothing of threads.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from flask import current_app
+
+#: What a refused sign-in is told: an in-flight sign-in is answered within about this long.
+RETRY_AFTER_S = 1
+#: Niceness of the hashing threads (0 is the hub's).
+NICE = 10
+
+
+class GateFull(Exception):
+    """This process already checks as many sign-ins as it may."""
+
+
+def _threads() -> int:
+    # libargon2 splits each check over 4 lanes, each a thread of its own: one pool
+    # thread per two cores keeps them all busy.
+    return max(1, min(4, (os.cpu_count() or 2) // 2))
+
+
+class SignInGate:
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.in_flight = 0
+        self._lock = threading.Lock()
+        self._pool: Any = None
+        self._niced = threading.local()
+
+    @contextmanager
+    def admitted(self) -> Iterator[None]:
+        """One sign-in in flight for the time of the block; GateFull at once past the limit."""
+        with self._lock:
+            if self.limit and self.in_flight >= self.limit:
+                raise GateFull
+            self.in_flight += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+    def off_loop(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """``fn(*args)`` in the hashing pool; this greenlet waits, the hub goes on."""
+        return self._hashing_pool().apply(self._lowered, (fn, *args))
+
+    def _hashing_pool(self) -> Any:
+        if self._pool is None:
+            # Made on first use, inside the worker process gevent has patched.
+            from gevent.threadpool import ThreadPool
+
+            self._pool = ThreadPool(_threads())
+        return self._pool
+
+    def _lowered(self, fn: Callable[..., Any], *args: Any) -> Any:
+        if not getattr(self._niced, "done", False):
+            self._niced.done = True
+            try:
+                os.setpriority(os.PRIO_PROCESS, _native_thread_id(), NICE)
+            except OSError:
+                pass
+        return fn(*args)
+
+
+def _native_thread_id() -> int:
+    from gevent.monkey import get_original
+
+    return int(get_original("_thread", "get_native_id")())
+
+
+def gate() -> SignInGate:
+    """This process's gate, made the first time a sign-in asks for it."""
+    made = current_app.extensions.get("sign_in_gate")
+    if made is None:
+        from .context import services
+
+        made = current_app.extensions["sign_in_gate"] = SignInGate(services().settings.sign_ins_in_flight)
+    return made
