@@ -67,8 +67,9 @@ def _sign_in(gate: sign_in_gate.SignInGate) -> Response | tuple[str, int]:
         page = render_template("signin.html", next=auth.safe_next(request), name=name, message=message)
         return page, 401
     svc.throttle.succeeded(name, address)
+    target = auth.safe_next(request)  # decided first: a bad `next` never leaves half a session
     auth.sign_in(user)
-    return redirect(auth.safe_next(request))
+    return redirect(target)
 
 
 @bp.post("/signout")
