@@ -9,9 +9,9 @@ from flask import Blueprint, Response, jsonify, redirect, render_template, reque
 
 from transcoder.accounts.keys import ApiKey
 from transcoder.accounts.quotas import Usage
-from transcoder.errors import InvalidInput
+from transcoder.errors import Forbidden, InvalidInput
 
-from . import auth, sign_in_gate
+from . import auth, revocation, sign_in_gate
 from .context import services
 from .errors import error_response
 
@@ -67,9 +67,8 @@ def _sign_in(gate: sign_in_gate.SignInGate) -> Response | tuple[str, int]:
         page = render_template("signin.html", next=auth.safe_next(request), name=name, message=message)
         return page, 401
     svc.throttle.succeeded(name, address)
-    target = auth.safe_next(request)  # decided first: a bad `next` never leaves half a session
     auth.sign_in(user)
-    return redirect(target)
+    return redirect(auth.safe_next(request))
 
 
 @bp.post("/signout")
@@ -96,6 +95,7 @@ def account() -> str:
 def create_key_page() -> str:
     user = auth.current_user()
     svc = services()
+    check_key_right(want_right=False)
     made, secret = svc.keys.create(user, request.form.get("name", "")[:MAX_FIELD])
     return render_template("account.html", active="account", user=user, usage=svc.quotas.usage(user),
                            keys=svc.keys.of_user(user), made=(made, secret))  # fmt: skip
@@ -103,7 +103,8 @@ def create_key_page() -> str:
 
 @bp.post("/account/keys/<key_id>/revoke")
 def revoke_key_page(key_id: str) -> Response:
-    services().keys.revoke(key_id, auth.current_user())
+    revoked = services().keys.revoke(key_id, auth.current_user())
+    revocation.revocations().key_revoked(revoked.id)  # its open streams end too
     return redirect(url_for("accounts.account"))
 
 
@@ -123,18 +124,40 @@ def create_key():  # type: ignore[no-untyped-def]
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or not isinstance(body.get("name"), str):
         raise InvalidInput('Send JSON such as {"name": "laptop"}.', code="bad_request")
-    made, secret = services().keys.create(auth.current_user(), body["name"][:MAX_FIELD])
+    right = body.get("may_create_keys", False)
+    if not isinstance(right, bool):
+        raise InvalidInput('"may_create_keys" is true or false.', code="bad_request")
+    check_key_right(want_right=right)
+    made, secret = services().keys.create(auth.current_user(), body["name"][:MAX_FIELD], right)
     return jsonify({**key_json(made), "key": secret}), 201
 
 
 @bp.delete("/api/keys/<key_id>")
 def revoke_key(key_id: str):  # type: ignore[no-untyped-def]
-    return jsonify(key_json(services().keys.revoke(key_id, auth.current_user())))
+    revoked = services().keys.revoke(key_id, auth.current_user())
+    revocation.revocations().key_revoked(revoked.id)  # its open streams end too
+    return jsonify(key_json(revoked))
+
+
+def check_key_right(want_right: bool) -> None:
+    """A signed-in user may create keys, with the right to create keys or without. A request
+    made with a key may only if that key has the right, and never passes it on: a stolen
+    key cannot breed keys that outlive its revocation."""
+    key_id = auth.key_id()
+    if key_id is None:
+        return
+    if not services().keys.may_create_keys(key_id):
+        raise Forbidden(
+            "This API key may not create keys. Create keys on the Account page, or ask the operator "
+            "for a key that may: `transcoder keys create --user <name> --may-create-keys`."
+        )
+    if want_right:
+        raise Forbidden("A key made with an API key cannot create keys; make such a key on the Account page.")
 
 
 def key_json(key: ApiKey) -> dict:
     return {"id": key.id, "name": key.name, "created_at": key.created_at, "last_used_at": key.last_used_at,
-            "revoked": key.revoked_at is not None}  # fmt: skip
+            "revoked": key.revoked_at is not None, "may_create_keys": key.may_create_keys}  # fmt: skip
 
 
 def usage_json(usage: Usage) -> dict:

@@ -11,22 +11,18 @@ never sends one on its own.
 
 from __future__ import annotations
 
-import contextlib
 import hmac
 import secrets
-import time
-from collections.abc import Callable
 from datetime import timedelta
 
-import redis
 from flask import Flask, Request, current_app, g, redirect, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.wrappers import Response
 
 from transcoder.accounts.users import LOCAL, User, token_hash
 from transcoder.errors import Forbidden, Unauthorized
-from transcoder.records import redis_keys
 
+from . import revocation
 from .context import services
 from .redirects import local_target
 from .security import SAFE_METHODS
@@ -169,30 +165,8 @@ def sign_out() -> None:
     session.clear()
     if not (isinstance(token, str) and token):
         return
-    svc = services()
-    ended = svc.users.close_session(token)
-    with contextlib.suppress(redis.RedisError):
-        svc.redis.set(redis_keys.signed_out_key(ended), 1, ex=int(svc.settings.session_lifetime))
-
-
-def stream_guard() -> Callable[[], bool]:
-    """For a live stream: a check, cheap to call often, that the session it was opened in
-    is still signed in (one Redis lookup per keep-alive interval at most)."""
-    session_hash = g.get("session_hash")
-    if not session_hash:
-        return lambda: True
-    svc = services()
-    key, every = redis_keys.signed_out_key(session_hash), svc.settings.sse_keepalive
-    state = {"at": time.monotonic(), "in": True}
-
-    def signed_in() -> bool:
-        if state["in"] and time.monotonic() - state["at"] >= every:
-            state["at"] = time.monotonic()
-            with contextlib.suppress(redis.RedisError):
-                state["in"] = not svc.redis.exists(key)
-        return state["in"]
-
-    return signed_in
+    ended = services().users.close_session(token)
+    revocation.revocations().session_ended(ended)  # its open streams end (web.revocation)
 
 
 def _local(target: str | None) -> str:

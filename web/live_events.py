@@ -5,11 +5,15 @@ with the id ``<video id>:<seq>``. A stream starts with the current snapshot of e
 video it follows; a client that reconnects with ``Last-Event-ID`` is not sent again
 the snapshot it already has, and gets the current one of every other video, which
 holds every change it missed. A video that ends leaves the stream after its last
-snapshot; a stream of given videos ends (``event: end``) once all of them have.
+snapshot; a stream of given videos ends (``event: end``) once all of them have. A stream
+whose credential is revoked (signed out, key revoked, user disabled or given a new
+password) ends within one keep-alive interval with ``event: end`` and
+``{"reason": ...}`` (``web.revocation``).
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterator
 
@@ -19,7 +23,7 @@ from flask import Blueprint, Response, request
 from transcoder.errors import InvalidInput, Unavailable
 from transcoder.live.follower import Follower
 
-from . import auth, live
+from . import auth, live, revocation
 from .context import checked_id, owner_filter, services
 
 bp = Blueprint("stream", __name__, url_prefix="/api")
@@ -81,18 +85,18 @@ def _stream(video_ids: list[str] | None) -> Response:
         admission.__exit__(None, None, None)
 
     keepalive = services().settings.sse_keepalive
-    events = _events(follower, keepalive, auth.stream_guard())
+    events = _events(follower, keepalive, revocation.watch())
     response = Response(events, mimetype="text/event-stream", headers=HEADERS)
     response.call_on_close(closed)
     return response
 
 
-def _events(follower: Follower, keepalive: float, signed_in: Callable[[], bool]) -> Iterator[str]:
+def _events(follower: Follower, keepalive: float, revoked: Callable[[], str | None]) -> Iterator[str]:
     yield "retry: 2000\n\n"
     while not follower.dropped:
         taken = follower.take(keepalive)
-        if not signed_in():
-            yield 'event: end\ndata: {"reason": "signed_out"}\n\n'
+        if (reason := revoked()) is not None:
+            yield f"event: end\ndata: {json.dumps({'reason': reason})}\n\n"
             return
         if not taken:
             if not follower.dropped:

@@ -4,7 +4,10 @@ The client sends ``{"subscribe": [ids]}``, ``{"unsubscribe": [ids]}``, or ``"all
 place of the list for every video in the library; the server sends each followed
 video's snapshot (the JSON of ``GET /api/videos/<id>``), the current one first, and
 ``{"error": {...}}`` for a message it cannot act on. A video that ends is sent once
-more and then left; the connection stays open until the client closes it.
+more and then left; the connection stays open until the client closes it, or until the
+credential it was opened with is revoked (signed out, key revoked, user disabled or
+given a new password): then, within one keep-alive interval, a close frame 1008 whose
+message is the reason (``web.revocation``).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from simple_websocket import Server
 from transcoder.errors import TranscoderError
 from transcoder.live.follower import Follower
 
-from . import auth, live
+from . import auth, live, revocation
 from .context import owner_filter, services
 
 bp = Blueprint("socket", __name__, url_prefix="/api")
@@ -65,9 +68,9 @@ def socket(ws: Server) -> None:
         reader = threading.Thread(target=_read, args=(app, ws, follower, send), daemon=True)
         reader.start()
         keepalive = services().settings.sse_keepalive
-        signed_in = auth.stream_guard()
+        revoked = revocation.watch()
         try:
-            while not follower.closed and not follower.dropped and signed_in():
+            while not follower.closed and not follower.dropped and revoked() is None:
                 for snap in follower.take(keepalive):
                     send(snap.body)
         except ConnectionClosed:
@@ -76,8 +79,8 @@ def socket(ws: Server) -> None:
             live.hub().close(follower)
         if follower.dropped:
             ws.close(reason=1013, message="too slow: reconnect for the current state")
-        elif not signed_in():
-            ws.close(reason=1008, message="signed out")
+        elif (reason := revoked()) is not None:
+            ws.close(reason=1008, message=reason)
 
 
 def _read(app: Flask, ws: Server, follower: Follower, send: Any) -> None:

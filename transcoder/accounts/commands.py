@@ -7,12 +7,14 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 
 import redis
 
-from transcoder.accounts import passwords
+from transcoder.accounts import passwords, revocations
 from transcoder.accounts.keys import Keys
 from transcoder.accounts.quotas import Quotas
+from transcoder.accounts.revocations import Revocations
 from transcoder.accounts.users import Users
 from transcoder.records import redis_keys
 from transcoder.records.catalog import Catalog
@@ -31,9 +33,16 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     add.add_argument("--admin", action="store_true", help="an admin sees and manages every video")
     add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     do.add_parser("list", help="every user, with role, state and usage")
-    for action, what in (("disable", "stop a user signing in or using keys"), ("enable", "undo disable")):
+    for action, what in (
+        ("disable", "stop a user signing in or using keys; ends their sessions and open streams"),
+        ("enable", "undo disable"),
+    ):
         do.add_parser(action, help=what).add_argument("name")
-    passwd = do.add_parser("passwd", help="set a new password (random unless --password-stdin)")
+    passwd = do.add_parser(
+        "passwd",
+        help="set a new password (random unless --password-stdin); ends the user's sessions, "
+        "revokes their API keys, and ends every open stream of theirs",
+    )
     passwd.add_argument("name")
     passwd.add_argument("--password-stdin", action="store_true")
     quota = do.add_parser("quota", help="a user's own quotas in bytes (0: none; 'default': the setting's)")
@@ -46,6 +55,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     create = kdo.add_parser("create", help="make a key for a user; prints it once")
     create.add_argument("--user", required=True)
     create.add_argument("--name", default="cli")
+    create.add_argument(
+        "--may-create-keys", action="store_true", help="requests made with this key may create keys"
+    )
     listing = kdo.add_parser("list", help="a user's keys")
     listing.add_argument("--user", required=True)
     revoke = kdo.add_parser("revoke", help="revoke a key by its id")
@@ -57,7 +69,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     migrate(catalog.engine)
     users = Users(catalog)
     if args.command == "keys":
-        return _keys(args, users, Keys(catalog, users))
+        return _keys(args, users, Keys(catalog, users), settings)
     if args.action == "add":
         password = _password(args.password_stdin)
         user = users.add(args.name, password, "admin" if args.admin else "uploader")
@@ -76,15 +88,16 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             stored, today = usage.stored, usage.uploaded_today
             print(f"{user.name:<24} {user.role:<9} {state:<9} {stored:>10} {today:>10}  {seen}")
     elif args.action in ("disable", "enable"):
-        ended = users.sessions_of(args.name)
-        users.change(args.name, disabled=args.action == "disable")
+        user = users.change(args.name, disabled=args.action == "disable")
         if args.action == "disable":
-            mark_signed_out(settings, ended)
+            _tell_streams(settings, lambda told: told.user_cut(user.id, revocations.USER_DISABLED))
         print(f"{args.action}d {args.name!r}")
     elif args.action == "passwd":
         password = _password(args.password_stdin)
-        users.change(args.name, password=password)
+        user = users.change(args.name, password=password)
+        _tell_streams(settings, lambda told: told.user_cut(user.id, revocations.PASSWORD_CHANGED))
         print(f"new password for {args.name!r}" + ("" if args.password_stdin else f": {password}"))
+        print("(their sessions are ended and their API keys revoked)", file=sys.stderr)
     elif args.action == "quota":
         fields = {f"{kind}_quota": _bytes(value) for kind, value in (("storage", args.storage),
                   ("daily", args.daily)) if value is not None}  # fmt: skip
@@ -100,32 +113,36 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def mark_signed_out(settings: Settings, session_hashes: list[str]) -> None:
-    """Tell the web processes' open streams of these sessions to end (best effort: a Redis
-    out of reach only leaves them to end at their next reconnect, which is refused)."""
-    if not session_hashes:
-        return
+def _tell_streams(settings: Settings, mark: Callable[[Revocations], bool]) -> None:
+    """Tell the web processes' open streams of a revocation (already in the catalog). Best
+    effort: with Redis out of reach they end at their next look at the catalog instead
+    (``revocations.CATALOG_EVERY`` keep-alives), and their reconnects are refused."""
     redis_keys.use(settings.redis_prefix)
-    client = redis.Redis.from_url(settings.redis_url, socket_connect_timeout=3)
+    client = redis.Redis.from_url(settings.redis_url, socket_connect_timeout=3, socket_timeout=5)
     try:
-        with client.pipeline() as pipe:
-            for session_hash in session_hashes:
-                pipe.set(redis_keys.signed_out_key(session_hash), 1, ex=int(settings.session_lifetime))
-            pipe.execute()
-    except redis.RedisError as exc:
-        print(f"(open streams not told: Redis is out of reach: {exc})", file=sys.stderr)
+        if not mark(Revocations(client, settings.session_lifetime)):
+            print(
+                "(Redis is out of reach: open streams end at their next look at the catalog, "
+                f"within {revocations.CATALOG_EVERY} keep-alive intervals)",
+                file=sys.stderr,
+            )
+    finally:
+        client.close()
 
 
-def _keys(args: argparse.Namespace, users: Users, keys: Keys) -> int:
+def _keys(args: argparse.Namespace, users: Users, keys: Keys, settings: Settings) -> int:
     if args.action == "create":
-        made, secret = keys.create(users.named(args.user), args.name)
-        print(f"key {made.id} ({made.name}) for {args.user!r}, shown only now:\n{secret}")
+        made, secret = keys.create(users.named(args.user), args.name, args.may_create_keys)
+        right = ", may create keys" if made.may_create_keys else ""
+        print(f"key {made.id} ({made.name}{right}) for {args.user!r}, shown only now:\n{secret}")
     elif args.action == "list":
         for key in keys.of_user(users.named(args.user)):
             state = "revoked" if key.revoked_at else "active"
-            print(f"{key.id}  {state:<8} {key.name}")
+            right = "  (may create keys)" if key.may_create_keys else ""
+            print(f"{key.id}  {state:<8} {key.name}{right}")
     else:
         keys.revoke(args.id, None)
+        _tell_streams(settings, lambda told: told.key_revoked(args.id))
         print(f"revoked {args.id}")
     return 0
 

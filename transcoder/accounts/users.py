@@ -13,12 +13,13 @@ import secrets
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
-from transcoder.accounts import passwords
+from transcoder.accounts import passwords, revocations
 from transcoder.errors import Conflict, InvalidInput, UserNotFound
-from transcoder.records.accounts import SessionRow, UserRow
+from transcoder.records.accounts import KeyRow, SessionRow, UserRow
 from transcoder.records.catalog import Catalog
 
 ROLES = ("admin", "uploader")
@@ -125,7 +126,9 @@ class Users:
 
     def change(self, name: str, **fields: object) -> User:
         """Set a user's password (hashed here), role, disabled flag or quotas. Disabling, or a
-        new password, ends every session of theirs."""
+        new password, ends every session of theirs; a new password revokes every API key of
+        theirs too (a thief who took a session, or a key, and made keys with it keeps
+        nothing). The caller tells the open streams (``transcoder.accounts.revocations``)."""
         if "password" in fields:
             fields["password_hash"] = passwords.hash_password(str(fields.pop("password")))
         if fields.get("role", "uploader") not in ROLES:
@@ -138,6 +141,8 @@ class Users:
                 setattr(row, field, value)
             if fields.get("disabled") or "password_hash" in fields:
                 session.execute(delete(SessionRow).where(SessionRow.user_id == row.id))
+            if "password_hash" in fields:
+                self._revoke_keys(session, row.id)
             return User.of(row)
 
     def authenticate(self, name: str, password: str, run: passwords.Runner = passwords.here) -> User | None:
@@ -164,6 +169,14 @@ class Users:
                 row.password_hash = fresh
             row.last_seen_at = time.time()
             return User.of(row)
+
+    @staticmethod
+    def _revoke_keys(session: Session, user_id: str) -> None:
+        session.execute(
+            update(KeyRow)
+            .where(KeyRow.user_id == user_id, KeyRow.revoked_at.is_(None))
+            .values(revoked_at=time.time())
+        )
 
     # -- sessions --------------------------------------------------------------------
 
@@ -198,6 +211,19 @@ class Users:
         with self.catalog.begin() as session:
             session.execute(delete(SessionRow).where(SessionRow.id == token_hash(token)))
         return token_hash(token)
+
+    def session_verdict(self, session_hash: str) -> str | None:
+        """For a stream opened in this session: None while it is still signed in, else why
+        not (``transcoder.accounts.revocations``)."""
+        with self.catalog.begin() as session:
+            found = session.execute(
+                select(UserRow.disabled)
+                .join(SessionRow, UserRow.id == SessionRow.user_id)
+                .where(SessionRow.id == session_hash)
+            ).first()
+        if found is None:
+            return revocations.SIGNED_OUT
+        return revocations.USER_DISABLED if found[0] else None
 
     def sessions_of(self, name: str) -> list[str]:
         """The hashes of a user's open sessions."""

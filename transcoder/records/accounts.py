@@ -1,6 +1,6 @@
 """The catalog's tables of people: users, their sign-in sessions and API keys, and the
 ledger of what each uploaded (what daily quotas count). The rules over them live in
-``transcoder.accounts``; these are only the rows (schema: migration 0003)."""
+``transcoder.accounts``; these are only the rows (schema: migrations 0003 and 0004)."""
 
 from __future__ import annotations
 
@@ -49,6 +49,9 @@ class KeyRow(Base):
     created_at: Mapped[float] = mapped_column(Float)
     last_used_at: Mapped[float | None] = mapped_column(Float, nullable=True)
     revoked_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    #: Whether requests made with this key may create keys (migration 0004): a key
+    #: without it, stolen, cannot breed keys that outlive its revocation.
+    may_create_keys: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class UploadRow(Base):

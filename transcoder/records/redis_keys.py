@@ -93,10 +93,12 @@ def sign_in_failures_key(kind: str, who: str) -> str:
     return f"{PREFIX}:sign-in-failures:{kind}:{who}"
 
 
-def signed_out_key(session_hash: str) -> str:
-    """Exists once a session has been signed out (or its user disabled): its open live
-    streams see it and end."""
-    return f"{PREFIX}:signed-out:{session_hash}"
+def revoked_key(kind: str, ident: str) -> str:
+    """Set ("<time> <reason>") when a credential is revoked: a session signed out, a key
+    revoked, or (kind ``user``) every credential of a user disabled or given a new
+    password. The open live streams it opened look at it each keep-alive
+    (``transcoder.accounts.revocations``)."""
+    return f"{PREFIX}:revoked:{kind}:{ident}"
 
 
 def reservations_key(user_id: str) -> str:
