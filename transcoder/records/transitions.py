@@ -216,7 +216,8 @@ def requeue_part(
 
 
 def cancel(video: Video, now: float) -> bool:
-    """Stop a video for good: every part not yet ended is canceled with it."""
+    """Stop a video for good: every part not yet ended is canceled with it. It keeps
+    nothing in storage (its files are removed), so its quota is given back."""
     if video["state"] in TERMINAL:
         return False
     for entry in video["parts"]:
@@ -226,6 +227,7 @@ def cancel(video: Video, now: float) -> bool:
         state=VideoState.CANCELED,
         error={"code": "canceled", "message": "This video was canceled."},
         finished_at=now,
+        stored_bytes=0,
     )
     summarize(video)
     return True
@@ -281,7 +283,8 @@ def settle(video: Video, now: float) -> bool:
 
 
 def weigh(video: Video, stored_bytes: int) -> bool:
-    """Note what an ended video keeps in storage (its source and outputs), for quotas."""
+    """Note what an ended video keeps in storage (its source and outputs), for quotas;
+    ``transcoder.work.weighing`` calls it in the change that ends the video."""
     if video.get("stored_bytes") == stored_bytes:
         return False
     video["stored_bytes"] = stored_bytes

@@ -24,7 +24,7 @@ from transcoder.records import redis_keys, states, transitions
 from transcoder.records.leases import Lease
 from transcoder.services import Services
 from transcoder.storage.layout import video_prefix
-from transcoder.work import encode, join, retry
+from transcoder.work import encode, join, retry, weighing
 
 log = logging.getLogger(__name__)
 
@@ -149,7 +149,7 @@ def _finish(
         return True
 
     try:
-        video, changed = services.videos.update(video_id, change)
+        video, changed = weighing.update(services, video_id, change)
     except VideoNotFound:
         log.info("video %s %s: deleted while running", video_id, part_id)
         services.storage.delete_prefix(video_prefix(video_id))  # what this run wrote
@@ -171,7 +171,8 @@ def _again(services: Services, video_id: str, part_id: str, exc: Transient) -> O
     countdown = retry.backoff_seconds(entry["outages"] + 1 if outage else entry["attempts"])
     log.warning("video %s %s: %s; trying again in %g s", video_id, part_id, exc.message, countdown)
     reason, max_attempts = exc.to_dict(), services.settings.max_attempts
-    video, changed = services.videos.update(
+    video, changed = weighing.update(
+        services,
         video_id,
         lambda v: transitions.requeue_part(
             v,
@@ -198,8 +199,8 @@ def fail(services: Services, video_id: str, part_id: str, reason: dict[str, str]
     video can only end when its last part does, so exactly one call ends it.
     """
     metrics.record_failure(services.redis, reason["code"])
-    video, changed = services.videos.update(
-        video_id, lambda v: transitions.fail_part(v, part_id, reason, time.time())
+    video, changed = weighing.update(
+        services, video_id, lambda v: transitions.fail_part(v, part_id, reason, time.time())
     )
     return Outcome(changed and video["state"] in states.TERMINAL)
 

@@ -17,6 +17,7 @@ from transcoder.errors import CatalogUnavailable
 from transcoder.records import redis_keys, states, transitions
 from transcoder.records.leases import held
 from transcoder.services import Services
+from transcoder.work import weighing
 from transcoder.work.recovery import loaded_since, recover
 
 log = logging.getLogger(__name__)
@@ -98,7 +99,7 @@ def _requeue_lost(services: Services, video_id: str, name: str, now: float) -> s
             video, name, WORKER_LOST, now, max_attempts=max_attempts, retry_at=now
         )
 
-    video, changed = services.videos.update(video_id, change)
+    video, changed = weighing.update(services, video_id, change)  # its last part may fail
     if not changed:
         return None
     return "requeued" if states.part(video, name)["state"] == states.PartState.QUEUED else "failed"

@@ -20,7 +20,7 @@ from transcoder.services import Services
 from transcoder.storage import scratch
 from transcoder.storage.base import CHUNK
 from transcoder.storage.layout import source_key, video_prefix
-from transcoder.work import runner
+from transcoder.work import runner, weighing
 from transcoder.work.runner import Outcome
 
 log = logging.getLogger(__name__)
@@ -167,20 +167,10 @@ def retry_video(services: Services, video_id: str) -> tuple[states.Video, list[s
 def close_video(services: Services, video_id: str) -> states.Video:
     """Make sure a video whose parts have all ended is closed, and tidy its folder."""
     runner.count_run(services, video_id, "close")
-    # What it keeps is weighed first, so the snapshot that ends the video carries it: an
-    # ended video publishes no later change. A repeated close (a duplicate delivery) finds
-    # it ended and lists nothing in storage.
-    ended = services.videos.get(video_id)["state"] in states.TERMINAL
-    stored = 0 if ended else services.storage.size_of(video_prefix(video_id))
-
-    def close(video: states.Video) -> bool:
-        ending = video["state"] not in states.TERMINAL
-        changed = transitions.settle(video, time.time())
-        if ending and video["state"] in states.TERMINAL:
-            transitions.weigh(video, stored)  # only in the change that ends it
-        return changed
-
-    video, _ = services.videos.update(video_id, close)
+    # Most videos were ended (and weighed) by their last part; a close ends those whose
+    # remaining parts wait for one that failed. A repeated close (a duplicate delivery)
+    # finds it ended and weighs nothing.
+    video, _ = weighing.update(services, video_id, lambda v: transitions.settle(v, time.time()))
     if video["state"] in states.TERMINAL:
         services.storage.discard_partials(video_prefix(video_id))
     return video

@@ -169,6 +169,7 @@ def test_cancel_ends_the_video_and_its_unfinished_parts_only():
     assert video["state"] == "canceled"
     assert [p["state"] for p in video["parts"]] == ["canceled", "ready", "canceled", "canceled"]
     assert [r["state"] for r in video["renditions"]] == ["canceled", "canceled"]
+    assert video["stored_bytes"] == 0  # its files are removed: its quota is given back
     assert not transitions.cancel(video, now=4.0)
 
 
