@@ -57,6 +57,11 @@ class StorageError(TranscoderError):
     code = "storage_error"
 
 
+class StoredFileMissing(StorageError):
+    """Raised when a stored object is not there (to a worker a storage error like any other;
+    to the web app a 404, since a client can name files that do not exist)."""
+
+
 class Transient(TranscoderError):
     """Raised for failures worth retrying: the input was fine, the moment was not."""
 

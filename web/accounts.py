@@ -14,6 +14,7 @@ from transcoder.errors import Forbidden, InvalidInput
 from . import auth, revocation, sign_in_gate
 from .context import services
 from .errors import error_response
+from .json_body import json_body
 
 bp = Blueprint("accounts", __name__)
 
@@ -67,8 +68,9 @@ def _sign_in(gate: sign_in_gate.SignInGate) -> Response | tuple[str, int]:
         page = render_template("signin.html", next=auth.safe_next(request), name=name, message=message)
         return page, 401
     svc.throttle.succeeded(name, address)
+    target = auth.safe_next(request)  # decided first: a bad `next` never leaves half a session
     auth.sign_in(user)
-    return redirect(auth.safe_next(request))
+    return redirect(target)
 
 
 @bp.post("/signout")
@@ -121,7 +123,7 @@ def list_keys():  # type: ignore[no-untyped-def]
 
 @bp.post("/api/keys")
 def create_key():  # type: ignore[no-untyped-def]
-    body = request.get_json(silent=True)
+    body = json_body()
     if not isinstance(body, dict) or not isinstance(body.get("name"), str):
         raise InvalidInput('Send JSON such as {"name": "laptop"}.', code="bad_request")
     right = body.get("may_create_keys", False)

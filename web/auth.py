@@ -77,7 +77,10 @@ def _identify(auth_on: bool, lifetime_s: float) -> tuple[User | None, str | None
     """(user, id of the API key used, whether by a page session)."""
     svc = services()
     scheme, _, key = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() == "bearer":
+    # Public routes never look at a bearer: /metrics's is the metrics token, not an API key
+    # (``web.ops.may_scrape``), and a probe's or the sign-in page's answer must not hang on
+    # one (any header value, however odd, is still answered: /healthz never fails on it).
+    if scheme.lower() == "bearer" and request.endpoint not in PUBLIC:
         found = svc.keys.user_for(key)
         if found is None:
             raise Unauthorized("This API key is unknown, revoked, or its user is disabled.")

@@ -28,6 +28,7 @@ CODE_STATUS = {
     "too_many_videos": 400,
     "bad_cursor": 400,
     "bad_filter": 400,
+    "bad_request": 400,
     "too_many_live_streams": 429,
     "unavailable": 503,
     "storage_unreachable": 503,

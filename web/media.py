@@ -6,13 +6,14 @@ sends becomes part of a file path.
 
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import PurePath
 from urllib.parse import quote
 
 from flask import Blueprint, Response, abort, request, send_file
 
-from transcoder.errors import StorageError
+from transcoder.errors import StorageError, StoredFileMissing, TranscoderError, Transient
 from transcoder.media import hls
 from transcoder.records import states
 from transcoder.storage.layout import (
@@ -28,6 +29,7 @@ from transcoder.work import playlists
 from .context import owned_video, services
 
 bp = Blueprint("media", __name__, url_prefix="/api/videos/<video_id>")
+log = logging.getLogger(__name__)
 
 #: One range, as browsers send them; anything else gets the whole file.
 BYTE_RANGE = re.compile(r"\Abytes=([0-9]+-[0-9]*|-[0-9]+)\Z")
@@ -114,17 +116,21 @@ def serve(key: str, mimetype: str) -> Response:
     """Send a stored file with Range support: a local file directly, an object in a bucket
     streamed through this process (no bucket address or CORS rule ever reaches the browser)."""
     store = services().storage
-    path = store.local_path(key)
-    if path is not None:
-        return _private(send_file(path, mimetype=mimetype, conditional=True, max_age=3600))
     requested = request.headers.get("Range")
     byte_range = requested if requested and BYTE_RANGE.match(requested) else None
     try:
+        path = store.local_path(key)
+        if path is not None:
+            return _private(send_file(path, mimetype=mimetype, conditional=True, max_age=3600))
         blob = store.read(key, byte_range)
+    except (StoredFileMissing, FileNotFoundError):
+        abort(404)  # a name that fits the route but names nothing (or a file deleted meanwhile)
     except StorageError as exc:
         if exc.code != "bad_range":
-            raise
+            raise _unsaid(exc) from exc
         return Response(status=416, headers={"Content-Range": "bytes */*"})
+    except Transient as exc:
+        raise _unsaid(exc) from exc
     headers = {"Accept-Ranges": "bytes", "Content-Length": str(blob.length)}
     if blob.content_range:
         headers["Content-Range"] = blob.content_range
@@ -135,6 +141,14 @@ def serve(key: str, mimetype: str) -> Response:
     )
     response.call_on_close(blob.close)
     return _private(response)
+
+
+def _unsaid(exc: TranscoderError) -> TranscoderError:
+    """The same error, its message (which names the stored key or the bucket's address)
+    kept for the operator's log, not sent to the client."""
+    log.error("Serving a stored file failed: %s", exc.message)
+    message = "This file cannot be read from storage right now; the server's log says why."
+    return type(exc)(message, code=exc.code)
 
 
 def _private(response: Response) -> Response:

@@ -1,7 +1,11 @@
 """Every parser of client input, fed a thousand hostile values by Hypothesis (`make fuzz`:
 twenty thousand): ids,
 cursors, Last-Event-ID, HLS and file names, byte ranges, query strings, form fields and
-WebSocket messages. None may answer 500, and none may leave a stream counted open.
+WebSocket messages; the headers every request is judged by (Authorization, X-CSRF-Token,
+Cookie, Origin, Referer, Range) on public and private routes, by a key, a signed-in
+browser and a stranger; the sign-in form; every JSON body; names that fit a route's
+pattern but name nothing. None may answer 500, none may leave a stream counted open, and
+no answer may show the storage folder or a traceback.
 
 The app is the real one (``create_app``) on a Redis database and an SQLite catalog of
 this test's own, called through Flask's test client so that thousands of requests take
@@ -14,6 +18,7 @@ import base64
 import io
 import json
 import os
+import re
 from urllib.parse import quote
 
 import pytest
@@ -22,6 +27,7 @@ from hypothesis import strategies as st
 
 from tests.processes import Processes, environment, start_worker, wait_for
 from tests.system import REDIS_URL, side_services
+from transcoder.records import redis_keys
 from web import create_app
 
 pytestmark = pytest.mark.integration
@@ -61,6 +67,11 @@ CURSORS = st.builds(
     ),
 )
 TEXT = st.one_of(TEXT, NEAR)
+#: A key of TRANSCODER_API_KEYS (compared with what a bearer sends), and the fuzzer's password.
+ENV_KEY = "a-key-from-the-fuzzer's-environment"
+PASSWORD = "a password of the fuzzer's"
+#: What no answer may show: the storage folder (filled in by the fixture), a traceback.
+LEAKS = ["Traceback"]
 
 
 @pytest.fixture(scope="module")
@@ -68,12 +79,13 @@ def app(tmp_path_factory, lavfi_clip):
     folder = tmp_path_factory.mktemp("fuzz")
     url = REDIS_URL.rsplit("/", 1)[0] + "/5"
     processes = Processes(tmp_path_factory.mktemp("fuzz-logs"))
-    with side_services(url, folder) as services:
+    with side_services(url, folder, api_keys=ENV_KEY) as services:
+        LEAKS[1:] = [str(folder), str(folder.resolve())]
         try:
             start_worker(processes, environment(url, folder), "fuzz", "--without-gossip", "--without-mingle")
             app = create_app(services.settings)
             app.config["TESTING"] = False  # errors answered as in production, not raised
-            uploader = services.users.add("fuzzer", "a password of the fuzzer's")
+            uploader = services.users.add("fuzzer", PASSWORD)
             app.key = services.keys.create(uploader, "fuzz")[1]
             client = client_of(app)
             with open(lavfi_clip, "rb") as fh:
@@ -82,6 +94,14 @@ def app(tmp_path_factory, lavfi_clip):
             app.video_id = created.get_json()["id"]
             state = lambda: client.get(f"/api/videos/{app.video_id}").get_json()["state"]  # noqa: E731
             wait_for(lambda: state() == "ready", 120, "the video ready")
+            # A signed-in browser: its cookie and the CSRF token its pages carry.
+            browser = app.test_client()
+            signed = browser.post("/signin", data={"name": "fuzzer", "password": PASSWORD})
+            assert signed.status_code == 302, signed.data
+            app.cookie = browser.get_cookie("transcoder_session").value
+            page = browser.get("/").get_data(as_text=True)
+            app.csrf = re.search(r'name="csrf-token" content="([^"]+)"', page)[1]
+            app.services = services
             yield app
         finally:
             processes.stop_all()
@@ -100,8 +120,14 @@ def header(text: str) -> str:
 
 
 def ok(response) -> bool:
+    """No 5xx; and no error that shows the storage folder or a traceback (a success's body
+    is a stream or a file: not read here)."""
     if response.status_code >= 500:
         raise AssertionError(f"{response.status_code}: {response.get_data(as_text=True)[:300]}")
+    if response.status_code >= 400:
+        body = response.get_data(as_text=True)
+        shown = [leak for leak in LEAKS if leak in body]
+        assert not shown, f"{response.status_code} shows {shown}: {body[:300]}"
     return True
 
 
@@ -214,3 +240,254 @@ def test_websocket_messages(app, message):
         finally:
             live.hub().close(follower)
     assert answer is None or set(answer) >= {"code", "message"}
+
+
+# -- Headers, the sign-in form, JSON bodies, names that name nothing ----------------------
+
+
+def forget_sign_ins(app) -> None:
+    """Forget the sign-in throttle's counts: each attempt here is a new stranger's, so
+    the fuzz tries parsers, not the throttle's waits."""
+    client = app.services.redis
+    for key in client.scan_iter(match=redis_keys.sign_in_failures_key("*", "*") + "*"):
+        client.delete(key)
+
+
+def as_who(app, who: str, headers: dict[str, str]):
+    """A client and the headers it sends: with the uploader's key, a key of
+    TRANSCODER_API_KEYS, a signed-in browser (cookie and CSRF token), or as a stranger;
+    ``headers`` override each of its own (a hostile Cookie follows the browser's). The
+    client keeps no cookie jar: it would replace the Cookie header."""
+    client = app.test_client(use_cookies=False)
+    sent = {}
+    if who == "key":
+        sent["Authorization"] = f"Bearer {app.key}"
+    elif who == "env key":
+        sent["Authorization"] = f"Bearer {ENV_KEY}"
+    elif who == "browser":
+        sent["X-CSRF-Token"] = app.csrf
+        sent["Cookie"] = f"transcoder_session={app.cookie}"
+        if "Cookie" in headers:
+            headers = {**headers, "Cookie": f"{sent['Cookie']}; {headers['Cookie']}"}
+    return client, {**sent, **headers}
+
+
+def is_local(location: str) -> bool:
+    """A Location a browser reads as a path of this server (web.redirects judges the same)."""
+    from web.redirects import browser_reads
+
+    return browser_reads(location) == location and location.startswith("/") and not location.startswith("//")
+
+
+WHO = st.sampled_from(["key", "env key", "browser", "stranger"])
+HEADER_NAMES = ["Authorization", "X-CSRF-Token", "Cookie", "Origin", "Referer", "Range"]
+#: Header values: any text (as its UTF-8 bytes read as Latin-1, the way a header arrives),
+#: and text after the prefixes each header's parser looks for.
+PREFIXES = ["Bearer ", "bearer ", "Bearer tk_", "Basic ", "transcoder_session=", "http://localhost",
+            "http://localhost:80", "https://", "null", "bytes="]  # fmt: skip
+HEADER_VALUES = st.one_of(
+    TEXT, st.builds(lambda prefix, text: prefix + text, st.sampled_from(PREFIXES), TEXT)
+)
+#: (method, path) of routes public and private; {video} is the fuzzer's video. Each POST
+#: carries a body its route refuses, so the fuzz creates nothing.
+HEADER_ROUTES = [
+    ("GET", "/healthz"),
+    ("GET", "/readyz"),
+    ("GET", "/metrics"),
+    ("GET", "/signin"),
+    ("POST", "/signin"),
+    ("GET", "/"),
+    ("GET", "/api/me"),
+    ("GET", "/api/videos"),
+    ("GET", "/api/videos/{video}"),
+    ("GET", "/api/videos/{video}/renditions/144p.mp4"),
+    ("GET", "/api/videos/{video}/hls/144p/v00/init.mp4"),
+    ("POST", "/api/keys"),
+    ("DELETE", "/api/keys/0123456789abcdef"),
+    ("POST", "/account/keys"),
+]
+
+
+@CASES
+@given(
+    who=WHO,
+    headers=st.dictionaries(st.sampled_from(HEADER_NAMES), HEADER_VALUES.map(header), min_size=1, max_size=3),
+    route=st.sampled_from(HEADER_ROUTES),
+)
+def test_headers(app, who, headers, route):
+    method, path = route
+    client, sent = as_who(app, who, headers)
+    body = {"json": {"name": ""}} if path == "/api/keys" else {"data": {"name": "", "password": ""}}
+    response = client.open(path.format(video=app.video_id), method=method, headers=sent, buffered=False,
+                           **(body if method == "POST" else {}))  # fmt: skip
+    if path == "/signin":
+        forget_sign_ins(app)
+    ok(response)
+    response.close()
+    if path == "/healthz":
+        assert response.status_code == 200  # a probe is answered whatever it sends
+
+
+#: One example in ten signs in with the right password or tries a hostile one (argon2 costs
+#: a fifth of a second each); the rest stop before any hashing.
+PASSWORDS = st.integers(0, 9).flatmap(
+    lambda n: st.just(PASSWORD) if n == 0 else TEXT if n == 1 else st.just("")
+)
+EVIL_NEXTS = ["/", "//evil.example", "/\\evil.example", "\\\\evil.example", "/%2f/evil.example",
+              "https://evil.example", "/videos"]  # fmt: skip
+NEXTS = st.one_of(
+    TEXT,
+    near(EVIL_NEXTS),
+    st.builds(
+        lambda a, b: f"/{a}/{b}evil.example",
+        st.sampled_from(["\t", "\n", "\r", "\\", "%09", "%5c", ""]),
+        st.sampled_from(["", "/", "\\", "\t"]),
+    ),
+)
+
+
+@settings(max_examples=max(EXAMPLES // 10, 1), deadline=None, suppress_health_check=list(HealthCheck),
+          database=None)  # fmt: skip
+@given(
+    name=st.one_of(st.just("fuzzer"), TEXT),
+    password=PASSWORDS,
+    next_=NEXTS,
+    csrf=TEXT,
+    in_query=st.booleans(),
+)
+def test_sign_in_form(app, name, password, next_, csrf, in_query):
+    client = app.test_client()
+    form = {"name": name, "password": password, "csrf_token": csrf}
+    query = {"next": next_} if in_query else {}
+    if not in_query:
+        form["next"] = next_
+    page = client.get("/signin", query_string={"next": next_})
+    assert ok(page) and page.status_code == 200
+    response = client.post("/signin", data=form, query_string=query)
+    forget_sign_ins(app)
+    ok(response)
+    if response.status_code == 302:
+        assert is_local(response.headers["Location"]), response.headers["Location"]
+        assert client.get("/api/me").status_code == 200  # a whole session, never half of one
+
+
+ODD_JSON = ["1e999999", "-1e999999", "NaN", "Infinity", '{"name": 1e999999}', '{"name": -Infinity}',
+            "9" * 5000, '{"name": ' + "9" * 5000 + "}", '{"name": "x"', "", "null", "[]", '""']  # fmt: skip
+SURROGATES = st.text(alphabet=st.characters(categories=["Cs"]), min_size=1, max_size=4)
+#: JSON bodies as an attacker writes them: nested past any parser's stack, lone
+#: surrogates (valid JSON, no valid text), numbers past a float or past int's digit limit,
+#: runs of minus signs, and anything else.
+JSON_BODIES = st.one_of(
+    st.integers(1, 30_000).map(lambda n: '{"name": ' + "[" * n + "]" * n + "}"),
+    st.integers(1, 30_000).map(lambda n: "[" * n),
+    st.integers(1, 12_000).map(lambda n: '{"a":' * n + "1" + "}" * n),
+    SURROGATES.map(lambda t: json.dumps({"name": "key" + t})),
+    SURROGATES.map(lambda t: json.dumps({t: 1})),
+    st.sampled_from(ODD_JSON),
+    st.integers(1, 5000).map(lambda n: "-" * n),
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.floats() | TEXT,
+        lambda inner: st.lists(inner, max_size=4) | st.dictionaries(TEXT, inner, max_size=4),
+        max_leaves=20,
+    ).map(lambda value: json.dumps({"name": value})),
+    st.binary(max_size=64),
+)
+#: Every route that reads a JSON body.
+JSON_ROUTES = ["/api/keys"]
+
+
+@CASES
+@given(
+    body=JSON_BODIES,
+    route=st.sampled_from(JSON_ROUTES),
+    who=st.sampled_from(["browser", "key"]),
+    content_type=st.sampled_from(["application/json", "application/json", "text/plain", "text/json"]),
+)
+def test_json_bodies(app, body, route, who, content_type):
+    client, sent = as_who(app, who, {"Content-Type": content_type})
+    data = body.encode("utf-8", "surrogatepass") if isinstance(body, str) else body
+    response = client.post(route, data=data, headers=sent)
+    assert ok(response)
+    if response.status_code == 400:
+        assert response.get_json()["error"]["code"] in ("bad_request", "bad_name")
+
+
+#: Names each media route's pattern takes, of files that are not there.
+ABSENT_NAMES = ["/hls/1080p/v00/init.mp4", "/hls/a64/a00/init.mp4", "/hls/a64/a00/seg_000.m4s",
+                "/hls/1080p/index.m3u8", "/hls/144p/v00/index.m3u8", "/renditions/1080p.mp4",
+                "/renditions/all.mp4", "/renditions/source.mp4", "/poster.jpg", "/storyboard.jpg",
+                "/storyboard.vtt"]  # fmt: skip
+ABSENT = st.one_of(
+    st.integers(1, 999_999).map(lambda n: f"/hls/144p/v00/seg_{n:03d}.m4s"),
+    st.integers(0, 9999).map(lambda n: f"/hls/144p/v{n:02d}/init.mp4"),
+    st.sampled_from(ABSENT_NAMES),
+)
+
+
+#: A narrow space (a few shapes of name): a fifth as many examples find what it holds.
+@settings(max_examples=max(EXAMPLES // 5, 1), deadline=None, suppress_health_check=list(HealthCheck),
+          database=None)  # fmt: skip
+@given(path=ABSENT, who=st.sampled_from(["key", "browser"]))
+def test_names_that_fit_a_pattern_and_name_nothing(app, path, who):
+    client, sent = as_who(app, who, {})
+    response = client.get(f"/api/videos/{app.video_id}{path}", headers=sent, buffered=False)
+    ok(response)
+    response.close()
+    assert response.status_code in (200, 404), (path, response.status_code)  # some of them are there
+    if response.status_code == 404:
+        assert response.get_json()["error"]["code"] == "not_found"
+
+
+# -- The inputs the attack found answering 500, and where `next` sends a browser -------------
+
+
+def test_the_inputs_that_answered_500(app):
+    """Each of issue 30's five, as it was sent."""
+    stranger = app.test_client()
+    bearer = {"Authorization": header("Bearer clé-ключ")}
+    for path in ("/healthz", "/readyz", "/signin", "/api/videos", "/api/me", "/videos"):
+        assert ok(stranger.get(path, headers=bearer)), path
+    assert stranger.get("/healthz", headers=bearer).status_code == 200
+    assert stranger.get("/api/videos", headers=bearer).status_code == 401
+    client, sent = as_who(app, "browser", {"X-CSRF-Token": header("jeton-é")})
+    refused = client.post("/api/keys", json={"name": "x"}, headers=sent)
+    assert ok(refused) and refused.status_code == 403
+    sent = {"Cookie": f"transcoder_session={app.cookie}"}
+    refused = client.post("/account/keys", data={"csrf_token": "jeton-é", "name": "x"}, headers=sent)
+    assert ok(refused) and refused.status_code == 403
+    client, sent = as_who(app, "browser", {"Content-Type": "application/json"})
+    for body in ('{"name": "\\ud800"}', "[" * 20_000 + "]" * 20_000, '{"name": 1e999999}', "-" * 1000):
+        refused = client.post("/api/keys", data=body, headers=sent)
+        assert ok(refused) and refused.status_code == 400, body[:20]
+        assert refused.get_json()["error"]["code"] == "bad_request"
+    client, sent = as_who(app, "key", {})
+    missing = client.get(f"/api/videos/{app.video_id}/hls/144p/v00/seg_999999.m4s", headers=sent)
+    assert ok(missing) and missing.status_code == 404
+    assert missing.get_json()["error"]["code"] == "not_found"
+    assert "videos/" not in missing.get_data(as_text=True)  # nor a storage key
+
+
+#: `next` as sent, and where a browser must be sent after signing in.
+NEXT_TABLE = [
+    ("/\t/evil.example", "/"),
+    ("/\n/evil.example", "/"),
+    ("/\\evil.example", "/"),
+    ("\\\\evil.example", "/"),
+    (" //evil.example", "/"),
+    ("/%5cevil.example", "/"),
+    ("https://evil.example/", "/"),
+    ("/videos\n", "/videos"),
+    ("/videos?state=ready", "/videos?state=ready"),
+]
+
+
+def test_next_after_signing_in_stays_on_this_server(app):
+    """Through the app, with the right password: the Location is a path of this server,
+    judged as a browser reads it, and the session it made works (a newline once answered
+    500 after the session was made)."""
+    for sent, location in NEXT_TABLE:
+        client = app.test_client()
+        reply = client.post("/signin", data={"name": "fuzzer", "password": PASSWORD, "next": sent})
+        assert reply.status_code == 302, (sent, reply.status_code)
+        assert reply.headers["Location"] == location, sent
+        assert client.get("/api/me").status_code == 200, sent

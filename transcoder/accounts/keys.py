@@ -115,10 +115,12 @@ class Keys:
         """The user a key lets in, and the key's id; None for a key that is unknown,
         revoked, or whose user is disabled."""
         key = key.strip()
-        if any(hmac.compare_digest(key, known) for known in self.env_keys):
+        # Compared as bytes: compare_digest refuses a str that is not ASCII (a header can hold any).
+        sent = key.encode("utf-8", "surrogatepass")
+        if any(hmac.compare_digest(sent, known.encode("utf-8", "surrogatepass")) for known in self.env_keys):
             service = self.users.builtin(SERVICE, "uploader")
             return None if service.disabled else (service, env_key_id(key))
-        if not key.startswith(KEY_PREFIX) or len(key) > 200:
+        if not key.startswith(KEY_PREFIX) or len(key) > 200 or not key.isascii():
             return None
         now = time.time()
         with self.catalog.begin() as session:

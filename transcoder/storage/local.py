@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from transcoder.errors import StorageError
+from transcoder.errors import StorageError, StoredFileMissing
 from transcoder.storage.base import CHUNK, Blob, check_key
 
 
@@ -43,7 +43,7 @@ class LocalStorage:
     def _existing(self, key: str) -> Path:
         path = self.path(key)
         if not path.is_file():
-            raise StorageError(f"The stored file {key!r} is missing.")
+            raise StoredFileMissing(f"The stored file {key!r} is missing.")
         return path
 
     def read(self, key: str, byte_range: str | None = None) -> Blob:
@@ -60,7 +60,8 @@ class LocalStorage:
             probe.write_bytes(b"")
             probe.unlink()
         except OSError as exc:
-            raise StorageError(f"The storage folder {self.root} cannot be written: {exc}") from exc
+            # Said without the folder's path: /readyz shows this to anyone who asks.
+            raise StorageError(f"The storage folder cannot be written ({exc.strerror}).") from exc
 
     @contextmanager
     def writing(self, key: str) -> Iterator[Path]:

@@ -20,7 +20,7 @@ import botocore.exceptions
 from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 
-from transcoder.errors import StorageError, Transient
+from transcoder.errors import StorageError, StoredFileMissing, Transient
 from transcoder.storage import scratch
 from transcoder.storage.base import CHUNK, Blob, check_key
 
@@ -73,7 +73,7 @@ class S3Storage:
         except botocore.exceptions.ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
             if code in ("404", "NoSuchKey", "NotFound"):
-                raise StorageError(f"The stored file {key!r} is missing.") from exc
+                raise StoredFileMissing(f"The stored file {key!r} is missing.") from exc
             if code == "InvalidRange":
                 raise StorageError(f"That byte range is not in {key!r}.", code="bad_range") from exc
             raise StorageError(f"Object storage refused {key!r}: {code or exc}") from exc
