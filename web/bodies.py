@@ -17,6 +17,7 @@ for a reason that is not its size.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, current_app, g, request
@@ -27,6 +28,7 @@ SMALL_BODY = 64 * 1024
 #: The endpoints that take a file; their bodies may be as large as MAX_CONTENT_LENGTH.
 TAKES_FILE = frozenset({"api.upload"})
 PIECE = 64 * 1024
+MiB = 1024 * 1024
 
 
 def register(app: Flask) -> None:
@@ -59,16 +61,32 @@ def body_limit() -> int | None:
     return g.get("body_limit", current_app.config.get("MAX_CONTENT_LENGTH"))
 
 
+def count_upload(check: Callable[[int], None]) -> None:
+    """For an upload that states no length: ``check`` is called with the bytes received so
+    far while they arrive (an eighth more each time, at least every MiB), so a quota
+    refuses the body as it passes it, not once it was read whole (``check`` raises). An
+    upload with a ``Content-Length`` is weighed from it before reading; nothing to do."""
+    stream = request.environ.get("wsgi.input")
+    if isinstance(stream, CappedInput):
+        stream.check = check
+
+
 class CappedInput:
-    """A body that states no length: 413 as soon as more than ``limit`` bytes of it arrive."""
+    """A body that states no length: 413 as soon as more than ``limit`` bytes of it arrive;
+    and, for an upload, its running count handed to a check (``count_upload``)."""
 
     def __init__(self, stream: Any, limit: int) -> None:
         self.stream, self.limit, self.count = stream, limit, 0
+        self.check: Callable[[int], None] | None = None
+        self.checked_at = 0
 
     def _counted(self, data: bytes) -> bytes:
         self.count += len(data)
         if self.count > self.limit:
             raise RequestEntityTooLarge()
+        if self.check is not None and self.count - self.checked_at >= max(MiB, self.checked_at // 8):
+            self.checked_at = self.count
+            self.check(self.count)
         return data
 
     def read(self, size: int | None = -1) -> bytes:

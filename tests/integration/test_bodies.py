@@ -149,15 +149,16 @@ def test_a_huge_sign_in_or_anonymous_upload_is_refused_before_its_body(bodies):
     assert bodies.written() == before and before[0] == []
 
 
-def chunked(side: Side, path: str, content_type: str, chunks, *extra: str) -> tuple[int, bytes, bytes]:
+def chunked(side: Side, path: str, content_type: str, chunks, *extra: str) -> tuple[int, bytes, bytes, bool]:
     """Send a body without a length (chunked), one piece at a time, stopping early if the
-    server answers or closes first; then read the answer."""
+    server answers or closes first; then read the answer: (status, headers, body, whether
+    the whole body was sent before it)."""
     head = "\n".join([f"POST {path} HTTP/1.1", "Host: 127.0.0.1", f"Content-Type: {content_type}",
                       "Transfer-Encoding: chunked", *extra]) + "\n\n"  # fmt: skip
     with socket.create_connection((side.host, side.port), timeout=15) as conn:
         conn.sendall(head.replace("\n", "\r\n").encode())
         conn.setblocking(False)
-        early = b""
+        early, whole = b"", False
         try:
             for piece in chunks:
                 try:
@@ -171,10 +172,11 @@ def chunked(side: Side, path: str, content_type: str, chunks, *extra: str) -> tu
             else:
                 conn.setblocking(True)
                 conn.sendall(b"0\r\n\r\n")
+                whole = True
         except (BrokenPipeError, ConnectionResetError):
             pass
         conn.setblocking(True)
-        return read_answer(conn, early)
+        return (*read_answer(conn, early), whole)
 
 
 def test_a_body_without_a_length_is_cut_at_the_routes_limit(bodies):
@@ -185,11 +187,11 @@ def test_a_body_without_a_length_is_cut_at_the_routes_limit(bodies):
     assert made[0] == 201, made
     # 8 MiB in 64 KiB pieces: cut once past 64 KiB, never read whole.
     piece = b'{"name": "' + b"x" * (LIMIT - 10)
-    status, _, body = chunked(bodies, "/api/keys", "application/json", [piece] * 128, *alice)
+    status, _, body, _ = chunked(bodies, "/api/keys", "application/json", [piece] * 128, *alice)
     assert status == 413 and error_code(body) == "too_large"
     # The attack again, without a length: a multipart "sign-in" of 8 MiB.
     part = b'--b\r\nContent-Disposition: form-data; name="name"; filename="f"\r\n\r\n'
-    status, _, body = chunked(
+    status, _, body, _ = chunked(
         bodies, "/signin", "multipart/form-data; boundary=b", [part] + [b"y" * LIMIT] * 128
     )
     assert status == 413 and error_code(body) == "too_large"
@@ -252,3 +254,18 @@ def test_an_upload_past_the_quota_is_refused_before_its_body(bodies):
     )
     assert status == 413 and error_code(body) == "quota_exceeded"
     assert bodies.written() == before
+
+
+def test_an_upload_without_a_length_is_cut_once_past_the_quota(bodies):
+    """No length to weigh before reading: the running count is weighed as the body
+    arrives, and a 64 MiB upload with room for 1,000 bytes is refused long before its end."""
+    operator(bodies.env, "users", "quota", "bob", "--storage", "1000")
+    key = operator(bodies.env, "keys", "create", "--user", "bob", "--name", "c").strip().splitlines()[-1]
+    part = b'--b\r\nContent-Disposition: form-data; name="file"; filename="big.mp4"\r\n\r\n'
+    pieces = [part] + [b"z" * (1024 * 1024)] * 64
+    status, _, body, whole = chunked(
+        bodies, "/api/videos", "multipart/form-data; boundary=b", pieces, f"Authorization: Bearer {key}"
+    )
+    assert status == 413 and error_code(body) == "quota_exceeded"
+    assert not whole
+    assert bodies.written()[0] == []

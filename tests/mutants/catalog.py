@@ -549,6 +549,12 @@ MUTANTS: tuple[Mutant, ...] = (
         ),
     ),
     Mutant(
+        "upload_without_length_weighed_whole",
+        "an upload that states no length is weighed against the quota as it arrives, not once read whole",
+        (("web/bodies.py", "        stream.check = check\n", "        pass\n"),),
+        (f"{BODIES}::test_an_upload_without_a_length_is_cut_once_past_the_quota",),
+    ),
+    Mutant(
         "sign_out_leaves_the_session",
         "signing out ends the session on the server, not only in the browser",
         (
