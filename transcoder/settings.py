@@ -83,6 +83,9 @@ class Settings:
     #: Proxies in front of the web app that set X-Forwarded-For/-Proto/-Host (0: none). With
     #: one, a page served over HTTPS gets its session cookie marked Secure.
     trusted_proxies: int = 0
+    #: The bearer token Prometheus sends to read /metrics; without it only loopback, under
+    #: an allowed host name, is answered. Empty: loopback only.
+    metrics_token: str = ""
     #: An upload that sends fewer bytes than this per second, over any UPLOAD_RATE_WINDOW, is
     #: cut (408): a trickle cannot hold a connection, and a slow but steady one can go on.
     upload_min_rate: int = 8 * 1024
@@ -101,7 +104,8 @@ class Settings:
     progress_interval: float = 0.25
     #: Seconds of silence after which the event stream sends a keep-alive comment.
     sse_keepalive: float = 15.0
-    #: Open event streams and WebSockets one client (API key, else address) may hold (0: no cap).
+    #: Open event streams and WebSockets one client may hold (0: no cap): its user (each key
+    #: of the built-in service user alone); with AUTH=off, a request without a key by address.
     streams_per_client: int = 20
     #: Videos one stream may follow by id.
     stream_max_videos: int = 500

@@ -120,9 +120,11 @@ def key_id() -> str | None:
 
 def client_id() -> str:
     """Who holds live streams, for the per-client cap: the user (each key of the built-in
-    service user counts alone), else the address."""
+    service user counts alone). With TRANSCODER_AUTH=off a request with no key is the one
+    local admin whoever sends it, so it counts by its address (the client's, behind
+    trusted proxies), or one cap would hold for the whole installation."""
     user = g.get("user")
-    if user is None:
+    if user is None or not (key_id() or g.get("by_session")):
         return "addr:" + (request.remote_addr or "")
     key = key_id()
     return f"key:{key}" if key and user.name == "service" else f"user:{user.id}"

@@ -2,7 +2,7 @@
 
 Event streams and WebSockets both follow videos through the process's one hub
 (``transcoder.live.hub``). Each client (its user; each key of the built-in service user
-alone) may hold
+alone; with ``TRANSCODER_AUTH=off``, a request without a key by its address) may hold
 ``TRANSCODER_STREAMS_PER_CLIENT`` of them at once in this process, so a script or a
 pile of tabs cannot take every connection the server has.
 """

@@ -8,19 +8,22 @@ answers the same. Only the live streams' figures are this process's own.
 from __future__ import annotations
 
 import contextlib
+import hmac
+import ipaddress
 from collections.abc import Iterator
 
 import redis
-from flask import Blueprint, Flask, Response, current_app
+from flask import Blueprint, Flask, Response, current_app, request
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from transcoder.errors import TranscoderError, Unavailable
+from transcoder.errors import TranscoderError, Unauthorized, Unavailable
 from transcoder.ops import broker, durability, metrics
 from transcoder.services import Services
 
 from .context import services
+from .security import host_allowed
 
 bp = Blueprint("ops", __name__)
 
@@ -144,11 +147,53 @@ def register(app: Flask, svc: Services) -> None:
 
 @bp.get("/metrics")
 def scrape() -> Response:
+    """The figures, for Prometheus with ``TRANSCODER_METRICS_TOKEN``, or for a tool on this
+    machine: they tell how many uploads there are and how big (one uploader's file size
+    shows as a jump on a quiet server), so a stranger gets 401."""
+    settings = services().settings
+    if not may_scrape(
+        request.headers.get("Authorization", ""),
+        settings.metrics_token,
+        request.remote_addr,
+        request.host,
+        settings.host_names,
+    ):
+        raise Unauthorized(
+            "Send TRANSCODER_METRICS_TOKEN as 'Authorization: Bearer <token>' "
+            "(Prometheus: authorization credentials), or ask from this machine."
+        )
     try:
         body = generate_latest(current_app.extensions["metrics"]["registry"])
     except redis.RedisError as exc:
         raise Unavailable("Redis cannot be reached; no figures now.") from exc
     return Response(body, content_type=CONTENT_TYPE)
+
+
+def may_scrape(
+    authorization: str, token: str, remote_addr: str | None, host: str, names: tuple[str, ...]
+) -> bool:
+    """Whether a scrape is answered: the token as a bearer credential (from anywhere, under
+    any host name: Prometheus sends the pod's address), or a request from loopback under a
+    host name this server answers to (a DNS-rebinding page in a browser on this machine
+    names another host). Behind trusted proxies ``remote_addr`` is the client's, not the
+    proxy's, so a proxy on this machine does not make every client local.
+
+    The token is compared as bytes in constant time: the header arrives as latin-1 text,
+    whatever bytes it held, so nothing in it can fail to encode."""
+    scheme, _, sent = authorization.partition(" ")
+    if token and scheme.lower() == "bearer":
+        if hmac.compare_digest(sent.strip().encode("latin-1", "replace"), token.encode("utf-8")):
+            return True
+    return _loopback(remote_addr) and host_allowed(host, names)
+
+
+def _loopback(address: str | None) -> bool:
+    try:
+        ip = ipaddress.ip_address(address or "")
+    except ValueError:
+        return False  # a Unix socket's peer has none
+    mapped = getattr(ip, "ipv4_mapped", None)
+    return (mapped or ip).is_loopback
 
 
 @bp.get("/healthz")

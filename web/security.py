@@ -54,6 +54,10 @@ def register(app: Flask, host_names: tuple[str, ...]) -> None:
     def _headers(response: Response) -> Response:
         for name, value in HEADERS.items():
             response.headers.setdefault(name, value)
+        if request.endpoint != "static" and request.blueprint != "media":
+            # A user's pages and data are kept by no cache, the browser's included (OWASP
+            # ASVS V8); static and media files say how they may be kept, event streams too.
+            response.headers.setdefault("Cache-Control", "no-store")
         return response
 
 
@@ -79,12 +83,15 @@ def host_allowed(host: str, names: tuple[str, ...]) -> bool:
 def _same_origin(names: tuple[str, ...], unsafe: bool) -> bool:
     """A browser names the page's origin on every cross-site post and on every WebSocket
     it opens (Referer stands in on older ones, for posts); tools send none. The origin
-    must be this very server under a name the operator allowed."""
+    must be this very server, scheme, name and port, under a name the operator allowed:
+    ``https://`` is another origin than a plain-HTTP server (the scheme is the one the
+    client used, from X-Forwarded-Proto behind TRANSCODER_TRUSTED_PROXIES)."""
     origin = request.headers.get("Origin") or (request.headers.get("Referer") if unsafe else None)
     if not origin:
         return True
     try:
-        netloc = urlsplit(origin).netloc
+        parts = urlsplit(origin)
     except ValueError:
         return False
-    return netloc == request.host and host_allowed(netloc, names)
+    netloc = parts.netloc
+    return parts.scheme.lower() == request.scheme and netloc == request.host and host_allowed(netloc, names)

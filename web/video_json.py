@@ -3,6 +3,7 @@ streams and the pages; no routes (Flask's "views" are route handlers, in ``api``
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -18,6 +19,9 @@ from .context import owner_filter, services
 
 RENDITION_FIELDS = ("name", "width", "height", "state", "progress", "fps", "eta_seconds", "error")
 
+
+#: What no file name or search holds: C0 and C1 control characters, DEL.
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 #: Stands for the video id while a URL's shape is built once (a valid id, so routes accept it).
 _ID = "f" * 32
@@ -54,7 +58,11 @@ def library_page(args: Mapping[str, str], user: User) -> tuple[list[Video], str 
         limit = min(max(int(args.get("limit") or 50), 1), 200)
     except ValueError:
         raise InvalidInput("limit must be a whole number from 1 to 200.", code="bad_filter") from None
-    query = (args.get("q") or "").strip()[:100]
+    query = args.get("q") or ""
+    if CONTROL.search(query):
+        # A NUL reached the search as a pattern that matched every video.
+        raise InvalidInput("q must not hold control characters.", code="bad_filter")
+    query = query.strip()[:100]
     owner = owner_filter(user)
     if user.admin and (name := (args.get("owner") or "").strip()):
         found = services().users.by_name(name[:64])

@@ -34,6 +34,20 @@ def test_security_headers_on_pages_and_api(base_url):
         assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
         assert headers["X-Content-Type-Options"] == "nosniff"
         assert headers["X-Frame-Options"] == "DENY"
+        # A user's pages and data are kept by no cache; static files say how they may be.
+        assert ("no-store" in headers.get("Cache-Control", "")) is (not path.startswith("/static/")), path
+    # Event streams keep their own: no-cache, which proxies need to pass them on.
+    with requests.get(base_url + "/api/events", stream=True, timeout=10) as stream:
+        assert stream.headers["Cache-Control"] == "no-cache"
+
+
+def test_a_search_holding_a_control_character_is_refused(base_url):
+    """A NUL in q matched every video; any control character is refused."""
+    for q in ("\x00", "a\x00", "\n", "bikes\x1f", "\x7f", "\x85"):
+        reply = requests.get(f"{base_url}/api/videos", params={"q": q}, timeout=10)
+        assert reply.status_code == 400 and reply.json()["error"]["code"] == "bad_filter", repr(q)
+        assert requests.get(f"{base_url}/videos", params={"q": q}, timeout=10).status_code == 400, repr(q)
+    assert requests.get(f"{base_url}/api/videos", params={"q": "bikes é"}, timeout=10).status_code == 200
 
 
 NAMES = [
@@ -69,6 +83,7 @@ def test_file_names_are_only_escaped_metadata(system, named, storage_dir, sent, 
     assert sorted(p.name for p in storage_dir.iterdir()) == ["videos"]
     download = requests.get(system + video["renditions"][0]["url"] + "?download=1", timeout=10)
     disposition = download.headers["Content-Disposition"]
+    assert "no-store" not in download.headers["Cache-Control"]  # media files say how they are kept
     assert disposition.startswith('attachment; filename="') and "filename*=UTF-8''" in disposition
     assert "\n" not in disposition and disposition.count('"') == 2
     library = requests.get(system + "/videos", timeout=10).text

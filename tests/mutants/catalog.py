@@ -15,6 +15,7 @@ TRIALS = "tests/faults/test_faults.py"
 DOOR = "tests/integration/test_door.py"
 ACCOUNTS = "tests/integration/test_accounts.py"
 BODIES = "tests/integration/test_bodies.py"
+WEAK = "tests/integration/test_weaknesses.py"
 
 
 @dataclass(frozen=True)
@@ -451,7 +452,8 @@ MUTANTS: tuple[Mutant, ...] = (
         (
             (
                 "web/security.py",
-                "    return netloc == request.host and host_allowed(netloc, names)",
+                "    return parts.scheme.lower() == request.scheme and netloc == request.host and "
+                "host_allowed(netloc, names)",
                 "    return True",
             ),
         ),
@@ -596,5 +598,52 @@ MUTANTS: tuple[Mutant, ...] = (
         (("transcoder/media/probe.py", "return media, found if found is not None else scan(", "return media, scan("),),
         ("tests/unit/media/test_probe.py::test_a_file_that_states_no_length_is_read_for_its_frames_once",),
         quick=True,
+    ),
+    Mutant(
+        "metrics_open_to_all",
+        "/metrics answers only Prometheus's token, or loopback under an allowed host name",
+        (
+            (
+                "web/ops.py",
+                '    if not may_scrape(\n        request.headers.get("Authorization", ""),\n'
+                "        settings.metrics_token,\n        request.remote_addr,\n        request.host,\n"
+                "        settings.host_names,\n    ):",
+                "    if False:",
+            ),
+        ),
+        (
+            f"{WEAK}::test_metrics_answer_only_the_token_or_loopback",
+            f"{DOOR}::test_only_allowed_host_names_are_served",
+        ),
+    ),
+    Mutant(
+        "gunicorn_trusts_loopback_proxies",
+        "forwarded headers count only with TRANSCODER_TRUSTED_PROXIES (gunicorn trusts none itself)",
+        (("web/server.py", 'forwarded_allow_ips = ""\n', ""),),
+        (f"{WEAK}::test_a_forwarded_scheme_counts_only_from_a_trusted_proxy",),
+    ),
+    Mutant(
+        "origin_scheme_ignored",
+        "an Origin is its scheme, name and port: https:// is not a plain-HTTP server's",
+        (("web/security.py", "return parts.scheme.lower() == request.scheme and netloc", "return netloc"),),
+        (f"{WEAK}::test_an_origin_is_its_scheme_name_and_port",),
+    ),
+    Mutant(
+        "search_control_characters_allowed",
+        "a search holding a control character is refused (a NUL matched every video)",
+        (("web/video_json.py", "    if CONTROL.search(query):", "    if False:"),),
+        ("tests/integration/test_security.py::test_a_search_holding_a_control_character_is_refused",),
+    ),
+    Mutant(
+        "answers_cacheable",
+        "API answers and pages carry Cache-Control: no-store",
+        (("web/security.py", 'response.headers.setdefault("Cache-Control", "no-store")', "pass"),),
+        ("tests/integration/test_security.py::test_security_headers_on_pages_and_api",),
+    ),
+    Mutant(
+        "auth_off_one_stream_cap",
+        "with sign-in off, the stream cap counts per client address, not for the one local admin",
+        (("web/auth.py", 'if user is None or not (key_id() or g.get("by_session")):', "if user is None:"),),
+        (f"{WEAK}::test_with_sign_in_off_each_client_address_has_its_own_stream_cap",),
     ),
 )
