@@ -587,6 +587,24 @@ MUTANTS: tuple[Mutant, ...] = (
         (f"{ACCOUNTS}::test_an_upload_past_a_quota_is_refused_and_nothing_is_stored",),
     ),
     Mutant(
+        "quota_not_reserved",
+        "an upload reserves its bytes before it is checked, so parallel uploads cannot together pass a quota",
+        (
+            (
+                "transcoder/accounts/reservations.py",
+                "others, before = self.redis.eval(_CLAIM, 1, key, self.id, str(max(size, 0)), str(TTL_S))",
+                "others, before = 0, -1",
+            ),
+        ),
+        ("tests/integration/test_quotas.py::test_ten_parallel_uploads_with_room_for_one_accept_exactly_one",),
+    ),
+    Mutant(
+        "outputs_not_weighed",
+        "the change that ends a video records what storage holds for it (source and outputs)",
+        (("transcoder/work/weighing.py", "transitions.weigh(video, weight[0])", "pass"),),
+        ("tests/integration/test_quotas.py::test_a_finished_video_counts_what_storage_holds_for_it",),
+    ),
+    Mutant(
         "failed_sign_ins_not_counted",
         "failed sign-ins make the next answers slower",
         (("transcoder/accounts/throttle.py", "                    pipe.incr(key)\n", ""),),
