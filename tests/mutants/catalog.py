@@ -16,6 +16,7 @@ DOOR = "tests/integration/test_door.py"
 ACCOUNTS = "tests/integration/test_accounts.py"
 BODIES = "tests/integration/test_bodies.py"
 WEAK = "tests/integration/test_weaknesses.py"
+FUZZ = "tests/integration/test_fuzz.py"
 
 
 @dataclass(frozen=True)
@@ -663,5 +664,32 @@ MUTANTS: tuple[Mutant, ...] = (
         "with sign-in off, the stream cap counts per client address, not for the one local admin",
         (("web/auth.py", 'if user is None or not (key_id() or g.get("by_session")):', "if user is None:"),),
         (f"{WEAK}::test_with_sign_in_off_each_client_address_has_its_own_stream_cap",),
+    ),
+    Mutant(
+        "next_judged_as_sent",
+        "a `next` is judged as a browser reads it (tabs and newlines dropped, \\ read as /), else /",
+        (
+            ("web/redirects.py", '    seen = browser_reads(target).rstrip("?")', '    seen = target.rstrip("?")'),
+            ("web/redirects.py", "_is_path(browser_reads(unquote(seen)))", "_is_path(unquote(seen))"),
+        ),
+        (
+            "tests/unit/web/test_redirects.py",
+            f"{FUZZ}::test_next_after_signing_in_stays_on_this_server",
+        ),
+        quick=True,
+    ),
+    Mutant(
+        "json_bodies_unchecked",
+        "a JSON body is read by web.json_body (depth, lone surrogates, huge numbers: 400, never 500)",
+        (("web/accounts.py", "    body = json_body()\n", "    body = request.get_json(silent=True)\n"),),
+        (f"{FUZZ}::test_the_inputs_that_answered_500",),
+        quick=True,
+    ),
+    Mutant(
+        "missing_file_is_storage_error",
+        "a media name that fits its route but names no stored file is 404, its storage key unsaid",
+        (("web/media.py", "    except (StoredFileMissing, FileNotFoundError):", "    except FileNotFoundError:"),),
+        (f"{FUZZ}::test_the_inputs_that_answered_500",),
+        quick=True,
     ),
 )
