@@ -14,6 +14,7 @@ from transcoder.errors import Conflict, InvalidInput, Unavailable
 from transcoder.storage.layout import video_prefix
 from transcoder.work import usecases
 
+from . import bodies
 from .auth import current_user, key_id
 from .context import owned_video, services
 from .video_json import library_page, links, parts_json, video_json, video_urls
@@ -28,10 +29,12 @@ UNREACHABLE = (redis.RedisError, kombu.exceptions.OperationalError, OSError)
 def upload():  # type: ignore[no-untyped-def]
     """Upload. The quotas are checked, and the bytes reserved against them, from the body's
     ``Content-Length`` before the body is read: an upload past a quota is refused (413)
-    unread, and parallel uploads cannot together pass one (``reservations``)."""
+    unread, and parallel uploads cannot together pass one (``reservations``). A body that
+    states no length grows its reservation as it arrives, refused once past a quota."""
     svc = services()
     try:
         with usecases.reserve_upload(svc, current_user(), request.content_length or 0) as held:
+            bodies.count_upload(held.resize)
             upload = request.files.get("file")
             if upload is None:
                 raise InvalidInput("Send the video in a multipart form field named 'file'.", code="no_file")

@@ -311,5 +311,23 @@ def test_an_upload_past_a_quota_is_refused_and_nothing_is_stored(door):
 
 
 def test_a_finished_video_counts_its_outputs(door):
-    me = door.alice.get(f"{door.url}/api/me", timeout=10).json()
-    assert me["usage"]["stored_bytes"] > door.clip.stat().st_size  # the source and every output
+    """One video (alice's): the bytes its record keeps are what storage holds for it, its
+    source and every output (not the sum of several uploads' sources)."""
+    import contextlib
+    import sqlite3
+
+    from tests.processes import catalog_url
+
+    path = catalog_url(door.root / "storage").removeprefix("sqlite:///")
+
+    def row() -> tuple[str, int]:
+        with contextlib.closing(sqlite3.connect(path)) as db:
+            return db.execute(
+                "SELECT state, stored_bytes FROM videos WHERE id = ?", (door.video_id,)
+            ).fetchone()
+
+    wait_for(lambda: row()[0] == "ready", 30, "alice's video recorded ready")
+    folder = door.root / "storage" / "videos" / door.video_id
+    on_disk = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+    assert on_disk > 2 * door.clip.stat().st_size  # the source and every output
+    assert abs(row()[1] - on_disk) <= on_disk / 100, (row(), on_disk)
