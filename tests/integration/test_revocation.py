@@ -20,12 +20,14 @@ import time
 import pytest
 import requests
 import websocket
+from sqlalchemy.exc import SQLAlchemyError
 
 from tests.accounts import keyed, operator, signed_in
 from tests.processes import catalog_url, wait_for
 from tests.system import side_system
-from transcoder.accounts.revocations import CATALOG_EVERY
+from transcoder.accounts.revocations import CATALOG_EVERY, Revocations, Watch
 from transcoder.accounts.users import Users
+from transcoder.records import redis_keys
 from transcoder.records.catalog import Catalog
 from transcoder.records.database import make_engine
 
@@ -37,8 +39,8 @@ BOUND = 5 * KEEPALIVE
 
 
 #: The users of this module, one per case (a revocation leaves its user changed).
-NAMES = ("keyed-api", "keyed-page", "keyed-cli", "disabled", "forgetful", "leaving", "unheard", "maker",
-         "bystander")  # fmt: skip
+NAMES = ("keyed-api", "keyed-page", "keyed-cli", "disabled", "forgetful", "rekeyed", "leaving", "unheard",
+         "maker", "bystander")  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -253,6 +255,17 @@ def test_a_new_password_ends_every_session_and_key_and_their_streams(side, bysta
     assert keyed(key).get(f"{side.url}/api/me", timeout=10).status_code == 401
 
 
+def test_a_new_password_revokes_every_key_in_the_catalog(side):
+    """What `transcoder users passwd` does to the catalog (``Users.change``), run here: in
+    a mutant's copy the CLI would run the original code, installed in the venv."""
+    _, browser = person(side, "rekeyed")
+    keys = [key_of(side, browser)[1] for _ in range(2)]
+    assert all(keyed(key).get(f"{side.url}/api/me", timeout=10).ok for key in keys)
+    side.users.change("rekeyed", password="another long password")
+    assert [keyed(key).get(f"{side.url}/api/me", timeout=10).status_code for key in keys] == [401, 401]
+    assert browser.get(f"{side.url}/api/me", timeout=10).status_code == 401
+
+
 def test_signing_out_ends_the_sessions_streams_only(side):
     _, browser = person(side, "leaving")
     _, key = key_of(side, browser)
@@ -318,3 +331,35 @@ def test_a_key_creates_keys_only_if_made_with_that_right(side):
     )
     listing = browser.get(f"{side.url}/api/keys", timeout=10).json()["keys"]
     assert [k["may_create_keys"] for k in listing] == [False, True, False, True, False]
+
+
+def test_a_watch_asks_the_catalog_when_a_marker_changes_and_goes_on_while_the_database_is_down(redis_client):
+    """The watch alone, on the suite's Redis: a marker is news, the catalog's verdict decides,
+    a database that is down ends nothing and is asked again at the next look."""
+    every, asked = 0.3, []  # the catalog is asked anyway only after ten looks: 3 s
+    answers = iter([None, SQLAlchemyError("down"), "key_revoked"])
+
+    def verdict():
+        asked.append(time.monotonic())
+        answer = next(answers)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    marker = redis_keys.revoked_key("key", "f" * 16)
+    redis_client.delete(marker)
+    watch = Watch(redis_client, [marker, redis_keys.revoked_key("user", "u" * 32)], verdict, every)
+
+    def look():
+        time.sleep(every)
+        return watch.ended()
+
+    assert look() is None and not asked  # nothing new: no question to the catalog
+    Revocations(redis_client, 60).key_revoked("f" * 16)
+    assert look() is None and len(asked) == 1  # news, but the catalog says it holds (a stale mark)
+    assert look() is None and len(asked) == 1  # the same news is not asked about twice
+    Revocations(redis_client, 60).key_revoked("f" * 16)
+    assert look() is None and len(asked) == 2  # new news; the database is down: go on
+    assert look() == "key_revoked" and len(asked) == 3  # asked again: revoked
+    assert watch.ended() == "key_revoked"  # for good
+    redis_client.delete(marker)

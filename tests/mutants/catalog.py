@@ -14,6 +14,7 @@ from dataclasses import dataclass
 TRIALS = "tests/faults/test_faults.py"
 DOOR = "tests/integration/test_door.py"
 ACCOUNTS = "tests/integration/test_accounts.py"
+REVOKE = "tests/integration/test_revocation.py"
 BODIES = "tests/integration/test_bodies.py"
 WEAK = "tests/integration/test_weaknesses.py"
 FUZZ = "tests/integration/test_fuzz.py"
@@ -571,9 +572,51 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "streams_outlive_sign_out",
-        "signing out ends the live streams the session has open in other tabs",
-        (("web/auth.py", 'state["in"] = not svc.redis.exists(key)', "pass"),),
-        ("tests/browser/test_accounts.py::test_signing_out_ends_the_live_stream_of_every_tab",),
+        "signing out ends the live streams the session has open in other tabs, within a keep-alive",
+        (("web/auth.py", "    revocation.revocations().session_ended(ended)", "    pass"),),
+        (f"{REVOKE}::test_signing_out_ends_the_sessions_streams_only",),
+    ),
+    Mutant(
+        "streams_keep_a_revoked_key",
+        "a live stream opened with an API key ends when the key is revoked",
+        (
+            (
+                "web/revocation.py",
+                "verdict = lambda: svc.keys.verdict(key_id)  # noqa: E731",
+                "verdict = lambda: None  # noqa: E731",
+            ),
+        ),
+        (
+            f"{REVOKE}::test_a_revoked_key_ends_its_streams",
+            f"{REVOKE}::test_a_revocation_redis_never_heard_of_ends_the_streams_from_the_catalog",
+        ),
+    ),
+    Mutant(
+        "streams_outlive_their_user",
+        "disabling a user, or a new password, ends every live stream of theirs within a keep-alive",
+        (
+            (
+                "web/revocation.py",
+                'markers = [marker, redis_keys.revoked_key("user", user.id)]',
+                "markers = [marker]",
+            ),
+        ),
+        (
+            f"{REVOKE}::test_disabling_a_user_ends_every_stream_of_theirs",
+            f"{REVOKE}::test_a_new_password_ends_every_session_and_key_and_their_streams",
+        ),
+    ),
+    Mutant(
+        "keys_outlive_a_new_password",
+        "a new password revokes every API key of the user's",
+        (("transcoder/accounts/users.py", "self._revoke_keys(session, row.id)", "pass"),),
+        (f"{REVOKE}::test_a_new_password_revokes_every_key_in_the_catalog",),
+    ),
+    Mutant(
+        "keys_breed_keys",
+        "a key creates keys only if it was made with that right",
+        (("web/accounts.py", "    check_key_right(want_right=right)\n", ""),),
+        (f"{REVOKE}::test_a_key_creates_keys_only_if_made_with_that_right",),
     ),
     Mutant(
         "no_quotas",
