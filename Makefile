@@ -106,5 +106,6 @@ bench: setup redis bytecode
 	$(BIN)/python -m tests.bench.scaling
 	$(BIN)/python -m tests.bench.responsive
 	$(BIN)/python -m tests.bench.streams
+	$(BIN)/python -m tests.bench.sign_in_flood
 	$(BIN)/python -m tests.bench.library
 	$(BIN)/python -m tests.bench.brokers

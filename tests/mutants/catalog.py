@@ -14,6 +14,7 @@ from dataclasses import dataclass
 TRIALS = "tests/faults/test_faults.py"
 DOOR = "tests/integration/test_door.py"
 ACCOUNTS = "tests/integration/test_accounts.py"
+FLOOD = "tests/integration/test_flood.py"
 REVOKE = "tests/integration/test_revocation.py"
 BODIES = "tests/integration/test_bodies.py"
 WEAK = "tests/integration/test_weaknesses.py"
@@ -651,8 +652,45 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "failed_sign_ins_not_counted",
         "failed sign-ins make the next answers slower",
-        (("transcoder/accounts/throttle.py", "                    pipe.incr(key)\n", ""),),
+        (
+            ("transcoder/accounts/throttle.py", "local n = redis.call('INCR', KEYS[1])\n", "local n = 0\n"),
+            (
+                "transcoder/accounts/throttle.py",
+                "local m = redis.call('INCR', KEYS[3]) - 1\n",
+                "local m = 0\n",
+            ),
+        ),
         (f"{ACCOUNTS}::test_failed_sign_ins_slow_down_but_never_lock_out",),
+    ),
+    Mutant(
+        "sign_in_hashing_on_the_loop",
+        "a flood of sign-ins leaves the process, its streams and /healthz alone (hashing off the loop)",
+        (
+            (
+                "web/sign_in_gate.py",
+                "return self._hashing_pool().apply(self._lowered, (fn, *args))",
+                "return fn(*args)",
+            ),
+        ),
+        (f"{FLOOD}::test_a_flood_of_sign_ins_leaves_the_process_its_streams_and_healthz_alone",),
+    ),
+    Mutant(
+        "sign_ins_in_flight_unbounded",
+        "past TRANSCODER_SIGN_INS_IN_FLIGHT, a sign-in is refused at once (429, Retry-After)",
+        (("web/sign_in_gate.py", "                raise GateFull\n", "                pass\n"),),
+        (f"{FLOOD}::test_a_flood_of_sign_ins_leaves_the_process_its_streams_and_healthz_alone",),
+    ),
+    Mutant(
+        "sign_in_attempts_counted_late",
+        "one address's guesses are counted as they start: parallel ones wait as sequential ones would",
+        (
+            (
+                "transcoder/accounts/throttle.py",
+                "local n = redis.call('INCR', KEYS[1])\n",
+                "local n = tonumber(redis.call('GET', KEYS[1]) or '0')\n",
+            ),
+        ),
+        (f"{FLOOD}::test_parallel_guesses_are_counted_as_they_start",),
     ),
     Mutant(
         "source_read_twice",
