@@ -105,6 +105,9 @@ def run_tests(root: Path, tests: list[str], timeout: float) -> tuple[list[str], 
     report = root / "report.xml"
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRANSCODER_")}
     env.update(TRANSCODER_TEST_REDIS_URL=NESTED_REDIS_URL, TRANSCODER_FAULT_TRIALS="1")
+    # The CLI the tests start is the venv's entry point, whose editable install points at the
+    # checkout: the copy goes first on the path, so the CLI runs the broken code too.
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, (str(root), env.get("PYTHONPATH"))))
     # Hypothesis's pytest plugin costs half a second at every start and is not needed for @given.
     argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:hypothesispytest",
             "--junitxml", str(report), *tests]  # fmt: skip
