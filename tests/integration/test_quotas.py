@@ -21,8 +21,12 @@ import requests
 
 from tests.accounts import keyed, make_users, operator
 from tests.processes import catalog_url, start_web, start_worker, wait_for
-from tests.system import side_system
+from tests.system import prepared_services, side_system
+from transcoder.accounts import reservations
+from transcoder.errors import QuotaExceeded
 from transcoder.records import redis_keys
+from transcoder.settings import Settings
+from transcoder.work.usecases import reserve_upload
 
 
 @pytest.fixture(scope="module")
@@ -143,3 +147,38 @@ def test_a_finished_video_counts_what_storage_holds_for_it(quotas):
     me = client.get(f"{quotas.url}/api/me", timeout=10).json()["usage"]["stored_bytes"]
     du = sum(held(quotas, v) for v in rows(quotas, gus) if v in folders(quotas))
     assert abs(me - du) <= du / 100, (me, du)
+
+
+def test_a_reservation_shrinks_freely_grows_checked_and_lapses(quotas, monkeypatch):
+    """The reservation's own rules, on the system's Redis and catalog: less is never
+    refused, more is checked, a refusal gives it back, and one a killed process left
+    lapses after its TTL (an upload that outlasts its TTL is checked again)."""
+    svc = prepared_services(Settings.from_env(quotas.env))
+    svc.users.add("hal", "hal's long password")
+    hal = svc.users.change("hal", storage_quota=1000)
+    first = reserve_upload(svc, hal, 800)
+    with pytest.raises(QuotaExceeded):
+        reserve_upload(svc, hal, 300)
+    first.resize(500)  # the body was smaller than its Content-Length
+    second = reserve_upload(svc, hal, 400)
+    with pytest.raises(QuotaExceeded):
+        second.resize(600)
+    assert len(reserved(quotas, hal.id)) == 1  # the refused growth gave its bytes back
+    first.release()
+    assert not reserved(quotas, hal.id)
+    monkeypatch.setattr(reservations, "TTL_S", 1)
+    left = reserve_upload(svc, hal, 900)  # as if its web process were killed now
+
+    def fits() -> bool:
+        try:
+            reserve_upload(svc, hal, 900).release()
+        except QuotaExceeded:
+            return False
+        return True
+
+    wait_for(fits, 10, "a left reservation lapsing")
+    monkeypatch.setattr(reservations, "TTL_S", 900)
+    later = reserve_upload(svc, hal, 900)
+    with pytest.raises(QuotaExceeded):
+        left.resize(900)  # lapsed: claimed again, and checked like a new one
+    later.release()
