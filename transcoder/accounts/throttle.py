@@ -88,7 +88,9 @@ class Throttle:
         """The address's count and next turn, and the account's count (by its name's hash)."""
         account = hashlib.sha256(name.casefold().encode()).hexdigest()[:32]
         by_address = redis_keys.sign_in_failures_key("address", address)
-        return by_address, by_address + ":next-ms", redis_keys.sign_in_failures_key("account", account)
+        # The address's next turn (ms, Redis's clock) sits beside its count, named apart from it.
+        turn = by_address.replace(":sign-in-failures:", ":sign-in-turn:")
+        return by_address, turn, redis_keys.sign_in_failures_key("account", account)
 
     def begin(self, name: str, address: str) -> Turn:
         """Count this attempt as it starts, and say how long it waits, or that it is refused."""
