@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.accounts import keyed, make_users, operator
+from tests.accounts import keyed, operator
 from tests.processes import catalog_url, start_web, start_worker, wait_for
 from tests.system import prepared_services, side_system
 from transcoder.accounts import reservations
@@ -35,20 +35,18 @@ def quotas(tmp_path_factory, lavfi_clip):
     with side_system(root, database=1, auth="on") as side:
         side.second = start_web(side.processes, side.env, "quotas-web2")
         start_worker(side.processes, side.env, "quotas", "--without-gossip", "--without-mingle")
-        make_users(side.env)
         side.clip, side.storage = lavfi_clip, root / "storage"
+        side.services = prepared_services(Settings.from_env(side.env))
         yield side
 
 
 def user_with_key(side, name: str, *quota: str) -> tuple[str, requests.Session]:
-    """A new uploader (made by the operator's commands), its quotas, and a client with its key."""
-    operator(side.env, "users", "add", name, "--password-stdin", stdin=f"{name}'s long password\n")
+    """A new uploader, its quotas (set with the operator's command), and a client with a key
+    of its own (made in this process: each CLI start costs a second or two)."""
+    user = side.services.users.add(name, f"{name}'s long password")
     if quota:
         operator(side.env, "users", "quota", name, *quota)
-    made = operator(side.env, "keys", "create", "--user", name, "--name", "tests")
-    return query(side, "SELECT id FROM users WHERE name = ?", name)[0][0], keyed(
-        made.strip().splitlines()[-1]
-    )
+    return user.id, keyed(side.services.keys.create(user, "tests")[1])
 
 
 def post(client: requests.Session, url: str, path: Path, name: str) -> requests.Response:
@@ -153,7 +151,7 @@ def test_a_reservation_shrinks_freely_grows_checked_and_lapses(quotas, monkeypat
     """The reservation's own rules, on the system's Redis and catalog: less is never
     refused, more is checked, a refusal gives it back, and one a killed process left
     lapses after its TTL (an upload that outlasts its TTL is checked again)."""
-    svc = prepared_services(Settings.from_env(quotas.env))
+    svc = quotas.services
     svc.users.add("hal", "hal's long password")
     hal = svc.users.change("hal", storage_quota=1000)
     first = reserve_upload(svc, hal, 800)
