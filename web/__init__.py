@@ -53,6 +53,10 @@ def create_app(settings: Settings | None = None) -> Flask:
 
         n = settings.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
+    from .sign_in_gate import RefuseWhenFull, SignInGate
+
+    gate = app.extensions["sign_in_gate"] = SignInGate(settings.sign_ins_in_flight)
+    app.wsgi_app = RefuseWhenFull(app.wsgi_app, gate)  # type: ignore[method-assign]
 
     from . import bodies
 

@@ -30,13 +30,8 @@ def sign_in_form() -> str:
 def sign_in() -> Response | tuple[str, int]:
     """At most TRANSCODER_SIGN_INS_IN_FLIGHT at once per process, each counted by the throttle
     as it starts, its password checked off the event loop (``web.sign_in_gate``)."""
-    gate = sign_in_gate.gate()
-    try:
-        with gate.admitted():
-            return _sign_in(gate)
-    except sign_in_gate.GateFull:
-        return _too_many("too_many_sign_ins", "This server is checking many sign-ins right now. "
-                         "Try again in a moment.", sign_in_gate.RETRY_AFTER_S)  # fmt: skip
+    # Its place at the gate was taken before Flask saw it (sign_in_gate.RefuseWhenFull).
+    return _sign_in(sign_in_gate.gate())
 
 
 def _too_many(code: str, message: str, retry_after_s: int) -> Response | tuple[str, int]:

@@ -23,6 +23,7 @@ function that runs its password work (``off_loop``) and knows nothing of threads
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from collections.abc import Callable, Iterator
@@ -33,6 +34,7 @@ from flask import current_app
 
 #: What a refused sign-in is told: an in-flight sign-in is answered within about this long.
 RETRY_AFTER_S = 1
+BUSY = "This server is checking many sign-ins right now. Try again in a moment."
 #: Niceness of the hashing threads (0 is the hub's).
 NICE = 10
 
@@ -97,10 +99,38 @@ def _native_thread_id() -> int:
 
 
 def gate() -> SignInGate:
-    """This process's gate, made the first time a sign-in asks for it."""
-    made = current_app.extensions.get("sign_in_gate")
-    if made is None:
-        from .context import services
+    """This process's gate (``create_app`` makes it, with the middleware below)."""
+    return current_app.extensions["sign_in_gate"]
 
-        made = current_app.extensions["sign_in_gate"] = SignInGate(services().settings.sign_ins_in_flight)
-    return made
+
+_REFUSED_JSON = json.dumps({"error": {"code": "too_many_sign_ins", "message": BUSY}}).encode()
+_REFUSED_PAGE = (
+    '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sign in · Transcoder</title>'
+    f'</head><body><h1>Sign in</h1><p role="alert">{BUSY}</p>'
+    '<p><a href="/signin">Back to sign-in</a></p></body></html>'
+).encode()
+
+
+class RefuseWhenFull:
+    """WSGI middleware: a ``POST /signin`` holds a place at the gate for the time the app
+    takes to answer it; past the bound it is refused here, before Flask: no session, no
+    template, no body read. A flood's refusals are what the event loop spends its time on,
+    so they must cost as little as possible (``make bench``'s sign-in flood)."""
+
+    def __init__(self, app: Any, gate: SignInGate) -> None:
+        self.app, self.gate = app, gate
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        if environ.get("PATH_INFO") != "/signin" or environ.get("REQUEST_METHOD") != "POST":
+            return self.app(environ, start_response)
+        try:
+            with self.gate.admitted():
+                return self.app(environ, start_response)  # the view has run when this returns
+        except GateFull:
+            wants_json = "application/json" in environ.get("HTTP_ACCEPT", "")
+            body = _REFUSED_JSON if wants_json else _REFUSED_PAGE
+            kind = "application/json" if wants_json else "text/html; charset=utf-8"
+            headers = [("Content-Type", kind), ("Content-Length", str(len(body))),
+                       ("Retry-After", str(RETRY_AFTER_S)), ("Cache-Control", "no-store")]  # fmt: skip
+            start_response("429 Too Many Requests", headers)
+            return [body]
