@@ -15,7 +15,10 @@ It imports nothing of the app, which is loaded only once gevent has patched the 
 from __future__ import annotations
 
 import socket
+import time
+from typing import Any
 
+from gunicorn.http.body import ChunkedReader, LengthReader
 from gunicorn.workers.base_async import AsyncWorker
 from gunicorn.workers.ggevent import GeventWorker
 
@@ -34,6 +37,47 @@ class Worker(GeventWorker):
         if client.family in (socket.AF_INET, socket.AF_INET6):
             client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         AsyncWorker.handle(self, listener, client, addr)
+
+    def handle_request(self, listener_name: Any, req: Any, sock: socket.socket, addr: object) -> None:
+        super().handle_request(listener_name, req, sock, addr)
+        if req.must_close:  # set by ``post_request`` below, once the answer has been sent
+            linger(sock)
+            raise StopIteration("a refused body is not read")  # gunicorn closes the connection
+
+
+#: After refusing a body, how long and how much of it is read and dropped before the
+#: connection closes, so the client has its answer before the reset a close with unread
+#: bytes brings. A client that stops sending when it sees the answer is done in a moment.
+LINGER_S = 1.0
+LINGER_BYTES = 1024 * 1024
+
+
+def linger(sock: socket.socket) -> None:
+    try:
+        sock.shutdown(socket.SHUT_WR)  # the answer is complete: the client sees the end
+        deadline, dropped = time.monotonic() + LINGER_S, 0
+        while dropped < LINGER_BYTES and (left := deadline - time.monotonic()) > 0:
+            sock.settimeout(left)
+            chunk = sock.recv(65536)
+            if not chunk:
+                return
+            dropped += len(chunk)
+    except OSError:
+        pass
+
+
+def post_request(worker: Any, req: Any, environ: dict, resp: Any) -> None:
+    """A request refused with a body (401, 403, 413...) is answered and its connection
+    closed: gunicorn would otherwise read and drop the rest of the body, however large
+    (200 MiB announced to /signin took 25 s), before reading the next request."""
+    if resp is not None and (resp.status_code or 0) >= 400 and body_left(req):
+        req.force_close()
+
+
+def body_left(req: Any) -> bool:
+    """Whether some of the request's body is still unread (a chunked one may be)."""
+    reader = getattr(getattr(req, "body", None), "reader", None)
+    return isinstance(reader, ChunkedReader) or (isinstance(reader, LengthReader) and reader.length > 0)
 
 
 # gunicorn reads these names as its settings.

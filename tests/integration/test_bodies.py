@@ -269,3 +269,45 @@ def test_an_upload_without_a_length_is_cut_once_past_the_quota(bodies):
     assert status == 413 and error_code(body) == "quota_exceeded"
     assert not whole
     assert bodies.written()[0] == []
+
+
+def closed_while_sending(conn: socket.socket, piece: bytes, most: int) -> bool:
+    """Go on sending the body after the answer, never pausing long enough for the idle
+    timeout: whether the server ends the connection before ``most`` bytes were sent."""
+    sent = 0
+    while sent < most:
+        conn.setblocking(False)
+        try:
+            if conn.recv(65536) == b"":
+                return True
+        except BlockingIOError:
+            pass
+        except OSError:
+            return True
+        conn.setblocking(True)
+        try:
+            conn.sendall(piece)
+        except OSError:  # reset: the server closed with our bytes unread
+            return True
+        sent += len(piece)
+    return False
+
+
+def test_a_refused_body_is_not_read_to_its_end(bodies):
+    """Once refused, the body is not drained: the server answers and closes the connection
+    while the client is still sending (gunicorn alone would read the 200 MiB it announced,
+    to drop it, before the next request on the connection)."""
+    heads = (
+        (multipart_head("/signin", 200 * MiB), b"x" * 65536),
+        (multipart_head("/api/videos", 200 * MiB), b"x" * 65536),
+        (
+            "POST /signin HTTP/1.1\nHost: 127.0.0.1\nTransfer-Encoding: chunked\n",
+            b"10000\r\n" + b"x" * 0x10000 + b"\r\n",
+        ),
+    )
+    for head, piece in heads:
+        with socket.create_connection((bodies.host, bodies.port), timeout=30) as conn:
+            conn.sendall(head.replace("\n", "\r\n").encode("latin-1") + b"\r\n" + piece + piece)
+            status, _, _ = read_answer(conn)
+            assert status in (401, 413), head
+            assert closed_while_sending(conn, piece, 100 * MiB), "the refused body was read on"

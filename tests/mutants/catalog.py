@@ -14,8 +14,8 @@ from dataclasses import dataclass
 TRIALS = "tests/faults/test_faults.py"
 DOOR = "tests/integration/test_door.py"
 ACCOUNTS = "tests/integration/test_accounts.py"
-FLOOD = "tests/integration/test_flood.py"
 REVOKE = "tests/integration/test_revocation.py"
+FLOOD = "tests/integration/test_flood.py"
 BODIES = "tests/integration/test_bodies.py"
 WEAK = "tests/integration/test_weaknesses.py"
 FUZZ = "tests/integration/test_fuzz.py"
@@ -552,6 +552,12 @@ MUTANTS: tuple[Mutant, ...] = (
             f"{BODIES}::test_a_huge_sign_in_or_anonymous_upload_is_refused_before_its_body",
             f"{BODIES}::test_a_body_without_a_length_is_cut_at_the_routes_limit",
         ),
+    ),
+    Mutant(
+        "refused_bodies_drained",
+        "a refused body is not read to its end: the answer is sent and the connection closed",
+        (("web/server.py", "        req.force_close()\n", "        pass\n"),),
+        (f"{BODIES}::test_a_refused_body_is_not_read_to_its_end",),
     ),
     Mutant(
         "upload_without_length_weighed_whole",
