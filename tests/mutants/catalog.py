@@ -226,7 +226,13 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "chunks_cut_between_keyframes",
         "a later chunk starts on a source keyframe up to half a chunk away, not between two",
-        (("transcoder/media/planner.py", "FIRST_CHUNK_WINDOW_S if len(starts) == 1 else chunk_s / 2", "FIRST_CHUNK_WINDOW_S if len(starts) == 1 else chunk_s / 4"),),
+        (
+            (
+                "transcoder/media/planner.py",
+                "FIRST_CHUNK_WINDOW_S if len(starts) == 1 else chunk_s / 2",
+                "FIRST_CHUNK_WINDOW_S if len(starts) == 1 else chunk_s / 4",
+            ),
+        ),
         ("tests/unit/media/test_planner.py::test_later_chunks_start_on_a_keyframe_up_to_half_a_chunk_away",),
     ),
     Mutant(
@@ -238,15 +244,28 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "broker_url_ignored",
         "the parts travel on the broker TRANSCODER_BROKER_URL names (RabbitMQ, SQS), not on Redis",
-        (("tasks/config.py", '"broker_url": celery_broker_url(settings),', '"broker_url": settings.redis_url,'),),
+        (
+            (
+                "tasks/config.py",
+                '"broker_url": celery_broker_url(settings),',
+                '"broker_url": settings.redis_url,',
+            ),
+        ),
         ("tests/integration/test_brokers.py::test_videos_travel_on_the_broker_each_part_run_once",),
     ),
     Mutant(
         "broker_not_required_at_start",
         "RabbitMQ or SQS that does not answer stops a worker, the web app and `make run` at start",
-        (("transcoder/ops/broker.py", 'if kind(settings.broker_url) == "redis":\n        return\n    try:',
-          "return\n    try:"),),
-        ("tests/integration/test_brokers.py::test_a_broker_that_does_not_answer_stops_the_worker_and_the_web_app_at_start",),
+        (
+            (
+                "transcoder/ops/broker.py",
+                'if kind(settings.broker_url) == "redis":\n        return\n    try:',
+                "return\n    try:",
+            ),
+        ),
+        (
+            "tests/integration/test_brokers.py::test_a_broker_that_does_not_answer_stops_the_worker_and_the_web_app_at_start",
+        ),
     ),
     Mutant(
         "urgent_parts_anywhere_on_sqs",
@@ -264,16 +283,26 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "late_copy_starts_a_fourth_attempt",
         "a copy that comes before the sweeper never starts a part past TRANSCODER_MAX_ATTEMPTS",
-        (("transcoder/records/transitions.py", 'entry["state"] == PartState.RUNNING and max_attempts is not None',
-          "False"),),
+        (
+            (
+                "transcoder/records/transitions.py",
+                'entry["state"] == PartState.RUNNING and max_attempts is not None',
+                "False",
+            ),
+        ),
         ("tests/unit/records/test_transitions.py",),
         quick=True,
     ),
     Mutant(
         "closed_websocket_keeps_its_place",
         "a WebSocket its client closed ends its stream and frees its place under the per-client cap",
-        (("web/live_socket.py", "with app.app_context():\n            live.hub().close(follower)",
-          "if True:\n            live.hub().close(follower)"),),
+        (
+            (
+                "web/live_socket.py",
+                "with app.app_context():\n            live.hub().close(follower)",
+                "if True:\n            live.hub().close(follower)",
+            ),
+        ),
         ("tests/integration/test_live.py::test_per_client_cap_idle_timeout_and_held_connections",),
     ),
     Mutant(
@@ -294,8 +323,13 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "sqs_visibility_outlasts_every_run",
         "on SQS a dead worker's messages show again within a lease, not after the longest run",
-        (("tasks/config.py", '"visibility_timeout": sqs_transport.hold_seconds(settings.lease_seconds),',
-          '"visibility_timeout": settings.visibility_timeout,'),),
+        (
+            (
+                "tasks/config.py",
+                '"visibility_timeout": sqs_transport.hold_seconds(settings.lease_seconds),',
+                '"visibility_timeout": settings.visibility_timeout,',
+            ),
+        ),
         ("tests/unit/tasks/test_config.py",),
         quick=True,
     ),
@@ -701,7 +735,13 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "source_read_twice",
         "a source that states no length is read for its frames once, not once more to plan",
-        (("transcoder/media/probe.py", "return media, found if found is not None else scan(", "return media, scan("),),
+        (
+            (
+                "transcoder/media/probe.py",
+                "return media, found if found is not None else scan(",
+                "return media, scan(",
+            ),
+        ),
         ("tests/unit/media/test_probe.py::test_a_file_that_states_no_length_is_read_for_its_frames_once",),
         quick=True,
     ),
@@ -756,27 +796,34 @@ MUTANTS: tuple[Mutant, ...] = (
         "next_judged_as_sent",
         "a `next` is judged as a browser reads it (tabs and newlines dropped, \\ read as /), else /",
         (
-            ("web/redirects.py", '    seen = browser_reads(target).rstrip("?")', '    seen = target.rstrip("?")'),
+            (
+                "web/redirects.py",
+                '    seen = browser_reads(target).rstrip("?")',
+                '    seen = target.rstrip("?")',
+            ),
             ("web/redirects.py", "_is_path(browser_reads(unquote(seen)))", "_is_path(unquote(seen))"),
         ),
         (
             "tests/unit/web/test_redirects.py",
             f"{FUZZ}::test_next_after_signing_in_stays_on_this_server",
         ),
-        quick=True,
     ),
     Mutant(
         "json_bodies_unchecked",
         "a JSON body is read by web.json_body (depth, lone surrogates, huge numbers: 400, never 500)",
         (("web/accounts.py", "    body = json_body()\n", "    body = request.get_json(silent=True)\n"),),
         (f"{FUZZ}::test_the_inputs_that_answered_500",),
-        quick=True,
     ),
     Mutant(
         "missing_file_is_storage_error",
         "a media name that fits its route but names no stored file is 404, its storage key unsaid",
-        (("web/media.py", "    except (StoredFileMissing, FileNotFoundError):", "    except FileNotFoundError:"),),
+        (
+            (
+                "web/media.py",
+                "    except (StoredFileMissing, FileNotFoundError):",
+                "    except FileNotFoundError:",
+            ),
+        ),
         (f"{FUZZ}::test_the_inputs_that_answered_500",),
-        quick=True,
     ),
 )
