@@ -346,7 +346,8 @@ NEXTS = st.one_of(
 )
 
 
-@settings(max_examples=max(EXAMPLES // 10, 1), deadline=None, suppress_health_check=list(HealthCheck),
+#: Each sign-in checks a password (argon2, a fifth of a second of CPU), so a fortieth as many.
+@settings(max_examples=max(EXAMPLES // 40, 1), deadline=None, suppress_health_check=list(HealthCheck),
           database=None)  # fmt: skip
 @given(
     name=st.one_of(st.just("fuzzer"), TEXT),
