@@ -28,9 +28,9 @@ def sign_in_form() -> str:
 
 @bp.post("/signin")
 def sign_in() -> Response | tuple[str, int]:
-    """At most TRANSCODER_SIGN_INS_IN_FLIGHT at once per process, each counted by the throttle
-    as it starts, its password checked off the event loop (``web.sign_in_gate``)."""
-    # Its place at the gate was taken before Flask saw it (sign_in_gate.RefuseWhenFull).
+    """Each counted by the throttle as it starts, its password checked off the event loop,
+    at most TRANSCODER_SIGN_INS_IN_FLIGHT checks at once per process (``web.sign_in_gate``;
+    while the gate is full, its middleware refuses sign-ins before they reach here)."""
     return _sign_in(sign_in_gate.gate())
 
 
@@ -57,7 +57,12 @@ def _sign_in(gate: sign_in_gate.SignInGate) -> Response | tuple[str, int]:
     # The wait comes before the check: a guesser learns nothing sooner by being right.
     # (gevent's sleep: only this greenlet waits.)
     time.sleep(turn.wait_s)
-    user = svc.users.authenticate(name, password, gate.off_loop) if name and password else None
+    try:
+        # A place only for the check: a body still on its way, or the wait, holds none.
+        with gate.admitted():
+            user = svc.users.authenticate(name, password, gate.off_loop) if name and password else None
+    except sign_in_gate.GateFull:
+        return _too_many("too_many_sign_ins", sign_in_gate.BUSY, sign_in_gate.RETRY_AFTER_S)
     if user is None:
         message = "Wrong name or password. Each failed try makes the next answer slower."
         page = render_template("signin.html", next=auth.safe_next(request), name=name, message=message)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import redis
 from flask import Blueprint, Response, request
@@ -91,11 +91,13 @@ def _stream(video_ids: list[str] | None) -> Response:
     return response
 
 
-def _events(follower: Follower, keepalive: float, revoked: Callable[[], str | None]) -> Iterator[str]:
+def _events(
+    follower: Follower, keepalive: float, watch: revocation.Watch | revocation.Unwatched
+) -> Iterator[str]:
     yield "retry: 2000\n\n"
     while not follower.dropped:
-        taken = follower.take(keepalive)
-        if (reason := revoked()) is not None:
+        taken = follower.take(min(keepalive, watch.next_check_in()))
+        if (reason := watch.ended()) is not None:
             yield f"event: end\ndata: {json.dumps({'reason': reason})}\n\n"
             return
         if not taken:

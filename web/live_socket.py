@@ -68,10 +68,10 @@ def socket(ws: Server) -> None:
         reader = threading.Thread(target=_read, args=(app, ws, follower, send), daemon=True)
         reader.start()
         keepalive = services().settings.sse_keepalive
-        revoked = revocation.watch()
+        watch = revocation.watch()
         try:
-            while not follower.closed and not follower.dropped and revoked() is None:
-                for snap in follower.take(keepalive):
+            while not follower.closed and not follower.dropped and watch.ended() is None:
+                for snap in follower.take(min(keepalive, watch.next_check_in())):
                     send(snap.body)
         except ConnectionClosed:
             pass
@@ -79,7 +79,7 @@ def socket(ws: Server) -> None:
             live.hub().close(follower)
         if follower.dropped:
             ws.close(reason=1013, message="too slow: reconnect for the current state")
-        elif (reason := revoked()) is not None:
+        elif (reason := watch.ended()) is not None:
             ws.close(reason=1008, message=reason)
 
 

@@ -11,7 +11,7 @@ changes and every ``CATALOG_EVERY`` keep-alives whatever Redis says.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
 
 from flask import g
 
@@ -27,13 +27,24 @@ def revocations() -> Revocations:
     return Revocations(svc.redis, svc.settings.session_lifetime)
 
 
-def watch() -> Callable[[], str | None]:
-    """For a live stream, made while its request is served: a check, cheap to call as often
-    as it likes, that answers None while its credential holds, then why it was revoked."""
+class Unwatched:
+    """A stream with no credential to revoke (the local admin of TRANSCODER_AUTH=off)."""
+
+    def ended(self) -> str | None:
+        return None
+
+    def next_check_in(self) -> float:
+        return math.inf
+
+
+def watch() -> Watch | Unwatched:
+    """For a live stream, made while its request is served: ``ended()``, cheap to call as
+    often as it likes, answers None while its credential holds, then why it was revoked;
+    the stream waits for news no longer than ``next_check_in()``."""
     user, session_hash, key_id = g.get("user"), g.get("session_hash"), g.get("key_id")
     svc = services()
     if user is None:
-        return lambda: None
+        return Unwatched()
     if session_hash:
         marker = redis_keys.revoked_key("session", session_hash)
         verdict = lambda: svc.users.session_verdict(session_hash)  # noqa: E731
@@ -41,6 +52,6 @@ def watch() -> Callable[[], str | None]:
         marker = redis_keys.revoked_key("key", key_id)
         verdict = lambda: svc.keys.verdict(key_id)  # noqa: E731
     else:  # TRANSCODER_AUTH=off: the local admin, no credential to revoke
-        return lambda: None
+        return Unwatched()
     markers = [marker, redis_keys.revoked_key("user", user.id)]
-    return Watch(svc.redis, markers, verdict, svc.settings.sse_keepalive).ended
+    return Watch(svc.redis, markers, verdict, svc.settings.sse_keepalive)

@@ -70,7 +70,8 @@ def post_request(worker: Any, req: Any, environ: dict, resp: Any) -> None:
     """A request refused with a body (401, 403, 413...) is answered and its connection
     closed: gunicorn would otherwise read and drop the rest of the body, however large
     (200 MiB announced to /signin took 25 s), before reading the next request."""
-    if resp is not None and (resp.status_code or 0) >= 400 and body_left(req):
+    # A WebSocket's close hands gunicorn a response of another kind, with no status_code.
+    if (getattr(resp, "status_code", None) or 0) >= 400 and body_left(req):
         req.force_close()
 
 

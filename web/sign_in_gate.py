@@ -57,6 +57,10 @@ class SignInGate:
         self._pool: Any = None
         self._niced = threading.local()
 
+    def full(self) -> bool:
+        """Whether the next sign-in would be refused: read without taking a place."""
+        return bool(self.limit) and self.in_flight >= self.limit
+
     @contextmanager
     def admitted(self) -> Iterator[None]:
         """One sign-in in flight for the time of the block; GateFull at once past the limit."""
@@ -112,10 +116,13 @@ _REFUSED_PAGE = (
 
 
 class RefuseWhenFull:
-    """WSGI middleware: a ``POST /signin`` holds a place at the gate for the time the app
-    takes to answer it; past the bound it is refused here, before Flask: no session, no
-    template, no body read. A flood's refusals are what the event loop spends its time on,
-    so they must cost as little as possible (``make bench``'s sign-in flood)."""
+    """WSGI middleware: while the gate is full, a ``POST /signin`` is refused here, before
+    Flask: no session, no template, no body read. A flood's refusals are what the event loop
+    spends its time on, so they must cost as little as possible (``make bench``'s sign-in
+    flood). It takes no place itself: the view takes one only for the password check, once
+    the form has been read and the throttle's wait is over, so a client that sends its body
+    a byte at a time, or never, holds no place (16 such posts from one address used to keep
+    every user out for as long as the slow-upload watch let them hang)."""
 
     def __init__(self, app: Any, gate: SignInGate) -> None:
         self.app, self.gate = app, gate
@@ -123,14 +130,17 @@ class RefuseWhenFull:
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         if environ.get("PATH_INFO") != "/signin" or environ.get("REQUEST_METHOD") != "POST":
             return self.app(environ, start_response)
-        try:
-            with self.gate.admitted():
-                return self.app(environ, start_response)  # the view has run when this returns
-        except GateFull:
-            wants_json = "application/json" in environ.get("HTTP_ACCEPT", "")
-            body = _REFUSED_JSON if wants_json else _REFUSED_PAGE
-            kind = "application/json" if wants_json else "text/html; charset=utf-8"
-            headers = [("Content-Type", kind), ("Content-Length", str(len(body))),
-                       ("Retry-After", str(RETRY_AFTER_S)), ("Cache-Control", "no-store")]  # fmt: skip
-            start_response("429 Too Many Requests", headers)
-            return [body]
+        if not self.gate.full():
+            return self.app(environ, start_response)
+        return refuse(environ, start_response)
+
+
+def refuse(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+    """429 with Retry-After, as cheap as an answer can be: JSON for API clients, else a page."""
+    wants_json = "application/json" in environ.get("HTTP_ACCEPT", "")
+    body = _REFUSED_JSON if wants_json else _REFUSED_PAGE
+    kind = "application/json" if wants_json else "text/html; charset=utf-8"
+    headers = [("Content-Type", kind), ("Content-Length", str(len(body))),
+               ("Retry-After", str(RETRY_AFTER_S)), ("Cache-Control", "no-store")]  # fmt: skip
+    start_response("429 Too Many Requests", headers)
+    return [body]

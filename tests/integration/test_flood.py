@@ -126,3 +126,28 @@ def test_the_throttle_spaces_one_address_and_slows_but_never_refuses_an_account(
     assert [(t.refused, t.wait_s) for t in others] == [(False, MAX_DELAY_S)] * 3
     throttle.succeeded("carol", "10.9.9.9")
     assert throttle.begin("carol", "10.9.9.9").wait_s == 0.0
+
+
+def test_sign_ins_whose_bodies_never_come_hold_no_place(gate):
+    """The attack that locked everyone out: more posts to /signin than the gate has places,
+    from one address, each announcing a form and sending only its start. Each used to hold
+    its place while its body was awaited (until the slow-upload watch cut it, 30 s later);
+    now a place is taken only for the password check, and alice signs in meanwhile."""
+    import socket
+    from urllib.parse import urlsplit
+
+    url = gate[0]
+    where = (urlsplit(url).hostname, urlsplit(url).port)
+    head = ("POST /signin HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Forwarded-For: 10.40.0.1\r\n"
+            "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 60000\r\n\r\n"
+            "name=alice&password=")  # fmt: skip
+    holders = [socket.create_connection(where, timeout=60) for _ in range(IN_FLIGHT + 4)]
+    try:
+        for conn in holders:
+            conn.sendall(head.encode())
+        for n in range(3):  # one after another: the holders are all being read by the last
+            answer = one_sign_in(url, sign_in_request(url, "alice", PASSWORDS["alice"], f"10.40.1.{n}"))
+            assert answer.status == 302, (n, answer)
+    finally:
+        for conn in holders:
+            conn.close()

@@ -363,3 +363,22 @@ def test_a_watch_asks_the_catalog_when_a_marker_changes_and_goes_on_while_the_da
     assert look() == "key_revoked" and len(asked) == 3  # asked again: revoked
     assert watch.ended() == "key_revoked"  # for good
     redis_client.delete(marker)
+
+
+def test_news_just_before_a_look_does_not_put_the_look_off(redis_client):
+    """A stream waits for news no longer than the watch's next look: an event that comes at
+    0.85 of an interval no longer makes the look wait one interval more (ended 1.1 intervals
+    after a revoke, up to 1.9 before)."""
+    every = 1.0
+    watch = Watch(redis_client, [redis_keys.revoked_key("key", "e" * 16)], lambda: None, every)
+    began = time.monotonic()
+    assert watch.next_check_in() <= every
+    time.sleep(0.85 * every)  # the stream wakes for an event
+    assert watch.ended() is None  # too early to look
+    left = watch.next_check_in()
+    assert left <= every - (time.monotonic() - began) + 0.01
+    time.sleep(left)  # the stream's next wait ends when the look is due
+    watch.verdict = lambda: "key_revoked"
+    Revocations(redis_client, 60).key_revoked("e" * 16)
+    assert watch.ended() == "key_revoked"
+    redis_client.delete(redis_keys.revoked_key("key", "e" * 16))

@@ -717,8 +717,28 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "sign_ins_in_flight_unbounded",
         "past TRANSCODER_SIGN_INS_IN_FLIGHT, a sign-in is refused at once (429, Retry-After)",
-        (("web/sign_in_gate.py", "                raise GateFull\n", "                pass\n"),),
+        (
+            ("web/sign_in_gate.py", "                raise GateFull\n", "                pass\n"),
+            (
+                "web/sign_in_gate.py",
+                "return bool(self.limit) and self.in_flight >= self.limit",
+                "return False",
+            ),
+        ),
         (f"{FLOOD}::test_a_flood_of_sign_ins_leaves_the_process_its_streams_and_healthz_alone",),
+    ),
+    Mutant(
+        "sign_in_place_held_while_the_body_comes",
+        "a sign-in holds a place at the gate only for its password check, not while its body comes",
+        (
+            (
+                "web/sign_in_gate.py",
+                "        if not self.gate.full():\n            return self.app(environ, start_response)\n",
+                "        if not self.gate.full():\n            with self.gate.admitted():\n"
+                "                return self.app(environ, start_response)\n",
+            ),
+        ),
+        (f"{FLOOD}::test_sign_ins_whose_bodies_never_come_hold_no_place",),
     ),
     Mutant(
         "sign_in_attempts_counted_late",

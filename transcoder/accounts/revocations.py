@@ -100,11 +100,15 @@ class Watch:
         self.looked_at = self.asked_at = now
         self.reason: str | None = None
 
+    def next_check_in(self) -> float:
+        """Seconds until the next look is due: a stream waits for news no longer than this,
+        so an event that comes just before a look is due cannot put it off by an interval."""
+        return max(0.0, self.every - (time.monotonic() - self.looked_at))
+
     def ended(self) -> str | None:
         now = time.monotonic()
-        # 0.9: a stream's wait for news lasts one interval; a check due a hair later would
-        # otherwise wait one interval more.
-        if self.reason is not None or now - self.looked_at < 0.9 * self.every:
+        # 0.99: a wait of ``next_check_in()`` may wake a hair early.
+        if self.reason is not None or now - self.looked_at < 0.99 * self.every:
             return self.reason
         self.looked_at = now
         values = self.seen
