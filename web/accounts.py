@@ -63,13 +63,13 @@ def _sign_in(gate: sign_in_gate.SignInGate) -> Response | tuple[str, int]:
             user = svc.users.authenticate(name, password, gate.off_loop) if name and password else None
     except sign_in_gate.GateFull:
         return _too_many("too_many_sign_ins", sign_in_gate.BUSY, sign_in_gate.RETRY_AFTER_S)
-    if user is None:
+    target = auth.safe_next(request)  # decided first: a bad `next` never leaves half a session
+    # A password changed since it was checked opens no session (auth.sign_in is False).
+    if user is None or not auth.sign_in(user):
         message = "Wrong name or password. Each failed try makes the next answer slower."
         page = render_template("signin.html", next=auth.safe_next(request), name=name, message=message)
         return page, 401
     svc.throttle.succeeded(name, address)
-    target = auth.safe_next(request)  # decided first: a bad `next` never leaves half a session
-    auth.sign_in(user)
     return redirect(target)
 
 

@@ -152,15 +152,20 @@ def check_csrf() -> None:
         raise Forbidden(CSRF_REFUSED)
 
 
-def sign_in(user: User) -> None:
-    """A fresh session for ``user``: nothing of the one before survives (no fixation)."""
+def sign_in(user: User) -> bool:
+    """A fresh session for ``user``: nothing of the one before survives (no fixation).
+    False, and no session, if their password changed since it was checked."""
     old = session.get("sid")
     if isinstance(old, str) and old:
         services().users.close_session(old)
     session.clear()
+    token = services().users.open_session(user)
+    if token is None:
+        return False
     session.permanent = True
-    session["sid"] = services().users.open_session(user)
+    session["sid"] = token
     session["csrf"] = secrets.token_urlsafe(24)
+    return True
 
 
 def sign_out() -> None:

@@ -741,6 +741,32 @@ MUTANTS: tuple[Mutant, ...] = (
         (f"{FLOOD}::test_sign_ins_whose_bodies_never_come_hold_no_place",),
     ),
     Mutant(
+        "session_opened_after_a_new_password",
+        "a sign-in checked against a password changed meanwhile opens no session",
+        (
+            (
+                "transcoder/accounts/users.py",
+                "if row is None or row.disabled or password_stamp(row.password_hash) != user.stamp:",
+                "if row is None or row.disabled:",
+            ),
+        ),
+        ("tests/integration/test_users.py::test_a_password_changed_after_its_check_opens_no_session",),
+        quick=True,
+    ),
+    Mutant(
+        "any_name_reaches_the_database",
+        "a sign-in name no user can have (a NUL, say) is refused before the database, never 500",
+        (
+            (
+                "transcoder/accounts/users.py",
+                "        if NAME.match(name):  # no user",
+                "        if True:  # no user",
+            ),
+        ),
+        ("tests/integration/test_users.py::test_a_name_no_user_can_have_is_refused_before_the_database",),
+        quick=True,
+    ),
+    Mutant(
         "sign_in_attempts_counted_late",
         "one address's guesses are counted as they start: parallel ones wait as sequential ones would",
         (

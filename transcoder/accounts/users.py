@@ -43,6 +43,9 @@ class User:
     disabled: bool
     storage_quota: int | None
     daily_quota: int | None
+    #: Which password this user was read with (``password_stamp``): a session is opened only
+    #: while it is still the user's (a new password meanwhile refuses it).
+    stamp: str = ""
 
     @property
     def admin(self) -> bool:
@@ -51,7 +54,12 @@ class User:
     @classmethod
     def of(cls, row: UserRow) -> User:
         return cls(row.id, row.name, row.role, row.created_at, row.last_seen_at, bool(row.disabled),
-                   row.storage_quota, row.daily_quota)  # fmt: skip
+                   row.storage_quota, row.daily_quota, password_stamp(row.password_hash))  # fmt: skip
+
+
+def password_stamp(password_hash: str) -> str:
+    """A short digest of a password's hash: tells two passwords apart, reveals neither."""
+    return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
 
 
 def token_hash(token: str) -> str:
@@ -151,9 +159,12 @@ class Users:
         ``run(fn, *args)`` runs the password work (argon2: a fifth of a second of CPU): the
         web app passes one that runs it off its event loop (``web.sign_in_gate``), the CLI
         none. No database connection is held while it runs."""
-        with self.catalog.begin() as session:
-            row = session.scalar(select(UserRow).where(UserRow.name == name))
-            found = None if row is None or row.password_hash == NO_PASSWORD else (row.id, row.password_hash)
+        found = None
+        if NAME.match(name):  # no user has another name: a NUL, say, never reaches PostgreSQL
+            with self.catalog.begin() as session:
+                row = session.scalar(select(UserRow).where(UserRow.name == name))
+                if row is not None and row.password_hash != NO_PASSWORD:
+                    found = (row.id, row.password_hash)
         if found is None:
             run(passwords.verify, passwords.DECOY, password)  # as slow as a real check
             return None
@@ -180,11 +191,17 @@ class Users:
 
     # -- sessions --------------------------------------------------------------------
 
-    def open_session(self, user: User) -> str:
-        """A new session's token (for the cookie); only its hash is kept."""
+    def open_session(self, user: User) -> str | None:
+        """A new session's token (for the cookie); only its hash is kept. None if the user's
+        password changed since ``user`` was read (it was checked against the old one), or
+        they were disabled: the user's row is locked while the session is added, so a new
+        password either comes first and refuses it, or comes after and ends it."""
         token = secrets.token_urlsafe(32)
         now = time.time()
         with self.catalog.begin() as session:
+            row = session.get(UserRow, user.id, with_for_update=True)
+            if row is None or row.disabled or password_stamp(row.password_hash) != user.stamp:
+                return None
             session.add(SessionRow(id=token_hash(token), user_id=user.id, created_at=now, last_seen_at=now))
         return token
 
