@@ -37,19 +37,30 @@ class Services:
     throttle: Throttle
 
 
+#: Redis connections one process keeps at most, and how long a command waits for one.
+POOL_CONNECTIONS = 100
+POOL_WAIT_S = 10.0
+
+
 def build_services(settings: Settings, patient: bool = False) -> Services:
     """Clients for one process. A patient one (a worker) retries Redis for about half a
     minute, long enough to ride out a restart mid-encode; a web request gives up in a
     second or two and answers 503."""
     redis_keys.use(settings.redis_prefix)
     retry = Retry(ExponentialBackoff(cap=4.0, base=0.1), 12 if patient else 2)
-    client = redis.Redis.from_url(
+    # A blocking pool: past its connections a command waits its turn (up to POOL_WAIT_S)
+    # rather than fail. redis-py's default pool refuses the 101st at once ("Too many
+    # connections"), which answered 503 to half of 250 event streams opened together.
+    pool = redis.BlockingConnectionPool.from_url(
         settings.redis_url,
+        max_connections=POOL_CONNECTIONS,
+        timeout=POOL_WAIT_S,
         health_check_interval=30,
         socket_connect_timeout=5,
         retry=retry,
         retry_on_error=[redis.ConnectionError, redis.TimeoutError],
     )
+    client = redis.Redis.from_pool(pool)
     catalog = Catalog(make_engine(settings.database_url))
     users = Users(catalog)
     env_keys = frozenset(key.strip() for key in settings.api_keys.split(",") if key.strip())

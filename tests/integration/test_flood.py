@@ -23,6 +23,8 @@ from tests.system import REDIS_URL
 
 FLOOD = 320
 IN_FLIGHT = 16
+#: Event streams opened at once by one client: more than a Redis pool's 100 connections.
+STREAMS = 250
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +35,7 @@ def gate(tmp_path_factory):
     client.flushdb()
     processes = Processes(root)
     env = environment(url, root / "storage", auth="on", trusted_proxies="1",
-                      sign_ins_in_flight=str(IN_FLIGHT))  # fmt: skip
+                      sign_ins_in_flight=str(IN_FLIGHT), streams_per_client=str(2 * STREAMS))  # fmt: skip
     env.update(GEVENT_MONITOR_THREAD_ENABLE="true", GEVENT_MAX_BLOCKING_TIME="0.1")
     try:
         web = start_web(processes, env, "flood-web")
@@ -151,3 +153,40 @@ def test_sign_ins_whose_bodies_never_come_hold_no_place(gate):
     finally:
         for conn in holders:
             conn.close()
+
+
+def test_event_streams_opened_all_at_once_are_all_served(gate):
+    """Found by an outside attack: 250 event streams opened at once with one key got 53 to
+    137 answers 503 ("Redis cannot be reached") from a healthy Redis: the web process's
+    Redis pool refused its 101st connection. Now a command waits for a connection."""
+    import socket
+    import threading
+    from urllib.parse import urlsplit
+
+    url, key = gate[0], gate[1]
+    where = (urlsplit(url).hostname, urlsplit(url).port)
+    request = f"GET /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {key}\r\n\r\n".encode()
+    statuses: list[int] = []
+    conns: list[socket.socket] = []
+    start = threading.Barrier(STREAMS)
+
+    def open_one() -> None:
+        conn = socket.create_connection(where, timeout=60)
+        conns.append(conn)
+        start.wait()
+        conn.sendall(request)
+        head = b""
+        while b"\r\n" not in head and (chunk := conn.recv(1024)):
+            head += chunk
+        statuses.append(int(head.split()[1]) if head else 0)
+
+    threads = [threading.Thread(target=open_one) for _ in range(STREAMS)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(120)
+    finally:
+        for conn in conns:
+            conn.close()
+    assert sorted(set(statuses)) == [200] and len(statuses) == STREAMS, sorted(statuses)[:20]

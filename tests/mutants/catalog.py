@@ -767,6 +767,19 @@ MUTANTS: tuple[Mutant, ...] = (
         quick=True,
     ),
     Mutant(
+        "redis_pool_refuses_past_its_connections",
+        "a web process's Redis commands wait for a free connection past the pool's 100, never 503",
+        (
+            (
+                "transcoder/services.py",
+                "    pool = redis.BlockingConnectionPool.from_url(",
+                "    pool = redis.ConnectionPool.from_url(",
+            ),
+            ("transcoder/services.py", "        timeout=POOL_WAIT_S,\n", ""),
+        ),
+        (f"{FLOOD}::test_event_streams_opened_all_at_once_are_all_served",),
+    ),
+    Mutant(
         "sign_in_attempts_counted_late",
         "one address's guesses are counted as they start: parallel ones wait as sequential ones would",
         (
