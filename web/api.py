@@ -14,7 +14,7 @@ from transcoder.errors import Conflict, InvalidInput, Unavailable
 from transcoder.storage.layout import video_prefix
 from transcoder.work import usecases
 
-from . import bodies
+from . import bodies, revocation
 from .auth import current_user, key_id
 from .context import owned_video, services
 from .video_json import library_page, links, parts_json, video_json, video_urls
@@ -39,7 +39,13 @@ def upload():  # type: ignore[no-untyped-def]
             if upload is None:
                 raise InvalidInput("Send the video in a multipart form field named 'file'.", code="no_file")
             video = usecases.accept_upload(
-                svc, upload.stream, upload.filename or "", current_user(), key_id(), reservation=held
+                svc,
+                upload.stream,
+                upload.filename or "",
+                current_user(),
+                key_id(),
+                reservation=held,
+                revoked=revocation.verdict,
             )
     except UNREACHABLE as exc:
         raise Unavailable("The service cannot store videos right now; try again in a minute.") from exc

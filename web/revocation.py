@@ -55,3 +55,15 @@ def watch() -> Watch | Unwatched:
         return Unwatched()
     markers = [marker, redis_keys.revoked_key("user", user.id)]
     return Watch(svc.redis, markers, verdict, svc.settings.sse_keepalive)
+
+
+def verdict() -> str | None:
+    """Asked of the catalog now, for this request's credential: None while it holds, else
+    why not (an upload asks once its body has come, before anything is kept)."""
+    svc = services()
+    session_hash, key_id = g.get("session_hash"), g.get("key_id")
+    if session_hash:
+        return svc.users.session_verdict(session_hash)
+    if key_id:
+        return svc.keys.verdict(key_id)
+    return None

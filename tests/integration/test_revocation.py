@@ -382,3 +382,35 @@ def test_news_just_before_a_look_does_not_put_the_look_off(redis_client):
     Revocations(redis_client, 60).key_revoked("e" * 16)
     assert watch.ended() == "key_revoked"
     redis_client.delete(redis_keys.revoked_key("key", "e" * 16))
+
+
+def test_an_upload_on_its_way_when_its_key_is_revoked_keeps_nothing(side, data_dir):
+    """Found by an outside attack: a key revoked (or a user disabled) while an upload's body
+    was still arriving, and the upload was accepted all the same. Now it is 401 once the
+    body has come, and nothing is stored or recorded."""
+    import socket
+
+    from tests.system import recorded
+
+    side.users.add("in-flight", password_of("in-flight"))
+    _, browser = person(side, "in-flight")
+    key_id, key = key_of(side, browser)
+    clip = (data_dir / "bikes.mp4").read_bytes()
+    body = (b'--b\r\nContent-Disposition: form-data; name="file"; filename="late.mp4"\r\n'
+            b"Content-Type: video/mp4\r\n\r\n" + clip + b"\r\n--b--\r\n")  # fmt: skip
+    head = (f"POST /api/videos HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {key}\r\n"
+            "Content-Type: multipart/form-data; boundary=b\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n")  # fmt: skip
+    before = recorded(side.root / "storage")
+    host, port = side.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=60) as conn:
+        conn.sendall(head.encode() + body[: len(body) // 2])
+        assert browser.delete(f"{side.url}/api/keys/{key_id}", timeout=10).json()["revoked"] is True
+        conn.sendall(body[len(body) // 2 :])
+        answer = b""
+        while b"}}" not in answer and (chunk := conn.recv(65536)):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 401"), answer[:300]
+    assert b"nothing was kept" in answer, answer
+    assert recorded(side.root / "storage") == before
+    assert not list((side.root / "storage").glob("videos/*/source*"))

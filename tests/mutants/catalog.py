@@ -780,6 +780,14 @@ MUTANTS: tuple[Mutant, ...] = (
         (f"{FLOOD}::test_event_streams_opened_all_at_once_are_all_served",),
     ),
     Mutant(
+        "upload_outlives_its_revoked_key",
+        "an upload whose key is revoked (or user disabled) while its body arrives keeps nothing",
+        (("web/api.py", "                revoked=revocation.verdict,\n", ""),),
+        (
+            "tests/integration/test_revocation.py::test_an_upload_on_its_way_when_its_key_is_revoked_keeps_nothing",
+        ),
+    ),
+    Mutant(
         "sign_in_attempts_counted_late",
         "one address's guesses are counted as they start: parallel ones wait as sequential ones would",
         (

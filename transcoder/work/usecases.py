@@ -6,11 +6,12 @@ import logging
 import shutil
 import time
 import unicodedata
+from collections.abc import Callable
 from typing import BinaryIO
 
 from transcoder.accounts import reservations
 from transcoder.accounts.users import User
-from transcoder.errors import InvalidInput, QuotaExceeded
+from transcoder.errors import InvalidInput, QuotaExceeded, Unauthorized
 from transcoder.media import frames, planner, policy, previews
 from transcoder.media.ladder import renditions_for
 from transcoder.media.probe import MediaInfo, probe_and_scan
@@ -33,9 +34,13 @@ def accept_upload(
     owner: User,
     key_id: str | None = None,
     reservation: reservations.Reservation | None = None,
+    revoked: Callable[[], str | None] | None = None,
 ) -> states.Video:
     """Store an upload, check that it is a video we can read and that it fits its owner's
     quotas, and record it as queued (with the id of the API key it came with, if any).
+
+    ``revoked`` says, once the body has come, whether the credential it came with was
+    revoked meanwhile (None: it holds); if so, nothing is kept.
 
     ``reservation`` holds the upload's bytes against the quotas since before its body was
     read (the web app makes it from ``Content-Length``); without one, one is made here.
@@ -59,6 +64,12 @@ def accept_upload(
         except (InvalidInput, QuotaExceeded) as refused:
             metrics.record_refusal(services.redis, refused.code)
             raise
+        # The body took its time: a key revoked, a user disabled or signed out meanwhile
+        # keeps nothing of it.
+        if revoked is not None and (why := revoked()) is not None:
+            raise Unauthorized(
+                f"Your credential was revoked while this upload arrived ({why}); nothing was kept."
+            )
         name, ladder = clean_filename(filename), renditions_for(media.width, media.height)
         record = new_record(services, video_id, name, media, found, ladder)
         record.update(owner=owner.id, owner_name=owner.name, stored_bytes=size)
