@@ -405,6 +405,12 @@ def test_an_upload_on_its_way_when_its_key_is_revoked_keeps_nothing(side, data_d
     host, port = side.url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=60) as conn:
         conn.sendall(head.encode() + body[: len(body) // 2])
+
+        def admitted() -> bool:  # its key checked at the door: the key's first use is recorded
+            keys = browser.get(f"{side.url}/api/keys", timeout=10).json()["keys"]
+            return any(k["id"] == key_id and k["last_used_at"] for k in keys)
+
+        wait_for(admitted, 30, "the upload let in, its body still on its way")
         assert browser.delete(f"{side.url}/api/keys/{key_id}", timeout=10).json()["revoked"] is True
         conn.sendall(body[len(body) // 2 :])
         answer = b""
