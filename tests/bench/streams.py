@@ -33,6 +33,7 @@ import requests
 
 from tests.bench.measure import REDIS_URL, tree_cpu
 from tests.clips import video_record
+from tests.floods import worker_pid
 from tests.processes import BIN, Processes, catalog_url, environment, start_web
 from transcoder.media.probe import MediaInfo
 from transcoder.records import transitions
@@ -198,24 +199,12 @@ def main() -> int:
                 store.create(video_record(video_id, MEDIA, shape="chunks"))
                 store.update(video_id, lambda v: transitions.start_part(v, "v00", "bench@host"))
                 ids.append(video_id)
-            web_pid = _worker_pid(procs.by_name["web"].pid)
+            web_pid = worker_pid(procs.by_name["web"].pid) or procs.by_name["web"].pid
             print(one_run(url, web_pid, store, client, ids, count, work), flush=True)
         finally:
             procs.stop_all()
             client.flushdb()
     return 0
-
-
-def _worker_pid(master: int) -> int:
-    """gunicorn's one worker process, where the streams live."""
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == master:
-                    return int(entry.name)
-            except (OSError, IndexError):
-                continue
-    return master
 
 
 if __name__ == "__main__":
