@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import socket
 import time
+from collections.abc import Callable
 from typing import Any
 
 from gunicorn.http.body import ChunkedReader, LengthReader
@@ -38,11 +39,18 @@ class Worker(GeventWorker):
             client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         AsyncWorker.handle(self, listener, client, addr)
 
+    def load_wsgi(self) -> None:
+        super().load_wsgi()
+        self.wsgi = close_after_refusal(self.wsgi)
+
     def handle_request(self, listener_name: Any, req: Any, sock: socket.socket, addr: object) -> None:
-        super().handle_request(listener_name, req, sock, addr)
-        if req.must_close:  # set by ``post_request`` below, once the answer has been sent
-            linger(sock)
-            raise StopIteration("a refused body is not read")  # gunicorn closes the connection
+        req.body.request = req  # how ``close_after_refusal`` finds the request it answers
+        try:
+            super().handle_request(listener_name, req, sock, addr)
+        except StopIteration:  # gunicorn closes the connection
+            if getattr(req, "body_refused", False):
+                linger(sock)
+            raise
 
 
 #: After refusing a body, how long and how much of it is read and dropped before the
@@ -66,13 +74,28 @@ def linger(sock: socket.socket) -> None:
         pass
 
 
-def post_request(worker: Any, req: Any, environ: dict, resp: Any) -> None:
+def close_after_refusal(app: Callable) -> Callable:
     """A request refused with a body (401, 403, 413...) is answered and its connection
     closed: gunicorn would otherwise read and drop the rest of the body, however large
-    (200 MiB announced to /signin took 25 s), before reading the next request."""
-    # A WebSocket's close hands gunicorn a response of another kind, with no status_code.
-    if (getattr(resp, "status_code", None) or 0) >= 400 and body_left(req):
-        req.force_close()
+    (200 MiB announced to /signin took 25 s), before reading the next request.
+
+    It is decided as the answer starts, so the answer says ``Connection: close``: a
+    client told nothing would send its next request on the connection being closed,
+    and lose it (``RemoteDisconnected``)."""
+
+    def refusing(environ: dict, start_response: Callable) -> Any:
+        # Taken now: the app's own layers put wrappers of theirs in its place.
+        req = getattr(environ.get("wsgi.input"), "request", None)
+
+        def start(status: str, headers: list, exc_info: Any = None) -> Any:
+            if status[:1] in "45" and req is not None and body_left(req):
+                req.force_close()
+                req.body_refused = True
+            return start_response(status, headers, exc_info)
+
+        return app(environ, start)
+
+    return refusing
 
 
 def body_left(req: Any) -> bool:

@@ -308,6 +308,8 @@ def test_a_refused_body_is_not_read_to_its_end(bodies):
     for head, piece in heads:
         with socket.create_connection((bodies.host, bodies.port), timeout=30) as conn:
             conn.sendall(head.replace("\n", "\r\n").encode("latin-1") + b"\r\n" + piece + piece)
-            status, _, _ = read_answer(conn)
+            status, answer_head, _ = read_answer(conn)
             assert status in (401, 413), head
+            # Said in the answer, so a client sends its next request on a new connection.
+            assert re.search(rb"(?im)^connection:\s*close\s*$", answer_head), answer_head
             assert closed_while_sending(conn, piece, 100 * MiB), "the refused body was read on"
