@@ -3,7 +3,7 @@
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: help setup system port redis run worker autoscale flower test lint format clean bench faults fuzz mutants bytecode
+.PHONY: help setup test-setup system port redis run worker autoscale flower test lint format clean bench faults fuzz mutants bytecode
 
 help:
 	@echo "make run     set up, then start Redis (if none answers), one worker and the web app"
@@ -17,16 +17,24 @@ help:
 	@echo "make bench   footage against encodes by hand (wall, CPU by phase, outputs); 1, 2, 4 workers; /healthz while encoding; live streams; each broker's round trip"
 	@echo "make lint    ruff check and format check"
 
+# `make run` needs only the service's packages; the suites and tools add the test extras.
 setup: system $(VENV)/.installed
+
+test-setup: setup $(VENV)/.tested
 
 system:
 	@infra/setup-system.sh
 
 $(VENV)/.installed: pyproject.toml
-	@echo "Installing the Python packages into $(VENV) (log: var/log/setup.log)"
+	@echo "Installing the service's Python packages into $(VENV) (log: var/log/setup.log)"
 	@mkdir -p var/log
-	@{ python3 -m venv $(VENV) && $(BIN)/pip install --upgrade pip && $(BIN)/pip install -e '.[test]'; } \
+	@{ python3 -m venv $(VENV) && $(BIN)/pip install --upgrade pip && $(BIN)/pip install -e '.[sqs]'; } \
 	  >var/log/setup.log 2>&1 || { tail -n 20 var/log/setup.log; exit 1; }
+	@touch $@
+
+$(VENV)/.tested: $(VENV)/.installed pyproject.toml
+	@echo "Installing the test extras into $(VENV) (log: var/log/setup.log)"
+	@$(BIN)/pip install -e '.[test]' >>var/log/setup.log 2>&1 || { tail -n 20 var/log/setup.log; exit 1; }
 	@touch $@
 
 redis: system
@@ -57,17 +65,17 @@ FLOWER_PORT ?= 5555
 flower: setup redis
 	$(BIN)/celery -A tasks flower --address=127.0.0.1 --port=$(FLOWER_PORT)
 
-test: setup redis lint bytecode
+test: test-setup redis lint bytecode
 	@infra/setup-system.sh chromium iproute2 postgresql rabbitmq-server
 	@infra/ensure-postgres.sh
 	@infra/ensure-rabbitmq.sh
 	$(BIN)/pytest
 
-lint: $(VENV)/.installed
+lint: $(VENV)/.tested
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-format: $(VENV)/.installed
+format: $(VENV)/.tested
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
@@ -81,7 +89,7 @@ clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache
 
 # Writes its table of counts into docs/reliability.md.
-faults: setup redis bytecode
+faults: test-setup redis bytecode
 	@infra/setup-system.sh postgresql rabbitmq-server
 	@infra/ensure-postgres.sh
 	@infra/ensure-rabbitmq.sh
@@ -89,16 +97,16 @@ faults: setup redis bytecode
 	  $(BIN)/pytest tests/faults/test_faults.py tests/faults/test_catalog_faults.py
 
 # Twenty times the hostile values `make test` sends to every parser of client input.
-fuzz: setup redis bytecode
+fuzz: test-setup redis bytecode
 	TRANSCODER_FUZZ_EXAMPLES=20000 $(BIN)/pytest tests/integration/test_fuzz.py
 
 # Every mechanism switched off in turn must be caught (table in docs/reliability.md); then
 # mutmut over each pure module against its own unit tests (table in the README).
-mutants: setup redis bytecode
+mutants: test-setup redis bytecode
 	$(BIN)/python -m tests.mutants.run --write-docs
 	$(BIN)/python -m tests.mutants.pure --write-docs
 
-bench: setup redis bytecode
+bench: test-setup redis bytecode
 	@infra/setup-system.sh postgresql rabbitmq-server
 	@infra/ensure-postgres.sh
 	@infra/ensure-rabbitmq.sh
