@@ -65,11 +65,14 @@ FLOWER_PORT ?= 5555
 flower: setup redis
 	$(BIN)/celery -A tasks flower --address=127.0.0.1 --port=$(FLOWER_PORT)
 
+# The suite runs in lanes side by side, each test file whole in one (tests/lanes.py).
+LANES ?= 2
+
 test: test-setup redis lint bytecode
 	@infra/setup-system.sh chromium iproute2 postgresql rabbitmq-server
 	@infra/ensure-postgres.sh
 	@infra/ensure-rabbitmq.sh
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(LANES) --dist loadfile
 
 lint: $(VENV)/.tested
 	$(BIN)/ruff check .

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import socket
 import time
 from collections.abc import Iterator
@@ -20,12 +19,13 @@ from pathlib import Path
 import pytest
 import redis
 
+from tests import lanes
 from tests.accounts import make_users
 from tests.processes import Processes, catalog_url, environment, start_web, start_worker, wait_for
 from transcoder.records import redis_keys
 from transcoder.settings import Settings
 
-REDIS_URL = os.environ.get("TRANSCODER_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+REDIS_URL = lanes.redis_url()
 
 
 MAX_UPLOAD = 20 * 1024 * 1024

@@ -252,11 +252,20 @@ def test_the_hub_holds_a_few_redis_connections_however_many_streams(system, lavf
                 hubs.setdefault(c["name"], []).append(c)
         assert hubs and all(len(conns) <= 3 for conns in hubs.values()), hubs
         assert all(len([c for c in conns if int(c.get("psub", 0)) > 0]) <= 1 for conns in hubs.values())
+        # Every socket is read at once until the video is ready: one left unread while the
+        # others are would not answer the server's pings, and be closed (1008) on a slow day.
+        last: dict[int, str] = {}
+
+        def follow(index: int, ws) -> None:
+            while last.get(index) != "ready":
+                last[index] = json.loads(ws.recv())["state"]
+
+        readers = [threading.Thread(target=follow, args=(i, ws), daemon=True) for i, ws in enumerate(sockets)]
+        for reader in readers:
+            reader.start()
         wait_terminal(system, video_id)
-        for ws in sockets:
-            messages = []
-            while not messages or messages[-1]["state"] != "ready":
-                messages.append(json.loads(ws.recv()))
+        wait_for(lambda: not any(r.is_alive() for r in readers), 60, "every socket's ready")
+        assert set(last.values()) == {"ready"} and len(last) == len(sockets), last
     finally:
         for s in streams:
             s.close()
