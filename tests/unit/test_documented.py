@@ -1,8 +1,8 @@
 """The reference pages name everything a user or operator can set or ask for: every
 ``TRANSCODER_*`` variable the code reads is in docs/settings.md (those only the suites and
 the bench read, in docs/testing.md or docs/performance.md), and every route of the app's URL
-map is in docs/api.md. A setting or a route added without its line fails here, not in a
-reader's hands."""
+map is in docs/api.md; every link between the pages lands. A setting or a route added
+without its line fails here, not in a reader's hands."""
 
 from __future__ import annotations
 
@@ -119,3 +119,27 @@ def test_every_route_of_the_app_is_in_the_api_reference(app):
 def test_the_api_reference_names_only_routes_that_exist(app):
     gone = sorted(documented_requests() - app_requests(app))
     assert not gone, f"docs/api.md names requests the app does not answer: {gone}"
+
+
+def heading_anchors(page: Path) -> set[str]:
+    """The anchors GitHub makes of a page's headings: lower case, punctuation dropped,
+    spaces as hyphens."""
+    headings = re.findall(r"^#+ (.+)$", page.read_text(), flags=re.M)
+    return {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-") for h in headings}
+
+
+def test_every_link_between_the_pages_lands_on_a_page_and_a_heading():
+    """The reference is spread over pages that link each other; a page renamed or a heading
+    reworded must not leave a reader on a dead link."""
+    pages = [ROOT / "README.md", ROOT / "CHANGELOG.md", *sorted(DOCS.glob("*.md"))]
+    dead = []
+    for page in pages:
+        text = re.sub(r"```.*?```", "", page.read_text(), flags=re.S)
+        for target in re.findall(r"\]\(([^)\s]+)\)", text):
+            if re.match(r"[a-z]+:", target):
+                continue
+            path, _, anchor = target.partition("#")
+            dest = (page.parent / path).resolve() if path else page
+            if not dest.exists() or (anchor and dest.suffix == ".md" and anchor not in heading_anchors(dest)):
+                dead.append(f"{page.relative_to(ROOT)}: {target}")
+    assert not dead, dead
