@@ -104,7 +104,7 @@ fuzz: test-setup redis bytecode
 	TRANSCODER_FUZZ_EXAMPLES=20000 $(BIN)/pytest tests/integration/test_fuzz.py
 
 # Every mechanism switched off in turn must be caught (table in docs/reliability.md); then
-# mutmut over each pure module against its own unit tests (table in the README).
+# mutmut over each pure module against its own unit tests (table in docs/testing.md).
 mutants: test-setup redis bytecode
 	$(BIN)/python -m tests.mutants.run --write-docs
 	$(BIN)/python -m tests.mutants.pure --write-docs

@@ -1,7 +1,8 @@
 """One settings object, read once from TRANSCODER_* environment variables.
 
 Every process (web, worker, CLI, tests) builds it with ``Settings.from_env`` and
-passes it on; no other module reads the environment. The README lists each variable.
+passes it on; no other module reads the environment. docs/settings.md lists each variable
+(tests/unit/test_documented.py checks it).
 """
 
 from __future__ import annotations

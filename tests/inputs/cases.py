@@ -1,8 +1,8 @@
 """Odd and hostile uploads: how each is made, and exactly what must become of it.
 
 Every case is generated here (ffmpeg's lavfi sources and small byte recipes), so
-nothing large is committed. ``python -m tests.inputs.cases`` prints the README table;
-a test checks that the README's table is this one.
+nothing large is committed. ``python -m tests.inputs.cases`` prints the table of
+docs/outputs.md; a test checks that the page's table is this one.
 """
 
 from __future__ import annotations

@@ -14,7 +14,8 @@ from tests.requests_to_api import upload, wait_terminal
 
 from .cases import CASES, table
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+#: Where the cases are documented for users ("Odd and hostile uploads").
+OUTPUTS_DOC = Path(__file__).resolve().parents[2] / "docs" / "outputs.md"
 
 
 @pytest.fixture(scope="module")
@@ -163,8 +164,8 @@ def test_no_case_wrote_outside_its_video_folder_or_stopped_a_worker(system, stor
     assert all(proc.poll() is None for proc in main_system), "a worker or the web server died"
 
 
-def test_readme_lists_every_case_with_its_outcome():
-    text = README.read_text()
+def test_the_outputs_page_lists_every_case_with_its_outcome():
+    text = OUTPUTS_DOC.read_text()
     start = text.index("<!-- inputs-table -->") + len("<!-- inputs-table -->\n")
     end = text.index("<!-- /inputs-table -->")
-    assert text[start:end] == table(), "run: python -m tests.inputs.cases, and paste it into README.md"
+    assert text[start:end] == table(), "run: python -m tests.inputs.cases, and paste it into docs/outputs.md"

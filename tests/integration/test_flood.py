@@ -1,5 +1,5 @@
 """A flood of sign-ins does not take the web process down or stall it, and parallel guesses
-are counted as they start (README, Security: "Sign-in floods").
+are counted as they start (docs/security.md, "Sign-in floods").
 
 One web process of its own (real gunicorn, gevent worker) with accounts on, behind one
 trusted proxy so that each flooding request can come from an address of its own (the

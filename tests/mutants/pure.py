@@ -29,7 +29,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 #: Where the table is kept, between these two markers.
-DOC = ROOT / "README.md"
+DOC = ROOT / "docs" / "testing.md"
 BEGIN, END = "<!-- mutmut-table -->", "<!-- /mutmut-table -->"
 #: What each module's copy holds: the code and the tests, nothing the run leaves behind.
 COPIED = ("transcoder", "web", "tasks", "tests", "pyproject.toml")
