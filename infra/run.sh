@@ -11,14 +11,16 @@ logs=var/log
 
 infra/check-port.sh
 infra/ensure-redis.sh
-# RabbitMQ or SQS as the broker must answer now: otherwise one line naming
-# TRANSCODER_BROKER_URL, and no start. (The Redis broker is the Redis just checked.)
-# Then what the broker's transport needs, installed only for those who choose it
-# (SQS: kombu receives through pycurl). transcoder/brokers/ knows both.
-extra="$("$bin/python" -m transcoder.brokers)"
-if [ -n "$extra" ]; then
-  echo "Installing the '$extra' extra for the broker (log: var/log/setup.log)"
-  "$bin/pip" install -e ".[$extra]" >>var/log/setup.log 2>&1 || { tail -n 20 var/log/setup.log; exit 1; }
+# A broker the settings name (the default is the Redis just checked): RabbitMQ or SQS must
+# answer now, otherwise one line naming TRANSCODER_BROKER_URL, and no start; then what its
+# transport needs, installed only for those who choose it (SQS: kombu receives through
+# pycurl). transcoder/brokers/ knows both.
+if [ -n "${TRANSCODER_BROKER_URL:-}" ]; then
+  extra="$("$bin/python" -m transcoder.brokers)"
+  if [ -n "$extra" ]; then
+    echo "Installing the '$extra' extra for the broker (log: var/log/setup.log)"
+    "$bin/pip" install -e ".[$extra]" >>var/log/setup.log 2>&1 || { tail -n 20 var/log/setup.log; exit 1; }
+  fi
 fi
 "$bin/python" -m transcoder.ops.durability || true   # a warning at most, never a reason to stop
 
