@@ -334,6 +334,26 @@ MUTANTS: tuple[Mutant, ...] = (
         quick=True,
     ),
     Mutant(
+        "sqs_keeper_dies_on_an_error",
+        "on SQS the keeper of held messages logs a round that failed and carries on",
+        (
+            (
+                "tasks/sqs_transport.py",
+                "try:\n                renew()\n            except Exception:",
+                "if True:\n                renew()\n            if False:",
+            ),
+        ),
+        ("tests/unit/tasks/test_sqs_transport.py::test_the_keeper_logs_an_error_and_carries_on",),
+        quick=True,
+    ),
+    Mutant(
+        "kombu_private_names_unchecked",
+        "a kombu without a private name the SQS transport relies on is refused at start, naming it",
+        (("tasks/sqs_transport.py", "if gaps := kombu_gaps():", "if False:"),),
+        ("tests/unit/tasks/test_sqs_transport.py",),
+        quick=True,
+    ),
+    Mutant(
         "parts_not_on_one_timeline",
         "each part's segments carry the video's own timestamps, so parts play and join as one stream",
         (("transcoder/media/commands.py", '"hls_segment_options": "movflags=+frag_discont",', ""),),
