@@ -11,19 +11,17 @@ logs=var/log
 
 infra/check-port.sh
 infra/ensure-redis.sh
-# RabbitMQ or SQS as the broker must answer now: otherwise one line naming
-# TRANSCODER_BROKER_URL, and no start. (The Redis broker is the Redis just checked.)
-# SQS: kombu receives through pycurl, installed only for those who choose it.
-case "${TRANSCODER_BROKER_URL:-}" in
-  sqs://*)
-    if ! "$bin/python" -c "import pycurl" 2>/dev/null; then
-      echo "Installing pycurl for SQS (log: var/log/setup.log)"
-      "$bin/pip" install -e '.[sqs]' >>var/log/setup.log 2>&1 || { tail -n 20 var/log/setup.log; exit 1; }
-    fi
-    "$bin/python" -m transcoder.ops.broker ;;
-  amqp://* | amqps://*)
-    "$bin/python" -m transcoder.ops.broker ;;
-esac
+# A broker the settings name (the default is the Redis just checked): RabbitMQ or SQS must
+# answer now, otherwise one line naming TRANSCODER_BROKER_URL, and no start; then what its
+# transport needs, installed only for those who choose it (SQS: kombu receives through
+# pycurl). transcoder/brokers/ knows both.
+if [ -n "${TRANSCODER_BROKER_URL:-}" ]; then
+  extra="$("$bin/python" -m transcoder.brokers)"
+  if [ -n "$extra" ]; then
+    echo "Installing the '$extra' extra for the broker (log: var/log/setup.log)"
+    "$bin/pip" install -e ".[$extra]" >>var/log/setup.log 2>&1 || { tail -n 20 var/log/setup.log; exit 1; }
+  fi
+fi
 "$bin/python" -m transcoder.ops.durability || true   # a warning at most, never a reason to stop
 
 pids=()

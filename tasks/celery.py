@@ -16,8 +16,8 @@ from celery.signals import (
     worker_shutdown,
 )
 
+from transcoder import brokers
 from transcoder.errors import ConfigError
-from transcoder.ops import broker
 from transcoder.records.redis_keys import PARTS_QUEUE, URGENT_QUEUE
 from transcoder.services import Services, build_services
 from transcoder.settings import Settings
@@ -28,8 +28,8 @@ from .config import celery_config
 
 
 def make_celery(settings: Settings) -> Celery:
-    if broker.kind(settings.broker_url) == "sqs":
-        sqs_transport.use()
+    if brokers.of(settings).hold_seconds is not None:
+        sqs_transport.use()  # the transport that keeps held messages hidden while renewed
     celery = Celery("transcoder", include=["tasks.transcode", "tasks.sweeper"])
     celery.conf.update(celery_config(settings))
     celery.conf.transcoder_settings = settings
@@ -56,7 +56,7 @@ def _prepare(**_: object) -> None:
     and the catalog's schema is brought up to date, once per worker."""
     prepared = build_services(app.conf.transcoder_settings, patient=True)
     try:
-        broker.require(prepared.settings, prepared.redis)
+        brokers.of(prepared.settings).require(prepared.redis)
     except ConfigError as exc:
         print(exc.message, file=sys.stderr, flush=True)
         raise SystemExit(1) from None
@@ -74,17 +74,17 @@ def _urgent_with_parts(instance: Any, **_: object) -> None:
 
 
 @worker_ready.connect
-def _keep_sqs_messages(sender: Any, **_: object) -> None:
-    """On SQS, this worker keeps what it holds hidden from the others while it lives."""
-    settings = app.conf.transcoder_settings
-    if broker.kind(settings.broker_url) == "sqs":
-        hold = sqs_transport.hold_seconds(settings.lease_seconds)
+def _keep_held_messages(sender: Any, **_: object) -> None:
+    """Where the broker hides a received message only for a short hold (SQS), this worker
+    keeps what it holds hidden from the others while it lives."""
+    broker = brokers.of(app.conf.transcoder_settings)
+    if broker.hold_seconds is not None:
         channel_of = lambda: getattr(sender.task_consumer, "channel", None)  # noqa: E731
-        sqs_transport.keep_held(channel_of, broker.sqs_client(settings), hold, _stop_keeping)
+        sqs_transport.keep_held(channel_of, broker.hide, broker.hold_seconds, _stop_keeping)
 
 
 @worker_shutdown.connect
-def _stop_keeping_sqs_messages(**_: object) -> None:
+def _stop_keeping_held_messages(**_: object) -> None:
     _stop_keeping.set()
 
 

@@ -32,41 +32,32 @@ Choices follow Celery's guidance for long, idempotent tasks on a Redis broker:
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 from kombu import Exchange, Queue
 
-from transcoder.ops import broker
+from transcoder import brokers
 from transcoder.records import redis_keys
 from transcoder.records.redis_keys import FINALIZE_QUEUE, PARTS_QUEUE
 from transcoder.settings import Settings
-
-from . import sqs_transport
 
 PART_TASK = "tasks.transcode.part"
 CLOSE_TASK = "tasks.transcode.close"
 
 #: Seconds a stopping worker lets running encodes go on before handing them back.
 SOFT_SHUTDOWN_S = 30.0
-#: SQS: seconds one receive waits for a message before it answers empty (long polling: a
-#: message is taken the moment it arrives, and an idle worker asks each queue about six
-#: times a minute); and seconds between looks at a queue while the worker is busy (no
-#: request is made then, so a short wait costs nothing, and a slot that frees up is
-#: filled at once) or after an empty answer.
-SQS_WAIT_S = 10
-SQS_POLL_S = 0.01
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
     hard_limit, visibility = settings.hard_time_limit, settings.visibility_timeout
     redis_keys.use(settings.redis_prefix)
+    broker = brokers.of(settings)
     # Celery's queues, results and bookkeeping under the installation's prefix too.
     prefix = {"global_keyprefix": redis_keys.queue_key("")}
     return {
-        "broker_url": celery_broker_url(settings),
+        "broker_url": broker.celery_url(),
         "result_backend": settings.redis_url,
         "broker_connection_retry_on_startup": True,
-        "broker_transport_options": transport_options(settings),
+        "broker_transport_options": broker.transport_options(),
         "result_backend_transport_options": {"visibility_timeout": visibility, **prefix},
         "visibility_timeout": visibility,
         "task_serializer": "json",
@@ -81,7 +72,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "worker_soft_shutdown_timeout": SOFT_SHUTDOWN_S,
         "worker_enable_soft_shutdown_on_idle": True,
         "result_expires": redis_keys.FLAG_TTL + 24 * 3600,
-        "task_queues": tuple(_queue(name) for name in broker.queues(settings.broker_url)),
+        "task_queues": tuple(_queue(name) for name in broker.queues()),
         "task_default_queue": FINALIZE_QUEUE,
         "task_create_missing_queues": False,
         "task_routes": {
@@ -90,44 +81,6 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         },
         "worker_hijack_root_logger": False,
     }
-
-
-def celery_broker_url(settings: Settings) -> str:
-    """The broker URL as kombu reads it: for SQS, kombu takes the endpoint from the URL's
-    host, so SQS_ENDPOINT_URL's host and port join the keys there."""
-    if broker.kind(settings.broker_url) != "sqs" or not settings.sqs_endpoint_url:
-        return settings.broker_url
-    keys = urlsplit(settings.broker_url).netloc.rpartition("@")[0]
-    return f"sqs://{keys + '@' if keys else ''}{urlsplit(settings.sqs_endpoint_url).netloc}"
-
-
-def transport_options(settings: Settings) -> dict[str, Any]:
-    """What each broker needs beyond its URL.
-
-    Redis hands out again a message not acknowledged within the visibility timeout, so it
-    outlasts any healthy run. RabbitMQ acknowledges for real (no timeout to outlast) and
-    confirms each message it stored; an installation's queues are kept apart by its vhost.
-    SQS has a visibility timeout like Redis, set on each queue when a worker first makes
-    it: a lease's length, which each live worker renews for what it holds
-    (``tasks.sqs_transport``), so a dead worker's messages come back as soon as its leases
-    lapse. Its queues are named with the installation's SQS_QUEUE_PREFIX.
-    """
-    kind = broker.kind(settings.broker_url)
-    if kind == "redis":
-        prefix = redis_keys.queue_key("")
-        return {"visibility_timeout": settings.visibility_timeout, "global_keyprefix": prefix}
-    if kind == "rabbitmq":
-        return {"confirm_publish": True}
-    options = {
-        "region": settings.sqs_region,
-        "queue_name_prefix": settings.sqs_queue_prefix,
-        "visibility_timeout": sqs_transport.hold_seconds(settings.lease_seconds),
-        "wait_time_seconds": SQS_WAIT_S,
-        "polling_interval": SQS_POLL_S,
-    }
-    if settings.sqs_endpoint_url:
-        options["is_secure"] = settings.sqs_endpoint_url.startswith("https://")
-    return options
 
 
 def _queue(name: str) -> Queue:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from celery import Celery, Signature, group
 
-from transcoder.ops import broker
+from transcoder import brokers
 from transcoder.records import states, transitions
 from transcoder.records.redis_keys import URGENT_QUEUE
 
@@ -30,9 +30,10 @@ def submit(celery: Celery, video: states.Video) -> None:
 
 
 def urgent_parts(broker_url: str, video: states.Video) -> frozenset[str]:
-    """The parts sent on the urgent queue: on SQS, those the planner marked urgent; elsewhere
-    none, as the parts queue keeps the planner's order, which puts them first."""
-    if broker.kind(broker_url) != "sqs":
+    """The parts sent on the urgent queue: where queues keep no order (SQS), those the planner
+    marked urgent; elsewhere none, as the parts queue keeps the planner's order, which puts
+    them first."""
+    if brokers.named(broker_url).keeps_order:
         return frozenset()
     return frozenset(p["id"] for p in video["parts"] if p.get("urgent"))
 

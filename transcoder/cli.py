@@ -14,10 +14,10 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn
 
+from transcoder import brokers
 from transcoder.accounts import commands
 from transcoder.client import Client
 from transcoder.errors import TranscoderError
-from transcoder.ops import broker
 from transcoder.ops.autoscaler import Autoscaler
 from transcoder.records import redis_keys
 from transcoder.services import build_services
@@ -109,7 +109,8 @@ def _autoscale(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     services = build_services(Settings.from_env(), patient=True)
     settings = services.settings
-    encodes = [q for q in broker.queues(settings.broker_url) if q != redis_keys.FINALIZE_QUEUE]
+    broker = brokers.of(settings)
+    encodes = [q for q in broker.queues() if q != redis_keys.FINALIZE_QUEUE]
     scaler = Autoscaler(
         services.redis,
         services.videos,
@@ -118,7 +119,7 @@ def _autoscale(args: argparse.Namespace) -> int:
         per_worker=args.per_worker,
         queues=args.queues,
         cooldown=args.cooldown,
-        waiting=lambda: sum(broker.waiting(settings, services.redis, encodes).values()),
+        waiting=lambda: sum(broker.waiting(services.redis, encodes).values()),
     )
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):

@@ -25,7 +25,7 @@ RENAMED = {"PLAN": "PART_SHAPE"}
 #: Values renamed with them: (setting, old value) -> new value.
 RENAMED_VALUES = {("part_shape", "rungs"): "renditions"}
 
-#: What TRANSCODER_BROKER_URL may start with, for each broker (``transcoder.ops.broker``
+#: What TRANSCODER_BROKER_URL may start with, for each broker (``transcoder.brokers``
 #: tells them apart by these).
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 RABBITMQ_SCHEMES = ("amqp://", "amqps://")

@@ -22,8 +22,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     from flask import Flask
 
     from tasks.celery import make_celery
+    from transcoder import brokers
     from transcoder.accounts.secret_key import signing_secret
-    from transcoder.ops import broker
     from transcoder.services import build_services
     from transcoder.settings import Settings
     from transcoder.storage import scratch
@@ -39,7 +39,7 @@ def create_app(settings: Settings | None = None) -> Flask:
             log.warning("TRANSCODER_AUTH=off on %s, an address others can reach: anyone there is admin",
                         settings.host)  # fmt: skip
     svc = app.extensions["transcoder"] = build_services(settings)
-    broker.require(settings, svc.redis)
+    brokers.of(settings).require(svc.redis)
     recovery.prepare(svc)
     scratch.clean(settings.scratch_dir)  # uploads a killed web process left half-received
     app.extensions["celery"] = make_celery(settings)

@@ -18,8 +18,9 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from transcoder import brokers
 from transcoder.errors import TranscoderError, Unauthorized, Unavailable
-from transcoder.ops import broker, durability, metrics
+from transcoder.ops import durability, metrics
 from transcoder.services import Services
 
 from .context import services
@@ -36,9 +37,8 @@ class ClusterCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         try:
-            queues = broker.waiting(
-                self.svc.settings, self.svc.redis, broker.queues(self.svc.settings.broker_url)
-            )
+            broker = brokers.of(self.svc.settings)
+            queues = broker.waiting(self.svc.redis, broker.queues())
         except TranscoderError:
             queues = {}  # unreachable, or its keys gone: /readyz says why
         snap = metrics.read_figures(self.svc.redis, self.svc.videos, queues)
@@ -211,9 +211,10 @@ def readyz() -> tuple[dict, int]:
         checks["redis"] = "ok"
     except redis.RedisError as exc:
         checks["redis"] = f"unreachable: {exc}"
-    if broker.kind(svc.settings.broker_url) != "redis":
+    broker = brokers.of(svc.settings)
+    if broker.apart:
         try:
-            broker.check(svc.settings, svc.redis)
+            broker.check(svc.redis)
             checks["broker"] = "ok"
         except TranscoderError as exc:
             checks["broker"] = f"unreachable: {exc.message}"

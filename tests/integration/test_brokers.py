@@ -16,8 +16,8 @@ from tests.processes import BIN, Processes, environment, free_port, start_web, s
 from tests.proxy import Relay
 from tests.requests_to_api import upload, wait_terminal
 from tests.system import REDIS_URL, each_part_ran_once
+from transcoder import brokers
 from transcoder.errors import ConfigError, Unavailable
-from transcoder.ops import broker
 from transcoder.records import redis_keys
 from transcoder.settings import Settings
 
@@ -72,7 +72,7 @@ def test_videos_travel_on_the_broker_each_part_run_once(on_broker, lavfi_clip, t
         assert 'transcoder_queue_depth{queue="parts"} 0.0' in metrics
         # Every message went through the broker: it holds the queues, and Redis never held
         # a queue or its bindings.
-        assert set(broker.queues(on_broker["broker_url"])) <= queues_on(on_broker)
+        assert set(brokers.of(Settings(**on_broker)).queues()) <= queues_on(on_broker)
         keys = [k.decode() for k in client.scan_iter()]
         assert not [k for k in keys if "kombu" in k or k.rsplit(":", 1)[-1] in redis_keys.QUEUES], keys
     finally:
@@ -84,26 +84,27 @@ def test_the_depth_of_a_rabbitmq_queue_is_read_without_creating_one(sqs_endpoint
     client = redis.Redis.from_url(BROKER_TEST_REDIS)
     with broker_settings("rabbitmq", "depth") as on_rabbitmq:
         settings = Settings(broker_url=on_rabbitmq["broker_url"])
-        with broker._rabbitmq(settings.broker_url) as conn:
+        rabbitmq = brokers.of(settings)
+        with rabbitmq.connect() as conn:
             channel = conn.channel()
             channel.queue_declare(queue="depth-probe", durable=False, auto_delete=False)
             for n in range(3):
                 channel.basic_publish(amqp.Message(f"m{n}"), exchange="", routing_key="depth-probe")
             channel.close()
-        assert broker.waiting(settings, client, ["depth-probe", "never-declared"]) == {
+        assert rabbitmq.waiting(client, ["depth-probe", "never-declared"]) == {
             "depth-probe": 3,
             "never-declared": 0,
         }
         assert "never-declared" not in queues_of(settings.broker_url)
-        broker.check(settings, client)
+        rabbitmq.check(client)
         wrong = Settings(broker_url=settings.broker_url.replace("guest:guest@", "guest:wrong@"))
         with pytest.raises(
             ConfigError, match="BROKER_URL=amqp://guest:\\*\\*\\*@.* refused the user and password"
         ):
-            broker.require(wrong, client)
+            brokers.of(wrong).require(client)
     elsewhere = Settings(broker_url=f"amqp://guest:guest@127.0.0.1:{free_port()}/x")
     with pytest.raises(Unavailable, match="does not answer"):
-        broker.check(elsewhere, client)
+        brokers.of(elsewhere).check(client)
 
 
 def test_the_depth_of_an_sqs_queue_is_read_without_creating_one(sqs_endpoint):
@@ -114,15 +115,15 @@ def test_the_depth_of_an_sqs_queue_is_read_without_creating_one(sqs_endpoint):
         queue_url = sqs.create_queue(QueueName=settings.sqs_queue_prefix + "depth-probe")["QueueUrl"]
         for n in range(3):
             sqs.send_message(QueueUrl=queue_url, MessageBody=f"m{n}")
-        assert broker.waiting(settings, client, ["depth-probe", "never-made"]) == {
+        assert brokers.of(settings).waiting(client, ["depth-probe", "never-made"]) == {
             "depth-probe": 3,
             "never-made": 0,
         }
         assert sqs_queues(sqs_endpoint, settings.sqs_queue_prefix) == {"depth-probe"}
-        broker.check(settings, client)
+        brokers.of(settings).check(client)
     elsewhere = Settings(**{**on_sqs, "sqs_endpoint_url": f"http://127.0.0.1:{free_port()}"})
     with pytest.raises(Unavailable, match="does not answer"):
-        broker.check(elsewhere, client)
+        brokers.of(elsewhere).check(client)
 
 
 def relayed(settings: dict[str, str], relay: Relay) -> dict[str, str]:
@@ -180,7 +181,7 @@ def test_a_broker_that_does_not_answer_stops_the_worker_and_the_web_app_at_start
     web = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120)
     assert web.returncode != 0
     assert "TRANSCODER_BROKER_URL=" in web.stderr and "cannot be used" in web.stderr
-    run = subprocess.run([str(BIN / "python"), "-m", "transcoder.ops.broker"], env=env, capture_output=True,
+    run = subprocess.run([str(BIN / "python"), "-m", "transcoder.brokers"], env=env, capture_output=True,
                          text=True, timeout=60)  # fmt: skip
     assert run.returncode == 1 and run.stderr.startswith("TRANSCODER_BROKER_URL=")
 
@@ -192,7 +193,7 @@ def test_sqs_without_credentials_is_refused_at_start_naming_the_setting(sqs_endp
         env.pop(name, None)
     env.update(AWS_SHARED_CREDENTIALS_FILE="/nonexistent", AWS_CONFIG_FILE="/nonexistent",
                AWS_EC2_METADATA_DISABLED="true")  # fmt: skip
-    run = subprocess.run([str(BIN / "python"), "-m", "transcoder.ops.broker"], env=env, capture_output=True,
+    run = subprocess.run([str(BIN / "python"), "-m", "transcoder.brokers"], env=env, capture_output=True,
                          text=True, timeout=60)  # fmt: skip
     assert run.returncode == 1
     assert run.stderr.startswith("TRANSCODER_BROKER_URL is sqs:// but no AWS credentials were found"), (

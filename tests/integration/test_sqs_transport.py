@@ -2,9 +2,10 @@
 held shows again soon: messages a poll brought beyond the worker's free slots are visible to
 the others at once; a message received and not acknowledged stays hidden while its holder
 renews it, past the queue's short visibility timeout, and shows again within that timeout
-once renewals stop (the worker died). Real kombu channel, real SQS API (moto's server, over
-HTTP)."""
+once renewals stop (the worker died); and the keeper that renews them carries on after a
+round fails. Real kombu channel, real SQS API (moto's server, over HTTP)."""
 
+import logging
 import threading
 import time
 
@@ -14,7 +15,7 @@ from kombu import Connection
 from tasks import sqs_transport
 from tests.brokers import drop_sqs_queues, sqs_client, sqs_settings
 from tests.processes import wait_for
-from transcoder.ops import broker
+from transcoder import brokers
 from transcoder.settings import Settings
 
 HOLD_S = 1
@@ -68,7 +69,7 @@ def test_a_held_message_stays_hidden_while_renewed_and_shows_once_its_holder_sto
         assert message is not None and channel.held()
         client, url = sqs_client(sqs_endpoint), channel._new_queue("held")
         stop = threading.Event()
-        sqs_transport.keep_held(lambda: channel, broker.sqs_client(sqs), HOLD_S, stop)
+        sqs_transport.keep_held(lambda: channel, brokers.of(sqs).hide, HOLD_S, stop)
         # Three times the queue's visibility timeout: renewed, never shown to another worker.
         until = time.monotonic() + 3 * HOLD_S
         while time.monotonic() < until:
@@ -76,3 +77,33 @@ def test_a_held_message_stays_hidden_while_renewed_and_shows_once_its_holder_sto
             time.sleep(0.1)
         stop.set()  # its worker is gone
         wait_for(lambda: visible(client, url) == 1, 5 * HOLD_S, "the dead worker's message showing again")
+
+
+def test_the_keeper_survives_a_kombu_that_lost_a_private_name_and_renews_once_it_is_back(
+    sqs, sqs_endpoint, caplog
+):
+    """A round that fails (here: the channel's QoS lost ``_delivered``, as a kombu release
+    could do) is logged, and the keeper goes on: what the worker then holds stays hidden."""
+    caplog.set_level(logging.ERROR, logger=sqs_transport.__name__)
+    with connection(sqs, sqs_endpoint) as conn:
+        channel = conn.channel()
+        channel.queue_declare("held")
+        client, url = sqs_client(sqs_endpoint), channel._new_queue("held")
+        qos = channel.qos
+        delivered = qos._delivered
+        del qos._delivered
+        stop = threading.Event()
+        keeper = sqs_transport.keep_held(lambda: channel, brokers.of(sqs).hide, HOLD_S, stop)
+        try:
+            wait_for(lambda: "could not renew" in caplog.text, 5 * HOLD_S, "the failed round logged")
+            assert "_delivered" in caplog.text and keeper.is_alive()
+            qos._delivered = delivered
+            channel.basic_publish(channel.prepare_message("encode me"), exchange="", routing_key="held")
+            assert channel.basic_get("held", no_ack=False) is not None
+            until = time.monotonic() + 3 * HOLD_S
+            while time.monotonic() < until:
+                assert visible(client, url) == 0, "the keeper renews what the worker holds again"
+                time.sleep(0.1)
+        finally:
+            stop.set()
+            keeper.join(5)

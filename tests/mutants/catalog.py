@@ -247,7 +247,7 @@ MUTANTS: tuple[Mutant, ...] = (
         (
             (
                 "tasks/config.py",
-                '"broker_url": celery_broker_url(settings),',
+                '"broker_url": broker.celery_url(),',
                 '"broker_url": settings.redis_url,',
             ),
         ),
@@ -258,9 +258,9 @@ MUTANTS: tuple[Mutant, ...] = (
         "RabbitMQ or SQS that does not answer stops a worker, the web app and `make run` at start",
         (
             (
-                "transcoder/ops/broker.py",
-                'if kind(settings.broker_url) == "redis":\n        return\n    try:',
-                "return\n    try:",
+                "transcoder/brokers/base.py",
+                "if not self.apart:\n            return\n        try:",
+                "return\n        try:",
             ),
         ),
         (
@@ -270,7 +270,7 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "urgent_parts_anywhere_on_sqs",
         "on SQS, what makes a video playable travels on a queue of its own",
-        (("tasks/workflow.py", 'if broker.kind(broker_url) != "sqs":', "if True:"),),
+        (("tasks/workflow.py", "if brokers.named(broker_url).keeps_order:", "if True:"),),
         ("tests/unit/tasks/test_workflow.py",),
         quick=True,
     ),
@@ -325,12 +325,32 @@ MUTANTS: tuple[Mutant, ...] = (
         "on SQS a dead worker's messages show again within a lease, not after the longest run",
         (
             (
-                "tasks/config.py",
-                '"visibility_timeout": sqs_transport.hold_seconds(settings.lease_seconds),',
+                "transcoder/brokers/sqs.py",
+                '"visibility_timeout": self.hold_seconds,',
                 '"visibility_timeout": settings.visibility_timeout,',
             ),
         ),
         ("tests/unit/tasks/test_config.py",),
+        quick=True,
+    ),
+    Mutant(
+        "sqs_keeper_dies_on_an_error",
+        "on SQS the keeper of held messages logs a round that failed and carries on",
+        (
+            (
+                "tasks/sqs_transport.py",
+                "try:\n                renew()\n            except Exception:",
+                "if True:\n                renew()\n            if False:",
+            ),
+        ),
+        ("tests/unit/tasks/test_sqs_transport.py::test_the_keeper_logs_an_error_and_carries_on",),
+        quick=True,
+    ),
+    Mutant(
+        "kombu_private_names_unchecked",
+        "a kombu without a private name the SQS transport relies on is refused at start, naming it",
+        (("tasks/sqs_transport.py", "if gaps := kombu_gaps():", "if False:"),),
+        ("tests/unit/tasks/test_sqs_transport.py",),
         quick=True,
     ),
     Mutant(

@@ -23,11 +23,12 @@ ALLOWED: dict[str, set[str]] = {
     "storage": {"errors"},
     "live": {"errors", "records"},
     "ops": {"errors", "records", "settings"},
+    "brokers": {"errors", "records", "settings"},
     "accounts": {"errors", "records", "settings"},
     "services": {"accounts", "errors", "records", "settings", "storage"},
     "work": {"accounts", "errors", "media", "ops", "records", "services", "settings", "storage"},
     "client": {"errors"},
-    "cli": {"accounts", "client", "errors", "ops", "records", "services", "settings"},
+    "cli": {"accounts", "brokers", "client", "errors", "ops", "records", "services", "settings"},
     "__init__": set(),
 }
 

@@ -87,7 +87,7 @@ class Autoscaler:
         self.client, self.videos = client, videos
         self.minimum, self.maximum, self.per_worker = minimum, maximum, per_worker
         self.queues, self.cooldown, self.clock = queues, cooldown, clock
-        #: Parts waiting in the broker, counted the broker's way (``ops.broker.waiting``).
+        #: Parts waiting in the broker, counted the broker's way (``transcoder.brokers``).
         self.waiting = waiting
         self.launch = launch or (lambda name, queues: subprocess.Popen(celery_command(name, queues)))
         self.workers: list[Worker] = []

@@ -120,7 +120,7 @@ class Figures:
 
 def read_figures(client: redis.Redis, videos: VideoStore, queues: dict[str, int]) -> Figures:
     """Everything /metrics shows, read now; ``queues`` are the broker's counts
-    (``transcoder.ops.broker.waiting``), as the broker may not be this Redis."""
+    (``transcoder.brokers``' ``waiting``), as the broker may not be this Redis."""
     running = Counter(entry["kind"] for _, entry in transitions.running_parts(videos.active_videos()))
     try:
         by_state = videos.catalog.counts()
