@@ -86,13 +86,13 @@ def video_record(video_id: str, media, shape: str = "renditions"):
     from transcoder.media import planner
     from transcoder.media.frames import Frames
     from transcoder.media.ladder import renditions_for
-    from transcoder.media.previews import plan_storyboard
+    from transcoder.media.previews import lay_out_storyboard
 
     count = round(media.duration * 25)
     frames = Frames(tuple(i / 25 for i in range(count)), frozenset(range(0, count, 50)))
     ladder = renditions_for(media.width, media.height)
     bitrates = [r.audio_bitrate_k for r in ladder] if media.has_audio else []
     parts = planner.plan(
-        frames, [r.name for r in ladder], plan_storyboard(media), audio_bitrates=bitrates, shape=shape
+        frames, [r.name for r in ladder], lay_out_storyboard(media), audio_bitrates=bitrates, shape=shape
     )
     return transitions.new_video(video_id, "a.mp4", media, ladder, parts, now=1.0)

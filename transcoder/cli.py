@@ -14,7 +14,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn
 
-from transcoder.accounts import commands
+from transcoder.accounts import admin_cli
 from transcoder.client import Client
 from transcoder.errors import TranscoderError
 from transcoder.ops import broker
@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         "--cooldown", type=float, default=30.0, help="seconds of less work before scaling down"
     )
     scale.add_argument("--queues", default=",".join(redis_keys.QUEUES), help="queues the workers take")
-    commands.add_commands(sub)
+    admin_cli.add_commands(sub)
     args = parser.parse_args(argv)
 
     console = Console(stderr=True)
@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace, client: Client | None, console: Console) -> int:
     if args.command in ("users", "keys"):
-        return commands.run(args, Settings.from_env())
+        return admin_cli.run(args, Settings.from_env())
     if args.command == "autoscale":
         return _autoscale(args)
     if args.command == "submit":

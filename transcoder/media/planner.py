@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from transcoder.media.frames import Frames
-from transcoder.media.previews import StoryboardPlan
+from transcoder.media.previews import StoryboardLayout
 
 #: The first chunk's length: half an HLS segment, so playback can start as soon as it is
 #: encoded (about a second of work for 1080p on two cores). It ends on a source keyframe only
@@ -110,7 +110,7 @@ def chunk_seconds(duration: float, configured: float = 0.0) -> float:
 def plan(
     frames: Frames,
     renditions: list[str],
-    storyboard: StoryboardPlan,
+    storyboard: StoryboardLayout,
     *,
     audio_bitrates: list[int],
     shape: str = "chunks",
@@ -205,7 +205,7 @@ def keyframe_seek(frames: Frames, first: int) -> float | None:
 
 
 def _with_previews(
-    parts: list[Part], frames: Frames, storyboard: StoryboardPlan, poster_at: float, duration: float
+    parts: list[Part], frames: Frames, storyboard: StoryboardLayout, poster_at: float, duration: float
 ) -> list[Part]:
     """Give each chunk the storyboard tiles that fall in it, and the poster to the one holding
     ``poster_at``; in the ``renditions`` shape the first part makes them all."""

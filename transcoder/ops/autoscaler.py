@@ -55,7 +55,7 @@ class Decision:
 
 
 @dataclass
-class Worker:
+class WorkerProcess:
     name: str
     proc: subprocess.Popen
     started_at: float
@@ -90,7 +90,7 @@ class Autoscaler:
         #: Parts waiting in the broker, counted the broker's way (``ops.broker.waiting``).
         self.waiting = waiting
         self.launch = launch or (lambda name, queues: subprocess.Popen(celery_command(name, queues)))
-        self.workers: list[Worker] = []
+        self.workers: list[WorkerProcess] = []
         self.count = 0
         self.low_since: float | None = None
         self.host = socket.gethostname()
@@ -123,10 +123,10 @@ class Autoscaler:
             self.low_since = None
         return decision
 
-    def _start(self) -> Worker:
+    def _start(self) -> WorkerProcess:
         self.count += 1
         name = f"auto{self.count}-{os.getpid()}@{self.host}"
-        worker = Worker(name, self.launch(name, self.queues), self.clock())
+        worker = WorkerProcess(name, self.launch(name, self.queues), self.clock())
         self.workers.append(worker)
         return worker
 

@@ -16,7 +16,7 @@ from transcoder.errors import StorageError
 from transcoder.media import commands, hls, process
 from transcoder.media.ladder import Rendition
 from transcoder.media.planner import LATER_NICENESS, Part
-from transcoder.media.previews import StoryboardPlan
+from transcoder.media.previews import StoryboardLayout
 from transcoder.media.probe import MediaInfo
 from transcoder.records import states
 from transcoder.services import Services
@@ -45,7 +45,7 @@ def encode_pictures(
     part = Part.from_dict(entry)
     renditions = [_rendition(states.rendition(video, name)) for name in part.renditions]
     storage, settings = services.storage, services.settings
-    storyboard = StoryboardPlan.from_dict(video["storyboard_plan"])
+    storyboard = StoryboardLayout.from_dict(video["storyboard_plan"])
     with ExitStack() as stack:
         src = stack.enter_context(storage.fetch(source_key(video_id)))
         folders = {r.name: stack.enter_context(storage.writing_dir(part_prefix(video_id, r.name, part_id)))

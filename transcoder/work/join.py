@@ -147,7 +147,7 @@ def _storyboard(
 ) -> tuple[dict[str, Any] | None, float]:
     """The sprite and its WebVTT, or None if a tile is missing (the video plays without); and
     the CPU seconds the sprite took."""
-    plan = previews.StoryboardPlan.from_dict(video["storyboard_plan"])
+    layout = previews.StoryboardLayout.from_dict(video["storyboard_plan"])
     tiles = work / "tiles"
     tiles.mkdir()
     try:
@@ -155,15 +155,15 @@ def _storyboard(
             for name in (part["results"] or {}).get("tiles", []):
                 with open(tiles / name, "wb") as out:
                     _copy(services, f"{tiles_prefix(video['id'], part['id'])}/{name}", out)
-        if not _fill_gaps(tiles, plan.count):
+        if not _fill_gaps(tiles, layout.count):
             return None, 0.0
         with services.storage.writing(preview_key(video["id"], STORYBOARD_IMAGE)) as sprite:
-            cpu = ffmpeg_run(sprite_args(tiles, sprite, plan, services.settings.limits), watch=watch)
+            cpu = ffmpeg_run(sprite_args(tiles, sprite, layout, services.settings.limits), watch=watch)
         with services.storage.writing(preview_key(video["id"], STORYBOARD_VTT)) as vtt:
-            vtt.write_text(previews.storyboard_vtt(plan, video["source"]["duration"], STORYBOARD_IMAGE))
+            vtt.write_text(previews.storyboard_vtt(layout, video["source"]["duration"], STORYBOARD_IMAGE))
     except (StorageError, FfmpegFailed):
         return None, 0.0
-    return plan.to_dict(), cpu
+    return layout.to_dict(), cpu
 
 
 def check_frame_count(found: int, expected: int) -> None:

@@ -1,4 +1,5 @@
-"""The use cases the web app and the tasks call: accept an upload, run a part, cancel, retry, close."""
+"""What the web app and the tasks ask of a video: accept an upload, run a part, cancel, delete,
+retry, close."""
 
 from __future__ import annotations
 
@@ -110,7 +111,7 @@ def new_record(
 ) -> states.Video:
     """The video's document: its renditions, and the parts the planner cut its work into."""
     settings = services.settings
-    storyboard = previews.plan_storyboard(media)
+    storyboard = previews.lay_out_storyboard(media)
     parts = planner.plan(
         found,
         [r.name for r in ladder],

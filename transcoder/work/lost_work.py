@@ -4,7 +4,8 @@ A running part holds a lease its worker renews; a queued part waiting for a retr
 has a time it should have started by. Any worker's sweeper that finds a running
 part without a lease, or a retry long overdue, puts the part back in the queue (or
 fails it after too many attempts) and sends its task again. The transition is
-atomic, so when several workers sweep at once, one of them wins.
+atomic, so when several workers sweep at once, one of them wins. ``sweep`` is one such
+pass; ``tasks.sweeper`` is the thread that runs it on a timer in every worker.
 """
 
 from __future__ import annotations
