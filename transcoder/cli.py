@@ -10,9 +10,10 @@ import signal
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn
+from rich.progress import BarColumn, Progress, TaskID, TextColumn
 
 from transcoder.accounts import admin_cli
 from transcoder.client import Client
@@ -81,6 +82,7 @@ def _run(args: argparse.Namespace, client: Client | None, console: Console) -> i
         return admin_cli.run(args, Settings.from_env())
     if args.command == "autoscale":
         return _autoscale(args)
+    assert client is not None  # every other command has --url, so a client
     if args.command == "submit":
         return _submit(client, args.file, args.watch, console)
     if args.command == "watch":
@@ -149,11 +151,11 @@ def _list(client: Client) -> int:
 
 def watch_videos(client: Client, video_ids: list[str], console: Console) -> int:
     """Draw one bar per rendition until every video ends; 0 when all are ready, else 1."""
-    final: dict[str, dict] = {}
+    final: dict[str, dict[str, Any]] = {}
     many = len(set(video_ids)) > 1
     columns = (TextColumn("{task.description:>5}"), BarColumn(), TextColumn("{task.fields[info]}"))
     with Progress(*columns, console=console, transient=False) as bars:
-        tasks: dict[tuple[str, str], int] = {}
+        tasks: dict[tuple[str, str], TaskID] = {}
         for video in client.follow(*video_ids):
             for r in video["renditions"]:
                 key = (video["id"], r["name"])
@@ -178,7 +180,7 @@ def watch_videos(client: Client, video_ids: list[str], console: Console) -> int:
     return code
 
 
-def _info(r: dict) -> str:
+def _info(r: dict[str, Any]) -> str:
     if r["state"] == "failed":
         return f"failed: {(r.get('error') or {}).get('message', '')}"
     parts = [f"{r['progress']:.0f} %", r["state"]]

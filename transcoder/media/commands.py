@@ -93,6 +93,7 @@ def video_part_args(
     source = ffmpeg.input(local_input(src), **options)
     frames = source[str(media.video_stream)]
     if landing:
+        assert part.seek is not None and part.keyframe_seek is not None  # what ``landing`` says
         frames = frames.filter("select", f"gte(t,{part.seek - part.keyframe_seek:.6f})")
     cut = frames.filter("setpts", "PTS-STARTPTS").filter("trim", end_frame=part.frames)
     picture = prepared(cut, media)

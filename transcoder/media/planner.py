@@ -19,7 +19,7 @@ other part is ready, makes each rendition's MP4 and the storyboard.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+from typing import NotRequired, TypedDict
 
 from transcoder.media.frames import Frames
 from transcoder.media.previews import StoryboardLayout
@@ -41,6 +41,27 @@ LATER_NICENESS = 10
 #: 1080p clip's CPU) than playing a second or two sooner is worth.
 ONE_PART_BELOW_S = 12.0
 JOIN = "join"
+
+
+class PartDict(TypedDict):
+    """A ``Part`` as a video's document holds it (and ``GET /api/videos/<id>/parts`` shows it)."""
+
+    id: str
+    kind: str
+    #: ``Part.renditions``, under the name clients read.
+    rungs: list[str]
+    first: int
+    start: float
+    frames: int
+    seek: float | None
+    seconds: float
+    tiles: list[int]
+    poster_at: float | None
+    after: list[str]
+    #: Fields a part planned by an older release may lack (``Part.from_dict`` gives defaults).
+    urgent: NotRequired[bool]
+    bitrate_k: NotRequired[int]
+    keyframe_seek: NotRequired[float | None]
 
 
 @dataclass(frozen=True)
@@ -76,23 +97,45 @@ class Part:
     #: for nothing. None: no keyframe is known (or a part planned before this existed).
     keyframe_seek: float | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        del data["renditions"]
-        data["rungs"], data["tiles"], data["after"] = (
-            list(self.renditions),
-            list(self.tiles),
-            list(self.after),
+    def to_dict(self) -> PartDict:
+        return PartDict(
+            id=self.id,
+            kind=self.kind,
+            first=self.first,
+            start=self.start,
+            frames=self.frames,
+            seek=self.seek,
+            seconds=self.seconds,
+            tiles=list(self.tiles),
+            poster_at=self.poster_at,
+            after=list(self.after),
+            urgent=self.urgent,
+            bitrate_k=self.bitrate_k,
+            keyframe_seek=self.keyframe_seek,
+            rungs=list(self.renditions),
         )
-        return data
 
     @classmethod
-    def from_dict(cls, entry: dict[str, Any]) -> Part:
+    def from_dict(cls, entry: PartDict) -> Part:
         """The part as planned, from its entry in a video's document (which holds its state too)."""
-        # A part planned by an older release lacks newer fields: they keep their defaults.
-        fields = {k: entry[k] for k in cls.__dataclass_fields__ if k != "renditions" and k in entry}
-        fields.update(tiles=tuple(fields["tiles"]), after=tuple(fields["after"]))
-        return cls(renditions=tuple(entry["rungs"]), **fields)
+        first_tile, tile_count = entry["tiles"]
+        return cls(
+            entry["id"],
+            entry["kind"],
+            tuple(entry["rungs"]),
+            entry["first"],
+            entry["start"],
+            entry["frames"],
+            entry["seek"],
+            entry["seconds"],
+            (first_tile, tile_count),
+            entry["poster_at"],
+            tuple(entry["after"]),
+            # A part planned by an older release lacks these: they keep their defaults.
+            entry.get("urgent", False),
+            entry.get("bitrate_k", 0),
+            entry.get("keyframe_seek"),
+        )
 
 
 def audio_id(bitrate_k: int) -> str:

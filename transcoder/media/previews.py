@@ -4,8 +4,8 @@ and layout. They are made by the parts that decode the pictures anyway (``transc
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
+from typing import TypedDict
 
 from transcoder.media.ladder import even
 from transcoder.media.probe import MediaInfo
@@ -16,6 +16,17 @@ POSTER_SHORT_SIDE = 480
 TILE_WIDTH = 160
 MAX_TILES = 100
 COLUMNS = 10
+
+
+class StoryboardLayoutDict(TypedDict):
+    """A ``StoryboardLayout`` as a video's document holds it."""
+
+    interval: float
+    count: int
+    columns: int
+    rows: int
+    tile_width: int
+    tile_height: int
 
 
 @dataclass(frozen=True)
@@ -30,11 +41,18 @@ class StoryboardLayout:
     tile_width: int
     tile_height: int
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    def to_dict(self) -> StoryboardLayoutDict:
+        return StoryboardLayoutDict(
+            interval=self.interval,
+            count=self.count,
+            columns=self.columns,
+            rows=self.rows,
+            tile_width=self.tile_width,
+            tile_height=self.tile_height,
+        )
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> StoryboardLayout:
+    def from_dict(cls, data: StoryboardLayoutDict) -> StoryboardLayout:
         return cls(**data)
 
 

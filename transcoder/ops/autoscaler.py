@@ -37,7 +37,8 @@ def desired(waiting: int, minimum: int, maximum: int, per_worker: int) -> int:
 
 def busy_workers(videos: VideoStore) -> set[str]:
     """Workers running a part right now, as the videos' records say."""
-    return {entry["worker"] for _, entry in transitions.running_parts(videos.active_videos())}
+    running = transitions.running_parts(videos.active_videos())
+    return {entry["worker"] for _, entry in running if entry["worker"] is not None}
 
 
 @dataclass
@@ -57,7 +58,7 @@ class Decision:
 @dataclass
 class WorkerProcess:
     name: str
-    proc: subprocess.Popen
+    proc: subprocess.Popen[bytes]
     started_at: float
     stopping: bool = False
 
@@ -79,7 +80,7 @@ class Autoscaler:
         waiting: Callable[[], int],
         queues: str = ",".join(redis_keys.QUEUES),
         cooldown: float = 30.0,
-        launch: Callable[[str, str], subprocess.Popen] | None = None,
+        launch: Callable[[str, str], subprocess.Popen[bytes]] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if not 0 <= minimum <= maximum or maximum < 1 or per_worker < 1:
