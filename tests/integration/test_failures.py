@@ -1,4 +1,4 @@
-"""A rung that cannot be encoded fails the video with a reason that names it."""
+"""A rendition that cannot be encoded fails the video with a reason that names it."""
 
 from tasks import workflow
 from tasks.celery import make_celery
@@ -8,7 +8,7 @@ from transcoder.storage.layout import source_key
 from transcoder.work import actions
 
 
-def test_missing_source_fails_every_rung_and_the_video(system, settings, data_dir):
+def test_missing_source_fails_every_rendition_and_the_video(system, settings, data_dir):
     services = prepared_services(settings)
     with open(data_dir / "bikes.mp4", "rb") as fh:
         video = actions.accept_upload(services, fh, "bikes.mp4", services.users.builtin("local", "admin"))
