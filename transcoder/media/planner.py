@@ -19,7 +19,7 @@ other part is ready, makes each rendition's MP4 and the storyboard.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
-from typing import NotRequired, TypedDict
+from typing import TypedDict
 
 from transcoder.media.frames import Frames
 from transcoder.media.previews import StoryboardLayout
@@ -43,9 +43,7 @@ ONE_PART_BELOW_S = 12.0
 JOIN = "join"
 
 
-class PartDict(TypedDict):
-    """A ``Part`` as a video's document holds it (and ``GET /api/videos/<id>/parts`` shows it)."""
-
+class _PlannedPart(TypedDict):
     id: str
     kind: str
     #: ``Part.renditions``, under the name clients read.
@@ -58,10 +56,17 @@ class PartDict(TypedDict):
     tiles: list[int]
     poster_at: float | None
     after: list[str]
-    #: Fields a part planned by an older release may lack (``Part.from_dict`` gives defaults).
-    urgent: NotRequired[bool]
-    bitrate_k: NotRequired[int]
-    keyframe_seek: NotRequired[float | None]
+
+
+class PartDict(_PlannedPart, total=False):
+    """A ``Part`` as a video's document holds it (and ``GET /api/videos/<id>/parts`` shows it).
+    The keys here a part planned by an older release may lack (``Part.from_dict`` gives
+    their defaults); a TypedDict of its own, as ``NotRequired`` is not seen at run time
+    under ``from __future__ import annotations``."""
+
+    urgent: bool
+    bitrate_k: int
+    keyframe_seek: float | None
 
 
 @dataclass(frozen=True)

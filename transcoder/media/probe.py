@@ -12,7 +12,7 @@ import subprocess
 from dataclasses import asdict, dataclass, replace
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, NotRequired, TypedDict, cast
+from typing import Any, TypedDict, cast
 
 from transcoder.errors import InvalidInput
 from transcoder.media import policy
@@ -21,9 +21,7 @@ from transcoder.media.frames import Frames, scan
 PROBE_TIMEOUT_S = 60
 
 
-class MediaInfoDict(TypedDict):
-    """A ``MediaInfo`` as a video's document holds it (its ``source``)."""
-
+class _ProbedMedia(TypedDict):
     duration: float
     coded_width: int
     coded_height: int
@@ -37,18 +35,23 @@ class MediaInfoDict(TypedDict):
     audio_codec: str | None
     pix_fmt: str
     format_name: str
-    #: Fields with a default may be missing from a video probed by an earlier release.
-    video_stream: NotRequired[int]
-    audio_stream: NotRequired[int | None]
-    interlaced: NotRequired[bool]
-    stream_count: NotRequired[int]
-    color_transfer: NotRequired[str | None]
-    color_primaries: NotRequired[str | None]
-    color_matrix: NotRequired[str | None]
-    hdr: NotRequired[str | None]
-    peak_nits: NotRequired[float | None]
-    dolby_vision: NotRequired[bool]
-    start_time: NotRequired[float]
+
+
+class MediaInfoDict(_ProbedMedia, total=False):
+    """A ``MediaInfo`` as a video's document holds it (its ``source``). The keys here, those
+    with a default, may be missing from a video probed by an earlier release."""
+
+    video_stream: int
+    audio_stream: int | None
+    interlaced: bool
+    stream_count: int
+    color_transfer: str | None
+    color_primaries: str | None
+    color_matrix: str | None
+    hdr: str | None
+    peak_nits: float | None
+    dolby_vision: bool
+    start_time: float
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ Each part and rendition entry extends what the planner and the ladder made
 missing from documents written by an earlier release, or are added after creation.
 """
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations`` here: ``NotRequired`` must be read at run time
+# for ``__optional_keys__`` to be right (tests/unit/records/test_document.py reads them).
 from typing import Any, NotRequired, TypedDict
 
 from transcoder.errors import ErrorInfo
