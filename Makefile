@@ -15,7 +15,7 @@ help:
 	@echo "make fuzz    every parser of client input fed 20,000 hostile values (make test: 1,000)"
 	@echo "make mutants each guarantee's mechanism switched off in turn: its trials and tests must fail; mutmut over the pure modules"
 	@echo "make bench   footage against encodes by hand (wall, CPU by phase, outputs); 1, 2, 4 workers; /healthz while encoding; live streams; each broker's round trip"
-	@echo "make lint    ruff check and format check"
+	@echo "make lint    ruff check and format check; mypy over the core (transcoder/)"
 
 # `make run` needs only the service's packages; the suites and tools add the test extras.
 setup: system $(VENV)/.installed
@@ -77,6 +77,7 @@ test: test-setup redis lint bytecode
 lint: $(VENV)/.tested
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 format: $(VENV)/.tested
 	$(BIN)/ruff format .

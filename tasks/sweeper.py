@@ -1,9 +1,9 @@
-"""Runs ``transcoder.work.sweeper`` in every worker's main process, on a timer, and clears
+"""Runs ``transcoder.work.lost_work`` in every worker's main process, on a timer, and clears
 this machine's scratch folder of what killed processes left.
 
 A thread rather than Celery beat, so no extra process needs deploying and a
 cluster keeps sweeping as long as any worker lives; sweeps by several workers
-at once are safe (see ``transcoder.work.sweeper``).
+at once are safe (see ``transcoder.work.lost_work``).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from celery.signals import worker_ready, worker_shutdown
 
 from transcoder.services import build_services
 from transcoder.storage import scratch
-from transcoder.work.sweeper import sweep
+from transcoder.work.lost_work import sweep
 
 from .celery import app
 from .workflow import send_part

@@ -1,4 +1,4 @@
-"""Thin tasks over ``transcoder.work.usecases``: arguments in, outcome recorded in Redis.
+"""Thin tasks over ``transcoder.work.actions``: arguments in, outcome recorded in Redis.
 
 A part's run says what follows it: the parts it released (the join, once the last
 part it waits for is ready) are sent, and the run that ended the video enqueues
@@ -14,7 +14,7 @@ import logging
 from celery import Task
 
 from transcoder.errors import RetryLater, VideoNotFound
-from transcoder.work import usecases
+from transcoder.work import actions
 
 from .celery import app, services
 from .config import CLOSE_TASK, PART_TASK
@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 def part(self: Task, video_id: str, part_id: str) -> None:
     """Run one part of a video: a time range into its renditions, the sound, or the join."""
     try:
-        outcome = usecases.run_part(services(), video_id, part_id, self.request.hostname or "")
+        outcome = actions.run_part(services(), video_id, part_id, self.request.hostname or "")
     except RetryLater as later:
         raise self.retry(countdown=later.countdown) from later
     except VideoNotFound:
@@ -43,6 +43,6 @@ def part(self: Task, video_id: str, part_id: str) -> None:
 def close(video_id: str) -> None:
     """Callback once all a video's work has ended: close the video (idempotent)."""
     try:
-        usecases.close_video(services(), video_id)
+        actions.close_video(services(), video_id)
     except VideoNotFound:
         log.info("video %s was deleted before it was closed", video_id)

@@ -76,23 +76,23 @@ def lavfi_clip(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def long_clip(tmp_path_factory) -> Path:
-    """Long enough at 720p that a rung reports progress several times before it ends."""
+    """Long enough at 720p that a part reports progress several times before it ends."""
     return make_clip(tmp_path_factory.mktemp("clips") / "long.mp4", size="1280x720", seconds=12, audio=True)
 
 
 def video_record(video_id: str, media, shape: str = "renditions"):
     """A video's document as an upload would make it, from a made-up frame list (25 fps, a
-    keyframe every 2 s); in the ``rungs`` shape its parts are v00 (144p), v01 (240p) and so on."""
+    keyframe every 2 s); in the ``renditions`` shape its parts are v00 (144p), v01 (240p) and so on."""
     from transcoder.media import planner
     from transcoder.media.frames import Frames
     from transcoder.media.ladder import renditions_for
-    from transcoder.media.previews import plan_storyboard
+    from transcoder.media.previews import lay_out_storyboard
 
     count = round(media.duration * 25)
     frames = Frames(tuple(i / 25 for i in range(count)), frozenset(range(0, count, 50)))
     ladder = renditions_for(media.width, media.height)
     bitrates = [r.audio_bitrate_k for r in ladder] if media.has_audio else []
     parts = planner.plan(
-        frames, [r.name for r in ladder], plan_storyboard(media), audio_bitrates=bitrates, shape=shape
+        frames, [r.name for r in ladder], lay_out_storyboard(media), audio_bitrates=bitrates, shape=shape
     )
     return transitions.new_video(video_id, "a.mp4", media, ladder, parts, now=1.0)

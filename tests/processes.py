@@ -170,7 +170,7 @@ def environment(redis_url: str, storage_dir: Path, **settings: str) -> dict[str,
         TRANSCODER_DATABASE_URL=catalog_url(storage_dir),
         TRANSCODER_SCRATCH_DIR=str(storage_dir.with_name(storage_dir.name + "-scratch")),
         TRANSCODER_PROGRESS_INTERVAL="0.1",
-        TRANSCODER_SSE_KEEPALIVE="2",
+        TRANSCODER_STREAM_KEEPALIVE="2",
         # Every test client is 127.0.0.1: the cap is tried on a server of its own (test_live).
         TRANSCODER_STREAMS_PER_CLIENT="200",
         TRANSCODER_REDIS_PREFIX=TEST_PREFIX,

@@ -36,7 +36,7 @@ def one_pass(src: Path, dst: Path, rendition: Rendition, media: MediaInfo) -> li
 
 
 def split_command(src: Path, out: Path) -> list[str]:
-    """One ffmpeg as an operator would type it: one decode, ``split`` into every rung's x264
+    """One ffmpeg as an operator would type it: one decode, ``split`` into every rendition's x264
     encoder, with the settings this project uses (CRF, maxrate, keyframes, AAC)."""
     media = probe(src)
     renditions = renditions_for(media.width, media.height)

@@ -10,12 +10,13 @@ import signal
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn
+from rich.progress import BarColumn, Progress, TaskID, TextColumn
 
 from transcoder import brokers
-from transcoder.accounts import commands
+from transcoder.accounts import admin_cli
 from transcoder.client import Client
 from transcoder.errors import TranscoderError
 from transcoder.ops.autoscaler import Autoscaler
@@ -56,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         "--cooldown", type=float, default=30.0, help="seconds of less work before scaling down"
     )
     scale.add_argument("--queues", default=",".join(redis_keys.QUEUES), help="queues the workers take")
-    commands.add_commands(sub)
+    admin_cli.add_commands(sub)
     args = parser.parse_args(argv)
 
     console = Console(stderr=True)
@@ -78,9 +79,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace, client: Client | None, console: Console) -> int:
     if args.command in ("users", "keys"):
-        return commands.run(args, Settings.from_env())
+        return admin_cli.run(args, Settings.from_env())
     if args.command == "autoscale":
         return _autoscale(args)
+    assert client is not None  # every other command has --url, so a client
     if args.command == "submit":
         return _submit(client, args.file, args.watch, console)
     if args.command == "watch":
@@ -150,11 +152,11 @@ def _list(client: Client) -> int:
 
 def watch_videos(client: Client, video_ids: list[str], console: Console) -> int:
     """Draw one bar per rendition until every video ends; 0 when all are ready, else 1."""
-    final: dict[str, dict] = {}
+    final: dict[str, dict[str, Any]] = {}
     many = len(set(video_ids)) > 1
     columns = (TextColumn("{task.description:>5}"), BarColumn(), TextColumn("{task.fields[info]}"))
     with Progress(*columns, console=console, transient=False) as bars:
-        tasks: dict[tuple[str, str], int] = {}
+        tasks: dict[tuple[str, str], TaskID] = {}
         for video in client.follow(*video_ids):
             for r in video["renditions"]:
                 key = (video["id"], r["name"])
@@ -179,7 +181,7 @@ def watch_videos(client: Client, video_ids: list[str], console: Console) -> int:
     return code
 
 
-def _info(r: dict) -> str:
+def _info(r: dict[str, Any]) -> str:
     if r["state"] == "failed":
         return f"failed: {(r.get('error') or {}).get('message', '')}"
     parts = [f"{r['progress']:.0f} %", r["state"]]

@@ -85,14 +85,15 @@ class Client:
         ) as response:
             if response.status_code != 200:
                 self._check(response)
-            for event, event_id, data in parse_sse(response.iter_lines(decode_unicode=True)):
+            lines: Iterator[str] = response.iter_lines(decode_unicode=True)  # type: ignore[assignment]
+            for event, event_id, data in parse_sse(lines):
                 if event == "video":
                     yield event_id, json.loads(data)
 
 
 def parse_sse(lines: Iterator[str]) -> Iterator[tuple[str, str, str]]:
     """Yield (event, id, data) for each event in a text/event-stream."""
-    event, event_id, data = "message", "", []
+    event, event_id, data = "message", "", list[str]()
     for line in lines:
         if line == "":
             if data:

@@ -6,6 +6,15 @@ the API, the job record and the CLI can all show the same sentence.
 
 from __future__ import annotations
 
+from typing import TypedDict
+
+
+class ErrorInfo(TypedDict):
+    """Why something failed, as the API shows it and a video's document keeps it."""
+
+    code: str
+    message: str
+
 
 class TranscoderError(Exception):
     """Base of every error this project raises on purpose."""
@@ -18,7 +27,7 @@ class TranscoderError(Exception):
         if code is not None:
             self.code = code
 
-    def to_dict(self) -> dict[str, str]:
+    def to_dict(self) -> ErrorInfo:
         return {"code": self.code, "message": self.message}
 
 

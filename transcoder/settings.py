@@ -21,7 +21,7 @@ from transcoder.records import redis_keys
 PREFIX = "TRANSCODER_"
 #: Settings renamed so that one word means one thing: the old name still works for a
 #: release, with a warning at start (see ``Settings.from_env``).
-RENAMED = {"PLAN": "PART_SHAPE"}
+RENAMED = {"PLAN": "PART_SHAPE", "SSE_KEEPALIVE": "STREAM_KEEPALIVE"}
 #: Values renamed with them: (setting, old value) -> new value.
 RENAMED_VALUES = {("part_shape", "rungs"): "renditions"}
 
@@ -103,8 +103,10 @@ class Settings:
     x264_preset: str = "veryfast"
     #: Least time between two progress events of one rendition, in seconds.
     progress_interval: float = 0.25
-    #: Seconds of silence after which the event stream sends a keep-alive comment.
-    sse_keepalive: float = 15.0
+    #: Seconds of quiet after which an open stream shows it is alive: an event stream sends a
+    #: keep-alive comment, a WebSocket a ping; each stream also checks this often whether its
+    #: credential was revoked (a sign-out). Was TRANSCODER_SSE_KEEPALIVE.
+    stream_keepalive: float = 15.0
     #: Open event streams and WebSockets one client may hold (0: no cap): its user (each key
     #: of the built-in service user alone); with AUTH=off, a request without a key by address.
     streams_per_client: int = 20

@@ -12,7 +12,7 @@ from flask import Blueprint, current_app, jsonify, request
 from tasks import workflow
 from transcoder.errors import Conflict, InvalidInput, Unavailable
 from transcoder.storage.layout import video_prefix
-from transcoder.work import usecases
+from transcoder.work import actions
 
 from . import bodies, revocation
 from .auth import current_user, key_id
@@ -33,12 +33,12 @@ def upload():  # type: ignore[no-untyped-def]
     states no length grows its reservation as it arrives, refused once past a quota."""
     svc = services()
     try:
-        with usecases.reserve_upload(svc, current_user(), request.content_length or 0) as held:
+        with actions.reserve_upload(svc, current_user(), request.content_length or 0) as held:
             bodies.count_upload(held.resize)
             upload = request.files.get("file")
             if upload is None:
                 raise InvalidInput("Send the video in a multipart form field named 'file'.", code="no_file")
-            video = usecases.accept_upload(
+            video = actions.accept_upload(
                 svc,
                 upload.stream,
                 upload.filename or "",
@@ -79,7 +79,7 @@ def get_video(video_id: str):  # type: ignore[no-untyped-def]
 def delete(video_id: str):  # type: ignore[no-untyped-def]
     """Delete: a running video is canceled first; its files and its record go; later reads are 404."""
     owned_video(video_id)
-    usecases.delete_video(services(), video_id)
+    actions.delete_video(services(), video_id)
     return "", 204
 
 
@@ -88,7 +88,7 @@ def cancel(video_id: str):  # type: ignore[no-untyped-def]
     """Cancel: running encodes stop within a second or two, queued ones are skipped, files removed;
     the record stays, ``canceled``."""
     owned_video(video_id)
-    video = usecases.cancel_video(services(), video_id)
+    video = actions.cancel_video(services(), video_id)
     if video["state"] != "canceled":
         raise Conflict(f"This video has already ended ({video['state']}); there is nothing to cancel.")
     return jsonify(video_json(video))
@@ -98,7 +98,7 @@ def cancel(video_id: str):  # type: ignore[no-untyped-def]
 def retry(video_id: str):  # type: ignore[no-untyped-def]
     """Run a failed video's failed parts again; the parts that succeeded are kept."""
     owned_video(video_id)
-    video, parts = usecases.retry_video(services(), video_id)
+    video, parts = actions.retry_video(services(), video_id)
     if not parts:
         raise Conflict(f"Only a failed video can be retried; this one is {video['state']}.")
     workflow.send(current_app.extensions["celery"], video_id, parts)

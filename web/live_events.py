@@ -84,7 +84,7 @@ def _stream(video_ids: list[str] | None) -> Response:
         hub.close(follower)
         admission.__exit__(None, None, None)
 
-    keepalive = services().settings.sse_keepalive
+    keepalive = services().settings.stream_keepalive
     events = _events(follower, keepalive, revocation.watch())
     response = Response(events, mimetype="text/event-stream", headers=HEADERS)
     response.call_on_close(closed)

@@ -40,7 +40,7 @@ MAX_MESSAGE_BYTES = 64 * 1024
 def register(app: Flask) -> None:
     # The server pings; a client that stops answering is closed after one more interval.
     app.config["SOCK_SERVER_OPTIONS"] = {
-        "ping_interval": app.extensions["transcoder"].settings.sse_keepalive,
+        "ping_interval": app.extensions["transcoder"].settings.stream_keepalive,
         "max_message_size": MAX_MESSAGE_BYTES,
     }
     sock.init_app(app)
@@ -67,7 +67,7 @@ def socket(ws: Server) -> None:
         app = current_app._get_current_object()
         reader = threading.Thread(target=_read, args=(app, ws, follower, send), daemon=True)
         reader.start()
-        keepalive = services().settings.sse_keepalive
+        keepalive = services().settings.stream_keepalive
         watch = revocation.watch()
         try:
             while not follower.closed and not follower.dropped and watch.ended() is None:

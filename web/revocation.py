@@ -1,6 +1,6 @@
 """Revocation in the web app: each live stream (event stream or WebSocket) watches the
 credential it was opened with (a session, or an API key) and its user, and ends within
-one keep-alive interval (``TRANSCODER_SSE_KEEPALIVE``) of the credential's revocation, on
+one keep-alive interval (``TRANSCODER_STREAM_KEEPALIVE``) of the credential's revocation, on
 every web process: ``event: end`` with ``{"reason": ...}``, or a close frame 1008 with the
 reason. Its reconnects are refused (401), as every request of a revoked credential is.
 
@@ -54,7 +54,7 @@ def watch() -> Watch | Unwatched:
     else:  # TRANSCODER_AUTH=off: the local admin, no credential to revoke
         return Unwatched()
     markers = [marker, redis_keys.revoked_key("user", user.id)]
-    return Watch(svc.redis, markers, verdict, svc.settings.sse_keepalive)
+    return Watch(svc.redis, markers, verdict, svc.settings.stream_keepalive)
 
 
 def verdict() -> str | None:

@@ -25,7 +25,7 @@ from transcoder.media import commands, planner
 from transcoder.media.ladder import renditions_for
 from transcoder.media.planner import Part
 from transcoder.media.policy import DEFAULT_LIMITS, command_head, local_input
-from transcoder.media.previews import plan_storyboard
+from transcoder.media.previews import lay_out_storyboard
 from transcoder.media.probe import probe
 from transcoder.records import redis_keys
 
@@ -148,7 +148,7 @@ def previews_cost(clip: Path) -> float:
     """CPU seconds the storyboard tiles and the poster add to a decode of the whole clip: the
     same filters the parts run, fed by one decode, against that decode alone."""
     media = probe(clip)
-    plan = plan_storyboard(media)
+    plan = lay_out_storyboard(media)
     whole = Part(
         "all", "video", (), 0, 0.0, 0, tiles=(0, plan.count), poster_at=planner.poster_time(media.duration)
     )

@@ -90,7 +90,11 @@ def start(work: Path) -> tuple[Processes, str, int, int]:
     work.mkdir(parents=True)
     procs = Processes(work)
     env = environment(REDIS_URL, work / "storage")
-    for name in ("PROGRESS_INTERVAL", "SSE_KEEPALIVE", "STREAMS_PER_CLIENT"):  # the suite's, not make run's
+    for name in (
+        "PROGRESS_INTERVAL",
+        "STREAM_KEEPALIVE",
+        "STREAMS_PER_CLIENT",
+    ):  # the suite's, not make run's
         env.pop(f"TRANSCODER_{name}")
     worker, log = procs.start("worker", [str(BIN / "celery"), "-A", "tasks", "worker", "-l", "INFO"], env)
     wait_for(lambda: b" ready." in log.read_bytes(), 60, "worker start", log=log)

@@ -85,7 +85,7 @@ def one_run(label: str, cwd: Path, work: Path) -> str:
     (work / label).mkdir()
     processes = Processes(work / label)
     env = environment(REDIS_URL, work / label / "storage", auth="on", trusted_proxies="1", api_keys=KEY,
-                      streams_per_client="0", sse_keepalive="15")  # fmt: skip
+                      streams_per_client="0", stream_keepalive="15")  # fmt: skip
     try:
         url = start(processes, env, cwd)
         master = processes.by_name["web"].pid

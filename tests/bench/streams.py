@@ -188,7 +188,7 @@ def main() -> int:
         (work / f"run-{count}").mkdir()
         procs = Processes(work / f"run-{count}")
         # `make run`'s settings, but no per-client cap: every client here is 127.0.0.1.
-        env = environment(REDIS_URL, work / "storage", streams_per_client="0", sse_keepalive="15")
+        env = environment(REDIS_URL, work / "storage", streams_per_client="0", stream_keepalive="15")
         try:
             url = start_web(procs, env, "web")
             # The web app made the catalog's tables as it started.

@@ -8,7 +8,7 @@ from tests.clips import make_clip
 from tests.processes import wait_for
 from tests.requests_to_api import upload, wait_terminal
 
-RUNGS = ("144p", "240p", "360p", "480p")
+RENDITIONS = ("144p", "240p", "360p", "480p")
 
 
 def choose_and_upload(page, *paths):
@@ -16,11 +16,11 @@ def choose_and_upload(page, *paths):
     page.get_by_role("button", name="Upload").click()
 
 
-def test_upload_shows_a_bar_per_rung_reaching_100_and_download_links(system, data_dir, page):
+def test_upload_shows_a_bar_per_rendition_reaching_100_and_download_links(system, data_dir, page):
     page.goto(system + "/")
     choose_and_upload(page, data_dir / "bigbuckbunny.mp4")
     card = page.locator(".video").first
-    for name in RUNGS:
+    for name in RENDITIONS:
         expect(card.get_by_label(f"{name} progress")).to_have_attribute("value", "100", timeout=120_000)
     expect(card.locator(".state")).to_have_text("Ready")
     links = card.get_by_role("link", name="MP4")
@@ -83,7 +83,7 @@ def test_watch_plays_with_hls_js_switches_quality_and_shows_the_poster(system, b
     video = page.locator("video#video")
     expect(video).to_have_attribute("poster", bunny["poster_url"])
     assert page.request.get(system + bunny["poster_url"]).headers["content-type"] == "image/jpeg"
-    expect(page.get_by_label("Quality").locator("option")).to_have_text(["Auto", *RUNGS])
+    expect(page.get_by_label("Quality").locator("option")).to_have_text(["Auto", *RENDITIONS])
 
     page.evaluate("() => { const v = document.getElementById('video'); v.muted = true; return v.play(); }")
     page.wait_for_function("() => document.getElementById('video').currentTime > 1", timeout=30_000)

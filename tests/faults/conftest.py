@@ -125,7 +125,7 @@ def broker_cluster(request, broker: str, fault_redis, fault_storage, processes) 
 
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory) -> Path:
-    """Long enough at 720p that each rung encodes for a few seconds: time to hurt it."""
+    """Long enough at 720p that each part encodes for a few seconds: time to hurt it."""
     folder = tmp_path_factory.mktemp("fault-clip")
     return make_clip(folder / "clip.mp4", size="1280x720", seconds=12, audio=True, crf=30)
 

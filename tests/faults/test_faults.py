@@ -184,7 +184,7 @@ def test_cancel(run, cluster, fault_redis, fault_storage, clip):
     wait(lambda: not encoder_pids(video_id), scaled(2), "every ffmpeg of the video stopped")
     assert time.monotonic() - asked < scaled(2.5)
     wait(lambda: not (fault_storage / "videos" / video_id).exists(), 10, "the video's files removed")
-    time.sleep(2)  # queued rungs come and go without starting anything
+    time.sleep(2)  # queued parts come and go without starting anything
     assert not encoder_pids(video_id) and not (fault_storage / "videos" / video_id).exists()
     assert api(cluster, video_id)["state"] == "canceled"
 
@@ -352,7 +352,7 @@ def test_ffmpeg_killed_every_time(run, cluster, fault_redis, clip):
     assert (video["state"], entry["state"], entry["attempts"]) == ("failed", "failed", 3)
     assert entry["error"]["code"] == "encoder_killed" and "3 times" in entry["error"]["message"]
     # The pauses double: 2 s after the first failure, 4 s after the second (plus pick-up time).
-    # The upper bound leaves time for a worker to come free: both may be busy with other rungs.
+    # The upper bound leaves time for a worker to come free: both may be busy with other parts.
     for pause, expected in zip(pauses, (backoff_seconds(1), backoff_seconds(2)), strict=True):
         assert expected - 0.2 <= pause <= expected + 20, pauses
         measure(f"seconds between attempts (backoff {expected:g} s)", pause)

@@ -112,7 +112,7 @@ def check_output(path: Path, rendition: dict, case, source_duration: float) -> N
     assert len(audio) == (1 if case.audio else 0)
     duration = float(data["format"]["duration"])
     assert abs(duration - source_duration) <= 0.02 * source_duration + case.slack, (duration, source_duration)
-    # Every rung is SDR BT.709, whatever the source's colour (see transcoder/media/color.py).
+    # Every rendition is SDR BT.709, whatever the source's colour (see transcoder/media/color.py).
     assert (v.get("color_primaries"), v.get("color_transfer"), v.get("color_space")) == ("bt709",) * 3
     if case.extra.get("marker"):
         corners = corner_lumas(path, v["width"], v["height"])

@@ -58,8 +58,8 @@ def test_stream_of_unknown_video_is_a_json_404(system):
 
 def test_a_quiet_stream_sends_keep_alives_at_the_set_interval(tmp_path, data_dir):
     """No worker takes the video, so nothing happens: the stream must still speak every
-    TRANSCODER_SSE_KEEPALIVE seconds (1 here), so proxies do not cut it."""
-    with side_system(tmp_path, database=5, sse_keepalive="1") as side:
+    TRANSCODER_STREAM_KEEPALIVE seconds (1 here), so proxies do not cut it."""
+    with side_system(tmp_path, database=5, stream_keepalive="1") as side:
         video_id = upload(side.url, data_dir / "bikes.mp4").json()["id"]
         seen: list[float] = []
         began = time.monotonic()

@@ -196,7 +196,7 @@ def test_a_bt601_source_keeps_its_colours_in_bt709(system, videos, sources, tmp_
         width, height = rendition["width"], rendition["height"]
         got = fetch(system, rendition["url"], tmp_path / f"{rendition['name']}.mp4")
         assert_bt709_sdr(got)
-        # The same RGB scene, put into BT.709 directly: what the rung must hold.
+        # The same RGB scene, put into BT.709 directly: what the rendition must hold.
         want = tmp_path / f"want-{rendition['name']}.mp4"
         run("-f", "lavfi", "-i", "testsrc2=size=720x576:rate=25:duration=3", "-vf",
             f"format=rgb24,scale={width}:{height}:out_color_matrix=bt709:out_range=tv,format=yuv420p",

@@ -150,7 +150,7 @@ def test_websocket_messages_it_cannot_act_on_get_an_error_and_the_connection_sta
 
 def test_per_client_cap_idle_timeout_and_held_connections(tmp_path, lavfi_clip):
     with side_system(
-        tmp_path, database=4, streams_per_client="3", idle_timeout="3", sse_keepalive="1"
+        tmp_path, database=4, streams_per_client="3", idle_timeout="3", stream_keepalive="1"
     ) as side:
         video_id = upload(side.url, lavfi_clip).json()["id"]  # no worker here: it stays queued
         streams = [

@@ -95,16 +95,16 @@ def test_workers_on_two_hosts_finish_videos_from_s3(cluster, s3_endpoint, data_d
         hosts = {entry["worker"].split("@")[0] for entry in record["parts"] if entry["kind"] == "video"}
         workers_seen |= hosts
         assert f"videos/{video['id']}/source" in stored
-        for rung in record["renditions"]:
-            mp4 = download(s3_endpoint, bucket, f"videos/{video['id']}/{rung['name']}.mp4", tmp_path)
-            playlist = f"{url}/api/videos/{video['id']}/hls/{rung['name']}/index.m3u8"
+        for rendition in record["renditions"]:
+            mp4 = download(s3_endpoint, bucket, f"videos/{video['id']}/{rendition['name']}.mp4", tmp_path)
+            playlist = f"{url}/api/videos/{video['id']}/hls/{rendition['name']}/index.m3u8"
             for output in (mp4, playlist):
                 probed = json.loads(ffprobe_json(output))
                 picture = next(s for s in probed["streams"] if s["codec_type"] == "video")
                 assert (picture["codec_name"], picture["width"], picture["height"]) == (
                     "h264",
-                    rung["width"],
-                    rung["height"],
+                    rendition["width"],
+                    rendition["height"],
                 ), output
                 assert abs(float(probed["format"]["duration"]) - video["source"]["duration"]) < 0.6, output
         for name in ("poster.jpg", "storyboard.jpg"):

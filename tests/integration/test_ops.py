@@ -18,7 +18,7 @@ from transcoder.records import redis_keys
 from transcoder.records.leases import Lease
 from transcoder.settings import Settings
 from transcoder.storage.layout import source_key
-from transcoder.work import usecases
+from transcoder.work import actions
 from transcoder.work.runner import Outcome
 from web import create_app
 
@@ -59,7 +59,7 @@ def test_metrics_follow_uploads_encodes_streams_and_failures(system, settings, l
     # A part that fails for good: its source disappears before a worker reaches it.
     services = prepared_services(settings)
     with open(data_dir / "bikes.mp4", "rb") as fh:
-        broken = usecases.accept_upload(services, fh, "bikes.mp4", services.users.builtin("local", "admin"))
+        broken = actions.accept_upload(services, fh, "bikes.mp4", services.users.builtin("local", "admin"))
     services.storage.path(source_key(broken["id"])).unlink()
     workflow.submit(make_celery(settings), broken)
     assert wait_terminal(system, broken["id"])["state"] == "failed"
@@ -178,7 +178,7 @@ def test_a_delivery_turned_away_by_the_lease_is_counted(system, settings, data_d
     held = Lease(services.redis, redis_keys.lease_key(video_id, "v00"), 30)
     assert held.acquire()  # as if another worker were running it right now
     try:
-        assert usecases.run_part(services, video_id, "v00", "test@host") == Outcome()
+        assert actions.run_part(services, video_id, "v00", "test@host") == Outcome()
     finally:
         held.release()
     assert scrape(system)[("transcoder_lease_refusals_total", ())] == before + 1

@@ -16,7 +16,7 @@ import pytest
 from tests.clips import ffprobe_json
 from transcoder.media import commands, frames, planner
 from transcoder.media.ladder import renditions_for
-from transcoder.media.previews import POSTER_CANDIDATES, plan_storyboard
+from transcoder.media.previews import POSTER_CANDIDATES, lay_out_storyboard
 from transcoder.media.probe import probe
 
 
@@ -52,7 +52,7 @@ def test_each_part_decodes_from_its_own_keyframe_and_keeps_exactly_its_frames(cl
     media = probe(clip)
     found = frames.scan(clip, media.video_stream, media.start_time)
     ladder = renditions_for(media.width, media.height)
-    parts = planner.plan(found, [r.name for r in ladder], plan_storyboard(media), audio_bitrates=[])
+    parts = planner.plan(found, [r.name for r in ladder], lay_out_storyboard(media), audio_bitrates=[])
     later = [p for p in parts if p.kind == "video" and p.first > 0]
     on_keyframe = [p for p in later if p.first in found.keyframes]
     assert on_keyframe and len(on_keyframe) < len(later), "the clip gives parts on and off keyframes"

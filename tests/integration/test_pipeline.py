@@ -6,7 +6,7 @@ import requests
 from tests.clips import ffprobe_json
 from tests.requests_to_api import upload, wait_terminal
 
-RUNGS = {"144p": 144, "240p": 240, "360p": 360, "480p": 480}
+SHORT_SIDES = {"144p": 144, "240p": 240, "360p": 360, "480p": 480}
 
 
 def ffprobe(path):
@@ -17,14 +17,16 @@ def ffprobe(path):
 
 
 @pytest.mark.parametrize(
-    "clip,expected_rungs,has_audio",
+    "clip,expected_renditions,has_audio",
     [
         ("lavfi", ["144p", "240p", "360p"], True),
         ("bigbuckbunny.mp4", ["144p", "240p", "360p", "480p"], True),
         ("bikes.mp4", ["144p", "240p"], False),
     ],
 )
-def test_every_rendition_is_right(system, data_dir, lavfi_clip, tmp_path, clip, expected_rungs, has_audio):
+def test_every_rendition_is_right(
+    system, data_dir, lavfi_clip, tmp_path, clip, expected_renditions, has_audio
+):
     path = lavfi_clip if clip == "lavfi" else data_dir / clip
     source_format, _, _ = ffprobe(path)
     source_duration = float(source_format["duration"])
@@ -41,7 +43,7 @@ def test_every_rendition_is_right(system, data_dir, lavfi_clip, tmp_path, clip, 
     assert video["error"] is None
     assert video["source"]["has_audio"] is has_audio
     assert abs(video["source"]["duration"] - source_duration) < 0.01
-    assert [r["name"] for r in video["renditions"]] == expected_rungs
+    assert [r["name"] for r in video["renditions"]] == expected_renditions
 
     for rendition in video["renditions"]:
         assert rendition["state"] == "ready" and rendition["progress"] == 100
@@ -57,7 +59,7 @@ def test_every_rendition_is_right(system, data_dir, lavfi_clip, tmp_path, clip, 
         assert v["pix_fmt"] == "yuv420p"
         assert v["width"] % 2 == 0 and v["height"] % 2 == 0
         assert (v["width"], v["height"]) == (rendition["width"], rendition["height"])
-        assert min(v["width"], v["height"]) == RUNGS[rendition["name"]]
+        assert min(v["width"], v["height"]) == SHORT_SIDES[rendition["name"]]
         assert abs(float(fmt["duration"]) - source_duration) <= 0.02 * source_duration
         assert len(audio_streams) == (1 if has_audio else 0)
         if has_audio:

@@ -42,7 +42,7 @@ def keyframe_starts(init: bytes, segment: bytes, tmp_path) -> tuple[float, str]:
     return round(float(first["pts_time"]), 3), first["flags"]
 
 
-def test_hls_playlists_parse_and_rungs_line_up(system, bunny, tmp_path):
+def test_hls_playlists_parse_and_renditions_line_up(system, bunny, tmp_path):
     assert bunny["playable"] is True
     base = system + bunny["hls_url"].rsplit("/", 1)[0] + "/"
     master = requests.get(system + bunny["hls_url"], timeout=10)
@@ -50,7 +50,7 @@ def test_hls_playlists_parse_and_rungs_line_up(system, bunny, tmp_path):
     entries = master_entries(master.text)
     assert [uri for _, uri in entries] == [f"{r['name']}/index.m3u8" for r in bunny["renditions"]]
 
-    starts_by_rung = {}
+    starts_by_rendition = {}
     for (attrs, uri), rendition in zip(entries, bunny["renditions"], strict=True):
         assert attrs["RESOLUTION"] == f"{rendition['width']}x{rendition['height']}"
         assert int(attrs["BANDWIDTH"]) >= int(attrs["AVERAGE-BANDWIDTH"]) > 10_000
@@ -68,9 +68,9 @@ def test_hls_playlists_parse_and_rungs_line_up(system, bunny, tmp_path):
             )
             assert flags.startswith("K"), f"{uri} {segment.uri} does not start on a keyframe"
             starts.append(at)
-        starts_by_rung[rendition["name"]] = starts
-    assert len(set(map(tuple, starts_by_rung.values()))) == 1, starts_by_rung
-    assert len(next(iter(starts_by_rung.values()))) >= 2
+        starts_by_rendition[rendition["name"]] = starts
+    assert len(set(map(tuple, starts_by_rendition.values()))) == 1, starts_by_rendition
+    assert len(next(iter(starts_by_rendition.values()))) >= 2
 
 
 def test_poster_and_storyboard(system, bunny, tmp_path):

@@ -1,6 +1,6 @@
-"""Operators can split the queues between machines: a worker started for `rungs` only encodes,
+"""Operators can split the queues between machines: a worker started for `parts` only encodes,
 and closing work waits in `finalize` until a worker that takes it starts. With one worker,
-a video's lowest rung is encoded first, then its previews, then the other rungs."""
+a video's lowest rendition is encoded first, then its previews, then the other renditions."""
 
 from __future__ import annotations
 
@@ -22,13 +22,13 @@ def split(tmp_path_factory):
         yield side.redis, side.processes, side.env, side.url
 
 
-def test_a_rungs_only_worker_leaves_closing_work_to_a_finalize_worker(split, data_dir):
+def test_a_parts_only_worker_leaves_closing_work_to_a_finalize_worker(split, data_dir):
     client, processes, env, url = split
     # The plain Celery command an operator would write for an encoding-only machine.
     argv = [str(BIN / "celery"), "-A", "tasks", "worker", "-Q", redis_keys.PARTS_QUEUE, "--concurrency", "1",
             "--hostname", "encoder@%h", "--loglevel", "INFO"]  # fmt: skip
     proc, log = processes.start("encoder", argv, env)
-    wait_for(lambda: b" ready." in log.read_bytes(), 60, "rungs worker start", proc, log)
+    wait_for(lambda: b" ready." in log.read_bytes(), 60, "parts worker start", proc, log)
 
     video_id = upload(url, data_dir / "bigbuckbunny.mp4").json()["id"]
     video = wait_terminal(url, video_id)

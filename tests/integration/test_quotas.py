@@ -26,7 +26,7 @@ from transcoder.accounts import reservations
 from transcoder.errors import QuotaExceeded
 from transcoder.records import redis_keys
 from transcoder.settings import Settings
-from transcoder.work.usecases import reserve_upload
+from transcoder.work.actions import reserve_upload
 
 
 @pytest.fixture(scope="module")

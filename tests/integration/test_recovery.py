@@ -13,7 +13,7 @@ from tests.clips import SMALL_MEDIA, video_record
 from tests.system import REDIS_URL, side_services
 from transcoder.records import redis_keys, states, transitions
 from transcoder.work import recovery
-from transcoder.work.sweeper import restart_grace, sweep
+from transcoder.work.lost_work import restart_grace, sweep
 
 URL = REDIS_URL.rsplit("/", 1)[0] + "/8"
 

@@ -46,7 +46,7 @@ NAMES = ("keyed-api", "keyed-page", "keyed-cli", "disabled", "forgetful", "rekey
 @pytest.fixture(scope="module")
 def side(tmp_path_factory):
     root = tmp_path_factory.mktemp("revocation")
-    with side_system(root, database=3, auth="on", sse_keepalive=str(KEEPALIVE)) as side:
+    with side_system(root, database=3, auth="on", stream_keepalive=str(KEEPALIVE)) as side:
         # Made in this process, not with `transcoder users add` (nine CLI starts): the
         # operator's commands tried here are the revocations.
         catalog = Catalog(make_engine(catalog_url(root / "storage")))

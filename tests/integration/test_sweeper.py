@@ -12,7 +12,7 @@ from tests.system import REDIS_URL, prepared_services, side_services
 from transcoder.records import redis_keys, states, transitions
 from transcoder.records.leases import Lease
 from transcoder.settings import Settings
-from transcoder.work.sweeper import RETRY_GRACE_S, restart_grace, sweep
+from transcoder.work.lost_work import RETRY_GRACE_S, restart_grace, sweep
 
 URL = REDIS_URL.rsplit("/", 1)[0] + "/8"
 

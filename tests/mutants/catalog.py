@@ -61,7 +61,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "the sweeper re-queues parts whose worker died",
         (
             (
-                "transcoder/work/sweeper.py",
+                "transcoder/work/lost_work.py",
                 "for video in services.videos.active_videos():",
                 "for video in services.videos.active_videos()[:0]:",
             ),
@@ -533,7 +533,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "the length the frames measure is checked against the limits, as the claimed one is",
         (
             (
-                "transcoder/work/usecases.py",
+                "transcoder/work/actions.py",
                 "policy.check_duration(found.duration, services.settings.limits)",
                 "pass",
             ),

@@ -61,6 +61,16 @@ def test_a_renamed_setting_keeps_its_old_name_and_value_for_a_release_with_a_war
     assert "TRANSCODER_PART_SHAPE=rungs is now written TRANSCODER_PART_SHAPE=renditions" in said
 
 
+def test_the_keepalive_of_every_live_stream_keeps_its_old_name_for_a_release_with_a_warning(caplog):
+    with caplog.at_level("WARNING", logger="transcoder.settings"):
+        settings = Settings.from_env({"TRANSCODER_SSE_KEEPALIVE": "3"})
+    assert settings.stream_keepalive == 3.0
+    said = " ".join(r.getMessage() for r in caplog.records)
+    assert "TRANSCODER_SSE_KEEPALIVE is now TRANSCODER_STREAM_KEEPALIVE" in said
+    both = {"TRANSCODER_SSE_KEEPALIVE": "3", "TRANSCODER_STREAM_KEEPALIVE": "7"}
+    assert Settings.from_env(both).stream_keepalive == 7.0
+
+
 def test_the_new_name_wins_over_the_old_one_and_a_wrong_shape_is_refused():
     assert (
         Settings.from_env({"TRANSCODER_PLAN": "renditions", "TRANSCODER_PART_SHAPE": "chunks"}).part_shape

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from transcoder.accounts import revocations
 from transcoder.accounts.users import SERVICE, TOUCH_S, User, Users
 from transcoder.errors import InvalidInput, KeyNotFound
-from transcoder.records.accounts import KeyRow, UserRow
+from transcoder.records.account_rows import KeyRow, UserRow
 from transcoder.records.catalog import Catalog
 
 #: What every key we make starts with, so one pasted somewhere is recognised as ours.

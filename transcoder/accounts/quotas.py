@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 
 from transcoder.accounts.users import User
 from transcoder.errors import QuotaExceeded
-from transcoder.records.accounts import UploadRow
+from transcoder.records.account_rows import UploadRow
 from transcoder.records.catalog import Catalog
 
 DAY_S = 24 * 3600

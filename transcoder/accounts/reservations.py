@@ -24,11 +24,11 @@ forgotten by itself. An upload that outlasts it is not lost: its next ``resize``
 the reservation gone and claims it again, checked like a new one.
 
 How the web layer uses it (``web.api.upload``), before the body is touched, through
-``usecases.reserve_upload`` (which also counts a refusal for /metrics)::
+``actions.reserve_upload`` (which also counts a refusal for /metrics)::
 
-    with usecases.reserve_upload(services, user, request.content_length or 0) as held:
+    with actions.reserve_upload(services, user, request.content_length or 0) as held:
         upload = request.files["file"]           # the body is read only now
-        usecases.accept_upload(services, upload.stream, name, user, reservation=held)
+        actions.accept_upload(services, upload.stream, name, user, reservation=held)
 
 ``Content-Length`` is an upper bound of the file (the multipart form adds its headers),
 so ``accept_upload`` trims the reservation to the file's real size once it is read

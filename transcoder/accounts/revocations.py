@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable
+from typing import cast
 
 import redis
 from sqlalchemy.exc import SQLAlchemyError
@@ -113,7 +114,7 @@ class Watch:
         self.looked_at = now
         values = self.seen
         with contextlib.suppress(redis.RedisError):
-            values = list(self.redis.mget(self.markers))
+            values = cast(list[bytes | None], self.redis.mget(self.markers))
         due = now - self.asked_at >= CATALOG_EVERY * self.every * 0.99
         if values == self.seen and not due:
             return None

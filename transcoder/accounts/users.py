@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from transcoder.accounts import passwords, revocations
 from transcoder.errors import Conflict, InvalidInput, UserNotFound
-from transcoder.records.accounts import KeyRow, SessionRow, UserRow
+from transcoder.records.account_rows import KeyRow, SessionRow, UserRow
 from transcoder.records.catalog import Catalog
 
 ROLES = ("admin", "uploader")

@@ -27,7 +27,7 @@ from transcoder.media.policy import (
     input_options,
     local_input,
 )
-from transcoder.media.previews import POSTER_CANDIDATES, StoryboardPlan, poster_size
+from transcoder.media.previews import POSTER_CANDIDATES, StoryboardLayout, poster_size
 from transcoder.media.probe import MediaInfo
 
 #: Seconds between forced keyframes: the same in every rendition, so renditions switch cleanly.
@@ -66,7 +66,7 @@ def video_part_args(
     media: MediaInfo,
     folders: dict[str, Path],
     *,
-    tiles: tuple[StoryboardPlan, Path] | None = None,
+    tiles: tuple[StoryboardLayout, Path] | None = None,
     poster: Path | None = None,
     preset: str = "veryfast",
     threads: int = 0,
@@ -93,6 +93,7 @@ def video_part_args(
     source = ffmpeg.input(local_input(src), **options)
     frames = source[str(media.video_stream)]
     if landing:
+        assert part.seek is not None and part.keyframe_seek is not None  # what ``landing`` says
         frames = frames.filter("select", f"gte(t,{part.seek - part.keyframe_seek:.6f})")
     cut = frames.filter("setpts", "PTS-STARTPTS").filter("trim", end_frame=part.frames)
     picture = prepared(cut, media)
@@ -125,13 +126,13 @@ def video_part_args(
     return ffmpeg.merge_outputs(*outputs).compile(cmd=command_head(limits))
 
 
-def tiles_output(picture: Any, part: Part, plan: StoryboardPlan, folder: Path, media: MediaInfo) -> Any:
-    """The part's storyboard tiles, one every ``plan.interval`` seconds, from its picture."""
+def tiles_output(picture: Any, part: Part, layout: StoryboardLayout, folder: Path, media: MediaInfo) -> Any:
+    """The part's storyboard tiles, one every ``layout.interval`` seconds, from its picture."""
     first, count = part.tiles
-    start = max(0.0, first * plan.interval - part.start)
+    start = max(0.0, first * layout.interval - part.start)
     return (
-        picture.filter("fps", f"1/{plan.interval}", start_time=start, eof_action="pass")
-        .filter("scale", plan.tile_width, plan.tile_height, **color.scale_options(media, jpeg=True))
+        picture.filter("fps", f"1/{layout.interval}", start_time=start, eof_action="pass")
+        .filter("scale", layout.tile_width, layout.tile_height, **color.scale_options(media, jpeg=True))
         .filter("setsar", 1)
         .output(str(folder / TILE_PATTERN), vframes=count, start_number=first, format="image2",
                 vcodec="mjpeg", **{"q:v": 4})
@@ -223,8 +224,8 @@ def join_args(video: Path, sound: Path | None, dst: Path, limits: Limits) -> lis
     return out.compile(cmd=[*command_head(limits), "-copyts"])
 
 
-def sprite_args(tiles: Path, dst: Path, plan: StoryboardPlan, limits: Limits) -> list[str]:
-    """The storyboard sprite from its tiles (``tile_00000.jpg`` ...), in rows of ``plan.columns``."""
+def sprite_args(tiles: Path, dst: Path, layout: StoryboardLayout, limits: Limits) -> list[str]:
+    """The storyboard sprite from its tiles (``tile_00000.jpg`` ...), in rows of ``layout.columns``."""
     pattern = ffmpeg.input(
         local_input(tiles / TILE_PATTERN),
         protocol_whitelist="file",
@@ -232,7 +233,7 @@ def sprite_args(tiles: Path, dst: Path, plan: StoryboardPlan, limits: Limits) ->
         f="image2",
         start_number=0,
     )
-    out = pattern.filter("tile", f"{plan.columns}x{plan.rows}").output(
+    out = pattern.filter("tile", f"{layout.columns}x{layout.rows}").output(
         str(dst), vframes=1, format="image2", vcodec="mjpeg", **{"q:v": 4}
     )
     return out.compile(cmd=command_head(limits))

@@ -6,8 +6,8 @@ phone video's 360p is 360 wide. We never upscale, but always make the lowest ste
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
+from typing import TypedDict
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,16 @@ LADDER: tuple[Step, ...] = (
 )
 
 
+class RenditionDict(TypedDict):
+    """A ``Rendition`` as a video's document holds it."""
+
+    name: str
+    width: int
+    height: int
+    video_maxrate_k: int
+    audio_bitrate_k: int
+
+
 @dataclass(frozen=True)
 class Rendition:
     """One output size: a step of the ladder fitted to a particular source."""
@@ -39,12 +49,21 @@ class Rendition:
     video_maxrate_k: int
     audio_bitrate_k: int
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    def to_dict(self) -> RenditionDict:
+        return RenditionDict(
+            name=self.name,
+            width=self.width,
+            height=self.height,
+            video_maxrate_k=self.video_maxrate_k,
+            audio_bitrate_k=self.audio_bitrate_k,
+        )
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Rendition:
-        return cls(**data)
+    def from_dict(cls, data: RenditionDict) -> Rendition:
+        """The rendition's size from its entry (which may hold its state too)."""
+        return cls(
+            data["name"], data["width"], data["height"], data["video_maxrate_k"], data["audio_bitrate_k"]
+        )
 
 
 def renditions_for(width: int, height: int) -> list[Rendition]:

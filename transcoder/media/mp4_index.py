@@ -8,6 +8,7 @@ process per rendition, which on a short video weighed as much as encoding its so
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -51,7 +52,7 @@ def _find_top(fh: BinaryIO, name: bytes) -> bytes | None:
         fh.seek(skip, 1)
 
 
-def _children(payload: bytes, name: bytes):  # type: ignore[no-untyped-def]
+def _children(payload: bytes, name: bytes) -> Iterator[bytes]:
     """The payloads of the boxes called ``name`` directly inside ``payload``."""
     at = 0
     while at + 8 <= len(payload):
@@ -68,7 +69,7 @@ def _children(payload: bytes, name: bytes):  # type: ignore[no-untyped-def]
         at += size
 
 
-def _path(payload: bytes, names: tuple[bytes, ...]):  # type: ignore[no-untyped-def]
+def _path(payload: bytes, names: tuple[bytes, ...]) -> Iterator[bytes]:
     if not names:
         yield payload
         return

@@ -19,10 +19,10 @@ other part is ready, makes each rendition's MP4 and the storyboard.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+from typing import TypedDict
 
 from transcoder.media.frames import Frames
-from transcoder.media.previews import StoryboardPlan
+from transcoder.media.previews import StoryboardLayout
 
 #: The first chunk's length: half an HLS segment, so playback can start as soon as it is
 #: encoded (about a second of work for 1080p on two cores). It ends on a source keyframe only
@@ -41,6 +41,32 @@ LATER_NICENESS = 10
 #: 1080p clip's CPU) than playing a second or two sooner is worth.
 ONE_PART_BELOW_S = 12.0
 JOIN = "join"
+
+
+class _PlannedPart(TypedDict):
+    id: str
+    kind: str
+    #: ``Part.renditions``, under the name clients read.
+    rungs: list[str]
+    first: int
+    start: float
+    frames: int
+    seek: float | None
+    seconds: float
+    tiles: list[int]
+    poster_at: float | None
+    after: list[str]
+
+
+class PartDict(_PlannedPart, total=False):
+    """A ``Part`` as a video's document holds it (and ``GET /api/videos/<id>/parts`` shows it).
+    The keys here a part planned by an older release may lack (``Part.from_dict`` gives
+    their defaults); a TypedDict of its own, as ``NotRequired`` is not seen at run time
+    under ``from __future__ import annotations``."""
+
+    urgent: bool
+    bitrate_k: int
+    keyframe_seek: float | None
 
 
 @dataclass(frozen=True)
@@ -76,23 +102,45 @@ class Part:
     #: for nothing. None: no keyframe is known (or a part planned before this existed).
     keyframe_seek: float | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        del data["renditions"]
-        data["rungs"], data["tiles"], data["after"] = (
-            list(self.renditions),
-            list(self.tiles),
-            list(self.after),
+    def to_dict(self) -> PartDict:
+        return PartDict(
+            id=self.id,
+            kind=self.kind,
+            first=self.first,
+            start=self.start,
+            frames=self.frames,
+            seek=self.seek,
+            seconds=self.seconds,
+            tiles=list(self.tiles),
+            poster_at=self.poster_at,
+            after=list(self.after),
+            urgent=self.urgent,
+            bitrate_k=self.bitrate_k,
+            keyframe_seek=self.keyframe_seek,
+            rungs=list(self.renditions),
         )
-        return data
 
     @classmethod
-    def from_dict(cls, entry: dict[str, Any]) -> Part:
+    def from_dict(cls, entry: PartDict) -> Part:
         """The part as planned, from its entry in a video's document (which holds its state too)."""
-        # A part planned by an older release lacks newer fields: they keep their defaults.
-        fields = {k: entry[k] for k in cls.__dataclass_fields__ if k != "renditions" and k in entry}
-        fields.update(tiles=tuple(fields["tiles"]), after=tuple(fields["after"]))
-        return cls(renditions=tuple(entry["rungs"]), **fields)
+        first_tile, tile_count = entry["tiles"]
+        return cls(
+            entry["id"],
+            entry["kind"],
+            tuple(entry["rungs"]),
+            entry["first"],
+            entry["start"],
+            entry["frames"],
+            entry["seek"],
+            entry["seconds"],
+            (first_tile, tile_count),
+            entry["poster_at"],
+            tuple(entry["after"]),
+            # A part planned by an older release lacks these: they keep their defaults.
+            entry.get("urgent", False),
+            entry.get("bitrate_k", 0),
+            entry.get("keyframe_seek"),
+        )
 
 
 def audio_id(bitrate_k: int) -> str:
@@ -110,7 +158,7 @@ def chunk_seconds(duration: float, configured: float = 0.0) -> float:
 def plan(
     frames: Frames,
     renditions: list[str],
-    storyboard: StoryboardPlan,
+    storyboard: StoryboardLayout,
     *,
     audio_bitrates: list[int],
     shape: str = "chunks",
@@ -205,7 +253,7 @@ def keyframe_seek(frames: Frames, first: int) -> float | None:
 
 
 def _with_previews(
-    parts: list[Part], frames: Frames, storyboard: StoryboardPlan, poster_at: float, duration: float
+    parts: list[Part], frames: Frames, storyboard: StoryboardLayout, poster_at: float, duration: float
 ) -> list[Part]:
     """Give each chunk the storyboard tiles that fall in it, and the poster to the one holding
     ``poster_at``; in the ``renditions`` shape the first part makes them all."""

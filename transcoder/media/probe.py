@@ -12,13 +12,46 @@ import subprocess
 from dataclasses import asdict, dataclass, replace
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, cast
 
 from transcoder.errors import InvalidInput
 from transcoder.media import policy
 from transcoder.media.frames import Frames, scan
 
 PROBE_TIMEOUT_S = 60
+
+
+class _ProbedMedia(TypedDict):
+    duration: float
+    coded_width: int
+    coded_height: int
+    width: int
+    height: int
+    rotation: int
+    sample_aspect_ratio: str
+    fps: float
+    has_audio: bool
+    video_codec: str
+    audio_codec: str | None
+    pix_fmt: str
+    format_name: str
+
+
+class MediaInfoDict(_ProbedMedia, total=False):
+    """A ``MediaInfo`` as a video's document holds it (its ``source``). The keys here, those
+    with a default, may be missing from a video probed by an earlier release."""
+
+    video_stream: int
+    audio_stream: int | None
+    interlaced: bool
+    stream_count: int
+    color_transfer: str | None
+    color_primaries: str | None
+    color_matrix: str | None
+    hdr: str | None
+    peak_nits: float | None
+    dolby_vision: bool
+    start_time: float
 
 
 @dataclass(frozen=True)
@@ -54,11 +87,12 @@ class MediaInfo:
     #: When the file's first stream starts (frame times are counted from here).
     start_time: float = 0.0
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    def to_dict(self) -> MediaInfoDict:
+        # Every field, by the dataclass's own list (a TypedDict cannot be built from a dict).
+        return cast(MediaInfoDict, asdict(self))
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> MediaInfo:
+    def from_dict(cls, data: MediaInfoDict) -> MediaInfo:
         return cls(**data)
 
 
@@ -243,7 +277,8 @@ def _chosen(streams: list[dict[str, Any]], kind: str) -> dict[str, Any] | None:
         if s.get("codec_type") == kind and not (s.get("disposition") or {}).get("attached_pic")
     ]  # fmt: skip
     defaults = [s for s in candidates if (s.get("disposition") or {}).get("default")]
-    return (defaults or candidates or [None])[0]
+    chosen = defaults or candidates
+    return chosen[0] if chosen else None
 
 
 def _rotation(video: dict[str, Any]) -> int:

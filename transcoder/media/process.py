@@ -164,7 +164,9 @@ class _Monitor(threading.Thread):
     def _stalled(self, now: float) -> bool:
         """ffmpeg said nothing for the stall limit (time we spent recording progress excluded)."""
         limit = self.watch.stall_seconds
-        return bool(limit) and not self.reporting and now - self.last_progress > limit
+        if not limit:
+            return False
+        return not self.reporting and now - self.last_progress > limit
 
     def _beat(self, heartbeat: Callable[[], bool]) -> bool | None:
         try:

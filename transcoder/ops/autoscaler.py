@@ -37,7 +37,8 @@ def desired(waiting: int, minimum: int, maximum: int, per_worker: int) -> int:
 
 def busy_workers(videos: VideoStore) -> set[str]:
     """Workers running a part right now, as the videos' records say."""
-    return {entry["worker"] for _, entry in transitions.running_parts(videos.active_videos())}
+    running = transitions.running_parts(videos.active_videos())
+    return {entry["worker"] for _, entry in running if entry["worker"] is not None}
 
 
 @dataclass
@@ -55,9 +56,9 @@ class Decision:
 
 
 @dataclass
-class Worker:
+class WorkerProcess:
     name: str
-    proc: subprocess.Popen
+    proc: subprocess.Popen[bytes]
     started_at: float
     stopping: bool = False
 
@@ -79,7 +80,7 @@ class Autoscaler:
         waiting: Callable[[], int],
         queues: str = ",".join(redis_keys.QUEUES),
         cooldown: float = 30.0,
-        launch: Callable[[str, str], subprocess.Popen] | None = None,
+        launch: Callable[[str, str], subprocess.Popen[bytes]] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if not 0 <= minimum <= maximum or maximum < 1 or per_worker < 1:
@@ -90,7 +91,7 @@ class Autoscaler:
         #: Parts waiting in the broker, counted the broker's way (``transcoder.brokers``).
         self.waiting = waiting
         self.launch = launch or (lambda name, queues: subprocess.Popen(celery_command(name, queues)))
-        self.workers: list[Worker] = []
+        self.workers: list[WorkerProcess] = []
         self.count = 0
         self.low_since: float | None = None
         self.host = socket.gethostname()
@@ -123,10 +124,10 @@ class Autoscaler:
             self.low_since = None
         return decision
 
-    def _start(self) -> Worker:
+    def _start(self) -> WorkerProcess:
         self.count += 1
         name = f"auto{self.count}-{os.getpid()}@{self.host}"
-        worker = Worker(name, self.launch(name, self.queues), self.clock())
+        worker = WorkerProcess(name, self.launch(name, self.queues), self.clock())
         self.workers.append(worker)
         return worker
 

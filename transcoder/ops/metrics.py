@@ -12,6 +12,7 @@ import bisect
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 import redis
 
@@ -37,7 +38,7 @@ def figure_key(name: str) -> str:
     return f"{redis_keys.METRICS}:{name}"
 
 
-def _quietly(action: str, client: redis.Redis, *commands: tuple) -> None:
+def _quietly(action: str, client: redis.Redis, *commands: tuple[Any, ...]) -> None:
     try:
         with client.pipeline(transaction=False) as pipe:
             for name, *args in commands:

@@ -25,6 +25,7 @@ import orjson
 import redis
 
 from transcoder.records import redis_keys
+from transcoder.records.document import Video
 from transcoder.records.replies import as_text
 
 #: The floor of a deleted video: above any seq it could have had.
@@ -85,7 +86,7 @@ class Cache:
             return []
         return self._get(keys=[redis_keys.CACHE_COUNTS, *map(redis_keys.video_key, video_ids)])
 
-    def fill(self, video: dict[str, Any], ttl: int) -> int:
+    def fill(self, video: Video, ttl: int) -> int:
         """Offer a copy read from the database: 1 stored, 0 one was there, -1 too old.
 
         ``ttl`` 0 keeps it until a transition replaces it: a live video's transitions
@@ -93,7 +94,7 @@ class Cache:
         """
         return self.fill_many([(video, ttl)])[0]
 
-    def fill_many(self, copies: list[tuple[dict[str, Any], int]]) -> list[int]:
+    def fill_many(self, copies: list[tuple[Video, int]]) -> list[int]:
         """``fill`` for several videos (each with its TTL), in one round trip."""
         with self.redis.pipeline(transaction=False) as pipe:
             for video, ttl in copies:

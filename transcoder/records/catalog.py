@@ -15,7 +15,6 @@ import json
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -36,6 +35,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
 from transcoder.errors import CatalogUnavailable, InvalidInput
+from transcoder.records.document import Video
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -68,7 +68,7 @@ class VideoRow(Base):
     #: Bytes it keeps in storage: the source, then with its outputs once it has ended.
     stored_bytes: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     #: The video's document as of ``seq`` (the column keeps its first name, ``snapshot``).
-    document: Mapped[dict[str, Any]] = mapped_column("snapshot", JSON)
+    document: Mapped[Video] = mapped_column("snapshot", JSON)
     renditions: Mapped[list[RenditionRow]] = relationship(
         back_populates="video", cascade="all, delete-orphan", order_by="RenditionRow.height"
     )
@@ -113,7 +113,7 @@ class Catalog:
                 "The database cannot be reached right now; try again in a minute."
             ) from exc
 
-    def record(self, video: dict[str, Any], key_id: str | None = None) -> bool:
+    def record(self, video: Video, key_id: str | None = None) -> bool:
         """Keep this snapshot unless the stored one is as new; True when it was kept.
 
         The row is locked while it is compared (PostgreSQL: FOR UPDATE; SQLite writes one
@@ -125,7 +125,7 @@ class Catalog:
         except IntegrityError:
             return self._record(video, key_id)
 
-    def _record(self, video: dict[str, Any], key_id: str | None) -> bool:
+    def _record(self, video: Video, key_id: str | None) -> bool:
         with self.begin() as session:
             row = session.get(VideoRow, video["id"], with_for_update=True)
             if row is not None and row.seq >= video["seq"]:
@@ -139,7 +139,8 @@ class Catalog:
             row.name_key = row.filename.casefold()
             row.state = video["state"]
             row.seq = video["seq"]
-            row.updated_at = video.get("updated_at") or video["created_at"]
+            # A document has no time of its last change: the column has always held its creation's.
+            row.updated_at = video["created_at"]
             row.duration = video["source"]["duration"]
             row.stored_bytes = video.get("stored_bytes") or 0
             row.document = video
@@ -149,24 +150,25 @@ class Catalog:
             for name, r in wanted.items():
                 item = have.get(name) or RenditionRow(name=name)
                 item.width, item.height, item.state = r["width"], r["height"], r["state"]
-                item.error = (r.get("error") or {}).get("message") if r.get("error") else None
+                error = r.get("error")
+                item.error = error.get("message") if error else None
                 if name not in have:
                     row.renditions.append(item)
             return True
 
-    def get(self, video_id: str) -> dict[str, Any] | None:
+    def get(self, video_id: str) -> Video | None:
         with self.begin() as session:
             row = session.get(VideoRow, video_id)
             return None if row is None else row.document
 
-    def get_many(self, video_ids: list[str]) -> list[dict[str, Any]]:
+    def get_many(self, video_ids: list[str]) -> list[Video]:
         if not video_ids:
             return []
         with self.begin() as session:
             rows = session.scalars(select(VideoRow).where(VideoRow.id.in_(video_ids)))
             return [row.document for row in rows]
 
-    def get_many_ordered(self, video_ids: list[str]) -> list[dict[str, Any]]:
+    def get_many_ordered(self, video_ids: list[str]) -> list[Video]:
         """``get_many`` in the order of ``video_ids``; unknown ids left out."""
         found = {v["id"]: v for v in self.get_many(video_ids)}
         return [found[i] for i in video_ids if i in found]
@@ -185,7 +187,7 @@ class Catalog:
             session.delete(row)
             return True
 
-    def unfinished(self) -> list[dict[str, Any]]:
+    def unfinished(self) -> list[Video]:
         """Snapshots of videos still queued or processing (what recovery looks at)."""
         with self.begin() as session:
             rows = session.scalars(select(VideoRow).where(VideoRow.state.in_(("queued", "processing"))))

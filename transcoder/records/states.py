@@ -1,14 +1,15 @@
-"""The words a video's state is written in: its states, and how to find its parts. No I/O."""
+"""The words a video's state is written in: its states, and how to find its parts. No I/O.
+
+The document's types (``Video``, ``PartEntry``...) live in ``transcoder.records.document``
+and are read from here too, beside the words.
+"""
 
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
 
 from transcoder.errors import VideoNotFound
-
-#: A video: one JSON document (see ``transcoder.records.transitions``).
-Video = dict[str, Any]
+from transcoder.records.document import PartEntry, PartResults, RenditionEntry, Video
 
 
 class VideoState(StrEnum):
@@ -33,26 +34,31 @@ TERMINAL = {VideoState.READY, VideoState.FAILED, VideoState.CANCELED}
 PART_TERMINAL = {PartState.READY, PartState.FAILED, PartState.CANCELED}
 
 
-def part(video: Video, part_id: str) -> dict[str, Any]:
+def part(video: Video, part_id: str) -> PartEntry:
     for entry in video["parts"]:
         if entry["id"] == part_id:
             return entry
     raise VideoNotFound(f"Video {video['id']} has no part {part_id!r}.")
 
 
-def sound_of(video: Video, bitrate_k: int) -> dict[str, Any] | None:
+def results_of(entry: PartEntry) -> PartResults:
+    """What a part produced: empty until it is ready."""
+    return entry["results"] or {}
+
+
+def sound_of(video: Video, bitrate_k: int) -> PartEntry | None:
     """The part that encodes the sound at this bitrate (None for a silent video)."""
     return next((p for p in video["parts"] if p["kind"] == "audio" and p["bitrate_k"] == bitrate_k), None)
 
 
-def rendition(video: Video, name: str) -> dict[str, Any]:
+def rendition(video: Video, name: str) -> RenditionEntry:
     for entry in video["renditions"]:
         if entry["name"] == name:
             return entry
     raise VideoNotFound(f"Video {video['id']} has no {name} rendition.")
 
 
-def video_parts(video: Video, rendition_name: str | None = None) -> list[dict[str, Any]]:
+def video_parts(video: Video, rendition_name: str | None = None) -> list[PartEntry]:
     """The parts that encode pictures (of one rendition), in time order."""
     found = [
         p

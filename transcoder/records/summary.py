@@ -7,10 +7,9 @@ after every transition, so they cannot disagree.
 
 from __future__ import annotations
 
-from typing import Any
-
 from transcoder.media.planner import JOIN
-from transcoder.records.states import PartState, Video, VideoState, sound_of, video_parts
+from transcoder.records.document import PartEntry, RenditionEntry, RenditionSummary
+from transcoder.records.states import PartState, Video, VideoState, results_of, sound_of, video_parts
 
 
 def summarize(video: Video) -> None:
@@ -22,14 +21,13 @@ def summarize(video: Video) -> None:
         rendition.update(_summary(video, own, shared, join))
     previews = video["previews"]
     previews["state"] = _previews_state(video, join)
-    results = (join or {}).get("results") or {}
-    previews["storyboard"] = results.get("storyboard")
-    previews["error"] = (join or {}).get("error")
+    previews["storyboard"] = results_of(join).get("storyboard") if join is not None else None
+    previews["error"] = join["error"] if join is not None else None
 
 
 def _summary(
-    video: Video, own: list[dict[str, Any]], shared: list[dict[str, Any]], join: dict[str, Any] | None
-) -> dict[str, Any]:
+    video: Video, own: list[PartEntry], shared: list[PartEntry], join: PartEntry | None
+) -> RenditionSummary:
     everything = own + shared
     states = {p["state"] for p in everything}
     failed = next((p for p in everything if p["state"] == PartState.FAILED), None)
@@ -51,7 +49,8 @@ def _summary(
     fps = round(sum(p["fps"] or 0 for p in running), 1) if running else None
     etas = [p["eta_seconds"] for p in running]
     waiting = any(p["state"] == PartState.QUEUED for p in own)
-    eta = max(etas) if running and None not in etas and not waiting else None
+    known = [e for e in etas if e is not None]
+    eta = max(known) if running and len(known) == len(etas) and not waiting else None
     return {
         "state": state,
         "progress": 100.0 if state == PartState.READY else round(progress, 1),
@@ -61,11 +60,11 @@ def _summary(
     }
 
 
-def _previews_state(video: Video, join: dict[str, Any] | None) -> str:
+def _previews_state(video: Video, join: PartEntry | None) -> str:
     if join is None:
         return PartState.FAILED
     if join["state"] == PartState.READY:
-        has = bool((join.get("results") or {}).get("storyboard"))
+        has = bool(results_of(join).get("storyboard"))
         return PartState.READY if has else PartState.FAILED
     if video["state"] == VideoState.CANCELED:
         return PartState.CANCELED
@@ -74,7 +73,7 @@ def _previews_state(video: Video, join: dict[str, Any] | None) -> str:
     return PartState.RUNNING if video["state"] == VideoState.PROCESSING else PartState.QUEUED
 
 
-def playable_renditions(video: Video) -> list[dict[str, Any]]:
+def playable_renditions(video: Video) -> list[RenditionEntry]:
     """Renditions a player can start now (lowest first): its sound and its first part are
     ready; later parts join the playlist as they finish."""
     if video["state"] in (VideoState.FAILED, VideoState.CANCELED):

@@ -11,19 +11,13 @@ applies each atomically.
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
+from transcoder.errors import ErrorInfo
 from transcoder.media.ladder import Rendition
 from transcoder.media.planner import Part
 from transcoder.media.probe import MediaInfo
-from transcoder.records.states import (
-    PART_TERMINAL,
-    TERMINAL,
-    PartState,
-    Video,
-    VideoState,
-    part,
-)
+from transcoder.records.document import PartEntry, PartResults, RenditionEntry, Video
+from transcoder.records.states import PART_TERMINAL, TERMINAL, PartState, VideoState, part
 from transcoder.records.summary import summarize
 
 
@@ -39,7 +33,7 @@ def new_video(
     parts: list[Part],
     now: float,
 ) -> Video:
-    video = {
+    video: Video = {
         "id": video_id,
         "state": VideoState.QUEUED,
         "error": None,
@@ -49,35 +43,35 @@ def new_video(
         "seq": 0,
         "source": media.to_dict(),
         "renditions": [
-            {
+            RenditionEntry(
                 **r.to_dict(),
-                "state": "queued",
-                "progress": 0.0,
-                "fps": None,
-                "eta_seconds": None,
-                "error": None,
-            }
+                state=PartState.QUEUED,
+                progress=0.0,
+                fps=None,
+                eta_seconds=None,
+                error=None,
+            )
             for r in renditions
         ],
         "previews": {"state": PartState.QUEUED, "error": None, "storyboard": None},
         "parts": [
-            {
+            PartEntry(
                 **p.to_dict(),
-                "state": PartState.QUEUED,
-                "progress": 0.0,
-                "fps": None,
-                "eta_seconds": None,
-                "error": None,
-                "attempts": 0,
-                "outages": 0,
-                "worker": None,
-                "started_at": None,
-                "finished_at": None,
-                "retry_at": None,
-                "last_error": None,
-                "released": not p.after,
-                "results": None,
-            }
+                state=PartState.QUEUED,
+                progress=0.0,
+                fps=None,
+                eta_seconds=None,
+                error=None,
+                attempts=0,
+                outages=0,
+                worker=None,
+                started_at=None,
+                finished_at=None,
+                retry_at=None,
+                last_error=None,
+                released=not p.after,
+                results=None,
+            )
             for p in parts
         ],
     }
@@ -85,7 +79,7 @@ def new_video(
     return video
 
 
-def running_parts(videos: list[Video]) -> list[tuple[str, dict[str, Any]]]:
+def running_parts(videos: list[Video]) -> list[tuple[str, PartEntry]]:
     """(part id, part) for every part of these videos that is running now."""
     return [(p["id"], p) for video in videos for p in video["parts"] if p["state"] == PartState.RUNNING]
 
@@ -114,7 +108,9 @@ def start_part(
     if entry["state"] == PartState.RUNNING and max_attempts is not None and entry["attempts"] >= max_attempts:
         return False
     # Progress is kept from an earlier attempt: a bar never goes back.
-    entry.update(state=PartState.RUNNING, retry_at=None, fps=None, eta_seconds=None, worker=worker)
+    entry.update(
+        {"state": PartState.RUNNING, "retry_at": None, "fps": None, "eta_seconds": None, "worker": worker}
+    )
     entry["attempts"] += 1
     entry["started_at"] = now
     video["state"] = VideoState.PROCESSING
@@ -134,18 +130,20 @@ def report_progress(video: Video, part_id: str, percent: float, fps: float | Non
     return True
 
 
-def finish_part(video: Video, part_id: str, now: float, results: dict[str, Any] | None = None) -> bool:
+def finish_part(video: Video, part_id: str, now: float, results: PartResults | None = None) -> bool:
     """Mark a part ready with what it produced; the video closes if it was the last."""
     entry = part(video, part_id)
     if entry["state"] in PART_TERMINAL or video["state"] in TERMINAL:
         return False
     entry.update(
-        state=PartState.READY,
-        error=None,
-        progress=100.0,
-        eta_seconds=0.0,
-        results=results,
-        finished_at=now,
+        {
+            "state": PartState.READY,
+            "error": None,
+            "progress": 100.0,
+            "eta_seconds": 0.0,
+            "results": results,
+            "finished_at": now,
+        }
     )
     summarize(video)
     settle(video, now)
@@ -159,16 +157,16 @@ def release(video: Video, now: float) -> list[str]:
     released = []
     for entry in video["parts"]:
         if not entry["released"] and set(entry["after"]) <= ready and entry["state"] == PartState.QUEUED:
-            entry.update(released=True, retry_at=now)
+            entry.update({"released": True, "retry_at": now})
             released.append(entry["id"])
     return released
 
 
-def fail_part(video: Video, part_id: str, error: dict[str, str], now: float) -> bool:
+def fail_part(video: Video, part_id: str, error: ErrorInfo, now: float) -> bool:
     entry = part(video, part_id)
     if entry["state"] in PART_TERMINAL or video["state"] in TERMINAL:
         return False
-    entry.update(state=PartState.FAILED, error=error, eta_seconds=None)
+    entry.update({"state": PartState.FAILED, "error": error, "eta_seconds": None})
     summarize(video)
     settle(video, now)
     return True
@@ -177,7 +175,7 @@ def fail_part(video: Video, part_id: str, error: dict[str, str], now: float) -> 
 def requeue_part(
     video: Video,
     part_id: str,
-    error: dict[str, str],
+    error: ErrorInfo,
     now: float,
     *,
     max_attempts: int,
@@ -199,7 +197,7 @@ def requeue_part(
         entry["attempts"] -= 1
         entry["outages"] += 1
         if entry["outages"] > max_outages:
-            reason = {
+            reason: ErrorInfo = {
                 "code": error["code"],
                 "message": f"{error['message']} It stayed out of reach, so we stopped trying.",
             }
@@ -210,7 +208,15 @@ def requeue_part(
             "message": f"{error['message']} This happened {entry['attempts']} times, so we stopped trying.",
         }
         return fail_part(video, part_id, reason, now)
-    entry.update(state=PartState.QUEUED, retry_at=retry_at, eta_seconds=None, fps=None, last_error=error)
+    entry.update(
+        {
+            "state": PartState.QUEUED,
+            "retry_at": retry_at,
+            "eta_seconds": None,
+            "fps": None,
+            "last_error": error,
+        }
+    )
     summarize(video)
     return True
 
@@ -222,12 +228,14 @@ def cancel(video: Video, now: float) -> bool:
         return False
     for entry in video["parts"]:
         if entry["state"] not in PART_TERMINAL:
-            entry.update(state=PartState.CANCELED, eta_seconds=None)
+            entry.update({"state": PartState.CANCELED, "eta_seconds": None})
     video.update(
-        state=VideoState.CANCELED,
-        error={"code": "canceled", "message": "This video was canceled."},
-        finished_at=now,
-        stored_bytes=0,
+        {
+            "state": VideoState.CANCELED,
+            "error": {"code": "canceled", "message": "This video was canceled."},
+            "finished_at": now,
+            "stored_bytes": 0,
+        }
     )
     summarize(video)
     return True
@@ -243,19 +251,21 @@ def retry_failed(video: Video) -> list[str]:
             # A fresh budget: storage outages and the last passing error are forgotten too,
             # or a part that failed for outages would fail again at its first one after Retry.
             entry.update(
-                state=PartState.QUEUED,
-                error=None,
-                attempts=0,
-                outages=0,
-                last_error=None,
-                retry_at=None,
+                {
+                    "state": PartState.QUEUED,
+                    "error": None,
+                    "attempts": 0,
+                    "outages": 0,
+                    "last_error": None,
+                    "retry_at": None,
+                }
             )
-    video.update(state=VideoState.PROCESSING, error=None, finished_at=None)
+    video.update({"state": VideoState.PROCESSING, "error": None, "finished_at": None})
     summarize(video)
     return dispatchable(video)
 
 
-def _blocked(video: Video, entry: dict[str, Any]) -> bool:
+def _blocked(video: Video, entry: PartEntry) -> bool:
     """A part that waits for one that failed: it cannot run until a retry."""
     failed = {p["id"] for p in video["parts"] if p["state"] == PartState.FAILED}
     return entry["state"] == PartState.QUEUED and bool(failed & set(entry["after"]))
@@ -270,7 +280,7 @@ def settle(video: Video, now: float) -> bool:
     failed = [e for e in video["parts"] if e["state"] == PartState.FAILED]
     if failed:
         names = [r["name"] for r in video["renditions"] if r["state"] == PartState.FAILED]
-        first = failed[0]["error"] or {}
+        first: ErrorInfo | dict[str, str] = failed[0]["error"] or {}
         video["state"] = VideoState.FAILED
         video["error"] = {
             "code": first.get("code", "encode_failed"),

@@ -70,7 +70,7 @@ def clean(scratch: Path, cache_seconds: float = CACHE_SECONDS) -> list[Path]:
     """Remove the folders of processes that no longer run, and cached downloads unused for
     ``cache_seconds``; returns what was removed."""
     scratch = Path(scratch)
-    removed = []
+    removed: list[Path] = []
     if not scratch.is_dir():
         return removed
     for path in scratch.iterdir():
@@ -85,7 +85,7 @@ def clean(scratch: Path, cache_seconds: float = CACHE_SECONDS) -> list[Path]:
 
 
 def _evict(cache: Path, older_than: float) -> list[Path]:
-    removed = []
+    removed: list[Path] = []
     if not cache.is_dir():
         return removed
     for lock_path in cache.glob("*.lock"):

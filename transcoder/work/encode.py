@@ -16,14 +16,15 @@ from transcoder.errors import StorageError
 from transcoder.media import commands, hls, process
 from transcoder.media.ladder import Rendition
 from transcoder.media.planner import LATER_NICENESS, Part
-from transcoder.media.previews import StoryboardPlan
+from transcoder.media.previews import StoryboardLayout
 from transcoder.media.probe import MediaInfo
 from transcoder.records import states
+from transcoder.records.document import Written
 from transcoder.services import Services
 from transcoder.storage.layout import POSTER, part_prefix, preview_key, source_key, tiles_prefix
 
 
-def outputs(video: states.Video, entry: dict[str, Any]) -> list[str]:
+def outputs(video: states.Video, entry: states.PartEntry) -> list[str]:
     """The storage keys a part writes."""
     video_id, part_id = video["id"], entry["id"]
     if entry["kind"] == "audio":
@@ -37,15 +38,15 @@ def outputs(video: states.Video, entry: dict[str, Any]) -> list[str]:
 
 
 def encode_pictures(
-    services: Services, video: states.Video, entry: dict[str, Any], watch: process.Watch, reporter: Any
-) -> dict[str, Any]:
+    services: Services, video: states.Video, entry: states.PartEntry, watch: process.Watch, reporter: Any
+) -> states.PartResults:
     """Decode the part's frames once; write every rendition's segments, its tiles, the poster."""
     video_id, part_id = video["id"], entry["id"]
     media = MediaInfo.from_dict(video["source"])
     part = Part.from_dict(entry)
-    renditions = [_rendition(states.rendition(video, name)) for name in part.renditions]
+    renditions = [Rendition.from_dict(states.rendition(video, name)) for name in part.renditions]
     storage, settings = services.storage, services.settings
-    storyboard = StoryboardPlan.from_dict(video["storyboard_plan"])
+    storyboard = StoryboardLayout.from_dict(video["storyboard_plan"])
     with ExitStack() as stack:
         src = stack.enter_context(storage.fetch(source_key(video_id)))
         folders = {r.name: stack.enter_context(storage.writing_dir(part_prefix(video_id, r.name, part_id)))
@@ -77,8 +78,8 @@ def encode_pictures(
 
 
 def encode_sound(
-    services: Services, video: states.Video, entry: dict[str, Any], watch: process.Watch, reporter: Any
-) -> dict[str, Any]:
+    services: Services, video: states.Video, entry: states.PartEntry, watch: process.Watch, reporter: Any
+) -> states.PartResults:
     """Encode the whole sound at one bitrate: its HLS audio rendition."""
     video_id, part_id = video["id"], entry["id"]
     media = MediaInfo.from_dict(video["source"])
@@ -91,7 +92,7 @@ def encode_sound(
         return {"renditions": {part_id: describe(folder, 0.0)}, "cpu_seconds": round(cpu, 2)}
 
 
-def describe(folder: Path, seconds: float, span: tuple[float, float] | None = None) -> dict[str, Any]:
+def describe(folder: Path, seconds: float, span: tuple[float, float] | None = None) -> Written:
     """The segments ffmpeg wrote in ``folder``, checked complete.
 
     Some muxers exit cleanly after a failed write (a full disk), so the segments
@@ -118,16 +119,12 @@ def describe(folder: Path, seconds: float, span: tuple[float, float] | None = No
     }
 
 
-def decode_threads(entry: dict[str, Any], threads: int) -> int:
+def decode_threads(entry: states.PartEntry, threads: int) -> int:
     """One decoding thread for a part that shares the machine with others: the encoders keep
     every core busy, and frame threads only add the cost of handing frames between them (about
     3 % of a 1080p film's CPU). The part playback waits for, often alone, decodes on every core."""
     return threads if entry.get("urgent") else 1
 
 
-def _niceness(entry: dict[str, Any]) -> int:
+def _niceness(entry: states.PartEntry) -> int:
     return 0 if entry.get("urgent") else LATER_NICENESS
-
-
-def _rendition(entry: dict[str, Any]) -> Rendition:
-    return Rendition.from_dict({k: entry[k] for k in Rendition.__dataclass_fields__})

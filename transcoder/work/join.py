@@ -17,8 +17,10 @@ from typing import Any, BinaryIO
 from transcoder.errors import FfmpegFailed, StorageError
 from transcoder.media import hls, mp4_index, previews
 from transcoder.media.commands import join_args, sprite_args
+from transcoder.media.previews import StoryboardLayoutDict
 from transcoder.media.process import run as ffmpeg_run
 from transcoder.records import states
+from transcoder.records.document import Written
 from transcoder.services import Services
 from transcoder.storage import scratch
 from transcoder.storage.layout import (
@@ -31,7 +33,7 @@ from transcoder.storage.layout import (
 )
 
 
-def outputs(video: states.Video, entry: dict[str, Any]) -> list[str]:
+def outputs(video: states.Video, entry: states.PartEntry) -> list[str]:
     """The storage keys the join writes: every rendition's MP4, and the storyboard."""
     video_id = video["id"]
     return [rendition_key(video_id, r["name"]) for r in video["renditions"]] + [
@@ -40,8 +42,8 @@ def outputs(video: states.Video, entry: dict[str, Any]) -> list[str]:
 
 
 def join(
-    services: Services, video: states.Video, entry: dict[str, Any], watch: Any, reporter: Any
-) -> dict[str, Any]:
+    services: Services, video: states.Video, entry: states.PartEntry, watch: Any, reporter: Any
+) -> states.PartResults:
     """Make every rendition's MP4, then the storyboard (which, if it fails, only costs the previews)."""
     storage, limits = services.storage, services.settings.limits
     with scratch.folder(services.settings.scratch_dir, "join") as work:
@@ -50,7 +52,7 @@ def join(
             for k in {r["audio_bitrate_k"] for r in video["renditions"]}
         }
 
-        def one(rendition: dict[str, Any]) -> float:
+        def one(rendition: states.RenditionEntry) -> float:
             name = rendition["name"]
             pictures = _gather(services, video, name, work / f"{name}-video.mp4")
             with storage.writing(rendition_key(video["id"], name)) as mp4:
@@ -76,7 +78,7 @@ def _gather(services: Services, video: states.Video, name: str, dst: Path) -> Pa
     """One rendition's parts end to end, as one fragmented MP4 under the first part's init
     segment: every part must describe its pictures the same way."""
     parts = states.video_parts(video, name)
-    outputs = [p["results"]["renditions"][name] for p in parts]
+    outputs = [states.results_of(p)["renditions"][name] for p in parts]
     if len({o["stsd_md5"] for o in outputs}) != 1:
         raise FfmpegFailed(
             f"The parts of the {name} rendition were encoded differently and cannot be joined.",
@@ -98,12 +100,12 @@ def _gather_sound(services: Services, video: states.Video, bitrate_k: int, work:
         return None
     dst = work / f"{audio['id']}.mp4"
     if not dst.exists():
-        written = audio["results"]["renditions"][audio["id"]]
+        written = states.results_of(audio)["renditions"][audio["id"]]
         _concat(services, [(part_prefix(video["id"], audio["id"], audio["id"]), written)], dst)
     return dst
 
 
-def _concat(services: Services, pieces: list[tuple[str, dict[str, Any]]], dst: Path) -> None:
+def _concat(services: Services, pieces: list[tuple[str, Written]], dst: Path) -> None:
     """The first piece's init segment, then every piece's media segments, in order."""
     with open(dst, "wb") as out:
         for index, (prefix, output) in enumerate(pieces):
@@ -115,7 +117,7 @@ def _concat(services: Services, pieces: list[tuple[str, dict[str, Any]]], dst: P
 def expected_frames(video: states.Video, name: str) -> int:
     """Frames a rendition must hold: all that its parts encoded, so a part lost or cut short
     in the join is caught (a damaged source may give fewer than planned: those are gone)."""
-    return sum(p["results"]["encoded_frames"] for p in states.video_parts(video, name))
+    return sum(states.results_of(p)["encoded_frames"] for p in states.video_parts(video, name))
 
 
 def _copy(services: Services, key: str, out: BinaryIO) -> None:
@@ -144,26 +146,26 @@ def _fill_gaps(tiles: Path, count: int) -> bool:
 
 def _storyboard(
     services: Services, video: states.Video, work: Path, watch: Any
-) -> tuple[dict[str, Any] | None, float]:
+) -> tuple[StoryboardLayoutDict | None, float]:
     """The sprite and its WebVTT, or None if a tile is missing (the video plays without); and
     the CPU seconds the sprite took."""
-    plan = previews.StoryboardPlan.from_dict(video["storyboard_plan"])
+    layout = previews.StoryboardLayout.from_dict(video["storyboard_plan"])
     tiles = work / "tiles"
     tiles.mkdir()
     try:
         for part in states.video_parts(video):
-            for name in (part["results"] or {}).get("tiles", []):
+            for name in states.results_of(part).get("tiles", []):
                 with open(tiles / name, "wb") as out:
                     _copy(services, f"{tiles_prefix(video['id'], part['id'])}/{name}", out)
-        if not _fill_gaps(tiles, plan.count):
+        if not _fill_gaps(tiles, layout.count):
             return None, 0.0
         with services.storage.writing(preview_key(video["id"], STORYBOARD_IMAGE)) as sprite:
-            cpu = ffmpeg_run(sprite_args(tiles, sprite, plan, services.settings.limits), watch=watch)
+            cpu = ffmpeg_run(sprite_args(tiles, sprite, layout, services.settings.limits), watch=watch)
         with services.storage.writing(preview_key(video["id"], STORYBOARD_VTT)) as vtt:
-            vtt.write_text(previews.storyboard_vtt(plan, video["source"]["duration"], STORYBOARD_IMAGE))
+            vtt.write_text(previews.storyboard_vtt(layout, video["source"]["duration"], STORYBOARD_IMAGE))
     except (StorageError, FfmpegFailed):
         return None, 0.0
-    return plan.to_dict(), cpu
+    return layout.to_dict(), cpu
 
 
 def check_frame_count(found: int, expected: int) -> None:

@@ -7,8 +7,6 @@ first part and the sound are done and finds more each time it reloads.
 
 from __future__ import annotations
 
-from typing import Any
-
 from transcoder.media import hls
 from transcoder.media.planner import audio_id
 from transcoder.records import states, summary
@@ -16,13 +14,13 @@ from transcoder.records import states, summary
 MASTER_AUDIO_CODEC = "mp4a.40.2"
 
 
-def _outputs(parts: list[dict[str, Any]], name: str) -> tuple[list[hls.PartOutput], bool]:
+def _outputs(parts: list[states.PartEntry], name: str) -> tuple[list[hls.PartOutput], bool]:
     """The ready parts' outputs for ``name`` in order, up to the first gap; and whether all are there."""
-    outputs = []
+    outputs: list[hls.PartOutput] = []
     for part in parts:
         if part["state"] != states.PartState.READY:
             return outputs, False
-        written = part["results"]["renditions"][name]
+        written = states.results_of(part)["renditions"][name]
         segments = tuple((s[0], s[1], s[2]) for s in written["segments"])
         outputs.append(hls.PartOutput(part["id"], written["init_md5"], segments))
     return outputs, True
@@ -48,10 +46,10 @@ def master(video: states.Video) -> str | None:
     return hls.render_master(variants, uris)
 
 
-def _variant(video: states.Video, rendition: dict[str, Any]) -> hls.Variant:
+def _variant(video: states.Video, rendition: states.RenditionEntry) -> hls.Variant:
     name = rendition["name"]
     outputs, _ = _outputs(states.video_parts(video, name), name)
-    first = states.video_parts(video, name)[0]["results"]["renditions"][name]
+    first = states.results_of(states.video_parts(video, name)[0])["renditions"][name]
     segments = [s for o in outputs for s in o.segments]
     sizes = {f"{i}": s[2] for i, s in enumerate(segments)}
     peak, average = hls.bandwidths([hls.Segment(f"{i}", s[1]) for i, s in enumerate(segments)], sizes)

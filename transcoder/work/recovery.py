@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
+from typing import cast
 
 import redis
 
@@ -48,7 +49,7 @@ def prepare(services: Services) -> int:
 def import_legacy(services: Services) -> int:
     """Record in the catalog the videos an earlier version kept only in Redis (with a TTL)."""
     r = services.redis
-    ids = [as_text(i) for i in r.zrange(LEGACY_INDEX, 0, -1)]
+    ids = [as_text(i) for i in cast(list[bytes], r.zrange(LEGACY_INDEX, 0, -1))]
     imported = 0
     for video_id in ids:
         raw = r.get(redis_keys.video_key(video_id))

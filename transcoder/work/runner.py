@@ -12,11 +12,18 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import redis
 
-from transcoder.errors import Canceled, LeaseLost, RetryLater, TranscoderError, Transient, VideoNotFound
+from transcoder.errors import (
+    Canceled,
+    ErrorInfo,
+    LeaseLost,
+    RetryLater,
+    TranscoderError,
+    Transient,
+    VideoNotFound,
+)
 from transcoder.media import process
 from transcoder.media.progress import Progress
 from transcoder.ops import metrics
@@ -29,10 +36,12 @@ from transcoder.work import encode, join, retry, weighing
 log = logging.getLogger(__name__)
 
 #: What a part does: given the video, the part, the watch and the reporter, its results.
-Work = Callable[[Services, states.Video, dict[str, Any], process.Watch, "ProgressReporter"], dict[str, Any]]
+Work = Callable[
+    [Services, states.Video, states.PartEntry, process.Watch, "ProgressReporter"], states.PartResults
+]
 #: Each kind of part's work, and the storage keys it writes.
 WORK: dict[str, Work] = {"video": encode.encode_pictures, "audio": encode.encode_sound, "join": join.join}
-OUTPUTS: dict[str, Callable[[states.Video, dict[str, Any]], list[str]]] = {
+OUTPUTS: dict[str, Callable[[states.Video, states.PartEntry], list[str]]] = {
     "video": encode.outputs,
     "audio": encode.outputs,
     "join": join.outputs,
@@ -72,13 +81,13 @@ def run(services: Services, video_id: str, part_id: str, worker: str) -> Outcome
         watch = process.Watch(
             wall_seconds=settings.ffmpeg_wall_seconds,
             stall_seconds=settings.stall_seconds,
-            should_stop=lambda: services.redis.exists(redis_keys.cancel_key(video_id)),
+            should_stop=lambda: bool(services.redis.exists(redis_keys.cancel_key(video_id))),
             heartbeat=lease.renew,
             heartbeat_seconds=settings.lease_seconds / 3,
         )
         reporter = ProgressReporter(services, video, part_id, entry)
 
-        def attempt() -> dict[str, Any]:
+        def attempt() -> states.PartResults:
             for key in OUTPUTS[entry["kind"]](video, entry):
                 services.storage.discard_partials(key)  # left by a run of this part that was killed
             return WORK[entry["kind"]](services, video, entry, watch, reporter)
@@ -104,7 +113,7 @@ def _finish(
     services: Services,
     video_id: str,
     part_id: str,
-    work: Callable[[], dict[str, Any]],
+    work: Callable[[], states.PartResults],
     still_ours: Callable[[], bool],
 ) -> Outcome:
     """Run the work and record its outcome: ready, queued again, failed, or nothing if canceled.
@@ -134,7 +143,7 @@ def _finish(
         return fail(services, video_id, part_id, exc.to_dict())
     except Exception as exc:
         log.exception("video %s %s: unexpected error", video_id, part_id)
-        reason = {
+        reason: ErrorInfo = {
             "code": "internal_error",
             "message": f"An internal error stopped this work ({type(exc).__name__}).",
         }
@@ -192,7 +201,7 @@ def _again(services: Services, video_id: str, part_id: str, exc: Transient) -> O
     return Outcome(changed and video["state"] in states.TERMINAL)
 
 
-def fail(services: Services, video_id: str, part_id: str, reason: dict[str, str]) -> Outcome:
+def fail(services: Services, video_id: str, part_id: str, reason: ErrorInfo) -> Outcome:
     """Fail a part for good, counted by reason for /metrics.
 
     A part's end changes the document only if the part had not ended yet, and the
@@ -212,7 +221,9 @@ class ProgressReporter:
     that encodes no pictures (the sound) goes by time.
     """
 
-    def __init__(self, services: Services, video: states.Video, part_id: str, entry: dict[str, Any]) -> None:
+    def __init__(
+        self, services: Services, video: states.Video, part_id: str, entry: states.PartEntry
+    ) -> None:
         self.services = services
         self.video_id = video["id"]
         self.part_id = part_id

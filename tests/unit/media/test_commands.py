@@ -7,7 +7,7 @@ from transcoder.media.commands import TIMELINE_OFFSET_S, audio_args, video_part_
 from transcoder.media.ladder import renditions_for as ladder
 from transcoder.media.planner import Part
 from transcoder.media.policy import Limits
-from transcoder.media.previews import StoryboardPlan
+from transcoder.media.previews import StoryboardLayout
 from transcoder.media.probe import MediaInfo
 
 MEDIA = MediaInfo(60.0, 1920, 1080, 1920, 1080, 0, "1:1", 30.0, True, "h264", "aac", "yuv420p", "mov",
@@ -66,7 +66,7 @@ def test_every_rendition_goes_to_hls_on_the_videos_own_timeline_with_shared_keyf
 
 
 def test_tiles_and_poster_are_more_outputs_of_the_same_decode():
-    plan = StoryboardPlan(1, 60, 10, 6, 160, 90)
+    plan = StoryboardLayout(1, 60, 10, 6, 160, 90)
     argv = args(tiles=(plan, Path("/out/tiles")), poster=Path("/out/poster.jpg"))
     assert argv.count("-i") == 1
     graph = values(argv, "-filter_complex")[0]

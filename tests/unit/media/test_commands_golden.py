@@ -15,14 +15,14 @@ from transcoder.media.commands import audio_args, join_args, sprite_args, video_
 from transcoder.media.ladder import renditions_for
 from transcoder.media.planner import Part
 from transcoder.media.policy import DEFAULT_LIMITS
-from transcoder.media.previews import StoryboardPlan
+from transcoder.media.previews import StoryboardLayout
 from transcoder.media.probe import MediaInfo
 
 GOLDEN = Path(__file__).parent / "data" / "commands.json"
 MEDIA = MediaInfo(60.0, 1920, 1080, 1920, 1080, 0, "1:1", 30.0, True, "h264", "aac", "yuv420p", "mov",
                   audio_stream=1)  # fmt: skip
 PORTRAIT = replace(MEDIA, width=1080, height=1920, coded_width=1080, coded_height=1920, audio_stream=None)
-PLAN = StoryboardPlan(1, 60, 10, 6, 160, 90)
+PLAN = StoryboardLayout(1, 60, 10, 6, 160, 90)
 
 
 def commands() -> dict[str, list[str]]:

@@ -7,7 +7,7 @@ def sizes(width, height):
     return [(r.name, r.width, r.height) for r in renditions_for(width, height)]
 
 
-def test_landscape_720p_gets_every_rung():
+def test_landscape_720p_gets_every_step():
     assert sizes(1280, 720) == [
         ("144p", 256, 144),
         ("240p", 426, 240),
@@ -16,7 +16,7 @@ def test_landscape_720p_gets_every_rung():
     ]
 
 
-def test_portrait_names_rungs_by_the_short_side():
+def test_portrait_names_renditions_by_the_short_side():
     assert sizes(720, 1280) == [
         ("144p", 144, 256),
         ("240p", 240, 426),
@@ -29,7 +29,7 @@ def test_odd_size_never_upscales_and_stays_even():
     assert sizes(853, 479) == [("144p", 256, 144), ("240p", 428, 240), ("360p", 642, 360)]
 
 
-def test_exactly_144_gets_only_the_lowest_rung():
+def test_exactly_144_gets_only_the_lowest_step():
     assert sizes(176, 144) == [("144p", 176, 144)]
 
 
@@ -54,7 +54,7 @@ def test_every_rendition_has_even_dimensions_no_larger_than_the_source(width, he
         assert max(r.width, r.height) <= max(width, height, 2)
 
 
-def test_bitrate_caps_rise_with_the_rung():
+def test_bitrate_caps_rise_with_the_step():
     caps = [r.video_maxrate_k for r in renditions_for(1920, 1080)]
     assert caps == sorted(caps) and len(set(caps)) == 4
 

@@ -4,7 +4,7 @@ from fractions import Fraction
 
 from transcoder.media.frames import Frames, parse_packets
 from transcoder.media.planner import FIRST_CHUNK_S, chunk_seconds, cut, plan, poster_time
-from transcoder.media.previews import StoryboardPlan
+from transcoder.media.previews import StoryboardLayout
 
 RENDITIONS = ["144p", "240p", "360p", "480p"]
 
@@ -14,8 +14,8 @@ def cfr(seconds: float, fps: float = 30.0, gop: int = 250) -> Frames:
     return Frames(tuple(round(i / fps, 6) for i in range(count)), frozenset(range(0, count, gop)))
 
 
-def storyboard(seconds: int) -> StoryboardPlan:
-    return StoryboardPlan(1, seconds, 10, -(-seconds // 10), 160, 90)
+def storyboard(seconds: int) -> StoryboardLayout:
+    return StoryboardLayout(1, seconds, 10, -(-seconds // 10), 160, 90)
 
 
 def test_a_short_video_is_one_part_with_every_rendition_plus_sound_and_join():
@@ -171,7 +171,11 @@ def test_the_first_part_makes_the_tiles_and_poster_before_its_first_frame():
     # A file whose sound starts first: the pictures start 23 ms in.
     frames = Frames(tuple(round(0.023 + i / 25, 6) for i in range(50)), frozenset({0}))
     parts = plan(
-        frames, ["144p"], StoryboardPlan(1, 2, 2, 1, 160, 68), audio_bitrates=[64, 64, 96, 128], poster_at=0.0
+        frames,
+        ["144p"],
+        StoryboardLayout(1, 2, 2, 1, 160, 68),
+        audio_bitrates=[64, 64, 96, 128],
+        poster_at=0.0,
     )
     video = parts[1]
     assert video.tiles == (0, 2) and video.poster_at == 0.0

@@ -1,4 +1,4 @@
-from transcoder.media.previews import StoryboardPlan, plan_storyboard, poster_size, storyboard_vtt
+from transcoder.media.previews import StoryboardLayout, lay_out_storyboard, poster_size, storyboard_vtt
 from transcoder.media.probe import MediaInfo
 
 
@@ -14,15 +14,15 @@ def test_posters_are_not_upscaled_and_keep_their_orientation():
 
 
 def test_storyboard_plan_caps_tiles_and_keeps_aspect():
-    assert plan_storyboard(media(5.312)) == StoryboardPlan(1, 5, 5, 1, 160, 90)
-    assert plan_storyboard(media(10.0, 640, 272)) == StoryboardPlan(1, 10, 10, 1, 160, 68)
-    long_one = plan_storyboard(media(3600.0))
+    assert lay_out_storyboard(media(5.312)) == StoryboardLayout(1, 5, 5, 1, 160, 90)
+    assert lay_out_storyboard(media(10.0, 640, 272)) == StoryboardLayout(1, 10, 10, 1, 160, 68)
+    long_one = lay_out_storyboard(media(3600.0))
     assert (long_one.interval, long_one.count, long_one.columns, long_one.rows) == (36, 100, 10, 10)
-    assert plan_storyboard(media(0.04)).count == 1
+    assert lay_out_storyboard(media(0.04)).count == 1
 
 
 def test_vtt_maps_each_span_to_its_tile_and_the_last_runs_to_the_end():
-    plan = StoryboardPlan(2, 12, 10, 2, 160, 90)
+    plan = StoryboardLayout(2, 12, 10, 2, 160, 90)
     vtt = storyboard_vtt(plan, 24.5, "storyboard.jpg")
     blocks = vtt.strip().split("\n\n")
     assert blocks[0] == "WEBVTT"

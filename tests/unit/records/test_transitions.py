@@ -3,13 +3,13 @@
 from transcoder.media.frames import Frames
 from transcoder.media.ladder import renditions_for
 from transcoder.media.planner import plan as plan_parts
-from transcoder.media.previews import StoryboardPlan
+from transcoder.media.previews import StoryboardLayout
 from transcoder.media.probe import MediaInfo
 from transcoder.records import states, summary, transitions
 
 MEDIA = MediaInfo(12.0, 640, 272, 640, 272, 0, "1:1", 25.0, True, "h264", "aac", "yuv420p", "mov")
 FRAMES = Frames(tuple(i / 25 for i in range(300)), frozenset(range(0, 300, 50)))
-STORYBOARD = StoryboardPlan(1, 12, 10, 2, 160, 68)
+STORYBOARD = StoryboardLayout(1, 12, 10, 2, 160, 68)
 
 
 def fresh(shape="chunks"):

@@ -8,7 +8,7 @@ from tests.unit.records.test_transitions import encode_all, fresh
 from transcoder.errors import StorageError
 from transcoder.media.commands import TIMELINE_OFFSET_S, join_args, sprite_args
 from transcoder.media.policy import DEFAULT_LIMITS
-from transcoder.media.previews import StoryboardPlan
+from transcoder.media.previews import StoryboardLayout
 from transcoder.records import states
 from transcoder.work import join
 
@@ -31,7 +31,7 @@ def test_a_silent_video_is_joined_with_no_sound_input():
 
 
 def test_the_sprite_tiles_its_jpegs_in_rows_of_the_plans_columns():
-    plan = StoryboardPlan(2.0, 30, 10, 3, 160, 90)
+    plan = StoryboardLayout(2.0, 30, 10, 3, 160, 90)
     argv = sprite_args(Path("/w/tiles"), Path("/w/storyboard.jpg"), plan, DEFAULT_LIMITS)
     graph = argv[argv.index("-filter_complex") + 1]
     assert "tile=10x3" in graph and argv[-1] == "/w/storyboard.jpg"

@@ -16,7 +16,9 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table("api_keys") as batch:
-        right = sa.Column("may_create_keys", sa.Boolean(), nullable=False, server_default=sa.false())
+        right: sa.Column[bool] = sa.Column(
+            "may_create_keys", sa.Boolean(), nullable=False, server_default=sa.false()
+        )
         batch.add_column(right)
 
 

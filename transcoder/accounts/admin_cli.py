@@ -25,7 +25,7 @@ from transcoder.settings import Settings
 FIRST_ADMIN = "admin"
 
 
-def add_commands(sub: argparse._SubParsersAction) -> None:
+def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     users = sub.add_parser("users", help="manage users (on the server: works on the database directly)")
     do = users.add_subparsers(dest="action", required=True)
     add = do.add_parser("add", help="make a user; prints a random password unless --password-stdin")

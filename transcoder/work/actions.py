@@ -1,4 +1,5 @@
-"""The use cases the web app and the tasks call: accept an upload, run a part, cancel, retry, close."""
+"""What the web app and the tasks ask of a video: accept an upload, run a part, cancel, delete,
+retry, close."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from transcoder.accounts import reservations
 from transcoder.accounts.users import User
 from transcoder.errors import InvalidInput, QuotaExceeded, Unauthorized
 from transcoder.media import frames, planner, policy, previews
-from transcoder.media.ladder import renditions_for
+from transcoder.media.ladder import Rendition, renditions_for
 from transcoder.media.probe import MediaInfo, probe_and_scan
 from transcoder.ops import metrics
 from transcoder.records import redis_keys, states, transitions
@@ -72,7 +73,7 @@ def accept_upload(
             )
         name, ladder = clean_filename(filename), renditions_for(media.width, media.height)
         record = new_record(services, video_id, name, media, found, ladder)
-        record.update(owner=owner.id, owner_name=owner.name, stored_bytes=size)
+        record.update({"owner": owner.id, "owner_name": owner.name, "stored_bytes": size})
         try:
             services.storage.put_file(source_key(video_id), local)
             video = services.videos.create(record, key_id)
@@ -106,11 +107,16 @@ def clean_filename(name: str) -> str:
 
 
 def new_record(
-    services: Services, video_id: str, name: str, media: MediaInfo, found: frames.Frames, ladder: list
+    services: Services,
+    video_id: str,
+    name: str,
+    media: MediaInfo,
+    found: frames.Frames,
+    ladder: list[Rendition],
 ) -> states.Video:
     """The video's document: its renditions, and the parts the planner cut its work into."""
     settings = services.settings
-    storyboard = previews.plan_storyboard(media)
+    storyboard = previews.lay_out_storyboard(media)
     parts = planner.plan(
         found,
         [r.name for r in ladder],

@@ -4,7 +4,8 @@ A running part holds a lease its worker renews; a queued part waiting for a retr
 has a time it should have started by. Any worker's sweeper that finds a running
 part without a lease, or a retry long overdue, puts the part back in the queue (or
 fails it after too many attempts) and sends its task again. The transition is
-atomic, so when several workers sweep at once, one of them wins.
+atomic, so when several workers sweep at once, one of them wins. ``sweep`` is one such
+pass; ``tasks.sweeper`` is the thread that runs it on a timer in every worker.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import logging
 import time
 from collections.abc import Callable
 
-from transcoder.errors import CatalogUnavailable
+from transcoder.errors import CatalogUnavailable, ErrorInfo
 from transcoder.records import redis_keys, states, transitions
 from transcoder.records.leases import held
 from transcoder.services import Services
@@ -25,7 +26,7 @@ log = logging.getLogger(__name__)
 #: A retry this late (seconds) is taken to have lost its message.
 RETRY_GRACE_S = 30.0
 
-WORKER_LOST = {
+WORKER_LOST: ErrorInfo = {
     "code": "worker_lost",
     "message": "The worker running this stopped before it finished (killed, or out of memory).",
 }
@@ -84,8 +85,9 @@ def sweep(services: Services, enqueue: Callable[[str, str], None], now: float | 
     return done
 
 
-def _overdue(entry: dict, now: float) -> bool:
-    return entry.get("retry_at") is not None and now > entry["retry_at"] + RETRY_GRACE_S
+def _overdue(entry: states.PartEntry, now: float) -> bool:
+    retry_at = entry.get("retry_at")
+    return retry_at is not None and now > retry_at + RETRY_GRACE_S
 
 
 def _requeue_lost(services: Services, video_id: str, name: str, now: float) -> str | None:
