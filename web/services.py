@@ -4,20 +4,27 @@ Flask tutorial's ``db.py``: ``init_app`` makes them, beside the app; a getter re
 
 from __future__ import annotations
 
-from celery import Celery
+from typing import TYPE_CHECKING
+
 from flask import Flask, current_app
 
-from tasks.celery import make_celery
 from transcoder.ops import broker
 from transcoder.services import Services, build_services
 from transcoder.settings import Settings
 from transcoder.storage import scratch
 from transcoder.work import recovery
 
+if TYPE_CHECKING:
+    from celery import Celery
+
 
 def init_app(app: Flask, settings: Settings) -> None:
     """Build the clients, and refuse to start on a broker that cannot be used; bring the
     catalog's schema up to date; sweep the uploads a killed web process left half-received."""
+    # Here, not above: ``tasks.celery`` makes its Celery app as it is imported, which a
+    # module that only reaches the services (a unit test's import) need not pay for.
+    from tasks.celery import make_celery
+
     svc = app.extensions["transcoder"] = build_services(settings)
     broker.require(settings, svc.redis)
     recovery.prepare(svc)

@@ -17,10 +17,12 @@ from flask import Flask
 
 from transcoder.settings import Settings
 
-from . import account, csrf, identity, sign_in, sign_in_gate
-
 
 def init_app(app: Flask, settings: Settings) -> None:
+    # Here, not above: a module of this package imported alone (by another package, or a
+    # unit test) loads only what it imports itself, not every view.
+    from . import account, csrf, identity, sign_in, sign_in_gate
+
     sign_in_gate.init_app(app, settings.sign_ins_in_flight)
     csrf.init_app(app, settings.host_names)  # the origin's check, before anyone is identified
     identity.init_app(app, settings)  # who is asking; then a session's token

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import sse, streams, ws
-
 
 def init_app(app: Flask) -> None:
+    # Here, not above: a module of this package imported alone (by another package, or a
+    # unit test) loads only what it imports itself, not every view.
+    from . import sse, streams, ws
+
     streams.init_app(app)
     app.register_blueprint(sse.bp)
     ws.init_app(app)
