@@ -135,7 +135,7 @@ class Settings:
     #: A session unused this long, in seconds, is signed out.
     session_lifetime: float = 14 * 24 * 3600
     #: Sign-ins one web process takes at once, their throttle's wait included; past it,
-    #: 429 at once, before any password work (web.sign_in_gate).
+    #: 429 at once, before any password work (web.auth.sign_in_gate).
     sign_ins_in_flight: int = 16
     #: Every uploader's quotas, in bytes (0: none): what their videos keep in storage, and
     #: what they upload in any 24 hours. A user's own replace them; admins have none.

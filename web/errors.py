@@ -7,7 +7,7 @@ from werkzeug.exceptions import HTTPException
 
 from transcoder.errors import InvalidInput, TranscoderError
 
-from .bodies import body_limit
+from .middleware.bodies import body_limit
 
 #: Status by error code; otherwise a refused upload is 422 and anything else 500.
 CODE_STATUS = {
@@ -47,7 +47,7 @@ def error_response(code: str, message: str, status: int) -> tuple[Response, int]
     return response, status
 
 
-def register(app: Flask) -> None:
+def init_app(app: Flask) -> None:
     @app.errorhandler(TranscoderError)
     def _ours(exc: TranscoderError) -> tuple[Response, int]:
         status = CODE_STATUS.get(exc.code) or (422 if isinstance(exc, InvalidInput) else 500)

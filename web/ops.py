@@ -23,8 +23,8 @@ from transcoder.errors import TranscoderError, Unauthorized, Unavailable
 from transcoder.ops import durability, metrics
 from transcoder.services import Services
 
-from .context import services
-from .security import host_allowed
+from .middleware.hosts import host_allowed
+from .services import services
 
 bp = Blueprint("ops", __name__)
 
@@ -102,19 +102,19 @@ def _family(kind: type, name: str, doc: str, label: str, values: dict[str, int])
 
 
 class StreamCollector(Collector):
-    """This process's live streams, from its gate and its hub (``web.live``)."""
+    """This process's live streams, from its per-client cap and its hub (``web.live.streams``)."""
 
     def __init__(self, app: Flask) -> None:
         self.app = app
 
     def collect(self) -> Iterator[Metric]:
-        gate, hub = self.app.extensions["gate"], self.app.extensions["hub"]
+        cap, hub = self.app.extensions["stream_cap"], self.app.extensions["hub"]
         yield _family(
             GaugeMetricFamily,
             "streams_open",
             "Live streams open on this web process, by kind (sse, ws).",
             "kind",
-            dict(gate.by_kind),
+            dict(cap.by_kind),
         )
         counts = hub.counts
         yield _family(
@@ -137,9 +137,9 @@ class StreamCollector(Collector):
         )
 
 
-def register(app: Flask, svc: Services) -> None:
+def init_app(app: Flask) -> None:
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(ClusterCollector(svc))
+    registry.register(ClusterCollector(app.extensions["transcoder"]))
     registry.register(StreamCollector(app))
     app.extensions["metrics"] = {"registry": registry}
     app.register_blueprint(bp)

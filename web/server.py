@@ -118,7 +118,7 @@ accesslog = "-"
 #: gunicorn itself trusts no one's X-Forwarded-* headers (by default it trusts them from
 #: 127.0.0.1, so anything on this machine could make a plain-HTTP request look like
 #: HTTPS). Forwarded headers are read by the app alone, with TRANSCODER_TRUSTED_PROXIES:
-#: 0, none; n, werkzeug's ProxyFix takes the last n hops of each (``web.create_app``). A
+#: 0, none; n, werkzeug's ProxyFix takes the last n hops of each (``web.middleware``). A
 #: count cannot become gunicorn's list of addresses, and gunicorn would read the scheme
 #: from the whole header whatever the number of hops, and from X-Forwarded-Ssl, which a
 #: proxy may pass on from the client.

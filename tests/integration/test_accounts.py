@@ -58,7 +58,7 @@ def test_the_operator_made_the_users_and_the_key(door):
 
 # The values each route's parameters take: alice's video, and names that exist in it.
 VALUES = {"name": "144p", "part_id": "v00", "filename": "init.mp4", "key_id": None}
-PUBLIC = {"static", "ops.healthz", "ops.readyz", "accounts.sign_in", "accounts.sign_in_form"}
+PUBLIC = {"static", "ops.healthz", "ops.readyz", "sign_in.submit", "sign_in.form"}
 #: Needs no user, but is not open to all: Prometheus's token, or loopback under an allowed name.
 BY_TOKEN = {"ops.scrape"}
 
@@ -86,9 +86,9 @@ def routes(door) -> list[tuple[str, str, str]]:
             found.append((rule.endpoint, method, path))
     assert {e for e, _, _ in found} >= {
         "api.upload",
-        "media.hls_file",
-        "socket.socket",
-        "accounts.revoke_key",
+        "files.hls_file",
+        "ws.socket",
+        "account.revoke_key",
     }
     return found
 
@@ -118,7 +118,7 @@ def test_every_route_answers_only_to_its_user(door):
                 reply = client.request(method, door.url + path, headers={"Host": "rebind.evil"}, timeout=30)
                 assert reply.status_code == 401, (who, method, path, reply.status_code)
                 continue
-            if endpoint in PUBLIC or (endpoint == "accounts.sign_out" and who == "bob"):
+            if endpoint in PUBLIC or (endpoint == "account.sign_out" and who == "bob"):
                 continue
             reply = client.request(method, door.url + path, timeout=30, allow_redirects=False, stream=True,
                                    data={"csrf_token": "x"} if method == "POST" else None)  # fmt: skip
@@ -132,7 +132,7 @@ def test_every_route_answers_only_to_its_user(door):
                         who,
                         path,
                     )
-            elif door.video_id in path or endpoint in ("accounts.revoke_key", "accounts.revoke_key_page"):
+            elif door.video_id in path or endpoint in ("account.revoke_key", "account.revoke_key_page"):
                 # Another's video (or key) is not found: its id is not even confirmed.
                 assert reply.status_code == 404, (who, method, path, reply.status_code)
     # Nothing of alice's was touched by any of it.

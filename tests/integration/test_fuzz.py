@@ -132,7 +132,7 @@ def ok(response) -> bool:
 
 
 def streams_open(app) -> int:
-    return sum(app.extensions["gate"].by_kind.values())
+    return sum(app.extensions["stream_cap"].by_kind.values())
 
 
 @CASES
@@ -231,14 +231,14 @@ MESSAGES = st.one_of(
 @CASES
 @given(message=MESSAGES)
 def test_websocket_messages(app, message):
-    from web import live, live_socket
+    from web.live import streams, ws
 
     with app.app_context():
-        follower, _ = live.hub().register([])
+        follower, _ = streams.hub().register([])
         try:
-            answer = live_socket.apply_message(follower, message)
+            answer = ws.apply_message(follower, message)
         finally:
-            live.hub().close(follower)
+            streams.hub().close(follower)
     assert answer is None or set(answer) >= {"code", "message"}
 
 
@@ -273,8 +273,8 @@ def as_who(app, who: str, headers: dict[str, str]):
 
 
 def is_local(location: str) -> bool:
-    """A Location a browser reads as a path of this server (web.redirects judges the same)."""
-    from web.redirects import browser_reads
+    """A Location a browser reads as a path of this server (web.auth.redirects judges the same)."""
+    from web.auth.redirects import browser_reads
 
     return browser_reads(location) == location and location.startswith("/") and not location.startswith("//")
 

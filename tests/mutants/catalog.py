@@ -298,9 +298,9 @@ MUTANTS: tuple[Mutant, ...] = (
         "a WebSocket its client closed ends its stream and frees its place under the per-client cap",
         (
             (
-                "web/live_socket.py",
-                "with app.app_context():\n            live.hub().close(follower)",
-                "if True:\n            live.hub().close(follower)",
+                "web/live/ws.py",
+                "with app.app_context():\n            streams.hub().close(follower)",
+                "if True:\n            streams.hub().close(follower)",
             ),
         ),
         ("tests/integration/test_live.py::test_per_client_cap_idle_timeout_and_held_connections",),
@@ -500,7 +500,7 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "any_host_served",
         "only allowed host names are served (DNS rebinding)",
-        (("web/security.py", "if not host_allowed(request.host, host_names):", "if False:"),),
+        (("web/middleware/hosts.py", "if not host_allowed(request.host, host_names):", "if False:"),),
         (f"{DOOR}::test_only_allowed_host_names_are_served",),
     ),
     Mutant(
@@ -508,7 +508,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "a request naming another site as its Origin is refused (the WebSocket's handshake too)",
         (
             (
-                "web/security.py",
+                "web/auth/csrf.py",
                 "    return parts.scheme.lower() == request.scheme and netloc == request.host and "
                 "host_allowed(netloc, names)",
                 "    return True",
@@ -519,14 +519,20 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "websocket_messages_unbounded",
         "a WebSocket message over 64 KiB closes the connection before it is held",
-        (("web/live_socket.py", '"max_message_size": MAX_MESSAGE_BYTES,', '"max_message_size": None,'),),
+        (("web/live/ws.py", '"max_message_size": MAX_MESSAGE_BYTES,', '"max_message_size": None,'),),
         (f"{DOOR}::test_an_oversized_websocket_message_closes_the_connection",),
     ),
     Mutant(
         "trickling_uploads_kept",
         "an upload slower than the least rate is cut",
-        (("web/upload_rate.py", "if self.rate < self.min_rate and not self._done.is_set():", "if False:"),),
-        ("tests/unit/web/test_upload_rate.py", f"{DOOR}::test_an_upload_that_trickles_is_cut"),
+        (
+            (
+                "web/middleware/upload_rate.py",
+                "if self.rate < self.min_rate and not self._done.is_set():",
+                "if False:",
+            ),
+        ),
+        ("tests/unit/web/middleware/test_upload_rate.py", f"{DOOR}::test_an_upload_that_trickles_is_cut"),
     ),
     Mutant(
         "measured_duration_unchecked",
@@ -556,7 +562,7 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "everyone_sees_every_video",
         "an uploader sees, downloads and deletes only their own videos",
-        (("web/context.py", 'return user.admin or video.get("owner") == user.id', "return True"),),
+        (("web/auth/access.py", 'return user.admin or video.get("owner") == user.id', "return True"),),
         (f"{ACCOUNTS}::test_every_route_answers_only_to_its_user",),
     ),
     Mutant(
@@ -574,7 +580,7 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "no_sign_in_needed",
         "nothing but the public endpoints answers without a user",
-        (("web/auth.py", "    if not auth_on:", "    if True:"),),
+        (("web/auth/identity.py", "    if not auth_on:", "    if True:"),),
         (
             f"{ACCOUNTS}::test_every_route_answers_only_to_its_user",
             f"{ACCOUNTS}::test_a_page_fetched_without_signing_in_gives_no_api",
@@ -585,7 +591,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "a session's unsafe requests carry the page's CSRF token",
         (
             (
-                "web/auth.py",
+                "web/auth/identity.py",
                 "            check_csrf()\n",
                 "            pass\n",
             ),
@@ -595,13 +601,19 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "csrf_token_read_out_of_uploads",
         "the CSRF token is never read out of a multipart body (parsing it would spool the upload first)",
-        (("web/auth.py", "    if sent is None and request.mimetype == FORM_TYPE:", "    if sent is None:"),),
+        (
+            (
+                "web/auth/csrf.py",
+                "    if sent is None and request.mimetype == FORM_TYPE:",
+                "    if sent is None:",
+            ),
+        ),
         (f"{BODIES}::test_the_csrf_token_of_an_upload_comes_in_its_header_never_out_of_its_body",),
     ),
     Mutant(
         "bodies_unlimited",
         "a route that takes no file refuses a body over 64 KiB before reading it (chunked: once past it)",
-        (("web/bodies.py", "        limit_body()\n", "        pass\n"),),
+        (("web/middleware/bodies.py", "        limit_body()\n", "        pass\n"),),
         (
             f"{BODIES}::test_a_huge_sign_in_or_anonymous_upload_is_refused_before_its_body",
             f"{BODIES}::test_a_body_without_a_length_is_cut_at_the_routes_limit",
@@ -616,7 +628,7 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "upload_without_length_weighed_whole",
         "an upload that states no length is weighed against the quota as it arrives, not once read whole",
-        (("web/bodies.py", "        stream.check = check\n", "        pass\n"),),
+        (("web/middleware/bodies.py", "        stream.check = check\n", "        pass\n"),),
         (f"{BODIES}::test_an_upload_without_a_length_is_cut_once_past_the_quota",),
     ),
     Mutant(
@@ -634,7 +646,7 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "streams_outlive_sign_out",
         "signing out ends the live streams the session has open in other tabs, within a keep-alive",
-        (("web/auth.py", "    revocation.revocations().session_ended(ended)", "    pass"),),
+        (("web/auth/identity.py", "    revocation.revocations().session_ended(ended)", "    pass"),),
         (f"{REVOKE}::test_signing_out_ends_the_sessions_streams_only",),
     ),
     Mutant(
@@ -642,7 +654,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "a live stream opened with an API key ends when the key is revoked",
         (
             (
-                "web/revocation.py",
+                "web/auth/revocation.py",
                 "verdict = lambda: svc.keys.verdict(key_id)  # noqa: E731",
                 "verdict = lambda: None  # noqa: E731",
             ),
@@ -657,7 +669,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "disabling a user, or a new password, ends every live stream of theirs within a keep-alive",
         (
             (
-                "web/revocation.py",
+                "web/auth/revocation.py",
                 'markers = [marker, redis_keys.revoked_key("user", user.id)]',
                 "markers = [marker]",
             ),
@@ -676,7 +688,7 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "keys_breed_keys",
         "a key creates keys only if it was made with that right",
-        (("web/accounts.py", "    check_key_right(want_right=right)\n", ""),),
+        (("web/auth/account.py", "    check_key_right(want_right=right)\n", ""),),
         (f"{REVOKE}::test_a_key_creates_keys_only_if_made_with_that_right",),
     ),
     Mutant(
@@ -727,7 +739,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "a flood of sign-ins leaves the process, its streams and /healthz alone (hashing off the loop)",
         (
             (
-                "web/sign_in_gate.py",
+                "web/auth/sign_in_gate.py",
                 "return self._hashing_pool().apply(self._lowered, (fn, *args))",
                 "return fn(*args)",
             ),
@@ -738,9 +750,9 @@ MUTANTS: tuple[Mutant, ...] = (
         "sign_ins_in_flight_unbounded",
         "past TRANSCODER_SIGN_INS_IN_FLIGHT, a sign-in is refused at once (429, Retry-After)",
         (
-            ("web/sign_in_gate.py", "                raise GateFull\n", "                pass\n"),
+            ("web/auth/sign_in_gate.py", "                raise GateFull\n", "                pass\n"),
             (
-                "web/sign_in_gate.py",
+                "web/auth/sign_in_gate.py",
                 "return bool(self.limit) and self.in_flight >= self.limit",
                 "return False",
             ),
@@ -752,7 +764,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "a sign-in holds a place at the gate only for its password check, not while its body comes",
         (
             (
-                "web/sign_in_gate.py",
+                "web/auth/sign_in_gate.py",
                 "        if not self.gate.full():\n            return self.app(environ, start_response)\n",
                 "        if not self.gate.full():\n            with self.gate.admitted():\n"
                 "                return self.app(environ, start_response)\n",
@@ -802,7 +814,7 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "upload_outlives_its_revoked_key",
         "an upload whose key is revoked (or user disabled) while its body arrives keeps nothing",
-        (("web/api.py", "                revoked=revocation.verdict,\n", ""),),
+        (("web/videos/api.py", "                revoked=revocation.verdict,\n", ""),),
         (
             "tests/integration/test_revocation.py::test_an_upload_on_its_way_when_its_key_is_revoked_keeps_nothing",
         ),
@@ -858,25 +870,31 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "origin_scheme_ignored",
         "an Origin is its scheme, name and port: https:// is not a plain-HTTP server's",
-        (("web/security.py", "return parts.scheme.lower() == request.scheme and netloc", "return netloc"),),
+        (("web/auth/csrf.py", "return parts.scheme.lower() == request.scheme and netloc", "return netloc"),),
         (f"{WEAK}::test_an_origin_is_its_scheme_name_and_port",),
     ),
     Mutant(
         "search_control_characters_allowed",
         "a search holding a control character is refused (a NUL matched every video)",
-        (("web/video_json.py", "    if CONTROL.search(query):", "    if False:"),),
+        (("web/videos/library.py", "    if CONTROL.search(query):", "    if False:"),),
         ("tests/integration/test_security.py::test_a_search_holding_a_control_character_is_refused",),
     ),
     Mutant(
         "answers_cacheable",
         "API answers and pages carry Cache-Control: no-store",
-        (("web/security.py", 'response.headers.setdefault("Cache-Control", "no-store")', "pass"),),
+        (("web/middleware/headers.py", 'response.headers.setdefault("Cache-Control", "no-store")', "pass"),),
         ("tests/integration/test_security.py::test_security_headers_on_pages_and_api",),
     ),
     Mutant(
         "auth_off_one_stream_cap",
         "with sign-in off, the stream cap counts per client address, not for the one local admin",
-        (("web/auth.py", 'if user is None or not (key_id() or g.get("by_session")):', "if user is None:"),),
+        (
+            (
+                "web/auth/identity.py",
+                'if user is None or not (key_id() or g.get("by_session")):',
+                "if user is None:",
+            ),
+        ),
         (f"{WEAK}::test_with_sign_in_off_each_client_address_has_its_own_stream_cap",),
     ),
     Mutant(
@@ -884,19 +902,19 @@ MUTANTS: tuple[Mutant, ...] = (
         "a `next` is judged as a browser reads it (tabs and newlines dropped, \\ read as /), else /",
         (
             (
-                "web/redirects.py",
+                "web/auth/redirects.py",
                 '    seen = browser_reads(target).rstrip("?")',
                 '    seen = target.rstrip("?")',
             ),
-            ("web/redirects.py", "_is_path(browser_reads(unquote(seen)))", "_is_path(unquote(seen))"),
+            ("web/auth/redirects.py", "_is_path(browser_reads(unquote(seen)))", "_is_path(unquote(seen))"),
         ),
-        ("tests/unit/web/test_redirects.py",),
+        ("tests/unit/web/auth/test_redirects.py",),
         quick=True,
     ),
     Mutant(
         "json_bodies_unchecked",
         "a JSON body is read by web.json_body (depth, lone surrogates, huge numbers: 400, never 500)",
-        (("web/accounts.py", "    body = json_body()\n", "    body = request.get_json(silent=True)\n"),),
+        (("web/auth/account.py", "    body = json_body()\n", "    body = request.get_json(silent=True)\n"),),
         (f"{FUZZ}::test_the_inputs_that_answered_500",),
     ),
     Mutant(
@@ -904,7 +922,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "a media name that fits its route but names no stored file is 404, its storage key unsaid",
         (
             (
-                "web/media.py",
+                "web/videos/files.py",
                 "    except (StoredFileMissing, FileNotFoundError):",
                 "    except FileNotFoundError:",
             ),

@@ -2,5 +2,5 @@
 after failed sign-ins, and quotas.
 
 May import ``errors``, ``records`` (the catalog's tables, Redis names) and ``settings``;
-nothing of the web app: ``web.auth`` asks these who a request is.
+nothing of the web app: ``web.auth.identity`` asks these who a request is.
 """

@@ -23,7 +23,7 @@ A reservation lasts ``TTL_S`` after its last change, so one a killed web process
 forgotten by itself. An upload that outlasts it is not lost: its next ``resize`` finds
 the reservation gone and claims it again, checked like a new one.
 
-How the web layer uses it (``web.api.upload``), before the body is touched, through
+How the web layer uses it (``web.videos.api.upload``), before the body is touched, through
 ``actions.reserve_upload`` (which also counts a refusal for /metrics)::
 
     with actions.reserve_upload(services, user, request.content_length or 0) as held:

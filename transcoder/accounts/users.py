@@ -157,7 +157,7 @@ class Users:
         """The user this name and password sign in, or None (unknown, wrong or disabled).
 
         ``run(fn, *args)`` runs the password work (argon2: a fifth of a second of CPU): the
-        web app passes one that runs it off its event loop (``web.sign_in_gate``), the CLI
+        web app passes one that runs it off its event loop (``web.auth.sign_in_gate``), the CLI
         none. No database connection is held while it runs."""
         found = None
         if NAME.match(name):  # no user has another name: a NUL, say, never reaches PostgreSQL

@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from flask import current_app
+from flask import Flask, current_app
 
 #: What a refused sign-in is told: an in-flight sign-in is answered within about this long.
 RETRY_AFTER_S = 1
@@ -102,8 +102,15 @@ def _native_thread_id() -> int:
     return int(get_original("_thread", "get_native_id")())
 
 
+def init_app(app: Flask, in_flight: int) -> None:
+    """This process's gate, and its layer around the app: the outermost, so a refusal
+    costs no other layer's work."""
+    made = app.extensions["sign_in_gate"] = SignInGate(in_flight)
+    app.wsgi_app = RefuseWhenFull(app.wsgi_app, made)  # type: ignore[method-assign]
+
+
 def gate() -> SignInGate:
-    """This process's gate (``create_app`` makes it, with the middleware below)."""
+    """This process's gate (``init_app`` makes it, with the middleware below)."""
     return current_app.extensions["sign_in_gate"]
 
 

@@ -1,4 +1,5 @@
-"""Serving what a video became: MP4 downloads, HLS playlists and segments, poster, storyboard.
+"""What a video became, as files: MP4 downloads, HLS playlists and segments, poster,
+storyboard.
 
 Every path is built from a checked video id and names we chose; nothing a client
 sends becomes part of a file path.
@@ -26,9 +27,10 @@ from transcoder.storage.layout import (
 )
 from transcoder.work import playlists
 
-from .context import owned_video, services
+from ..auth.access import owned_video
+from ..services import services
 
-bp = Blueprint("media", __name__, url_prefix="/api/videos/<video_id>")
+bp = Blueprint("files", __name__, url_prefix="/api/videos/<video_id>")
 log = logging.getLogger(__name__)
 
 #: One range, as browsers send them; anything else gets the whole file.

@@ -8,7 +8,7 @@ holds every change it missed. A video that ends leaves the stream after its last
 snapshot; a stream of given videos ends (``event: end``) once all of them have. A stream
 whose credential is revoked (signed out, key revoked, user disabled or given a new
 password) ends within one keep-alive interval with ``event: end`` and
-``{"reason": ...}`` (``web.revocation``).
+``{"reason": ...}`` (``web.auth.revocation``).
 """
 
 from __future__ import annotations
@@ -23,10 +23,13 @@ from flask import Blueprint, Response, request
 from transcoder.errors import InvalidInput, Unavailable
 from transcoder.live.follower import Follower
 
-from . import auth, live, revocation
-from .context import checked_id, owner_filter, services
+from ..auth import revocation
+from ..auth.access import checked_id, owner_filter
+from ..auth.identity import client_id, current_user
+from ..services import services
+from . import streams
 
-bp = Blueprint("stream", __name__, url_prefix="/api")
+bp = Blueprint("sse", __name__, url_prefix="/api")
 
 HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
@@ -35,7 +38,7 @@ HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 def events() -> Response:
     """Several videos (``?video=ID&video=ID``), or with none every change in the library."""
     named = [v for arg in request.args.getlist("video") for v in arg.split(",") if v]
-    return _stream(live.checked_ids(named) if named else None)
+    return _stream(streams.checked_ids(named) if named else None)
 
 
 @bp.get("/videos/<video_id>/events")
@@ -63,14 +66,14 @@ def _seen() -> dict[str, int]:
 
 def _stream(video_ids: list[str] | None) -> Response:
     seen = _seen()
-    hub = live.hub()  # the stream closes after this request's context has gone
-    admission = live.gate().admit(live.client_id(), "sse")
+    hub = streams.hub()  # the stream closes after this request's context has gone
+    admission = streams.cap().admit(client_id(), "sse")
     admission.__enter__()  # a 429 here, before the stream starts
     follower = None
     try:
-        follower, missing = hub.follow(video_ids, seen, owner_filter(auth.current_user()))
+        follower, missing = hub.follow(video_ids, seen, owner_filter(current_user()))
         if missing:
-            raise live.not_found(missing)
+            raise streams.not_found(missing)
     except BaseException as exc:
         # Whatever stopped the stream before it began, it is not counted open.
         if follower is not None:

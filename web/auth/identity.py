@@ -4,36 +4,33 @@ without one: the API says 401 with a JSON body, a page sends to the sign-in page
 
 A signed-in browser's cookie (signed with the installation's secret, HttpOnly,
 SameSite=Lax, Secure over HTTPS) holds a session token whose hash is in the catalog
-(``transcoder.accounts.users``) and the CSRF token its unsafe requests must send back. An
-API key is sent as ``Authorization: Bearer <key>`` and needs no CSRF token: a browser
-never sends one on its own.
+(``transcoder.accounts.users``) and the CSRF token its unsafe requests must send back
+(``web.auth.csrf``). An API key is sent as ``Authorization: Bearer <key>``.
 """
 
 from __future__ import annotations
 
-import hmac
-import secrets
+import logging
 from datetime import timedelta
 
-from flask import Flask, Request, current_app, g, redirect, request, session, url_for
+from flask import Flask, current_app, g, redirect, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.wrappers import Response
 
+from transcoder.accounts.secret_key import signing_secret
 from transcoder.accounts.users import LOCAL, User, token_hash
-from transcoder.errors import Forbidden, Unauthorized
+from transcoder.errors import Unauthorized
+from transcoder.settings import Settings
 
+from ..services import services
 from . import revocation
-from .context import services
+from .csrf import SAFE_METHODS, check_csrf, new_token
 from .redirects import local_target
-from .security import SAFE_METHODS
 
-CSRF_HEADER = "X-CSRF-Token"
-CSRF_FIELD = "csrf_token"
-#: The only body the CSRF field is read from: the pages' own forms, small (``web.bodies``).
-FORM_TYPE = "application/x-www-form-urlencoded"
-CSRF_REFUSED = "The page's security token is missing or stale: reload the page."
+log = logging.getLogger(__name__)
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
 #: What answers without a user: probes, Prometheus, the sign-in page, static files.
-PUBLIC = {"static", "ops.healthz", "ops.readyz", "ops.scrape", "accounts.sign_in", "accounts.sign_in_form"}
+PUBLIC = {"static", "ops.healthz", "ops.readyz", "ops.scrape", "sign_in.form", "sign_in.submit"}
 
 
 class Sessions(SecureCookieSessionInterface):
@@ -44,7 +41,14 @@ class Sessions(SecureCookieSessionInterface):
         return request.is_secure or super().get_cookie_secure(app)
 
 
-def register(app: Flask, auth_on: bool, lifetime_s: float) -> None:
+def init_app(app: Flask, settings: Settings) -> None:
+    auth_on, lifetime_s = settings.auth == "on", settings.session_lifetime
+    if settings.auth == "off":
+        log.warning("TRANSCODER_AUTH=off: every request acts as the local admin")
+        if settings.host not in LOOPBACK:
+            log.warning("TRANSCODER_AUTH=off on %s, an address others can reach: anyone there is admin",
+                        settings.host)  # fmt: skip
+    app.secret_key = signing_secret(settings)
     app.session_interface = Sessions()
     app.config.update(
         SESSION_COOKIE_NAME="transcoder_session",
@@ -52,7 +56,7 @@ def register(app: Flask, auth_on: bool, lifetime_s: float) -> None:
         SESSION_COOKIE_SAMESITE="Lax",
         PERMANENT_SESSION_LIFETIME=timedelta(seconds=lifetime_s),
     )
-    app.jinja_env.globals.update(csrf_token=csrf_token, current_user=lambda: g.get("user"))
+    app.jinja_env.globals.update(current_user=lambda: g.get("user"))
 
     @app.before_request
     def _who() -> Response | None:
@@ -67,7 +71,7 @@ def register(app: Flask, auth_on: bool, lifetime_s: float) -> None:
                     "Sign in, or send an API key: 'Authorization: Bearer <key>' (keys are made on "
                     "the Account page or with `transcoder keys create`)."
                 )
-            return redirect(url_for("accounts.sign_in_form", next=_local(request.full_path)))
+            return redirect(url_for("sign_in.form", next=local_target(request.full_path)))
         if g.by_session and request.method not in SAFE_METHODS:
             check_csrf()
         return None
@@ -130,28 +134,6 @@ def client_id() -> str:
     return f"key:{key}" if key and user.name == "service" else f"user:{user.id}"
 
 
-def csrf_token() -> str:
-    """The token a page puts in its requests and forms; made once per session."""
-    if "csrf" not in session:
-        session["csrf"] = secrets.token_urlsafe(24)
-    return session["csrf"]
-
-
-def check_csrf() -> None:
-    """The token comes in the ``X-CSRF-Token`` header (the pages' scripts, uploads
-    included), or in the field of a page's small url-encoded form; never out of a
-    multipart body, which would be parsed (and a file in it spooled to disk) only to find
-    it. Anything but the session's own token, an odd one included, is 403."""
-    sent = request.headers.get(CSRF_HEADER)
-    if sent is None and request.mimetype == FORM_TYPE:
-        sent = request.form.get(CSRF_FIELD)
-    expected = session.get("csrf")
-    if not (isinstance(sent, str) and isinstance(expected, str) and expected and sent.isascii()):
-        raise Forbidden(CSRF_REFUSED)
-    if not hmac.compare_digest(sent, expected):
-        raise Forbidden(CSRF_REFUSED)
-
-
 def sign_in(user: User) -> bool:
     """A fresh session for ``user``: nothing of the one before survives (no fixation).
     False, and no session, if their password changed since it was checked."""
@@ -164,7 +146,7 @@ def sign_in(user: User) -> bool:
         return False
     session.permanent = True
     session["sid"] = token
-    session["csrf"] = secrets.token_urlsafe(24)
+    session["csrf"] = new_token()
     return True
 
 
@@ -176,17 +158,4 @@ def sign_out() -> None:
     if not (isinstance(token, str) and token):
         return
     ended = services().users.close_session(token)
-    revocation.revocations().session_ended(ended)  # its open streams end (web.revocation)
-
-
-def _local(target: str | None) -> str:
-    """Only a path on this site may be gone to after signing in, judged as a browser reads
-    it (``web.redirects``)."""
-    return local_target(target)
-
-
-def safe_next(req: Request) -> str:
-    """Where to go after signing in: the request's ``next`` if it is a path of this server,
-    else ``/``. Never raises: decided before the session is made."""
-    next_value = req.values.get("next")
-    return _local(next_value if isinstance(next_value, str) else None)
+    revocation.revocations().session_ended(ended)  # its open streams end (web.auth.revocation)

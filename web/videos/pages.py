@@ -6,9 +6,10 @@ from flask import Blueprint, render_template, request
 
 from transcoder.records.states import VideoState
 
-from .auth import current_user
-from .context import owned_video
-from .video_json import library_page, video_json, video_urls
+from ..auth.access import owned_video
+from ..auth.identity import current_user
+from .library import library_page
+from .shapes import video_json, video_urls
 
 bp = Blueprint("pages", __name__)
 

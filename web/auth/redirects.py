@@ -15,6 +15,8 @@ from __future__ import annotations
 import re
 from urllib.parse import quote, unquote, urlsplit
 
+from flask import Request
+
 HOME = "/"
 #: Longer than any URL of ours; a longer ``next`` is someone else's.
 MAX_TARGET = 2048
@@ -52,3 +54,10 @@ def _is_path(url: str) -> bool:
     except ValueError:
         return False
     return not parts.scheme and not parts.netloc
+
+
+def safe_next(req: Request) -> str:
+    """Where to go after signing in: the request's ``next`` if it is a path of this server,
+    else ``/``. Never raises: decided before the session is made."""
+    next_value = req.values.get("next")
+    return local_target(next_value if isinstance(next_value, str) else None)

@@ -6,7 +6,7 @@ import socket
 import pytest
 
 from transcoder.errors import UploadTooSlow
-from web.upload_rate import BodyWatch, WatchedInput, tcp_bytes_received
+from web.middleware.upload_rate import BodyWatch, WatchedInput, tcp_bytes_received
 
 
 class Connection:

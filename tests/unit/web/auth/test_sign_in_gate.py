@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from web.sign_in_gate import GateFull, RefuseWhenFull, SignInGate
+from web.auth.sign_in_gate import GateFull, RefuseWhenFull, SignInGate
 
 
 def call(app, path="/signin", method="POST", accept="text/html"):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from web.redirects import browser_reads, local_target
+from web.auth.redirects import browser_reads, local_target
 
 TABLE = [
     # Paths of this server are kept.
@@ -67,3 +67,12 @@ def test_what_is_sent_is_what_a_browser_reads(sent, location):
     """The header holds no character a browser would drop or reread."""
     assert browser_reads(location) == location
     assert location.isascii() and location.isprintable() and " " not in location
+
+
+@pytest.mark.parametrize(
+    "target,kept",
+    [("/videos?state=ready", "/videos?state=ready"), ("//evil.example/", "/"), ("https://evil.example", "/"),
+     ("/\\evil.example", "/"), ("", "/"), (None, "/"), ("videos", "/"), ("/?", "/")],
+)  # fmt: skip
+def test_after_signing_in_only_a_path_of_this_site(target, kept):
+    assert local_target(target) == kept

@@ -1,5 +1,5 @@
-"""The JSON API: upload, look up, list, cancel, retry, delete, and a video's parts (files are
-served by ``web.media``)."""
+"""The JSON API of videos: upload, look up, list, cancel, retry, delete, and a video's parts
+(their files are served by ``files``)."""
 
 from __future__ import annotations
 
@@ -7,17 +7,20 @@ import contextlib
 
 import kombu.exceptions
 import redis
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify, request
 
 from tasks import workflow
 from transcoder.errors import Conflict, InvalidInput, Unavailable
 from transcoder.storage.layout import video_prefix
 from transcoder.work import actions
 
-from . import bodies, revocation
-from .auth import current_user, key_id
-from .context import owned_video, services
-from .video_json import library_page, links, parts_json, video_json, video_urls
+from ..auth import revocation
+from ..auth.access import owned_video
+from ..auth.identity import current_user, key_id
+from ..middleware import bodies
+from ..services import celery, services
+from .library import library_page
+from .shapes import links, parts_json, video_json, video_urls
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -50,7 +53,7 @@ def upload():  # type: ignore[no-untyped-def]
     except UNREACHABLE as exc:
         raise Unavailable("The service cannot store videos right now; try again in a minute.") from exc
     try:
-        workflow.submit(current_app.extensions["celery"], video)
+        workflow.submit(celery(), video)
     except UNREACHABLE as exc:
         # Nothing half-done: the work could not be queued, so the video is not kept.
         svc.storage.delete_prefix(video_prefix(video["id"]))
@@ -101,7 +104,7 @@ def retry(video_id: str):  # type: ignore[no-untyped-def]
     video, parts = actions.retry_video(services(), video_id)
     if not parts:
         raise Conflict(f"Only a failed video can be retried; this one is {video['state']}.")
-    workflow.send(current_app.extensions["celery"], video_id, parts)
+    workflow.send(celery(), video_id, parts)
     return jsonify(video_json(video)), 202
 
 

@@ -18,7 +18,7 @@ from flask import g
 from transcoder.accounts.revocations import Revocations, Watch
 from transcoder.records import redis_keys
 
-from .context import services
+from ..services import services
 
 
 def revocations() -> Revocations:

@@ -23,15 +23,15 @@ from transcoder.errors import TooManyLiveStreams, TooManyVideos, VideoNotFound
 from transcoder.live.hub import Hub
 from transcoder.records.states import Video
 
-from . import auth
-from .context import checked_id, services
-from .video_json import video_json
+from ..auth.access import checked_id
+from ..services import services
+from ..videos.shapes import video_json
 
 #: The kinds of live connection, as labelled in /metrics.
 KINDS = ("sse", "ws")
 
 
-class Gate:
+class StreamCap:
     """Counts open streams per client and by kind; refuses one past the cap."""
 
     def __init__(self, cap: int) -> None:
@@ -61,8 +61,8 @@ class Gate:
                 self.by_kind[kind] -= 1
 
 
-def register(app: Flask) -> None:
-    """Give the app its hub (started on the first stream) and its gate."""
+def init_app(app: Flask) -> None:
+    """Give the app its hub (started on the first stream) and its per-client cap."""
     svc = app.extensions["transcoder"]
     # The hub's own small pool: one connection for the subscription, two for reading
     # snapshots, however many streams are open.
@@ -80,20 +80,15 @@ def register(app: Flask) -> None:
             return json.dumps(video_json(video))
 
     app.extensions["hub"] = Hub(redis.Redis(connection_pool=pool), svc.videos, render)
-    app.extensions["gate"] = Gate(svc.settings.streams_per_client)
+    app.extensions["stream_cap"] = StreamCap(svc.settings.streams_per_client)
 
 
 def hub() -> Hub:
     return current_app.extensions["hub"]
 
 
-def gate() -> Gate:
-    return current_app.extensions["gate"]
-
-
-def client_id() -> str:
-    """Who is asking, for the per-client cap (``web.auth.client_id``)."""
-    return auth.client_id()
+def cap() -> StreamCap:
+    return current_app.extensions["stream_cap"]
 
 
 def checked_ids(video_ids: list[str]) -> list[str]:

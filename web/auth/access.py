@@ -1,31 +1,23 @@
-"""What every request handler of the web app reaches for: this process's services (as Flask's
-``get_db``, beside the app that made them), a checked video id, and the rule of who may see
-which video."""
+"""May this user see this video: an admin sees every one, an uploader only their own.
+Every route that names a video reaches it here, through a checked id."""
 
 from __future__ import annotations
 
 import re
 
-from flask import current_app
-
 from transcoder.accounts.users import User
 from transcoder.errors import VideoNotFound
 from transcoder.records.states import Video
-from transcoder.services import Services
+
+from ..services import services
+from .identity import current_user
 
 VIDEO_ID = re.compile(r"\A[0-9a-f]{32}\Z")
 
 
-def services() -> Services:
-    """The clients this web process built at start (``create_app``)."""
-    return current_app.extensions["transcoder"]
-
-
 def owned_video(video_id: str) -> Video:
-    """The video with this id, if this request's user may see it: an admin sees every one,
-    an uploader only their own. Another's is "not found", so ids are not confirmed."""
-    from .auth import current_user
-
+    """The video with this id, if this request's user may see it. Another's is "not
+    found", so ids are not confirmed."""
     video = services().videos.get(checked_id(video_id))
     if not may_see(current_user(), video):
         raise VideoNotFound(f"No video with id {video_id!r}.")

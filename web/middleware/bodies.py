@@ -31,9 +31,10 @@ PIECE = 64 * 1024
 MiB = 1024 * 1024
 
 
-def register(app: Flask) -> None:
+def init_app(app: Flask, max_upload_bytes: int) -> None:
     """Registered before every other ``before_request`` hook, so no check that reads a
     body (the CSRF check of a page's form) runs without its limit."""
+    app.config["MAX_CONTENT_LENGTH"] = max_upload_bytes
 
     @app.before_request
     def _body_limit() -> None:

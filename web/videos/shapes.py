@@ -1,27 +1,17 @@
-"""The public JSON of a video (and of a part and a library page), shared by the API, the live
-streams and the pages; no routes (Flask's "views" are route handlers, in ``api`` and ``pages``)."""
+"""The JSON shapes of a video and of a part, shared by the API, the live streams and the
+pages; no routes (those are ``api``, ``files`` and ``pages``)."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 from flask import current_app, request, url_for
 
-from transcoder.accounts.users import User
-from transcoder.errors import InvalidInput
 from transcoder.records import states, summary
-from transcoder.records.states import Video, VideoState
 from transcoder.storage.layout import POSTER, STORYBOARD_VTT
 
-from .context import owner_filter, services
-
 RENDITION_FIELDS = ("name", "width", "height", "state", "progress", "fps", "eta_seconds", "error")
-
-
-#: What no file name or search holds: C0 and C1 control characters, DEL.
-CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 #: Stands for the video id while a URL's shape is built once (a valid id, so routes accept it).
 _ID = "f" * 32
@@ -47,32 +37,6 @@ def video_urls() -> UrlBuilder:
     return build
 
 
-def library_page(args: Mapping[str, str], user: User) -> tuple[list[Video], str | None]:
-    """The library page these query arguments ask for (the API's and the page's): an
-    uploader's own videos, or an admin's choice of everyone's (``owner`` names one user)."""
-    state = args.get("state") or None
-    if state is not None and state not in {s.value for s in VideoState}:
-        names = ", ".join(s.value for s in VideoState)
-        raise InvalidInput(f"state must be one of {names}, not {state!r}.", code="bad_filter")
-    try:
-        limit = min(max(int(args.get("limit") or 50), 1), 200)
-    except ValueError:
-        raise InvalidInput("limit must be a whole number from 1 to 200.", code="bad_filter") from None
-    query = args.get("q") or ""
-    if CONTROL.search(query):
-        # A NUL reached the search as a pattern that matched every video.
-        raise InvalidInput("q must not hold control characters.", code="bad_filter")
-    query = query.strip()[:100]
-    owner = owner_filter(user)
-    if user.admin and (name := (args.get("owner") or "").strip()):
-        found = services().users.by_name(name[:64])
-        if found is None:
-            raise InvalidInput(f"No user named {name[:64]!r}.", code="bad_filter")
-        owner = found.id
-    cursor = args.get("cursor") or None
-    return services().videos.page(state=state, query=query, cursor=cursor, limit=limit, owner=owner)
-
-
 def video_json(video: states.Video, url: UrlBuilder | None = None) -> dict[str, Any]:
     """The public shape of a video; pass one ``video_urls()`` when making many."""
     url = url or video_urls()
@@ -82,13 +46,13 @@ def video_json(video: states.Video, url: UrlBuilder | None = None) -> dict[str, 
     for entry in video["renditions"]:
         item = {field: entry[field] for field in RENDITION_FIELDS}
         ready = entry["state"] == states.PartState.READY
-        item["url"] = url("media.rendition_file", video_id, name=entry["name"]) if ready else None
+        item["url"] = url("files.rendition_file", video_id, name=entry["name"]) if ready else None
         renditions.append(item)
     playable = bool(summary.playable_renditions(video))
     previews_ready = video["previews"]["state"] == states.PartState.READY
 
     def preview(name: str) -> str | None:
-        return url("media.preview_file", video_id, filename=name) if previews_ready else None
+        return url("files.preview_file", video_id, filename=name) if previews_ready else None
 
     return {
         "id": video_id,
@@ -116,7 +80,7 @@ def video_json(video: states.Video, url: UrlBuilder | None = None) -> dict[str, 
         },
         "renditions": renditions,
         "playable": playable,
-        "hls_url": url("media.master_playlist", video_id) if playable else None,
+        "hls_url": url("files.master_playlist", video_id) if playable else None,
         "poster_url": preview(POSTER),
         "storyboard_vtt_url": preview(STORYBOARD_VTT),
         "watch_url": url("pages.watch", video_id),
@@ -134,4 +98,4 @@ def parts_json(part: dict[str, Any]) -> dict[str, Any]:
 
 def links(video_id: str, url: UrlBuilder | None = None) -> dict[str, str]:
     url = url or video_urls()
-    return {"self": url("api.get_video", video_id), "events": url("stream.video_events", video_id)}
+    return {"self": url("api.get_video", video_id), "events": url("sse.video_events", video_id)}

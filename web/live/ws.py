@@ -7,7 +7,7 @@ video's snapshot (the JSON of ``GET /api/videos/<id>``), the current one first, 
 more and then left; the connection stays open until the client closes it, or until the
 credential it was opened with is revoked (signed out, key revoked, user disabled or
 given a new password): then, within one keep-alive interval, a close frame 1008 whose
-message is the reason (``web.revocation``).
+message is the reason (``web.auth.revocation``).
 """
 
 from __future__ import annotations
@@ -25,10 +25,13 @@ from simple_websocket import Server
 from transcoder.errors import TranscoderError
 from transcoder.live.follower import Follower
 
-from . import auth, live, revocation
-from .context import owner_filter, services
+from ..auth import revocation
+from ..auth.access import owner_filter
+from ..auth.identity import client_id, current_user
+from ..services import services
+from . import streams
 
-bp = Blueprint("socket", __name__, url_prefix="/api")
+bp = Blueprint("ws", __name__, url_prefix="/api")
 sock = Sock()
 log = logging.getLogger(__name__)
 
@@ -37,7 +40,7 @@ log = logging.getLogger(__name__)
 MAX_MESSAGE_BYTES = 64 * 1024
 
 
-def register(app: Flask) -> None:
+def init_app(app: Flask) -> None:
     # The server pings; a client that stops answering is closed after one more interval.
     app.config["SOCK_SERVER_OPTIONS"] = {
         "ping_interval": app.extensions["transcoder"].settings.stream_keepalive,
@@ -50,14 +53,14 @@ def register(app: Flask) -> None:
 @bp.before_request
 def _room_for_one_more() -> None:
     """Refuse past the per-client cap with a 429, before the connection is upgraded."""
-    with live.gate().admit(live.client_id(), "ws"):
+    with streams.cap().admit(client_id(), "ws"):
         pass
 
 
 @sock.route("/ws", bp=bp)
 def socket(ws: Server) -> None:
-    with live.gate().admit(live.client_id(), "ws"):
-        follower, _ = live.hub().follow([], owner=owner_filter(auth.current_user()))
+    with streams.cap().admit(client_id(), "ws"):
+        follower, _ = streams.hub().follow([], owner=owner_filter(current_user()))
         sending = threading.Lock()
 
         def send(payload: str) -> None:
@@ -76,7 +79,7 @@ def socket(ws: Server) -> None:
         except ConnectionClosed:
             pass
         finally:
-            live.hub().close(follower)
+            streams.hub().close(follower)
         if follower.dropped:
             ws.close(reason=1013, message="too slow: reconnect for the current state")
         elif (reason := watch.ended()) is not None:
@@ -104,7 +107,7 @@ def _read(app: Flask, ws: Server, follower: Follower, send: Any) -> None:
         # This thread has no app context of its own: without one the hub cannot be found,
         # the stream would never learn its client went, and its place would stay taken.
         with app.app_context():
-            live.hub().close(follower)
+            streams.hub().close(follower)
 
 
 def apply_message(follower: Follower, text: str | bytes) -> dict[str, Any] | None:
@@ -120,16 +123,16 @@ def apply_message(follower: Follower, text: str | bytes) -> dict[str, Any] | Non
             if wanted is None:
                 continue
             if wanted == "all":
-                live.hub().follow_everything(follower, action == "subscribe")
+                streams.hub().follow_everything(follower, action == "subscribe")
                 continue
             if not isinstance(wanted, list) or not all(isinstance(v, str) for v in wanted):
                 return {"code": "bad_request", "message": f'"{action}" takes a list of video ids or "all".'}
-            ids = live.checked_ids(wanted)
+            ids = streams.checked_ids(wanted)
             if action == "unsubscribe":
-                live.hub().remove(follower, ids)
-            elif missing := live.hub().add(follower, ids):
-                live.hub().remove(follower, missing)
-                return {**live.not_found(missing).to_dict(), "videos": missing}
+                streams.hub().remove(follower, ids)
+            elif missing := streams.hub().add(follower, ids):
+                streams.hub().remove(follower, missing)
+                return {**streams.not_found(missing).to_dict(), "videos": missing}
     except TranscoderError as exc:
         return exc.to_dict()
     except redis.RedisError:
