@@ -44,11 +44,11 @@ ALLOWED: dict[str, set[str]] = {
     "__init__": set(),
     # tasks/: the Celery app and its tasks; nothing of web/.
     "tasks": {"tasks.celery"},
-    "tasks.sqs_transport": set(),
-    "tasks.config": {"ops", "records", "settings", "tasks.sqs_transport"},
+    "tasks.sqs_transport": {"errors"},
+    "tasks.config": {"brokers", "records", "settings"},
     "tasks.celery": {
+        "brokers",
         "errors",
-        "ops",
         "records",
         "services",
         "settings",
@@ -56,7 +56,7 @@ ALLOWED: dict[str, set[str]] = {
         "tasks.config",
         "tasks.sqs_transport",
     },
-    "tasks.workflow": {"ops", "records", "tasks.config"},
+    "tasks.workflow": {"brokers", "records", "tasks.config"},
     "tasks.transcode": {"errors", "work", "tasks.celery", "tasks.config", "tasks.workflow"},
     "tasks.sweeper": {"services", "storage", "work", "tasks.celery", "tasks.workflow"},
     # web/: the Flask app. Its packages import downwards only: live > videos > auth >
@@ -72,7 +72,7 @@ ALLOWED: dict[str, set[str]] = {
         "web.videos",
     },
     "web.server": {"settings"},
-    "web.services": {"ops", "services", "settings", "storage", "work", "tasks.celery"},
+    "web.services": {"brokers", "services", "settings", "storage", "work", "tasks.celery"},
     "web.middleware": {"errors", "settings"},
     "web.errors": {"errors", "web.middleware"},
     "web.json_body": {"errors"},
@@ -99,7 +99,7 @@ ALLOWED: dict[str, set[str]] = {
         "web.services",
     },
     "web.live": {"errors", "live", "records", "web.auth", "web.services", "web.videos"},
-    "web.ops": {"errors", "ops", "services", "web.middleware", "web.services"},
+    "web.ops": {"brokers", "errors", "ops", "services", "web.middleware", "web.services"},
 }
 
 
