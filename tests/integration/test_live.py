@@ -193,6 +193,36 @@ def test_per_client_cap_idle_timeout_and_held_connections(tmp_path, lavfi_clip):
         for _ in range(3):  # each round's three are closed before the next opens
             wait_for(three_sockets_fit, 20, "closed WebSockets' places freed")
 
+        # While they are open, WebSockets hold their places: with three open, a fourth live
+        # stream of either kind is refused. (A socket is counted a moment after its handshake,
+        # so a fourth that came in that moment is let in, and closed here.)
+        def three_open() -> list | None:
+            opened = []
+            try:
+                for _ in range(3):
+                    opened.append(ws_connect(side.url))
+                return opened
+            except websocket.WebSocketBadStatusException:
+                for ws in opened:
+                    ws.close()
+                return None
+
+        def one_more_refused() -> bool:
+            try:
+                ws_connect(side.url).close()
+                return False
+            except websocket.WebSocketBadStatusException as exc:
+                return exc.status_code == 429
+
+        sockets = wait_for(three_open, 20, "three WebSockets open")
+        try:
+            wait_for(one_more_refused, 10, "a fourth WebSocket refused while three are open")
+            with requests.get(f"{side.url}/api/events", stream=True, timeout=10) as past_cap:
+                assert past_cap.status_code == 429
+        finally:
+            for ws in sockets:
+                ws.close()
+
         # 300 connections that send half their headers, or nothing at all.
         host, port = side.url.removeprefix("http://").split(":")
         held = []
