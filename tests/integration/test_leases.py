@@ -72,29 +72,29 @@ def test_the_holder_takes_back_a_lease_that_redis_lost_but_not_one_another_run_t
     assert client.get(KEY).decode() == other.token
 
 
-#: Short, so a small clip's encode outlasts it several times over (ffmpeg's heartbeat renews
-#: it every third of it; its watch looks every 0.25 s).
+#: Short, so a short clip's encode outlasts it (ffmpeg's heartbeat renews it every third of
+#: it; its watch looks every 0.25 s).
 SHORT_LEASE_S = 0.75
+#: How often the test's sweeper passes, as a worker's does every TRANSCODER_SWEEP_SECONDS.
+SWEEP_S = 0.2
 
 
 def test_a_part_that_encodes_longer_than_its_lease_is_never_taken_for_dead(tmp_path, data_dir):
     """The real run of a part (ffmpeg and its watch, in this process) renews its lease while
-    it encodes, so a sweeper passing every 0.2 s all the while, as a worker's does, finds
-    the lease held and sends nothing again."""
+    it encodes, so a sweeper passing all the while, as a worker's does, finds the lease held
+    and sends nothing again."""
     with side_services(URL, tmp_path, lease_seconds=SHORT_LEASE_S, ffmpeg_threads=1) as services:
         services.redis.set(redis_keys.LOADED, 0)  # a Redis that has held this system's state all along
         # Right after Redis starts, the sweeper waits for leases to be renewed: not here.
         uptime = lambda: int(services.redis.info("server")["uptime_in_seconds"])  # noqa: E731
         wait_for(lambda: uptime() >= restart_grace(SHORT_LEASE_S), 10, "Redis up past the sweeper's grace")
-        with open(data_dir / "bikes.mp4", "rb") as fh:
-            video = usecases.accept_upload(
-                services, fh, "bikes.mp4", services.users.builtin("local", "admin")
-            )
+        with open(data_dir / "bigbuckbunny.mp4", "rb") as fh:  # one part: 5 s of 720p into four renditions
+            video = usecases.accept_upload(services, fh, "film.mp4", services.users.builtin("local", "admin"))
         (part,) = [p["id"] for p in video["parts"] if p["kind"] == "video"]
         sent, stop = [], threading.Event()
 
         def sweeper() -> None:
-            while not stop.wait(0.2):
+            while not stop.wait(SWEEP_S):
                 sweep(services, lambda video_id, name: sent.append(name))
 
         thread = threading.Thread(target=sweeper, daemon=True)
@@ -106,6 +106,9 @@ def test_a_part_that_encodes_longer_than_its_lease_is_never_taken_for_dead(tmp_p
             took = time.monotonic() - began
             stop.set()
             thread.join()
-        assert took > 2 * SHORT_LEASE_S, f"the encode took {took:.2f} s: too short to outlast its lease"
+        # Long enough that a lease nobody renewed would have lapsed, and a sweep passed after.
+        assert took > SHORT_LEASE_S + 2 * SWEEP_S, (
+            f"the encode took {took:.2f} s: too short to outlast its lease"
+        )
         entry = states.part(services.videos.get(video["id"]), part)
         assert (entry["state"], entry["attempts"], sent) == ("ready", 1, [])
