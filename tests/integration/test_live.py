@@ -1,5 +1,6 @@
 """Live streams from a web process's hub: many videos on one stream, SSE and WebSocket alike,
-resuming, the per-client cap, and connections that hold on without sending."""
+resuming, the per-client cap, connections that hold on without sending, and the hub re-reading
+what was published while its subscription was down."""
 
 import json
 import socket
