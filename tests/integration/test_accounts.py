@@ -246,6 +246,20 @@ def test_failed_sign_ins_slow_down_but_never_lock_out(door):
     signed_in(door.url, "root")  # the right password still gets in
 
 
+def test_a_sign_in_posted_from_another_site_is_refused_by_its_referer(door):
+    """A browser that sends no Origin still sends the page a post came from: a foreign page
+    posting the sign-in form (to sign its visitor in as someone else, where no CSRF token
+    can stop it) is refused by its Referer before any password is checked."""
+    form = {"name": "alice", "password": PASSWORDS["alice"]}
+    host = door.url.removeprefix("http://")
+    for referer, status in (("http://evil.example/page", 403), (f"https://{host}/signin", 403),
+                            (f"http://{host}/signin", 302)):  # fmt: skip
+        reply = requests.post(f"{door.url}/signin", data=form, headers={"Referer": referer},
+                              allow_redirects=False, timeout=30)  # fmt: skip
+        assert reply.status_code == status, (referer, reply.status_code)
+        assert ("transcoder_session" in reply.cookies) == (status == 302), referer
+
+
 def test_revoked_keys_and_disabled_users_are_shut_out(door):
     carol_password = "carol's long password"
     operator(door.env, "users", "add", "carol", "--password-stdin", stdin=carol_password + "\n")

@@ -26,7 +26,12 @@ def ws_url(base: str) -> str:
 def test_only_allowed_host_names_are_served(base_url, system, data_dir):
     video_id = wait_terminal(system, upload(system, data_dir / "bikes.mp4").json()["id"])["id"]
     port = base_url.rsplit(":", 1)[1]
-    for path in ("/", "/videos", "/api/videos", f"/api/videos/{video_id}", "/static/app.css"):
+    # The media routes too: a rebound page must not fetch a video's files either.
+    media = [f"/api/videos/{video_id}/{path}" for path in ("renditions/144p.mp4", "hls/master.m3u8",
+             "hls/144p/index.m3u8", "hls/144p/v00/init.mp4", "poster.jpg", "storyboard.vtt")]  # fmt: skip
+    for path in media:
+        assert requests.get(base_url + path, timeout=10).status_code == 200, path  # served to its own name
+    for path in ("/", "/videos", "/api/videos", f"/api/videos/{video_id}", "/static/app.css", *media):
         refused = requests.get(base_url + path, headers={"Host": f"{FOREIGN}:{port}"}, timeout=10)
         assert refused.status_code == 400, path
         assert refused.json()["error"]["code"] == "bad_host"

@@ -138,6 +138,21 @@ def test_the_throttle_spaces_one_address_and_slows_but_never_refuses_an_account(
     assert throttle.begin("carol", "10.9.9.9").wait_s == 0.0
 
 
+def test_guesses_at_one_account_from_many_addresses_are_counted_against_it(gate):
+    """Through the web app, each sign-in is counted against the account it names as well as
+    against its address: guesses spread over addresses, each new to the throttle, wait
+    longer and longer, and the account's next attempt, from yet another address, waits too."""
+    from transcoder.accounts.throttle import Throttle, delay_after
+
+    url, client = gate[0], gate[4]
+    answers = [
+        one_sign_in(url, sign_in_request(url, "dana", f"guess {n}", f"10.50.0.{n + 1}")) for n in range(3)
+    ]
+    assert [a.status for a in answers] == [401] * 3
+    assert answers[2].took_s >= delay_after(2)  # its address was new: it waited for the account
+    assert Throttle(client).begin("Dana", "10.50.1.1").wait_s == delay_after(3)
+
+
 def test_sign_ins_whose_bodies_never_come_hold_no_place(gate):
     """The attack that locked everyone out: more posts to /signin than the gate has places,
     from one address, each announcing a form and sending only its start. Each used to hold

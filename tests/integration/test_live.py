@@ -1,5 +1,6 @@
 """Live streams from a web process's hub: many videos on one stream, SSE and WebSocket alike,
-resuming, the per-client cap, and connections that hold on without sending."""
+resuming, the per-client cap, connections that hold on without sending, and the hub re-reading
+what was published while its subscription was down."""
 
 import json
 import socket
@@ -9,11 +10,16 @@ import time
 import redis
 import requests
 import websocket
+from redis.connection import parse_url
 
+from tests.clips import SMALL_MEDIA, video_record
 from tests.processes import wait_for
+from tests.proxy import Relay
 from tests.requests_to_api import upload, wait_terminal
-from tests.system import REDIS_URL, side_system
+from tests.system import REDIS_URL, side_services, side_system
 from transcoder.client import TERMINAL, parse_sse
+from transcoder.live.hub import Hub
+from transcoder.records import transitions
 
 
 def sse_events(url, headers=None, timeout=180, until=None):
@@ -193,6 +199,36 @@ def test_per_client_cap_idle_timeout_and_held_connections(tmp_path, lavfi_clip):
         for _ in range(3):  # each round's three are closed before the next opens
             wait_for(three_sockets_fit, 20, "closed WebSockets' places freed")
 
+        # While they are open, WebSockets hold their places: with three open, a fourth live
+        # stream of either kind is refused. (A socket is counted a moment after its handshake,
+        # so a fourth that came in that moment is let in, and closed here.)
+        def three_open() -> list | None:
+            opened = []
+            try:
+                for _ in range(3):
+                    opened.append(ws_connect(side.url))
+                return opened
+            except websocket.WebSocketBadStatusException:
+                for ws in opened:
+                    ws.close()
+                return None
+
+        def one_more_refused() -> bool:
+            try:
+                ws_connect(side.url).close()
+                return False
+            except websocket.WebSocketBadStatusException as exc:
+                return exc.status_code == 429
+
+        sockets = wait_for(three_open, 20, "three WebSockets open")
+        try:
+            wait_for(one_more_refused, 10, "a fourth WebSocket refused while three are open")
+            with requests.get(f"{side.url}/api/events", stream=True, timeout=10) as past_cap:
+                assert past_cap.status_code == 429
+        finally:
+            for ws in sockets:
+                ws.close()
+
         # 300 connections that send half their headers, or nothing at all.
         host, port = side.url.removeprefix("http://").split(":")
         held = []
@@ -233,6 +269,34 @@ def ended(conn: socket.socket) -> bool:
         return False
     except OSError:
         return True
+
+
+def test_a_change_published_while_the_hubs_subscription_is_down_reaches_its_followers(tmp_path):
+    """Pub/sub drops what is published while nobody is subscribed. Once the subscription is
+    made again (by redis-py inside a read, or by the hub itself), the hub re-reads what its
+    followers follow. Its periodic re-read is an hour here, so only that can bring the change."""
+    url = REDIS_URL.rsplit("/", 1)[0] + "/8"
+    where = parse_url(url)
+    with side_services(url, tmp_path) as services:
+        video_id = "e" * 32
+        services.videos.create(video_record(video_id, SMALL_MEDIA))
+        relay = Relay((where.get("host", "127.0.0.1"), where.get("port", 6379)), bind="127.0.0.1")
+        through_relay = redis.Redis(host="127.0.0.1", port=relay.port, db=where.get("db", 0))
+        hub = Hub(through_relay, services.videos, json.dumps, resync_s=3600)
+        try:
+            follower, _ = hub.follow([video_id])
+            assert [s.seq for s in follower.take(5)] == [1]
+            wait_for(lambda: hub.connected, 10, "the hub subscribed")
+            relay.down()  # the subscription is cut, and cannot be made again until the relay is up
+            changed, _ = services.videos.update(
+                video_id, lambda v: transitions.start_part(v, "v00", "w1@host", 2.0)
+            )
+            relay.up()
+            news = wait_for(lambda: follower.take(0.5), 15, "the change made while nobody was subscribed")
+            assert [s.seq for s in news] == [changed["seq"]]
+        finally:
+            hub.stop()
+            relay.down()
 
 
 def test_the_hub_holds_a_few_redis_connections_however_many_streams(system, lavfi_clip):

@@ -1,14 +1,18 @@
 """The join's count of a rendition's pictures, read from the MP4's index, agrees with ffprobe's
-count of its packets on every shape of MP4 the join or a user could give it."""
+count of its packets on every shape of MP4 the join or a user could give it; and a real join
+that finds pictures missing fails its video."""
 
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.clips import ffprobe_json
+from tests.clips import ffprobe_json, make_clip
+from tests.system import REDIS_URL, side_services
 from transcoder.errors import StorageError
 from transcoder.media.mp4_index import video_frames
+from transcoder.records import states
+from transcoder.work import usecases
 
 
 def mp4(path: Path, *options: str, frames: int = 75, audio_first: bool = False) -> Path:
@@ -39,3 +43,28 @@ def test_a_file_cut_short_before_its_index_is_refused(tmp_path):
     cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
     with pytest.raises(StorageError, match="no index"):
         video_frames(cut)
+
+
+def test_a_join_that_finds_pictures_missing_fails_its_video(tmp_path):
+    """A part's last segment lost on its way to the join (its record no longer names it):
+    the joined MP4 holds fewer pictures than the parts encoded, and the real join, counting
+    them from the MP4's index, fails the video instead of making it ready."""
+    clip = make_clip(tmp_path / "clip.mp4", size="320x180", seconds=9, audio=False)
+    with side_services(REDIS_URL.rsplit("/", 1)[0] + "/8", tmp_path / "system") as services:
+        with open(clip, "rb") as fh:
+            video = usecases.accept_upload(services, fh, "clip.mp4", services.users.builtin("local", "admin"))
+        pictures = [p["id"] for p in video["parts"] if p["kind"] == "video"]
+        for part in pictures:
+            usecases.run_part(services, video["id"], part, "w1@test")
+
+        def lose_a_segment(stored: states.Video) -> bool:
+            written = states.part(stored, pictures[-1])["results"]["renditions"]["144p"]["segments"]
+            assert len(written) > 1  # one is left: the join still has pictures to lay end to end
+            written.pop()
+            return True
+
+        services.videos.update(video["id"], lose_a_segment)
+        usecases.run_part(services, video["id"], "join", "w1@test")
+        ended = services.videos.get(video["id"])
+        assert ended["state"] == "failed"
+        assert "frames instead of 225" in states.part(ended, "join")["error"]["message"]

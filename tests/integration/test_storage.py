@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from tests.s3 import new_bucket, s3_client, s3_settings
+from tests.s3 import keys_in, new_bucket, s3_client, s3_settings, seed
 from transcoder.errors import StorageError, Transient
 from transcoder.services import open_storage
 from transcoder.settings import Settings
@@ -119,6 +119,19 @@ def test_sources_are_downloaded_once_per_machine_and_evicted_when_unused(s3_endp
     assert scratch_left(tmp_path) == [] and list((tmp_path / "scratch" / "cache").glob("*[0-9a-f]")) == []
     scratch.clean(tmp_path / "scratch")
     assert list((tmp_path / "scratch" / "cache").iterdir()) == []  # the failed download's lock too
+
+
+def test_a_video_with_more_files_than_one_listing_page_is_deleted_whole(s3_endpoint, tmp_path):
+    """S3 lists at most 1,000 keys a page, and a long video's segments fill more than one:
+    every page is deleted, not only the first."""
+    bucket = new_bucket(s3_endpoint)
+    store = open_storage(
+        Settings.from_env({}, scratch_dir=tmp_path / "scratch", **s3_settings(s3_endpoint, bucket))
+    )
+    segments = [f"videos/m1/hls/144p/v{n // 100:02d}/seg_{n:05d}.m4s" for n in range(1001)]
+    seed(bucket, [*segments, "videos/m10/source"])
+    store.delete_prefix("videos/m1")
+    assert keys_in(s3_endpoint, bucket) == ["videos/m10/source"]
 
 
 def test_s3_keys_sit_under_the_prefix(s3_endpoint, tmp_path):

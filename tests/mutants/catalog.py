@@ -929,4 +929,140 @@ MUTANTS: tuple[Mutant, ...] = (
         ),
         (f"{FUZZ}::test_the_inputs_that_answered_500",),
     ),
+    Mutant(
+        "lease_not_renewed",
+        "a part that runs longer than its lease keeps it (renewed by its heartbeat), so it is never taken for dead",
+        (("transcoder/work/runner.py", "            heartbeat=lease.renew,\n", ""),),
+        ("tests/integration/test_leases.py",),
+    ),
+    Mutant(
+        "join_frame_count_unchecked",
+        "a joined rendition that lost a part's pictures fails its video, never made ready (the check is called)",
+        (
+            (
+                "transcoder/work/join.py",
+                "                check_frame_count(mp4_index.video_frames(mp4), expected_frames(video, name))\n",
+                "",
+            ),
+        ),
+        ("tests/unit/work/test_join.py", "tests/integration/test_mp4_index.py"),
+    ),
+    Mutant(
+        "hub_not_resynced_after_reconnect",
+        "a live hub whose subscription dropped passes on, once back, what was published meanwhile",
+        (
+            (
+                "transcoder/live/hub.py",
+                "                        self._resync()  # whatever was published while not subscribed\n",
+                "",
+            ),
+        ),
+        (
+            "tests/unit/live/test_hub.py",
+            "tests/integration/test_live.py::test_a_change_published_while_the_hubs_subscription_is_down_reaches_its_followers",
+        ),
+    ),
+    Mutant(
+        "s3_delete_first_page_only",
+        "deleting a video from S3 deletes every file of it, past the first page of a listing (1,000 keys)",
+        (
+            (
+                "transcoder/storage/s3.py",
+                '            for page in self.client.get_paginator("list_objects_v2").paginate(\n'
+                '                Bucket=self.bucket, Prefix=name + "/"\n            ):\n'
+                '                objects = [{"Key": o["Key"]} for o in page.get("Contents", [])]',
+                '            for page in [self.client.list_objects_v2(Bucket=self.bucket, Prefix=name + "/")]:\n'
+                '                objects = [{"Key": o["Key"]} for o in page.get("Contents", [])]',
+            ),
+        ),
+        (
+            "tests/integration/test_storage.py::test_a_video_with_more_files_than_one_listing_page_is_deleted_whole",
+        ),
+    ),
+    Mutant(
+        "websockets_not_counted",
+        "an open WebSocket holds a place under the per-client stream cap while it lasts",
+        (
+            (
+                "web/live/ws.py",
+                '    with streams.cap().admit(client_id(), "ws"):\n        follower, _ =',
+                "    if True:\n        follower, _ =",
+            ),
+        ),
+        ("tests/integration/test_live.py::test_per_client_cap_idle_timeout_and_held_connections",),
+    ),
+    Mutant(
+        "referer_not_judged",
+        "an unsafe request without an Origin is judged by its Referer (older browsers send no Origin)",
+        (
+            (
+                "web/auth/csrf.py",
+                'origin = request.headers.get("Origin") or (request.headers.get("Referer") if unsafe else None)',
+                'origin = request.headers.get("Origin")',
+            ),
+        ),
+        (
+            f"{ACCOUNTS}::test_a_sign_in_posted_from_another_site_is_refused_by_its_referer",
+            f"{WEAK}::test_an_origin_is_its_scheme_name_and_port",
+        ),
+    ),
+    Mutant(
+        "media_served_to_any_host",
+        "the media routes (MP4s, HLS, previews) answer only allowed host names, as every other route",
+        (
+            (
+                "web/middleware/hosts.py",
+                "        if request.endpoint in ANY_HOST:\n            return\n",
+                '        if request.endpoint in ANY_HOST or request.blueprint == "files":\n            return\n',
+            ),
+        ),
+        (f"{DOOR}::test_only_allowed_host_names_are_served",),
+    ),
+    Mutant(
+        "sign_ins_not_counted_per_account",
+        "each sign-in is counted against its account as well as its address, so guesses spread over addresses wait",
+        (
+            (
+                "transcoder/accounts/throttle.py",
+                "local m = redis.call('INCR', KEYS[3]) - 1\n",
+                "local m = 0\n",
+            ),
+        ),
+        (
+            f"{FLOOD}::test_guesses_at_one_account_from_many_addresses_are_counted_against_it",
+            f"{FLOOD}::test_the_throttle_spaces_one_address_and_slows_but_never_refuses_an_account",
+        ),
+    ),
+    Mutant(
+        "sign_ins_counted_by_address_only",
+        "the sign-in route hands the throttle the account a sign-in names, not only its address",
+        (
+            (
+                "web/auth/sign_in.py",
+                "turn = svc.throttle.begin(name, address)",
+                "turn = svc.throttle.begin(address, address)",
+            ),
+        ),
+        (f"{FLOOD}::test_guesses_at_one_account_from_many_addresses_are_counted_against_it",),
+    ),
+    Mutant(
+        "later_parts_not_lowered",
+        "every part but those playback waits for runs its ffmpeg at a lower priority (nice 10)",
+        (
+            (
+                "transcoder/work/encode.py",
+                "        cpu = process.run(argv, reporter, watch, niceness=_niceness(entry))\n        span",
+                "        cpu = process.run(argv, reporter, watch)\n        span",
+            ),
+            (
+                "transcoder/work/encode.py",
+                "        cpu = process.run(argv, reporter, watch, niceness=_niceness(entry))\n        return",
+                "        cpu = process.run(argv, reporter, watch)\n        return",
+            ),
+        ),
+        (
+            "tests/unit/work/test_encode.py",
+            "tests/integration/test_workers.py::test_one_long_video_is_spread_over_both_workers",
+        ),
+    ),
 )

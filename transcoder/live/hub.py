@@ -9,9 +9,10 @@ video. A follower keeps only the newest undelivered snapshot of each video it fo
 reader costs at most one pending snapshot per video and never delays anyone else, and
 one that stops reading altogether is dropped.
 
-Pub/sub is at-most-once: after the subscription drops, and every ``resync_s`` while
-it is up, the hub re-reads the stored snapshots of the videos it follows and passes on
-any it had missed, so every follower still sees every video's final state.
+Pub/sub is at-most-once: once a dropped subscription is made again (by redis-py itself,
+inside a read, or by the hub when redis-py gave up), and every ``resync_s`` while it is
+up, the hub re-reads the stored snapshots of the videos it follows and passes on any it
+had missed, so every follower still sees every video's final state.
 
 Plain ``threading`` primitives are used, so the hub runs the same under threads and
 under gevent (which turns them into greenlets).
@@ -62,6 +63,8 @@ class Hub:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
+        #: Set when the subscription is new or was made again: a resync is due.
+        self._missed = threading.Event()
 
     # -- followers -------------------------------------------------------------------
 
@@ -214,11 +217,18 @@ class Hub:
             pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
             try:
                 pubsub.psubscribe(redis_keys.events_channel("*"))
+                # redis-py connects a dropped subscription again by itself, inside
+                # get_message, and subscribes it again: this hears of it, as of a new one.
+                pubsub.connection.register_connect_callback(self._reconnected)
                 self.connected = True
                 backoff = 0.1
-                self._resync()  # whatever was published while not subscribed
+                self._missed.set()
                 last_resync = time.monotonic()
                 while not self._stop.is_set():
+                    if self._missed.is_set():
+                        self._missed.clear()
+                        self._resync()  # whatever was published while not subscribed
+                        last_resync = time.monotonic()
                     message = pubsub.get_message(timeout=1.0)
                     if message is not None and message.get("type") == "pmessage":
                         self.counts["received"] += 1
@@ -238,11 +248,18 @@ class Hub:
                 log.exception("hub: unexpected error; subscribing again")
                 self._stop.wait(backoff)
             finally:
+                if pubsub.connection is not None:
+                    pubsub.connection.deregister_connect_callback(self._reconnected)
                 try:
                     pubsub.close()
                 except (redis.RedisError, OSError):
                     pass
         self.connected = False
+
+    def _reconnected(self, connection: object) -> None:
+        """The subscription's connection was made again: what was published while it was
+        down is re-read before the next message (called inside redis-py's reconnect)."""
+        self._missed.set()
 
     def _resync(self) -> None:
         """Re-read every followed video that has not ended, and the running ones."""
