@@ -143,3 +143,32 @@ def test_every_link_between_the_pages_lands_on_a_page_and_a_heading():
             if not dest.exists() or (anchor and dest.suffix == ".md" and anchor not in heading_anchors(dest)):
                 dead.append(f"{page.relative_to(ROOT)}: {target}")
     assert not dead, dead
+
+
+#: A file of ours as the pages name it: `web/auth/csrf.py`, `tests/processes.py`, or a test
+#: named from its suite's folder (`integration/test_door.py::test_...`).
+OURS = r"(?:transcoder|web|tasks|tests|infra)/[\w./-]+\.(?:py|sh)"
+SUITES = r"(?:unit|integration|browser|faults|inputs|mutants)/[\w./-]+\.py"
+CODE_PATH = re.compile(rf"`({OURS}|{SUITES})(?:::\w+)?`")
+
+
+def code_paths(text: str) -> set[str]:
+    return {
+        p if p.split("/")[0] in SERVICE_SOURCES + ("tests",) else f"tests/{p}"
+        for p in CODE_PATH.findall(text)
+    }
+
+
+def test_every_file_the_pages_name_exists():
+    """A module moved or renamed leaves no page sending its reader to where it was."""
+    pages = [ROOT / "README.md", ROOT / "CHANGELOG.md", *sorted(DOCS.glob("*.md"))]
+    named = {(page.name, p) for page in pages for p in code_paths(page.read_text())}
+    assert len(named) > 50
+    assert sorted(f"{page}: {p}" for page, p in named if not (ROOT / p).exists()) == []
+
+
+def test_a_file_named_where_it_no_longer_is_is_found():
+    assert code_paths("see `web/security.py` and `integration/test_door.py::test_x`") == {
+        "web/security.py",
+        "tests/integration/test_door.py",
+    }
