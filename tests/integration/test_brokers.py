@@ -65,7 +65,7 @@ def test_videos_travel_on_the_broker_each_part_run_once(on_broker, lavfi_clip, t
         videos = [wait_terminal(url, video_id) for video_id in ids]
         assert [v["state"] for v in videos] == ["ready", "ready"], videos
 
-        assert {name.split("@")[0] for name in each_part_ran_once(client, ids)} == workers
+        assert {name.split("@")[0] for name in each_part_ran_once(client, ids, env)} == workers
         ready = requests.get(f"{url}/readyz", timeout=10).json()
         assert ready["checks"]["broker"] == "ok", ready
         metrics = requests.get(f"{url}/metrics", timeout=10).text
