@@ -7,13 +7,21 @@ from __future__ import annotations
 import os
 import subprocess
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from typing import TypeVar
+from urllib.parse import unquote, urlsplit
 
 import boto3
 import pytest
+import redis
 
+from tests.processes import wait_for
 from tests.s3 import ACCESS_KEY, REGION, SECRET_KEY
+from transcoder.records import redis_keys
+from transcoder.settings import Settings
+
+T = TypeVar("T")
 
 
 def rabbitmqctl(*args: str) -> str:
@@ -86,3 +94,63 @@ def broker_settings(kind: str, name: str, endpoint: str = "") -> Iterator[dict[s
         yield settings
     finally:
         drop_sqs_queues(endpoint, settings["sqs_queue_prefix"])
+
+
+#: Every queue an installation's messages travel on, whatever its broker.
+QUEUE_NAMES = (redis_keys.URGENT_QUEUE, *redis_keys.QUEUES)
+#: SQS's counts of a queue's messages: waiting, taken by a worker and not yet deleted
+#: (its task has not ended), and sent with a delay.
+SQS_COUNTS = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
+              "ApproximateNumberOfMessagesDelayed"]  # fmt: skip
+
+
+def messages_held(env: Mapping[str, str]) -> dict[str, int]:
+    """The messages of the installation whose environment is ``env`` that its broker still
+    holds, by queue: waiting, or taken by a worker and not acknowledged yet (tasks are
+    acknowledged once they end, so a task under way counts). On Redis, kombu keeps the
+    taken ones in its ``unacked`` hash, under the installation's prefix."""
+    settings = Settings.from_env(env)
+    url = settings.broker_url
+    if url.startswith("sqs://"):
+        client = sqs_client(settings.sqs_endpoint_url)
+        held = {}
+        for queue_url in client.list_queues(QueueNamePrefix=settings.sqs_queue_prefix).get("QueueUrls", []):
+            name = queue_url.rsplit("/", 1)[1][len(settings.sqs_queue_prefix) :]
+            found = client.get_queue_attributes(QueueUrl=queue_url, AttributeNames=SQS_COUNTS)["Attributes"]
+            held[name] = sum(int(found[count]) for count in SQS_COUNTS)
+        return held
+    if url.startswith(("amqp://", "amqps://", "pyamqp://")):
+        # `messages` is RabbitMQ's ready and unacknowledged messages together.
+        vhost = unquote(urlsplit(url).path.removeprefix("/")) or "/"
+        listed = rabbitmqctl("list_queues", "-p", vhost, "--no-table-headers", "name", "messages")
+        rows = (line.split() for line in listed.splitlines())
+        return {row[0]: int(row[1]) for row in rows if len(row) == 2 and row[0] in QUEUE_NAMES}
+    client = redis.Redis.from_url(url)
+    prefix = settings.redis_prefix or redis_keys.PREFIX
+    held = {name: client.llen(f"{prefix}:{name}") for name in QUEUE_NAMES}
+    held["taken"] = client.hlen(f"{prefix}:unacked")
+    return held
+
+
+def settle(env: Mapping[str, str], read: Callable[[], T], timeout: float, what: str) -> T:
+    """Wait until the installation whose environment is ``env`` has nothing left to do (its
+    broker holds no message, waiting or taken: every task sent has ended) and ``read``
+    returns the same on two reads in a row, each made with the queues empty; return it.
+
+    This is how a test proves that nothing more happens (a part sent twice is not run
+    again, a close is not sent twice): the state it reads after the last task ended, not
+    after a pause that a slow machine may not have waited out."""
+    seen: list[T] = []
+
+    def settled() -> bool:
+        if any(messages_held(env).values()):
+            seen.clear()
+            return False
+        now = read()
+        if seen and seen[0] == now:
+            return True
+        seen[:] = [now]
+        return False
+
+    wait_for(settled, timeout, f"{what} (the queues drained and the counts settled)")
+    return seen[0]

@@ -36,3 +36,10 @@ def send_half_an_upload(base_url: str, path: Path) -> None:
             + head
             + body[: len(body) // 2]
         )
+
+
+def uploads_answered(log: Path) -> int:
+    """How many uploads the web server whose log is ``log`` has answered (its access log has
+    a line for each once it answered). A request answered is over: whatever it was to keep
+    is kept by then, so a test that hung up half-way waits for this, not for a while."""
+    return log.read_text(errors="replace").count('"POST /api/videos HTTP/1.1"')

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import json
 import socket
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -165,16 +164,21 @@ def side_system(root: Path, database: int, **settings: str) -> Iterator[SideSyst
         client.flushdb()
 
 
-def each_part_ran_once(client: redis.Redis, ids: list[str]) -> set[str]:
+def each_part_ran_once(client: redis.Redis, ids: list[str], env: dict[str, str]) -> set[str]:
     """Each part of each video ran once and each video was closed once (by the part whose end
-    ended it); returns the workers that ran the parts."""
+    ended it), once the installation whose environment is ``env`` has nothing left to do;
+    returns the workers that ran the parts."""
 
     def runs(video_id: str) -> dict[str, int]:
         return {k.decode(): int(v) for k, v in client.hgetall(redis_keys.runs_key(video_id)).items()}
 
     # `ready` is published by the last part; the close it enqueued runs just after.
     wait_for(lambda: all(runs(v).get("close") for v in ids), 30, "videos closed")
-    time.sleep(1.5)  # time for any extra close to land, were one ever sent
+    # A plugin too: imported here, once pytest has loaded it (and rewritten its asserts).
+    from tests.brokers import settle
+
+    # Any extra close or part, were one ever sent, has run by the time the queues are empty.
+    settle(env, lambda: [runs(v) for v in ids], 60, "every task of the videos ended")
     used = set()
     for video_id in ids:
         stored = json.loads(client.get(redis_keys.video_key(video_id)))

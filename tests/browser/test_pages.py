@@ -99,10 +99,16 @@ def test_storyboard_preview_on_the_seek_bar(system, bunny, page):
     page.goto(system + bunny["watch_url"])
     seek = page.get_by_label("Seek")
     box = seek.bounding_box()
-    page.wait_for_timeout(500)  # the storyboard cues load after the page
-    page.mouse.move(box["x"] + box["width"] * 0.7, box["y"] + box["height"] / 2)
     preview = page.locator("#preview")
-    expect(preview).to_be_visible()
+
+    def hovered() -> bool:
+        """Over the seek bar, then to 70 % of it: the preview shows once the page has its
+        storyboard's cues, which load after the page."""
+        page.mouse.move(box["x"] + 1, box["y"] + box["height"] / 2)
+        page.mouse.move(box["x"] + box["width"] * 0.7, box["y"] + box["height"] / 2)
+        return preview.is_visible()
+
+    wait_for(hovered, 10, "the storyboard preview showing over the seek bar")
     style = preview.locator(".frame").get_attribute("style")
     assert "storyboard.jpg" in style and "-480px 0px" in style  # 70 % of 5.3 s is the 4th tile
 

@@ -17,6 +17,7 @@ import pytest
 import redis
 import requests
 
+from tests.brokers import settle
 from tests.databases import PostgresServer
 from tests.pace import scaled
 from tests.processes import running_redis
@@ -134,7 +135,17 @@ def test_delete_mid_encode(run, cluster, database, fault_redis, fault_storage, c
     wait(lambda: not encoder_pids(video_id), scaled(3), "every ffmpeg of the video stopped")
     assert time.monotonic() - asked < scaled(3.5)
     wait(lambda: not (fault_storage / "videos" / video_id).exists(), 10, "the video's files removed")
-    time.sleep(2)  # queued parts come and go without starting or writing anything
+    # Queued parts come and go without starting or writing anything.
+    settle(
+        cluster.env,
+        lambda: (
+            encoder_pids(video_id),
+            (fault_storage / "videos" / video_id).exists(),
+            recorded(database, video_id),
+        ),
+        120,
+        "the video's queued parts delivered",
+    )
     assert not encoder_pids(video_id) and not (fault_storage / "videos" / video_id).exists()
     assert recorded(database, video_id) is None
     assert requests.get(f"{cluster.url}/api/videos/{video_id}", timeout=10).status_code == 404

@@ -14,7 +14,8 @@ from sqlalchemy import inspect, text
 from tests.databases import database_url  # noqa: F401  (the fixture)
 from tests.processes import ROOT
 from transcoder.errors import InvalidInput
-from transcoder.records import catalog, database
+from transcoder.records import database
+from transcoder.records.catalog import Base, Catalog
 
 
 def snapshot(
@@ -26,10 +27,10 @@ def snapshot(
 
 
 @pytest.fixture
-def store(database_url):  # noqa: F811
+def catalog(database_url):  # noqa: F811
     engine = database.make_engine(database_url)
     database.migrate(engine)
-    yield catalog.Catalog(engine)
+    yield Catalog(engine)
     engine.dispose()
 
 
@@ -47,7 +48,7 @@ def test_migrations_from_empty_make_the_tables_and_are_recorded(database_url):  
 
         from transcoder.records import account_rows  # noqa: F401  (its tables join the metadata)
 
-        drift = compare_metadata(MigrationContext.configure(connection), catalog.Base.metadata)
+        drift = compare_metadata(MigrationContext.configure(connection), Base.metadata)
         assert drift == [], drift
     engine.dispose()
 
@@ -68,7 +69,7 @@ def test_migrating_from_the_previous_revision_keeps_every_record_and_makes_it_se
     with engine.connect() as connection:
         assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0004"
         assert connection.execute(text("SELECT name_key FROM videos")).scalar() == "été à la plage.mp4"
-    kept = catalog.Catalog(engine)
+    kept = Catalog(engine)
     assert kept.get(old["id"]) == old
     assert [v["id"] for v in _page(kept, query="à LA plage").videos] == [old["id"]]
     engine.dispose()
@@ -87,41 +88,41 @@ def test_three_processes_migrating_at_once_apply_each_migration_once(database_ur
     engine.dispose()
 
 
-def test_a_record_never_goes_back_to_an_older_snapshot(store):
-    assert store.record(snapshot("a" * 32, 3))
-    assert not store.record(snapshot("a" * 32, 2, state="queued"))
-    assert not store.record(snapshot("a" * 32, 3, state="queued"))
+def test_a_record_never_goes_back_to_an_older_snapshot(catalog):
+    assert catalog.record(snapshot("a" * 32, 3))
+    assert not catalog.record(snapshot("a" * 32, 2, state="queued"))
+    assert not catalog.record(snapshot("a" * 32, 3, state="queued"))
     done = snapshot("a" * 32, 9, state="ready")
     done["renditions"][0]["state"] = "ready"
-    assert store.record(done)
-    assert store.get("a" * 32)["state"] == "ready"
-    assert store.unfinished() == []
-    assert store.delete("a" * 32) and store.get("a" * 32) is None and not store.delete("a" * 32)
+    assert catalog.record(done)
+    assert catalog.get("a" * 32)["state"] == "ready"
+    assert catalog.unfinished() == []
+    assert catalog.delete("a" * 32) and catalog.get("a" * 32) is None and not catalog.delete("a" * 32)
 
 
-def test_pages_newest_first_filter_search_and_a_cursor_that_survives_inserts(store):
+def test_pages_newest_first_filter_search_and_a_cursor_that_survives_inserts(catalog):
     for n in range(25):
         state = "ready" if n % 2 else "failed"
-        store.record(
+        catalog.record(
             snapshot(f"{n:032x}", 2, state=state, created_at=100.0 + n, name=f"Holiday {n} 100%.mp4")
         )
-    first = _page(store, limit=10)
+    first = _page(catalog, limit=10)
     assert [v["id"] for v in first.videos] == [f"{n:032x}" for n in range(24, 14, -1)]
     # New uploads at the head do not shift what the next page holds.
-    store.record(snapshot("f" * 32, 2, created_at=500.0))
-    second = _page(store, limit=10, cursor=first.next_cursor)
+    catalog.record(snapshot("f" * 32, 2, created_at=500.0))
+    second = _page(catalog, limit=10, cursor=first.next_cursor)
     assert [v["id"] for v in second.videos] == [f"{n:032x}" for n in range(14, 4, -1)]
-    last = _page(store, limit=10, cursor=second.next_cursor)
+    last = _page(catalog, limit=10, cursor=second.next_cursor)
     assert len(last.videos) == 5 and last.next_cursor is None
-    assert {v["state"] for v in _page(store, state="failed", limit=50).videos} == {"failed"}
-    assert [v["id"] for v in _page(store, query="holiday 7 ", limit=50).videos] == [f"{7:032x}"]
-    assert len(_page(store, query="100%", limit=50).videos) == 25  # % is searched for, not a wildcard
-    assert _page(store, query="_", limit=50).videos == []
+    assert {v["state"] for v in _page(catalog, state="failed", limit=50).videos} == {"failed"}
+    assert [v["id"] for v in _page(catalog, query="holiday 7 ", limit=50).videos] == [f"{7:032x}"]
+    assert len(_page(catalog, query="100%", limit=50).videos) == 25  # % is searched for, not a wildcard
+    assert _page(catalog, query="_", limit=50).videos == []
     with pytest.raises(InvalidInput):
-        _page(store, cursor="not-ours")
+        _page(catalog, cursor="not-ours")
 
 
-def _page(store, **query):
+def _page(catalog, **query):
     """One library page as the API reads it: the ids, then their documents in that order."""
-    ids, next_cursor = store.page_ids(**query)
-    return SimpleNamespace(videos=store.get_many_ordered(ids), next_cursor=next_cursor)
+    ids, next_cursor = catalog.page_ids(**query)
+    return SimpleNamespace(videos=catalog.get_many_ordered(ids), next_cursor=next_cursor)

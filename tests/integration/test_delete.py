@@ -7,6 +7,7 @@ import time
 import redis
 import requests
 
+from tests.brokers import settle
 from tests.faults.observe import encoder_pids
 from tests.integration.test_cli import run_cli
 from tests.processes import wait_for
@@ -35,7 +36,9 @@ def test_a_finished_video_is_deleted_with_every_file(system, storage_dir, data_d
     assert again.status_code == 404 and again.json()["error"]["code"] == "not_found"
 
 
-def test_deleting_during_an_encode_leaves_no_ffmpeg_no_file_no_record(system, storage_dir, long_clip):
+def test_deleting_during_an_encode_leaves_no_ffmpeg_no_file_no_record(
+    system, storage_dir, service_env, long_clip
+):
     video_id = upload(system, long_clip).json()["id"]
     wait_for(lambda: encoder_pids(video_id), 60, "an encode of the video running")
     asked = time.monotonic()
@@ -43,7 +46,17 @@ def test_deleting_during_an_encode_leaves_no_ffmpeg_no_file_no_record(system, st
     wait_for(lambda: not encoder_pids(video_id), 5, "every ffmpeg of the video stopped")
     assert time.monotonic() - asked < 5
     # Parts still queued are delivered and find nothing to do; nothing comes back.
-    time.sleep(3)
+    client = redis.Redis.from_url(REDIS_URL)
+    settle(
+        service_env,
+        lambda: (
+            client.hgetall(redis_keys.runs_key(video_id)),
+            encoder_pids(video_id),
+            gone(system, storage_dir, video_id),
+        ),
+        120,
+        "the video's queued parts delivered",
+    )
     assert not encoder_pids(video_id)
     assert gone(system, storage_dir, video_id)
 

@@ -128,7 +128,7 @@ def test_an_upload_that_trickles_is_cut(service_env, processes, tmp_path):
             try:
                 reply += conn.recv(4096)
             except BlockingIOError:
-                time.sleep(0.2)
+                time.sleep(0.2)  # the client's trickle, the behaviour tried: 50 bytes/s at most
     assert reply.startswith(b"HTTP/1.1 408"), reply[:200]
     assert b"bytes/s" in reply
 

@@ -68,11 +68,13 @@ def test_ffmpeg_dies_with_the_process_that_started_it(marker):
 
 
 def run_in_thread(argv: list[str], watch: process.Watch) -> dict:
-    outcome: dict = {}
+    """``process.run`` in a thread; its outcome, and each progress block it reported in
+    ``outcome["progress"]``."""
+    outcome: dict = {"progress": []}
 
     def target() -> None:
         try:
-            process.run(argv, watch=watch)
+            process.run(argv, on_progress=outcome["progress"].append, watch=watch)
         except Exception as exc:  # the test looks at which error it was
             outcome["error"] = exc
         outcome["ended"] = time.monotonic()
@@ -86,7 +88,7 @@ def run_in_thread(argv: list[str], watch: process.Watch) -> dict:
 def test_a_stalled_ffmpeg_is_killed(marker):
     outcome = run_in_thread(slow_ffmpeg(marker), process.Watch(stall_seconds=1.0, poll_seconds=0.1))
     [pid] = wait_until(lambda: pids_with(marker), 10, "ffmpeg started")
-    time.sleep(0.5)
+    wait_until(lambda: outcome["progress"], 10, "ffmpeg reporting progress")  # then it stalls
     os.kill(pid, signal.SIGSTOP)
     stopped_at = time.monotonic()
     outcome["thread"].join(1.0 + 1.5 + 2)  # the bound below, and time to see it missed
@@ -100,7 +102,7 @@ def test_a_cancel_kills_ffmpeg_at_once(marker):
     watch = process.Watch(should_stop=asked.is_set, poll_seconds=0.1)
     outcome = run_in_thread(slow_ffmpeg(marker), watch)
     wait_until(lambda: pids_with(marker), 10, "ffmpeg started")
-    time.sleep(0.5)
+    wait_until(lambda: outcome["progress"], 10, "ffmpeg reporting progress")  # at work when canceled
     asked.set()
     at = time.monotonic()
     outcome["thread"].join(1.0 + 2)  # the bound below, and time to see it missed

@@ -105,7 +105,7 @@ def test_parallel_guesses_are_counted_as_they_start(gate):
     def signed_in() -> bool:
         answer = one_sign_in(url, right)
         if answer.status == 429:
-            time.sleep(min(int(answer.retry_after), 8))
+            time.sleep(min(int(answer.retry_after), 8))  # as it was told to: what is tried here
         return answer.status == 302
 
     wait_for(signed_in, 60, "root signs in after the guesses")

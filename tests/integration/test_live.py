@@ -22,12 +22,15 @@ from transcoder.live.hub import Hub
 from transcoder.records import transitions
 
 
-def sse_events(url, headers=None, timeout=180, until=None):
-    """(event, id, data) of a stream until it ends, or until ``until(events)`` is true."""
+def sse_events(url, headers=None, timeout=180, until=None, opened=None):
+    """(event, id, data) of a stream until it ends, or until ``until(events)`` is true.
+    ``opened`` (an Event) is set once the stream answered: the server follows it by then."""
     events = []
     with requests.get(url, stream=True, headers=headers or {}, timeout=(10, timeout)) as response:
         assert response.status_code == 200, response.text
         assert response.headers["Content-Type"].startswith("text/event-stream")
+        if opened is not None:
+            opened.set()
         for event, event_id, data in parse_sse(response.iter_lines(decode_unicode=True)):
             events.append((event, event_id, json.loads(data)))
             if until is not None and until(events):
@@ -75,7 +78,14 @@ def test_a_client_that_reconnects_with_its_last_event_id_misses_nothing(system, 
     url = f"{system}/api/events?video={video_id}"
     before = sse_events(url, until=lambda ev: len(ev) == 2)
     last_id = before[-1][1]
-    time.sleep(1.5)  # changes happen while it is away
+
+    def changed_while_away():
+        return (
+            requests.get(f"{system}/api/videos/{video_id}", timeout=10).json()["seq"]
+            > before[-1][2]["seq"] + 1
+        )
+
+    wait_for(changed_while_away, 60, "changes to the video while the client is away")
     after = sse_events(url, headers={"Last-Event-ID": last_id})
     videos = [v for e, _, v in after if e == "video"]
     # Not sent again what it had; the current state first, then on to the end.
@@ -89,6 +99,7 @@ def test_a_client_that_reconnects_with_its_last_event_id_misses_nothing(system, 
 def test_the_library_stream_sees_new_uploads_through_to_their_end(system, lavfi_clip):
     seen: list[dict] = []
     box: dict = {}
+    opened = threading.Event()
 
     def listen():
         def done(events):
@@ -97,11 +108,13 @@ def test_the_library_stream_sees_new_uploads_through_to_their_end(system, lavfi_
                 v["id"] == box["id"] and v["state"] == "ready" for _, _, v in events
             )
 
-        seen.extend(v for _, _, v in sse_events(f"{system}/api/events", until=done, timeout=120))
+        seen.extend(
+            v for _, _, v in sse_events(f"{system}/api/events", until=done, timeout=120, opened=opened)
+        )
 
     reader = threading.Thread(target=listen, daemon=True)
     reader.start()
-    time.sleep(1)
+    assert opened.wait(30), "the library stream never opened"
     box["id"] = upload(system, lavfi_clip).json()["id"]
     reader.join(150)
     mine = [v for v in seen if v["id"] == box["id"]]

@@ -12,7 +12,7 @@ from tests.system import REDIS_URL, side_services
 from transcoder.errors import StorageError
 from transcoder.media.mp4_index import video_frames
 from transcoder.records import states
-from transcoder.work import usecases
+from transcoder.work import actions
 
 
 def mp4(path: Path, *options: str, frames: int = 75, audio_first: bool = False) -> Path:
@@ -52,10 +52,10 @@ def test_a_join_that_finds_pictures_missing_fails_its_video(tmp_path):
     clip = make_clip(tmp_path / "clip.mp4", size="320x180", seconds=9, audio=False)
     with side_services(REDIS_URL.rsplit("/", 1)[0] + "/8", tmp_path / "system") as services:
         with open(clip, "rb") as fh:
-            video = usecases.accept_upload(services, fh, "clip.mp4", services.users.builtin("local", "admin"))
+            video = actions.accept_upload(services, fh, "clip.mp4", services.users.builtin("local", "admin"))
         pictures = [p["id"] for p in video["parts"] if p["kind"] == "video"]
         for part in pictures:
-            usecases.run_part(services, video["id"], part, "w1@test")
+            actions.run_part(services, video["id"], part, "w1@test")
 
         def lose_a_segment(stored: states.Video) -> bool:
             written = states.part(stored, pictures[-1])["results"]["renditions"]["144p"]["segments"]
@@ -64,7 +64,7 @@ def test_a_join_that_finds_pictures_missing_fails_its_video(tmp_path):
             return True
 
         services.videos.update(video["id"], lose_a_segment)
-        usecases.run_part(services, video["id"], "join", "w1@test")
+        actions.run_part(services, video["id"], "join", "w1@test")
         ended = services.videos.get(video["id"])
         assert ended["state"] == "failed"
         assert "frames instead of 225" in states.part(ended, "join")["error"]["message"]

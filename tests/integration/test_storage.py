@@ -15,7 +15,7 @@ from transcoder.storage import scratch
 
 
 @pytest.fixture(params=["local", "s3"])
-def store(request, tmp_path):
+def storage(request, tmp_path):
     extra = {}
     if request.param == "s3":
         endpoint = request.getfixturevalue("s3_endpoint")
@@ -32,18 +32,18 @@ def scratch_left(tmp_path) -> list:
     return [p for p in folder.iterdir() if p.name != "cache"] if folder.exists() else []
 
 
-def test_put_fetch_and_ranges(store, tmp_path):
+def test_put_fetch_and_ranges(storage, tmp_path):
     src = tmp_path / "upload"
     src.write_bytes(bytes(range(256)) * 1000)
-    store.put_file("videos/a1/source", src)
-    assert store.exists("videos/a1/source")
-    with store.fetch("videos/a1/source") as local:
+    storage.put_file("videos/a1/source", src)
+    assert storage.exists("videos/a1/source")
+    with storage.fetch("videos/a1/source") as local:
         assert local.read_bytes() == bytes(range(256)) * 1000
-    whole = store.read("videos/a1/source")
+    whole = storage.read("videos/a1/source")
     assert (whole.status, whole.length, whole.size) == (200, 256000, 256000)
     assert b"".join(whole.chunks) == bytes(range(256)) * 1000
-    if store.local_path("videos/a1/source") is None:  # the web app proxies ranges only for buckets
-        part = store.read("videos/a1/source", "bytes=256-511")
+    if storage.local_path("videos/a1/source") is None:  # the web app proxies ranges only for buckets
+        part = storage.read("videos/a1/source", "bytes=256-511")
         assert (part.status, part.length, part.size, part.content_range) == (
             206,
             256,
@@ -52,69 +52,71 @@ def test_put_fetch_and_ranges(store, tmp_path):
         )
         assert b"".join(part.chunks) == bytes(range(256))
         with pytest.raises(StorageError) as refused:
-            store.read("videos/a1/source", "bytes=999999-")
+            storage.read("videos/a1/source", "bytes=999999-")
         assert refused.value.code == "bad_range"
     assert scratch_left(tmp_path) == []
 
 
-def test_a_failed_write_leaves_nothing(store, tmp_path):
-    with pytest.raises(RuntimeError), store.writing("videos/a2/144p.mp4") as tmp:
+def test_a_failed_write_leaves_nothing(storage, tmp_path):
+    with pytest.raises(RuntimeError), storage.writing("videos/a2/144p.mp4") as tmp:
         tmp.write_bytes(b"half")
         raise RuntimeError("encoder died")
-    assert not store.exists("videos/a2/144p.mp4")
-    with pytest.raises(StorageError, match="missing"), store.fetch("videos/a2/144p.mp4"):
+    assert not storage.exists("videos/a2/144p.mp4")
+    with pytest.raises(StorageError, match="missing"), storage.fetch("videos/a2/144p.mp4"):
         pass
     assert scratch_left(tmp_path) == []
 
 
-def test_folders_appear_whole_and_deletes_stay_in_their_folder(store, tmp_path):
-    with store.writing_dir("videos/b1/hls/144p") as folder:
+def test_folders_appear_whole_and_deletes_stay_in_their_folder(storage, tmp_path):
+    with storage.writing_dir("videos/b1/hls/144p") as folder:
         (folder / "index.m3u8").write_text("#EXTM3U\n")
         (folder / "seg_00001.m4s").write_bytes(b"x" * 10)
-    store.put_file("videos/b10/source", _file(tmp_path / "other", b"keep me"))
-    assert store.exists("videos/b1/hls/144p/index.m3u8") and store.exists("videos/b1/hls/144p/seg_00001.m4s")
-    store.delete_prefix("videos/b1")
-    assert not store.exists("videos/b1/hls/144p/index.m3u8")
-    assert store.exists("videos/b10/source")
+    storage.put_file("videos/b10/source", _file(tmp_path / "other", b"keep me"))
+    assert storage.exists("videos/b1/hls/144p/index.m3u8") and storage.exists(
+        "videos/b1/hls/144p/seg_00001.m4s"
+    )
+    storage.delete_prefix("videos/b1")
+    assert not storage.exists("videos/b1/hls/144p/index.m3u8")
+    assert storage.exists("videos/b10/source")
     assert scratch_left(tmp_path) == []
 
 
-def test_keys_cannot_leave_storage(store):
+def test_keys_cannot_leave_storage(storage):
     for key in ("../etc/passwd", "/etc/passwd", "videos/../../x", "videos//x"):
         with pytest.raises(StorageError):
-            store.exists(key)
+            storage.exists(key)
         with pytest.raises(StorageError):
-            store.delete_prefix(key)
+            storage.delete_prefix(key)
 
 
 def test_large_files_go_up_in_parts(s3_endpoint, tmp_path):
     bucket = new_bucket(s3_endpoint)
-    store = open_storage(
+    storage = open_storage(
         Settings.from_env({}, scratch_dir=tmp_path / "scratch", **s3_settings(s3_endpoint, bucket))
     )
     big = _file(tmp_path / "big", os.urandom(1024) * (20 * 1024))  # 20 MiB: above the 16 MiB threshold
-    store.put_file("videos/d1/source", big)
+    storage.put_file("videos/d1/source", big)
     head = s3_client(s3_endpoint).head_object(Bucket=bucket, Key="videos/d1/source")
     assert head["ContentLength"] == 20 * 1024**2 and head["ETag"].strip('"').endswith("-2")  # two parts
-    with store.fetch("videos/d1/source") as copy:
+    with storage.fetch("videos/d1/source") as copy:
         assert copy.read_bytes() == big.read_bytes()
 
 
 def test_sources_are_downloaded_once_per_machine_and_evicted_when_unused(s3_endpoint, tmp_path):
     bucket = new_bucket(s3_endpoint)
     settings = Settings.from_env({}, scratch_dir=tmp_path / "scratch", **s3_settings(s3_endpoint, bucket))
-    store = open_storage(settings)
-    store.put_file("videos/e1/source", _file(tmp_path / "src", b"the source"))
-    with store.fetch("videos/e1/source") as first:
+    storage = open_storage(settings)
+    storage.put_file("videos/e1/source", _file(tmp_path / "src", b"the source"))
+    with storage.fetch("videos/e1/source") as first:
         s3_client(s3_endpoint).delete_object(Bucket=bucket, Key="videos/e1/source")
-        with store.fetch("videos/e1/source") as second:  # from this machine's copy, not the bucket
+        with storage.fetch("videos/e1/source") as second:  # from this machine's copy, not the bucket
             assert first.read_bytes() == second.read_bytes() == b"the source"
             assert first.stat().st_ino == second.stat().st_ino
             (cached,) = (tmp_path / "scratch" / "cache").glob("*[0-9a-f]")
             assert scratch.clean(tmp_path / "scratch", cache_seconds=3600) == []
             assert scratch.clean(tmp_path / "scratch", cache_seconds=-1) == [cached]
             assert second.read_bytes() == b"the source"  # eviction never pulls a file from running work
-    with pytest.raises(StorageError, match="missing"), store.fetch("videos/e1/source"):
+    with pytest.raises(StorageError, match="missing"), storage.fetch("videos/e1/source"):
         pass
     assert scratch_left(tmp_path) == [] and list((tmp_path / "scratch" / "cache").glob("*[0-9a-f]")) == []
     scratch.clean(tmp_path / "scratch")
@@ -149,10 +151,10 @@ def test_unreachable_object_storage_is_a_passing_failure(tmp_path):
 
     endpoint = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     settings = Settings.from_env({}, scratch_dir=tmp_path / "scratch", **s3_settings(endpoint, "nowhere"))
-    store = open_storage(settings)
-    store.client.meta.config.retries = {"max_attempts": 1}
+    storage = open_storage(settings)
+    storage.client.meta.config.retries = {"max_attempts": 1}
     with pytest.raises(Transient) as caught:
-        store.check()
+        storage.check()
     assert caught.value.code == "storage_unreachable"
 
 

@@ -26,7 +26,7 @@ DOWN = "postgresql+psycopg://postgres@127.0.0.1:1/none"
 
 
 @pytest.fixture
-def store(database_url):  # noqa: F811
+def video_store(database_url):  # noqa: F811
     client = redis.Redis.from_url(URL)
     client.flushdb()
     engine = database.make_engine(database_url)
@@ -40,9 +40,9 @@ def new_id() -> str:
     return f"{random.getrandbits(128):032x}"
 
 
-def test_each_change_raises_seq_and_publishes_the_stored_snapshot(store):
-    video = store.create(video_record("v" * 32, SMALL_MEDIA))
-    events = store.redis.pubsub()
+def test_each_change_raises_seq_and_publishes_the_stored_snapshot(video_store):
+    video = video_store.create(video_record("v" * 32, SMALL_MEDIA))
+    events = video_store.redis.pubsub()
     events.subscribe(redis_keys.events_channel(video["id"]))
     events.get_message(timeout=1)  # the subscription's confirmation
     seqs = [video["seq"]]
@@ -51,67 +51,69 @@ def test_each_change_raises_seq_and_publishes_the_stored_snapshot(store):
         lambda v: transitions.report_progress(v, "v00", 50.0, 30.0, 1.0),
         lambda v: transitions.report_progress(v, "v00", 60.0, 30.0, 0.8),
     ):
-        stored, changed = store.update(video["id"], change)
+        stored, changed = video_store.update(video["id"], change)
         assert changed
         seqs.append(stored["seq"])
         published = json.loads(events.get_message(timeout=1)["data"])
-        assert published == stored == store.get(video["id"])
+        assert published == stored == video_store.get(video["id"])
     assert seqs == [1, 2, 3, 4]
     # A transition that changes nothing (a finished part started again) is not a new snapshot.
-    _, changed = store.update(video["id"], lambda v: transitions.report_progress(v, "v01", 10.0, None, None))
-    assert not changed and store.get(video["id"])["seq"] == 4
+    _, changed = video_store.update(
+        video["id"], lambda v: transitions.report_progress(v, "v01", 10.0, None, None)
+    )
+    assert not changed and video_store.get(video["id"])["seq"] == 4
     assert events.get_message(timeout=0.3) is None
     events.close()
 
 
-def test_states_reach_the_database_and_progress_does_not(store):
-    video_id = store.create(video_record(new_id(), SMALL_MEDIA))["id"]
-    assert store.catalog.get(video_id)["seq"] == 1
-    store.update(video_id, lambda v: transitions.start_part(v, "v00", "w1", 2.0))
-    assert store.catalog.get(video_id)["seq"] == 2
-    store.update(video_id, lambda v: transitions.report_progress(v, "v00", 50.0, 30.0, 1.0))
-    assert store.get(video_id)["seq"] == 3
-    assert store.catalog.get(video_id)["seq"] == 2  # progress is live only
-    store.update(video_id, lambda v: transitions.cancel(v, 3.0))
-    recorded = store.catalog.get(video_id)
+def test_states_reach_the_database_and_progress_does_not(video_store):
+    video_id = video_store.create(video_record(new_id(), SMALL_MEDIA))["id"]
+    assert video_store.catalog.get(video_id)["seq"] == 1
+    video_store.update(video_id, lambda v: transitions.start_part(v, "v00", "w1", 2.0))
+    assert video_store.catalog.get(video_id)["seq"] == 2
+    video_store.update(video_id, lambda v: transitions.report_progress(v, "v00", 50.0, 30.0, 1.0))
+    assert video_store.get(video_id)["seq"] == 3
+    assert video_store.catalog.get(video_id)["seq"] == 2  # progress is live only
+    video_store.update(video_id, lambda v: transitions.cancel(v, 3.0))
+    recorded = video_store.catalog.get(video_id)
     assert (recorded["seq"], recorded["state"]) == (4, "canceled")
-    assert store.redis.ttl(redis_keys.video_key(video_id)) > 0  # an ended video's copy expires
+    assert video_store.redis.ttl(redis_keys.video_key(video_id)) > 0  # an ended video's copy expires
 
 
-def test_a_redis_that_lost_everything_is_refilled_from_the_database(store):
-    video_id = store.create(video_record(new_id(), SMALL_MEDIA))["id"]
-    store.update(video_id, lambda v: transitions.start_part(v, "v00", "w1", 2.0))
-    store.redis.flushdb()
-    assert store.get(video_id)["seq"] == 2
+def test_a_redis_that_lost_everything_is_refilled_from_the_database(video_store):
+    video_id = video_store.create(video_record(new_id(), SMALL_MEDIA))["id"]
+    video_store.update(video_id, lambda v: transitions.start_part(v, "v00", "w1", 2.0))
+    video_store.redis.flushdb()
+    assert video_store.get(video_id)["seq"] == 2
     # The copy put back is the live one again: transitions apply to it.
-    video, changed = store.update(video_id, lambda v: transitions.finish_part(v, "v00", 3.0, {}))
+    video, changed = video_store.update(video_id, lambda v: transitions.finish_part(v, "v00", 3.0, {}))
     assert changed and video["seq"] == 3 and states.part(video, "v00")["state"] == "ready"
-    assert store.redis.ttl(redis_keys.video_key(video_id)) == -1
-    assert store.cache.counts()["miss"] >= 1
+    assert video_store.redis.ttl(redis_keys.video_key(video_id)) == -1
+    assert video_store.cache.counts()["miss"] >= 1
 
 
-def test_a_reader_that_fetched_an_old_record_cannot_put_it_back(store):
-    video_id = store.create(video_record(new_id(), SMALL_MEDIA))["id"]
-    old = store.catalog.get(video_id)  # a slow reader, before the write below
-    store.update(video_id, lambda v: transitions.start_part(v, "v00", "w1", 2.0))
-    store.redis.delete(redis_keys.video_key(video_id))  # the copy expires, or is evicted
-    assert store.cache.fill(old, 0) == -1
-    assert store.get(video_id)["seq"] == 2
+def test_a_reader_that_fetched_an_old_record_cannot_put_it_back(video_store):
+    video_id = video_store.create(video_record(new_id(), SMALL_MEDIA))["id"]
+    old = video_store.catalog.get(video_id)  # a slow reader, before the write below
+    video_store.update(video_id, lambda v: transitions.start_part(v, "v00", "w1", 2.0))
+    video_store.redis.delete(redis_keys.video_key(video_id))  # the copy expires, or is evicted
+    assert video_store.cache.fill(old, 0) == -1
+    assert video_store.get(video_id)["seq"] == 2
     # Nor can it bring back a deleted video.
-    old = store.catalog.get(video_id)
-    store.delete(video_id)
-    assert store.cache.fill(old, 0) == -1
+    old = video_store.catalog.get(video_id)
+    video_store.delete(video_id)
+    assert video_store.cache.fill(old, 0) == -1
     with pytest.raises(VideoNotFound):
-        store.get(video_id)
+        video_store.get(video_id)
     with pytest.raises(VideoNotFound):
-        store.update(video_id, lambda v: transitions.cancel(v, 4.0))
+        video_store.update(video_id, lambda v: transitions.cancel(v, 4.0))
 
 
-def test_no_read_that_starts_after_a_write_returned_sees_the_state_before_it(store):
+def test_no_read_that_starts_after_a_write_returned_sees_the_state_before_it(video_store):
     """Writers flip the video's state; an evicter keeps dropping the cached copy, so reads
     keep going to the database and filling the cache while writes land; every read must
     show a seq at least as new as the last write that had returned when the read began."""
-    video_id = store.create(video_record(new_id(), SMALL_MEDIA))["id"]
+    video_id = video_store.create(video_record(new_id(), SMALL_MEDIA))["id"]
     returned = [1]  # newest seq whose write has returned
     lock, stop, stale, errors = threading.Lock(), threading.Event(), [], []
     reads = [0]
@@ -122,7 +124,7 @@ def test_no_read_that_starts_after_a_write_returned_sees_the_state_before_it(sto
 
     def writer():
         while not stop.is_set():
-            video, _ = store.update(video_id, flip)
+            video, _ = video_store.update(video_id, flip)
             with lock:
                 returned[0] = max(returned[0], video["seq"])
 
@@ -130,15 +132,15 @@ def test_no_read_that_starts_after_a_write_returned_sees_the_state_before_it(sto
         while not stop.is_set():
             with lock:
                 floor = returned[0]
-            seq = store.get(video_id)["seq"]
+            seq = video_store.get(video_id)["seq"]
             reads[0] += 1
             if seq < floor:
                 stale.append((seq, floor))
 
     def evicter():
         while not stop.is_set():
-            store.redis.delete(redis_keys.video_key(video_id))
-            time.sleep(random.uniform(0, 0.003))
+            video_store.redis.delete(redis_keys.video_key(video_id))
+            time.sleep(random.uniform(0, 0.003))  # evictions land at random between reads and writes
 
     def guard(work):
         def run():
@@ -157,43 +159,43 @@ def test_no_read_that_starts_after_a_write_returned_sees_the_state_before_it(sto
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and not stop.is_set():
         time.sleep(0.25)
-        if returned[0] > 100 and reads[0] > 400 and store.cache.counts().get("miss", 0) > 40:
+        if returned[0] > 100 and reads[0] > 400 and video_store.cache.counts().get("miss", 0) > 40:
             break
     stop.set()
     for t in threads:
         t.join(timeout=30)
     assert not errors, errors
-    counts = store.cache.counts()
+    counts = video_store.cache.counts()
     assert returned[0] > 50 and reads[0] > 200 and counts.get("miss", 0) > 20, (returned, reads, counts)
     assert not stale, f"{len(stale)} of {reads[0]} reads saw an older state, e.g. {stale[:3]}"
-    assert store.catalog.get(video_id)["seq"] == returned[0]
+    assert video_store.catalog.get(video_id)["seq"] == returned[0]
 
 
-def test_library_pages_are_cached_and_never_outlive_a_change(store):
-    first = store.create(video_record(new_id(), SMALL_MEDIA))["id"]
-    assert [v["id"] for v in store.page()[0]] == [first]
-    assert [v["id"] for v in store.page()[0]] == [first]
-    assert store.cache.counts()["page_hit"] == 1
-    second = store.create({**video_record(new_id(), SMALL_MEDIA), "created_at": 2.0})["id"]
-    assert [v["id"] for v in store.page()[0]] == [second, first]
-    store.update(first, lambda v: transitions.cancel(v, 3.0))
-    assert [v["id"] for v in store.page(state="canceled")[0]] == [first]
-    store.delete(first)
-    assert [v["id"] for v in store.page()[0]] == [second]
-    assert store.page(state="canceled")[0] == []
+def test_library_pages_are_cached_and_never_outlive_a_change(video_store):
+    first = video_store.create(video_record(new_id(), SMALL_MEDIA))["id"]
+    assert [v["id"] for v in video_store.page()[0]] == [first]
+    assert [v["id"] for v in video_store.page()[0]] == [first]
+    assert video_store.cache.counts()["page_hit"] == 1
+    second = video_store.create({**video_record(new_id(), SMALL_MEDIA), "created_at": 2.0})["id"]
+    assert [v["id"] for v in video_store.page()[0]] == [second, first]
+    video_store.update(first, lambda v: transitions.cancel(v, 3.0))
+    assert [v["id"] for v in video_store.page(state="canceled")[0]] == [first]
+    video_store.delete(first)
+    assert [v["id"] for v in video_store.page()[0]] == [second]
+    assert video_store.page(state="canceled")[0] == []
 
 
-def test_changes_made_while_the_database_is_down_reach_it_when_it_is_back(store):
-    video_id = store.create(video_record(new_id(), SMALL_MEDIA))["id"]
-    working = store.catalog
-    store.catalog = catalog.Catalog(database.make_engine(DOWN))
+def test_changes_made_while_the_database_is_down_reach_it_when_it_is_back(video_store):
+    video_id = video_store.create(video_record(new_id(), SMALL_MEDIA))["id"]
+    working = video_store.catalog
+    video_store.catalog = catalog.Catalog(database.make_engine(DOWN))
     try:
-        video, _ = store.update(video_id, lambda v: transitions.start_part(v, "v00", "w1", 2.0))
-        assert store.get(video_id)["seq"] == 2  # the live copy goes on
-        assert store.redis.sismember(redis_keys.BEHIND, video_id)
+        video, _ = video_store.update(video_id, lambda v: transitions.start_part(v, "v00", "w1", 2.0))
+        assert video_store.get(video_id)["seq"] == 2  # the live copy goes on
+        assert video_store.redis.sismember(redis_keys.BEHIND, video_id)
     finally:
-        store.catalog.engine.dispose()
-        store.catalog = working
+        video_store.catalog.engine.dispose()
+        video_store.catalog = working
     assert working.get(video_id)["seq"] == 1
-    assert store.catch_up() == 1
-    assert working.get(video_id)["seq"] == 2 and not store.redis.sismember(redis_keys.BEHIND, video_id)
+    assert video_store.catch_up() == 1
+    assert working.get(video_id)["seq"] == 2 and not video_store.redis.sismember(redis_keys.BEHIND, video_id)

@@ -18,11 +18,13 @@ from transcoder.records import redis_keys
 PART_FOLDER = re.compile(rb"/videos/([0-9a-f]{32})/hls/[^/]+/\.([av][0-9]+)\.[0-9a-f]{32}\.part/")
 
 
-def test_two_workers_share_jobs_and_run_each_part_once(system, workers, redis_client, lavfi_clip):
+def test_two_workers_share_jobs_and_run_each_part_once(
+    system, workers, redis_client, service_env, lavfi_clip
+):
     ids = [upload(system, lavfi_clip).json()["id"] for _ in range(3)]
     videos = [wait_terminal(system, video_id) for video_id in ids]
     assert [v["state"] for v in videos] == ["ready"] * 3
-    assert each_part_ran_once(redis_client, ids) == set(workers)
+    assert each_part_ran_once(redis_client, ids, service_env) == set(workers)
 
 
 def test_one_long_video_is_spread_over_both_workers(system, workers, redis_client, tmp_path):
