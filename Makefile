@@ -65,7 +65,7 @@ FLOWER_PORT ?= 5555
 flower: setup redis
 	$(BIN)/celery -A tasks flower --address=127.0.0.1 --port=$(FLOWER_PORT)
 
-# The suite runs in lanes side by side, each test file whole in one (tests/lanes.py).
+# The suite runs in lanes side by side, each test file whole in one (tests/support/lanes.py).
 LANES ?= 2
 
 test: test-setup redis lint bytecode

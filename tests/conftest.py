@@ -1,13 +1,13 @@
-"""Shared test setup: where the test media is, and the running system (tests/system.py)."""
+"""Shared test setup: where the test media is, and the running system (tests/support/system.py)."""
 
 from pathlib import Path
 
 import pytest
 
-from tests.processes import TEST_PREFIX
+from tests.support.processes import TEST_PREFIX
 from transcoder.records import redis_keys
 
-pytest_plugins = ["tests.system", "tests.clips", "tests.s3", "tests.brokers"]
+pytest_plugins = ["tests.support.system", "tests.support.clips", "tests.support.s3", "tests.support.brokers"]
 
 DATA = Path(__file__).parent / "data"
 ARTIFACTS = Path(__file__).parent / "artifacts"

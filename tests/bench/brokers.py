@@ -25,8 +25,8 @@ import redis
 from tasks.celery import make_celery
 from tasks.config import PART_TASK
 from tests.bench.measure import REDIS_URL
-from tests.brokers import broker_settings
-from tests.processes import BIN, Processes, environment, free_port, start_worker, wait_for
+from tests.support.brokers import broker_settings
+from tests.support.processes import BIN, Processes, environment, free_port, start_worker, wait_for
 from transcoder.records import redis_keys
 from transcoder.settings import Settings
 

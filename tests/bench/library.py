@@ -30,9 +30,9 @@ import requests
 from sqlalchemy import insert
 
 from tests.bench.measure import REDIS_URL
-from tests.clips import video_record
-from tests.databases import postgres_database
-from tests.processes import Processes, environment, start_web
+from tests.support.clips import video_record
+from tests.support.databases import postgres_database
+from tests.support.processes import Processes, environment, start_web
 from transcoder.media.probe import MediaInfo
 from transcoder.records import catalog, database
 

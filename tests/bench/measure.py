@@ -17,9 +17,9 @@ import ffmpeg
 import redis
 import requests
 
-from tests.processes import TEST_PREFIX
-from tests.reference import split_command
-from tests.requests_to_api import upload
+from tests.support.processes import TEST_PREFIX
+from tests.support.reference import split_command
+from tests.support.requests_to_api import upload
 from transcoder.client import Client
 from transcoder.media import commands, planner
 from transcoder.media.ladder import renditions_for

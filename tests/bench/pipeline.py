@@ -2,7 +2,7 @@
 users upload, side by side in one run.
 
 The baseline is one ffmpeg that decodes once and ``split``s into every rendition's encoder
-with the same settings (``tests/reference.py``; it makes no HLS and no previews, and is
+with the same settings (``tests/support/reference.py``; it makes no HLS and no previews, and is
 never changed to meet a ratio). Against it, this project as `make run` starts it (one
 worker, default concurrency): the time from the upload's answer to playable and to
 ready, and the CPU of the worker and the web app (scan, pictures, previews, sound, join
@@ -35,8 +35,8 @@ from tests.bench.measure import (
     previews_cost,
     with_phases,
 )
-from tests.clips import film_clip, make_clip
-from tests.processes import BIN, Processes, environment, start_web, wait_for
+from tests.support.clips import film_clip, make_clip
+from tests.support.processes import BIN, Processes, environment, start_web, wait_for
 
 ROUNDS = int(os.environ.get("TRANSCODER_BENCH_ROUNDS", "3"))
 #: A 10-minute 720p clip as well (about 25 minutes more).

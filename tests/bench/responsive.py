@@ -25,8 +25,8 @@ import requests
 from tests.bench.measure import REDIS_URL, tree_cpu
 from tests.bench.pipeline import CLIPS, footage, start
 from tests.bench.streams import pct
-from tests.processes import BIN, ROOT
-from tests.requests_to_api import upload
+from tests.support.processes import BIN, ROOT
+from tests.support.requests_to_api import upload
 from transcoder.client import Client
 
 STREAMS = 300

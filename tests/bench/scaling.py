@@ -19,8 +19,8 @@ from pathlib import Path
 import redis
 
 from tests.bench.measure import REDIS_URL, through
-from tests.clips import film_clip
-from tests.processes import Processes, environment, start_web, start_worker
+from tests.support.clips import film_clip
+from tests.support.processes import Processes, environment, start_web, start_worker
 from transcoder.records import redis_keys
 
 WORKERS = (1, 2, 4)

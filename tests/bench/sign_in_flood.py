@@ -27,8 +27,8 @@ from pathlib import Path
 import redis
 
 from tests.bench.measure import REDIS_URL
-from tests.floods import Probe, Stream, one_sign_in, release, sign_in_request, worker_pid
-from tests.processes import BIN, ROOT, Processes, environment, wait_for
+from tests.support.floods import Probe, Stream, one_sign_in, release, sign_in_request, worker_pid
+from tests.support.processes import BIN, ROOT, Processes, environment, wait_for
 
 #: The last commit before the sign-in gate (fb953f1 is the gate's own).
 BEFORE = os.environ.get("TRANSCODER_BENCH_SIGN_IN_BEFORE", "fb953f1^")
@@ -47,7 +47,7 @@ def pct(values: list[float], q: float) -> float:
 def start(processes: Processes, env: dict[str, str], cwd: Path) -> str:
     import requests
 
-    from tests.processes import free_port
+    from tests.support.processes import free_port
 
     port = free_port()
     argv = [

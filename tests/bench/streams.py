@@ -32,9 +32,9 @@ import redis
 import requests
 
 from tests.bench.measure import REDIS_URL, tree_cpu
-from tests.clips import video_record
-from tests.floods import worker_pid
-from tests.processes import BIN, Processes, catalog_url, environment, start_web
+from tests.support.clips import video_record
+from tests.support.floods import worker_pid
+from tests.support.processes import BIN, Processes, catalog_url, environment, start_web
 from transcoder.media.probe import MediaInfo
 from transcoder.records import transitions
 from transcoder.records.catalog import Catalog

@@ -8,8 +8,8 @@ import re
 import requests
 from playwright.sync_api import expect
 
-from tests.accounts import PASSWORDS, signed_in
-from tests.processes import wait_for
+from tests.support.accounts import PASSWORDS, signed_in
+from tests.support.processes import wait_for
 
 
 def sign_in(page, url: str, name: str) -> None:

@@ -5,8 +5,8 @@ import json
 import pytest
 from playwright.sync_api import expect
 
-from tests.clips import make_clip
-from tests.requests_to_api import upload, wait_terminal
+from tests.support.clips import make_clip
+from tests.support.requests_to_api import upload, wait_terminal
 
 
 @pytest.fixture(scope="module")

@@ -4,9 +4,9 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
-from tests.clips import make_clip
-from tests.processes import wait_for
-from tests.requests_to_api import upload, wait_terminal
+from tests.support.clips import make_clip
+from tests.support.processes import wait_for
+from tests.support.requests_to_api import upload, wait_terminal
 
 RENDITIONS = ("144p", "240p", "360p", "480p")
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.processes import start_worker
-from tests.requests_to_api import upload, wait_terminal
-from tests.s3 import new_bucket, s3_settings
-from tests.system import side_system
+from tests.support.processes import start_worker
+from tests.support.requests_to_api import upload, wait_terminal
+from tests.support.s3 import new_bucket, s3_settings
+from tests.support.system import side_system
 
 
 @pytest.fixture(scope="module")

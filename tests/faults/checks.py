@@ -15,7 +15,7 @@ from pathlib import Path
 
 import requests
 
-from tests.pace import scaled
+from tests.support.pace import scaled
 
 from .conftest import Cluster, record, wait
 from .observe import alive, attempts, cmdlines, encoder_pids, parent_of, part_encoder, stored

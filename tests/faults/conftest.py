@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.brokers import broker_settings
-from tests.clips import make_clip
-from tests.pace import pace, scaled
-from tests.processes import ROOT, Processes, environment, running_redis, start_web, start_worker
+from tests.support.brokers import broker_settings
+from tests.support.clips import make_clip
+from tests.support.pace import pace, scaled
+from tests.support.processes import ROOT, Processes, environment, running_redis, start_web, start_worker
 
 TRIALS = int(os.environ.get("TRANSCODER_FAULT_TRIALS", "1"))
 #: The brokers each trial of ``test_faults`` runs on: Redis alone under `make test`, all
@@ -71,7 +71,7 @@ class Cluster:
 
 
 #: Lease and stall limits (``limit_s``) short enough that each trial takes seconds: 3 s on an idle machine
-#: of ours, longer in proportion on a slower or busier one (``tests.pace``), so ffmpeg's own
+#: of ours, longer in proportion on a slower or busier one (``tests.support.pace``), so ffmpeg's own
 #: start on a loaded machine is never taken for a stall or a dead worker.
 def limit_s() -> float:
     return scaled(3.0)

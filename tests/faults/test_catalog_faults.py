@@ -17,11 +17,11 @@ import pytest
 import redis
 import requests
 
-from tests.brokers import settle
-from tests.databases import PostgresServer
-from tests.pace import scaled
-from tests.processes import running_redis
-from tests.requests_to_api import upload
+from tests.support.brokers import settle
+from tests.support.databases import PostgresServer
+from tests.support.pace import scaled
+from tests.support.processes import running_redis
+from tests.support.requests_to_api import upload
 from transcoder.ops import metrics
 from transcoder.records import redis_keys
 

@@ -26,11 +26,11 @@ from celery import Celery
 
 from tasks.celery import make_celery
 from tasks.config import PART_TASK
-from tests.brokers import settle
-from tests.pace import scaled
-from tests.processes import RedisServer
-from tests.requests_to_api import send_half_an_upload, upload, uploads_answered
-from tests.system import recorded
+from tests.support.brokers import settle
+from tests.support.pace import scaled
+from tests.support.processes import RedisServer
+from tests.support.requests_to_api import send_half_an_upload, upload, uploads_answered
+from tests.support.system import recorded
 from transcoder.client import Client
 from transcoder.records import redis_keys
 from transcoder.settings import Settings

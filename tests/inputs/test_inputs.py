@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.requests_to_api import upload, wait_terminal
+from tests.support.requests_to_api import upload, wait_terminal
 
 from .cases import CASES, table
 

@@ -15,9 +15,9 @@ import pytest
 import requests
 import websocket
 
-from tests.accounts import PASSWORDS, keyed, make_users, operator, signed_in
-from tests.processes import start_web, start_worker, wait_for
-from tests.system import recorded, side_system
+from tests.support.accounts import PASSWORDS, keyed, make_users, operator, signed_in
+from tests.support.processes import start_web, start_worker, wait_for
+from tests.support.system import recorded, side_system
 
 ENV_KEY = "a-key-from-the-environment"
 
@@ -330,7 +330,7 @@ def test_a_finished_video_counts_its_outputs(door):
     import contextlib
     import sqlite3
 
-    from tests.processes import catalog_url
+    from tests.support.processes import catalog_url
 
     path = catalog_url(door.root / "storage").removeprefix("sqlite:///")
 

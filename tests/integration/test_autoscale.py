@@ -9,10 +9,10 @@ import json
 import pytest
 import requests
 
-from tests.clips import make_clip
-from tests.processes import BIN, wait_for
-from tests.requests_to_api import upload
-from tests.system import side_system
+from tests.support.clips import make_clip
+from tests.support.processes import BIN, wait_for
+from tests.support.requests_to_api import upload
+from tests.support.system import side_system
 from transcoder.records import redis_keys
 
 VIDEOS = 20

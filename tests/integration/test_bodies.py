@@ -24,9 +24,9 @@ import pytest
 import redis
 import requests
 
-from tests.accounts import make_users, operator, signed_in
-from tests.processes import Processes, environment, start_web
-from tests.system import REDIS_URL
+from tests.support.accounts import make_users, operator, signed_in
+from tests.support.processes import Processes, environment, start_web
+from tests.support.system import REDIS_URL
 
 MiB = 1024 * 1024
 LIMIT = 64 * 1024

@@ -11,11 +11,11 @@ import pytest
 import redis
 import requests
 
-from tests.brokers import broker_settings, queues_of, sqs_client, sqs_queues
-from tests.processes import BIN, Processes, environment, free_port, start_web, start_worker, wait_for
-from tests.proxy import Relay
-from tests.requests_to_api import upload, wait_terminal
-from tests.system import REDIS_URL, each_part_ran_once
+from tests.support.brokers import broker_settings, queues_of, sqs_client, sqs_queues
+from tests.support.processes import BIN, Processes, environment, free_port, start_web, start_worker, wait_for
+from tests.support.proxy import Relay
+from tests.support.requests_to_api import upload, wait_terminal
+from tests.support.system import REDIS_URL, each_part_ran_once
 from transcoder import brokers
 from transcoder.errors import ConfigError, Unavailable
 from transcoder.records import redis_keys

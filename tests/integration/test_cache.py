@@ -7,7 +7,7 @@ import orjson
 import pytest
 import redis
 
-from tests.processes import running_redis
+from tests.support.processes import running_redis
 from transcoder.records import cache as cache_module
 from transcoder.records import redis_keys
 from transcoder.records.cache import Cache, digest

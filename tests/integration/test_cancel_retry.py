@@ -4,7 +4,7 @@ import shutil
 
 import requests
 
-from tests.requests_to_api import upload, wait_terminal
+from tests.support.requests_to_api import upload, wait_terminal
 from transcoder.storage.layout import source_key
 
 

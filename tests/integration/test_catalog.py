@@ -11,8 +11,8 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import inspect, text
 
-from tests.databases import database_url  # noqa: F401  (the fixture)
-from tests.processes import ROOT
+from tests.support.databases import database_url  # noqa: F401  (the fixture)
+from tests.support.processes import ROOT
 from transcoder.errors import InvalidInput
 from transcoder.records import database
 from transcoder.records.catalog import Base, Catalog

@@ -7,12 +7,12 @@ import time
 import redis
 import requests
 
-from tests.brokers import settle
 from tests.faults.observe import encoder_pids
 from tests.integration.test_cli import run_cli
-from tests.processes import wait_for
-from tests.requests_to_api import upload, wait_terminal
-from tests.system import REDIS_URL
+from tests.support.brokers import settle
+from tests.support.processes import wait_for
+from tests.support.requests_to_api import upload, wait_terminal
+from tests.support.system import REDIS_URL
 from transcoder.records import redis_keys
 
 

@@ -13,8 +13,8 @@ import redis
 import requests
 import websocket
 
-from tests.processes import Processes, environment, running_redis, start_web, start_worker, wait_for
-from tests.requests_to_api import upload, wait_terminal
+from tests.support.processes import Processes, environment, running_redis, start_web, start_worker, wait_for
+from tests.support.requests_to_api import upload, wait_terminal
 
 FOREIGN = "rebind.evil"
 

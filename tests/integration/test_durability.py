@@ -7,7 +7,7 @@ import sys
 
 import redis
 
-from tests.processes import ROOT, RedisServer, catalog_url, wait_for
+from tests.support.processes import ROOT, RedisServer, catalog_url, wait_for
 from transcoder.ops import durability
 from transcoder.settings import Settings
 from web import create_app

@@ -5,8 +5,8 @@ import time
 
 import requests
 
-from tests.requests_to_api import upload, wait_terminal
-from tests.system import side_system
+from tests.support.requests_to_api import upload, wait_terminal
+from tests.support.system import side_system
 from transcoder.client import parse_sse
 
 

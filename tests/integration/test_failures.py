@@ -2,8 +2,8 @@
 
 from tasks import workflow
 from tasks.celery import make_celery
-from tests.requests_to_api import wait_terminal
-from tests.system import prepared_services
+from tests.support.requests_to_api import wait_terminal
+from tests.support.system import prepared_services
 from transcoder.storage.layout import source_key
 from transcoder.work import actions
 

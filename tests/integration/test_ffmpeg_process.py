@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.processes import ROOT
+from tests.support.processes import ROOT
 from transcoder.errors import Canceled, Stalled
 from transcoder.media import process
 

@@ -16,10 +16,10 @@ import time
 import pytest
 import redis
 
-from tests.accounts import PASSWORDS, make_users, operator
-from tests.floods import Probe, Stream, one_sign_in, release, sign_in_request, worker_pid
-from tests.processes import Processes, environment, start_web, wait_for
-from tests.system import REDIS_URL
+from tests.support.accounts import PASSWORDS, make_users, operator
+from tests.support.floods import Probe, Stream, one_sign_in, release, sign_in_request, worker_pid
+from tests.support.processes import Processes, environment, start_web, wait_for
+from tests.support.system import REDIS_URL
 
 FLOOD = 320
 IN_FLIGHT = 16

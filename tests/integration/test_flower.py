@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import requests
 
-from tests.processes import free_port, wait_for
+from tests.support.processes import free_port, wait_for
 
 
 def test_make_flower_shows_the_running_workers(workers, service_env, processes):

@@ -25,8 +25,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.processes import Processes, environment, start_worker, wait_for
-from tests.system import REDIS_URL, side_services
+from tests.support.processes import Processes, environment, start_worker, wait_for
+from tests.support.system import REDIS_URL, side_services
 from transcoder.records import redis_keys
 from web import create_app
 

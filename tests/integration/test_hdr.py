@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.clips import ffprobe_json
 from tests.inputs.cases import STORED_CORNER, hdr_from, marker
 from tests.inputs.test_inputs import corner_lumas
-from tests.requests_to_api import upload, wait_terminal
+from tests.support.clips import ffprobe_json
+from tests.support.requests_to_api import upload, wait_terminal
 
 L = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y"]
 SCENE = ["-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=25:duration=3"]

@@ -10,8 +10,8 @@ import time
 import pytest
 import redis
 
-from tests.processes import wait_for
-from tests.system import REDIS_URL, side_services
+from tests.support.processes import wait_for
+from tests.support.system import REDIS_URL, side_services
 from transcoder.records import redis_keys, states
 from transcoder.records.leases import Lease, held
 from transcoder.work import actions

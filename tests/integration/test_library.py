@@ -9,9 +9,9 @@ import re
 import pytest
 import redis
 
-from tests.clips import SMALL_MEDIA, video_record
-from tests.databases import database_url  # noqa: F401  (the fixture)
-from tests.system import REDIS_URL
+from tests.support.clips import SMALL_MEDIA, video_record
+from tests.support.databases import database_url  # noqa: F401  (the fixture)
+from tests.support.system import REDIS_URL
 from transcoder.records import catalog, database, transitions
 from transcoder.settings import Settings
 from web import create_app

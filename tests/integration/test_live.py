@@ -12,11 +12,11 @@ import requests
 import websocket
 from redis.connection import parse_url
 
-from tests.clips import SMALL_MEDIA, video_record
-from tests.processes import wait_for
-from tests.proxy import Relay
-from tests.requests_to_api import upload, wait_terminal
-from tests.system import REDIS_URL, side_services, side_system
+from tests.support.clips import SMALL_MEDIA, video_record
+from tests.support.processes import wait_for
+from tests.support.proxy import Relay
+from tests.support.requests_to_api import upload, wait_terminal
+from tests.support.system import REDIS_URL, side_services, side_system
 from transcoder.client import TERMINAL, parse_sse
 from transcoder.live.hub import Hub
 from transcoder.records import transitions

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.clips import ffprobe_json, make_clip
-from tests.system import REDIS_URL, side_services
+from tests.support.clips import ffprobe_json, make_clip
+from tests.support.system import REDIS_URL, side_services
 from transcoder.errors import StorageError
 from transcoder.media.mp4_index import video_frames
 from transcoder.records import states

@@ -15,12 +15,12 @@ import pytest
 import redis
 import requests
 
-from tests.clips import make_clip
-from tests.hosts import Hosts
-from tests.processes import BIN, Processes, RedisServer, environment, start_web, wait_for
-from tests.proxy import Relay
-from tests.requests_to_api import upload, wait_terminal
-from tests.s3 import download, ffprobe_json, keys_in, new_bucket, s3_settings
+from tests.support.clips import make_clip
+from tests.support.hosts import Hosts
+from tests.support.processes import BIN, Processes, RedisServer, environment, start_web, wait_for
+from tests.support.proxy import Relay
+from tests.support.requests_to_api import upload, wait_terminal
+from tests.support.s3 import download, ffprobe_json, keys_in, new_bucket, s3_settings
 from transcoder.records import redis_keys
 
 HOSTS = (1, 2)

@@ -10,9 +10,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tasks import workflow
 from tasks.celery import make_celery
-from tests.processes import catalog_url, wait_for
-from tests.requests_to_api import upload, wait_terminal
-from tests.system import REDIS_URL, prepared_services
+from tests.support.processes import catalog_url, wait_for
+from tests.support.requests_to_api import upload, wait_terminal
+from tests.support.system import REDIS_URL, prepared_services
 from transcoder.ops import durability
 from transcoder.records import redis_keys
 from transcoder.records.leases import Lease
@@ -151,8 +151,8 @@ def test_not_ready_without_redis(tmp_path):
 
 
 def test_upload_while_object_storage_is_down_is_503_and_leaves_nothing(tmp_path, data_dir):
-    from tests.processes import free_port
-    from tests.s3 import s3_settings
+    from tests.support.processes import free_port
+    from tests.support.s3 import s3_settings
 
     down = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     settings = Settings.from_env(

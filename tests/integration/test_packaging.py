@@ -20,9 +20,9 @@ import pytest
 import redis
 import requests
 
-from tests.processes import ROOT, environment, free_port, wait_for
-from tests.requests_to_api import upload
-from tests.system import PACKAGE_SOURCES, REDIS_URL
+from tests.support.processes import ROOT, environment, free_port, wait_for
+from tests.support.requests_to_api import upload
+from tests.support.system import PACKAGE_SOURCES, REDIS_URL
 
 DATABASE_URL = REDIS_URL.rsplit("/", 1)[0] + "/13"
 

@@ -2,8 +2,8 @@
 
 import redis
 
-from tests.processes import catalog_url
-from tests.system import REDIS_URL
+from tests.support.processes import catalog_url
+from tests.support.system import REDIS_URL
 from transcoder.settings import Settings
 from web import create_app
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.clips import ffprobe_json
+from tests.support.clips import ffprobe_json
 from transcoder.media import commands, frames, planner
 from transcoder.media.ladder import renditions_for
 from transcoder.media.previews import POSTER_CANDIDATES, lay_out_storyboard

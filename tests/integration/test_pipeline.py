@@ -3,8 +3,8 @@
 import pytest
 import requests
 
-from tests.clips import ffprobe_json
-from tests.requests_to_api import upload, wait_terminal
+from tests.support.clips import ffprobe_json
+from tests.support.requests_to_api import upload, wait_terminal
 
 SHORT_SIDES = {"144p": 144, "240p": 240, "360p": 360, "480p": 480}
 

@@ -7,7 +7,7 @@ import subprocess
 import pytest
 import requests
 
-from tests.requests_to_api import upload, wait_terminal
+from tests.support.requests_to_api import upload, wait_terminal
 from transcoder.media.hls import parse_media_playlist
 
 from .test_events import read_stream

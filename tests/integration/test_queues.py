@@ -10,9 +10,9 @@ import subprocess
 
 import pytest
 
-from tests.processes import BIN, ROOT, wait_for
-from tests.requests_to_api import upload, wait_terminal
-from tests.system import side_system
+from tests.support.processes import BIN, ROOT, wait_for
+from tests.support.requests_to_api import upload, wait_terminal
+from tests.support.system import side_system
 from transcoder.records import redis_keys
 
 

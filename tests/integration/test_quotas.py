@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.accounts import keyed, operator
-from tests.processes import catalog_url, start_web, start_worker, wait_for
-from tests.system import prepared_services, side_system
+from tests.support.accounts import keyed, operator
+from tests.support.processes import catalog_url, start_web, start_worker, wait_for
+from tests.support.system import prepared_services, side_system
 from transcoder.accounts import reservations
 from transcoder.errors import QuotaExceeded
 from transcoder.records import redis_keys

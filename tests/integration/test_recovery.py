@@ -9,8 +9,8 @@ import json
 
 import pytest
 
-from tests.clips import SMALL_MEDIA, video_record
-from tests.system import REDIS_URL, side_services
+from tests.support.clips import SMALL_MEDIA, video_record
+from tests.support.system import REDIS_URL, side_services
 from transcoder.records import redis_keys, states, transitions
 from transcoder.work import recovery
 from transcoder.work.lost_work import restart_grace, sweep

@@ -2,7 +2,7 @@
 
 import requests
 
-from tests.system import recorded
+from tests.support.system import recorded
 
 
 def post(base_url, name, content):

@@ -7,10 +7,10 @@ import json
 
 import requests
 
-from tests.clips import make_clip
-from tests.processes import start_worker
-from tests.requests_to_api import upload, wait_terminal
-from tests.system import side_system
+from tests.support.clips import make_clip
+from tests.support.processes import start_worker
+from tests.support.requests_to_api import upload, wait_terminal
+from tests.support.system import side_system
 from transcoder.records import redis_keys
 from transcoder.storage.layout import part_prefix
 

@@ -22,9 +22,9 @@ import requests
 import websocket
 from sqlalchemy.exc import SQLAlchemyError
 
-from tests.accounts import keyed, operator, signed_in
-from tests.processes import catalog_url, wait_for
-from tests.system import side_system
+from tests.support.accounts import keyed, operator, signed_in
+from tests.support.processes import catalog_url, wait_for
+from tests.support.system import side_system
 from transcoder.accounts.revocations import CATALOG_EVERY, Revocations, Watch
 from transcoder.accounts.users import Users
 from transcoder.records import redis_keys
@@ -391,7 +391,7 @@ def test_an_upload_on_its_way_when_its_key_is_revoked_keeps_nothing(side, data_d
     body has come, and nothing is stored or recorded."""
     import socket
 
-    from tests.system import recorded
+    from tests.support.system import recorded
 
     side.users.add("in-flight", password_of("in-flight"))
     _, browser = person(side, "in-flight")

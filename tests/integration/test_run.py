@@ -11,8 +11,8 @@ import time
 import redis
 import requests
 
-from tests.processes import ROOT, environment, free_port
-from tests.system import REDIS_URL
+from tests.support.processes import ROOT, environment, free_port
+from tests.support.system import REDIS_URL
 from transcoder.ops import durability
 
 DATABASE_URL = REDIS_URL.rsplit("/", 1)[0] + "/9"

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests import reference
-from tests.requests_to_api import upload, wait_terminal
+from tests.support import reference
+from tests.support.requests_to_api import upload, wait_terminal
 from transcoder.media.ladder import Rendition, renditions_for
 from transcoder.media.probe import probe
 

@@ -6,10 +6,10 @@ import socket
 import pytest
 import requests
 
-from tests.clips import make_clip
-from tests.processes import wait_for
-from tests.requests_to_api import send_half_an_upload, upload, uploads_answered, wait_terminal
-from tests.system import recorded
+from tests.support.clips import make_clip
+from tests.support.processes import wait_for
+from tests.support.requests_to_api import send_half_an_upload, upload, uploads_answered, wait_terminal
+from tests.support.system import recorded
 
 
 def post_video(url, data_dir, **kwargs):

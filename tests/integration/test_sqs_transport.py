@@ -13,8 +13,8 @@ import pytest
 from kombu import Connection
 
 from tasks import sqs_transport
-from tests.brokers import drop_sqs_queues, sqs_client, sqs_settings
-from tests.processes import wait_for
+from tests.support.brokers import drop_sqs_queues, sqs_client, sqs_settings
+from tests.support.processes import wait_for
 from transcoder import brokers
 from transcoder.settings import Settings
 

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from tests.s3 import keys_in, new_bucket, s3_client, s3_settings, seed
+from tests.support.s3 import keys_in, new_bucket, s3_client, s3_settings, seed
 from transcoder.errors import StorageError, Transient
 from transcoder.services import open_storage
 from transcoder.settings import Settings
@@ -147,7 +147,7 @@ def test_s3_keys_sit_under_the_prefix(s3_endpoint, tmp_path):
 
 
 def test_unreachable_object_storage_is_a_passing_failure(tmp_path):
-    from tests.processes import free_port
+    from tests.support.processes import free_port
 
     endpoint = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     settings = Settings.from_env({}, scratch_dir=tmp_path / "scratch", **s3_settings(endpoint, "nowhere"))

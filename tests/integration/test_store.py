@@ -13,9 +13,9 @@ import time
 import pytest
 import redis
 
-from tests.clips import SMALL_MEDIA, video_record
-from tests.databases import database_url  # noqa: F401  (the fixture)
-from tests.system import REDIS_URL
+from tests.support.clips import SMALL_MEDIA, video_record
+from tests.support.databases import database_url  # noqa: F401  (the fixture)
+from tests.support.system import REDIS_URL
 from transcoder.errors import VideoNotFound
 from transcoder.records import catalog, database, redis_keys, states, transitions
 from transcoder.records.videos import VideoStore

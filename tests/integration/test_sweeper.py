@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.clips import SMALL_MEDIA, video_record
-from tests.processes import RedisServer, catalog_url, wait_for
-from tests.system import REDIS_URL, prepared_services, side_services
+from tests.support.clips import SMALL_MEDIA, video_record
+from tests.support.processes import RedisServer, catalog_url, wait_for
+from tests.support.system import REDIS_URL, prepared_services, side_services
 from transcoder.records import redis_keys, states, transitions
 from transcoder.records.leases import Lease
 from transcoder.settings import Settings

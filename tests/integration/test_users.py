@@ -3,7 +3,7 @@ names no user can have."""
 
 from __future__ import annotations
 
-from tests.databases import database_url  # noqa: F401  (the fixture)
+from tests.support.databases import database_url  # noqa: F401  (the fixture)
 from transcoder.accounts.users import Users
 from transcoder.records import catalog, database
 

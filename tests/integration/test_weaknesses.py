@@ -10,7 +10,7 @@ import http.client
 import pytest
 import requests
 
-from tests.system import side_system
+from tests.support.system import side_system
 
 TOKEN = "prometheus-reads-this"
 CAP = 3

@@ -8,9 +8,9 @@ import re
 import threading
 from pathlib import Path
 
-from tests.clips import make_clip
-from tests.requests_to_api import upload, wait_terminal
-from tests.system import each_part_ran_once
+from tests.support.clips import make_clip
+from tests.support.requests_to_api import upload, wait_terminal
+from tests.support.system import each_part_ran_once
 from transcoder.media.planner import LATER_NICENESS
 from transcoder.records import redis_keys
 

@@ -8,7 +8,7 @@ import re
 import subprocess
 import sys
 
-from tests.processes import ROOT
+from tests.support.processes import ROOT
 
 from .catalog import MUTANTS, TRIALS
 from .run import BEGIN, DOCS, END, apply, copy_project

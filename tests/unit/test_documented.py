@@ -145,7 +145,7 @@ def test_every_link_between_the_pages_lands_on_a_page_and_a_heading():
     assert not dead, dead
 
 
-#: A file of ours as the pages name it: `web/auth/csrf.py`, `tests/processes.py`, or a test
+#: A file of ours as the pages name it: `web/auth/csrf.py`, `tests/support/processes.py`, or a test
 #: named from its suite's folder (`integration/test_door.py::test_...`).
 OURS = r"(?:transcoder|web|tasks|tests|infra)/[\w./-]+\.(?:py|sh)"
 SUITES = r"(?:unit|integration|browser|faults|inputs|mutants)/[\w./-]+\.py"

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.processes import TEST_PREFIX, derived_prefix
-from tests.system import PACKAGE_SOURCES
+from tests.support.processes import TEST_PREFIX, derived_prefix
+from tests.support.system import PACKAGE_SOURCES
 from transcoder.records import redis_keys
 from transcoder.settings import Settings
 

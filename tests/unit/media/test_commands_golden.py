@@ -10,7 +10,7 @@ the copy again and read its diff before committing it:
 from dataclasses import replace
 from pathlib import Path
 
-from tests.golden import assert_matches_golden
+from tests.support.golden import assert_matches_golden
 from transcoder.media.commands import audio_args, join_args, sprite_args, video_part_args
 from transcoder.media.ladder import renditions_for
 from transcoder.media.planner import Part

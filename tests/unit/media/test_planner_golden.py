@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.golden import assert_matches_golden
+from tests.support.golden import assert_matches_golden
 from tests.unit.media.test_planner import RENDITIONS, cfr, storyboard
 from transcoder.media.frames import Frames
 from transcoder.media.planner import Part, chunk_seconds, cut, plan, poster_time

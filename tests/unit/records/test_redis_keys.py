@@ -3,7 +3,7 @@
 import pytest
 
 from tasks.config import celery_config
-from tests.processes import TEST_PREFIX, derived_prefix
+from tests.support.processes import TEST_PREFIX, derived_prefix
 from transcoder.records import redis_keys
 from transcoder.settings import Settings
 

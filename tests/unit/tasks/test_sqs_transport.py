@@ -8,7 +8,7 @@ import pytest
 from kombu.transport import SQS
 
 from tasks import sqs_transport
-from tests.processes import wait_for
+from tests.support.processes import wait_for
 from transcoder.errors import ConfigError
 
 

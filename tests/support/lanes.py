@@ -1,5 +1,5 @@
 """Lanes: `make test` runs the suite in two processes side by side (pytest-xdist, each
-file whole in one lane). A module's Redis database (``tests.system.REDIS_URL`` and the
+file whole in one lane). A module's Redis database (``tests.support.system.REDIS_URL`` and the
 numbered databases beside it) is the module's alone only within one Redis server, so
 each lane starts a redis-server of its own, with nothing on disk, as the machines' Redis.
 

@@ -43,7 +43,7 @@ def make_clip(path: Path, *, size: str, seconds: float, audio: bool, rate: int =
     return path
 
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
 
 
 def film_clip(

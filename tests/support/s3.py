@@ -1,7 +1,7 @@
 """A real S3 HTTP endpoint for the tests: moto's standalone server, reached only through boto3.
 
 It listens on every address so that workers in their own network namespaces
-(tests/hosts.py) reach it over their virtual link, as worker machines would.
+(tests/support/hosts.py) reach it over their virtual link, as worker machines would.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def new_bucket(endpoint: str) -> str:
 
 
 def s3_settings(endpoint: str, bucket: str, prefix: str = "") -> dict[str, str]:
-    """The TRANSCODER_* settings (lower case, as tests.system.environment takes them) for S3."""
+    """The TRANSCODER_* settings (lower case, as tests.support.system.environment takes them) for S3."""
     return {
         "storage": "s3",
         "s3_bucket": bucket,

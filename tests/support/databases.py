@@ -53,7 +53,7 @@ class PostgresServer:
         import glob
         import tempfile
 
-        from tests.processes import free_port
+        from tests.support.processes import free_port
 
         found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
         if not found:

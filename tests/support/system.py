@@ -1,5 +1,5 @@
 """The running system the integration and browser tests share: Redis, `celery worker` processes,
-gunicorn, ffmpeg (the processes themselves are started by ``tests.processes``).
+gunicorn, ffmpeg (the processes themselves are started by ``tests.support.processes``).
 
 One Redis database (flushed before and after the session), one storage folder, two
 worker processes and one web server, shared by the whole session. Nothing is faked.
@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 import redis
 
-from tests import lanes
-from tests.accounts import make_users
-from tests.processes import Processes, catalog_url, environment, start_web, start_worker, wait_for
+from tests.support import lanes
+from tests.support.accounts import make_users
+from tests.support.processes import Processes, catalog_url, environment, start_web, start_worker, wait_for
 from transcoder.records import redis_keys
 from transcoder.settings import Settings
 
@@ -175,7 +175,7 @@ def each_part_ran_once(client: redis.Redis, ids: list[str], env: dict[str, str])
     # `ready` is published by the last part; the close it enqueued runs just after.
     wait_for(lambda: all(runs(v).get("close") for v in ids), 30, "videos closed")
     # A plugin too: imported here, once pytest has loaded it (and rewritten its asserts).
-    from tests.brokers import settle
+    from tests.support.brokers import settle
 
     # Any extra close or part, were one ever sent, has run by the time the queues are empty.
     settle(env, lambda: [runs(v) for v in ids], 60, "every task of the videos ended")

@@ -16,8 +16,8 @@ import boto3
 import pytest
 import redis
 
-from tests.processes import wait_for
-from tests.s3 import ACCESS_KEY, REGION, SECRET_KEY
+from tests.support.processes import wait_for
+from tests.support.s3 import ACCESS_KEY, REGION, SECRET_KEY
 from transcoder.records import redis_keys
 from transcoder.settings import Settings
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import requests
 
-from tests.processes import wait_for
+from tests.support.processes import wait_for
 
 
 def upload(base_url: str, path: Path, name: str | None = None) -> requests.Response:

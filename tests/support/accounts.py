@@ -8,7 +8,7 @@ import subprocess
 
 import requests
 
-from tests.processes import BIN, ROOT
+from tests.support.processes import BIN, ROOT
 
 #: root is an admin; alice and bob upload.
 PASSWORDS = {"root": "root's long password", "alice": "alice's long password", "bob": "bob's long password"}

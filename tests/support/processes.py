@@ -22,7 +22,7 @@ import requests
 
 from transcoder.records import redis_keys
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 BIN = Path(sys.executable).parent
