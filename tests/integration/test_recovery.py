@@ -6,10 +6,13 @@ kept only in Redis are imported on start."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
+from tests.support.brokers import messages_held
 from tests.support.clips import SMALL_MEDIA, video_record
+from tests.support.processes import Processes, environment, start_web
 from tests.support.system import REDIS_URL, side_services
 from transcoder.records import redis_keys, states, transitions
 from transcoder.work import recovery
@@ -60,3 +63,23 @@ def test_records_an_earlier_version_kept_in_redis_are_imported_on_start(services
     assert services.redis.ttl(redis_keys.video_key(old["id"])) == -1  # unfinished: the live copy, kept
     assert not services.redis.exists(recovery.LEGACY_INDEX)
     assert recovery.prepare(services) == 0
+
+
+def test_a_web_process_puts_back_what_redis_lost_before_its_first_upload(services, tmp_path):
+    """A web process that starts on a Redis that lost everything (or a new one) puts the
+    unfinished videos back and sends their work before it answers: left to the workers'
+    first sweep, seconds later, an upload accepted meanwhile would be taken for a lost video
+    and its parts sent twice."""
+    half = "d" * 32
+    services.videos.create(video_record(half, SMALL_MEDIA))
+    services.redis.flushdb()
+    env = environment(URL, Path(services.settings.storage_dir))
+    processes = Processes(tmp_path)
+    try:
+        start_web(processes, env, "recovering-web")
+        # No worker and no sweep: only the web process's start can have done this.
+        assert services.redis.exists(redis_keys.LOADED)
+        assert services.videos.active() == [half]
+        assert sum(messages_held(env).values()) == len(transitions.dispatchable(services.videos.get(half)))
+    finally:
+        processes.stop_all()

@@ -1065,4 +1065,18 @@ MUTANTS: tuple[Mutant, ...] = (
             "tests/integration/test_workers.py::test_one_long_video_is_spread_over_both_workers",
         ),
     ),
+    Mutant(
+        "recovery_left_to_the_sweep",
+        "a web process puts back what a Redis that lost everything held before it takes an upload",
+        (
+            (
+                "web/services.py",
+                "    recover_before_uploads(svc, lambda",
+                "    (lambda *_: None)(svc, lambda",
+            ),
+        ),
+        (
+            "tests/integration/test_recovery.py::test_a_web_process_puts_back_what_redis_lost_before_its_first_upload",
+        ),
+    ),
 )
