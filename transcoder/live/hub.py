@@ -219,6 +219,7 @@ class Hub:
                 pubsub.psubscribe(redis_keys.events_channel("*"))
                 # redis-py connects a dropped subscription again by itself, inside
                 # get_message, and subscribes it again: this hears of it, as of a new one.
+                assert pubsub.connection is not None  # made by psubscribe
                 pubsub.connection.register_connect_callback(self._reconnected)
                 self.connected = True
                 backoff = 0.1
