@@ -70,7 +70,7 @@ MODULES = (
     ),
     Pure("transcoder/records/summary.py", ("tests/unit/records/test_summary.py",)),
     Pure("transcoder/work/playlists.py", ("tests/unit/work/test_playlists.py",)),
-    Pure("transcoder/media/frames.py", ("tests/unit/media/test_frames.py",)),
+    Pure("transcoder/media/frames.py", ("tests/unit/media/test_frames.py", "tests/integration/test_scan.py")),
     Pure("transcoder/media/policy.py", ("tests/unit/media/test_policy.py",)),
     Pure("transcoder/records/states.py", ("tests/unit/records/test_states.py",)),
     Pure("transcoder/storage/layout.py", ("tests/unit/storage/test_layout.py",)),
