@@ -145,6 +145,7 @@ def test_delete_mid_encode(run, cluster, database, fault_redis, fault_storage, c
         ),
         120,
         "the video's queued parts delivered",
+        videos=[video_id],
     )
     assert not encoder_pids(video_id) and not (fault_storage / "videos" / video_id).exists()
     assert recorded(database, video_id) is None

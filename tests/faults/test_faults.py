@@ -197,6 +197,7 @@ def test_cancel(run, cluster, fault_redis, fault_storage, clip):
         ),
         120,
         "the video's queued parts delivered",
+        videos=[video_id],
     )
     assert not encoder_pids(video_id) and not (fault_storage / "videos" / video_id).exists()
     assert api(cluster, video_id)["state"] == "canceled"
@@ -276,6 +277,7 @@ def duplicate_delivery(cluster, fault_redis, fault_storage, clip, tmp_path) -> N
         lambda: (runs(fault_redis.url, video_id), attempts(fault_redis.url, video_id)),
         120,
         "every task of the video ended",
+        videos=[video_id],
     )
     readies = 0
     while (message := events.get_message(timeout=0.5)) is not None:

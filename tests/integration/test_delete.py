@@ -56,6 +56,7 @@ def test_deleting_during_an_encode_leaves_no_ffmpeg_no_file_no_record(
         ),
         120,
         "the video's queued parts delivered",
+        videos=[video_id],
     )
     assert not encoder_pids(video_id)
     assert gone(system, storage_dir, video_id)

@@ -178,7 +178,7 @@ def each_part_ran_once(client: redis.Redis, ids: list[str], env: dict[str, str])
     from tests.support.brokers import settle
 
     # Any extra close or part, were one ever sent, has run by the time the queues are empty.
-    settle(env, lambda: [runs(v) for v in ids], 60, "every task of the videos ended")
+    settle(env, lambda: [runs(v) for v in ids], 60, "every task of the videos ended", videos=ids)
     used = set()
     for video_id in ids:
         stored = json.loads(client.get(redis_keys.video_key(video_id)))
