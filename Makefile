@@ -66,7 +66,7 @@ flower: setup redis
 	$(BIN)/celery -A tasks flower --address=127.0.0.1 --port=$(FLOWER_PORT)
 
 # The suite runs in lanes side by side, each test file whole in one (tests/support/lanes.py).
-LANES ?= 2
+LANES ?= 3
 
 test: test-setup redis lint bytecode
 	@infra/setup-system.sh chromium iproute2 postgresql rabbitmq-server
