@@ -28,7 +28,7 @@ system:
 $(VENV)/.installed: pyproject.toml
 	@echo "Installing the service's Python packages into $(VENV) (log: var/log/setup.log)"
 	@mkdir -p var/log
-	@{ python3 -m venv $(VENV) && $(BIN)/pip install --upgrade pip && $(BIN)/pip install -e '.[sqs]'; } \
+	@{ python3 -m venv $(VENV) && $(BIN)/pip install --upgrade pip && $(BIN)/pip install -e .; } \
 	  >var/log/setup.log 2>&1 || { tail -n 20 var/log/setup.log; exit 1; }
 	@touch $@
 

@@ -42,6 +42,18 @@ SQS_MAX_VISIBILITY_S = 12 * 3600
 log = logging.getLogger(__name__)
 
 
+#: The renamed settings' warnings already given by this process.
+_WARNED: set[str] = set()
+
+
+def _warn_once(message: str) -> None:
+    """A process reads its settings in more than one place (its app, its Celery app...):
+    a renamed setting is told once, not once per reading."""
+    if message not in _WARNED:
+        _WARNED.add(message)
+        log.warning(message)
+
+
 @dataclass(frozen=True)
 class Settings:
     #: Redis for job state, progress events, leases, the cache and Celery's results.
@@ -174,14 +186,14 @@ class Settings:
             old = next((o for o, new in RENAMED.items() if new == f.name.upper()), None)
             if (raw is None or raw == "") and old and environ.get(PREFIX + old):
                 raw = environ[PREFIX + old]
-                log.warning("%s%s is now %s%s; the old name will stop working in a later release",
-                            PREFIX, old, PREFIX, f.name.upper())  # fmt: skip
+                _warn_once(f"{PREFIX}{old} is now {PREFIX}{f.name.upper()}; "
+                           "the old name will stop working in a later release")  # fmt: skip
             if raw is None or raw == "":
                 continue
             if (f.name, raw) in RENAMED_VALUES:
                 new_value = RENAMED_VALUES[(f.name, raw)]
-                log.warning("%s%s=%s is now written %s%s=%s", PREFIX, f.name.upper(), raw, PREFIX,
-                            f.name.upper(), new_value)  # fmt: skip
+                name = PREFIX + f.name.upper()
+                _warn_once(f"{name}={raw} is now written {name}={new_value}")
                 raw = new_value
             values[f.name] = _convert(f.name, f.type, raw)
         values.update(overrides)

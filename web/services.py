@@ -5,8 +5,6 @@ Flask tutorial's ``db.py``: ``init_app`` makes them, beside the app; a getter re
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import redis
@@ -28,29 +26,30 @@ log = logging.getLogger(__name__)
 def init_app(app: Flask, settings: Settings) -> None:
     """Build the clients, and refuse to start on a broker that cannot be used; bring the
     catalog's schema up to date; sweep the uploads a killed web process left half-received;
-    put back what a Redis that lost everything held, before the first upload."""
+    mark a new Redis loaded before the first upload."""
     # Here, not above: ``tasks.celery`` makes its Celery app as it is imported, which a
     # module that only reaches the services (a unit test's import) need not pay for.
     from tasks.celery import make_celery
-    from tasks.workflow import send_part
 
     svc = app.extensions["transcoder"] = build_services(settings)
     brokers.of(settings).require(svc.redis)
     recovery.prepare(svc)
     scratch.clean(settings.scratch_dir)
-    celery = app.extensions["celery"] = make_celery(settings)
-    recover_before_uploads(svc, lambda video_id, part: send_part(celery, video_id, part))
+    app.extensions["celery"] = make_celery(settings)
+    mark_new_redis(svc)
 
 
-def recover_before_uploads(svc: Services, send: Callable[[str, str], None]) -> None:
-    """A Redis that is new, or lost everything, is made whole before this process takes
-    an upload. Left to the workers' first sweep (``TRANSCODER_SWEEP_SECONDS`` after one
-    starts), a video accepted meanwhile would be taken for a lost one and its parts sent
-    twice. A Redis or catalog out of reach does not stop a start: the sweep recovers."""
+def mark_new_redis(svc: Services) -> None:
+    """A new Redis is marked loaded before this process takes an upload (see
+    ``recovery.mark_new``). A Redis or catalog out of reach does not stop a start: the
+    workers' sweep marks it; anything else unforeseen is logged, never fatal here."""
     try:
-        recovery.recover(svc, send, time.time())
+        if recovery.mark_new(svc):
+            log.info("recovery: a new Redis, nothing to put back")
     except (redis.RedisError, CatalogUnavailable) as exc:
-        log.warning("recovery at start put off to the workers' sweep: %s", exc)
+        log.warning("recovery: the new Redis is left to the workers' sweep to mark: %s", exc)
+    except Exception:  # a start must not fail on what the sweep does anyway
+        log.exception("recovery: the new Redis is left to the workers' sweep to mark")
 
 
 def services() -> Services:

@@ -13,6 +13,7 @@ import pytest
 from tests.support.brokers import messages_held
 from tests.support.clips import SMALL_MEDIA, video_record
 from tests.support.processes import Processes, environment, start_web
+from tests.support.requests_to_api import upload
 from tests.support.system import REDIS_URL, side_services
 from transcoder.records import redis_keys, states, transitions
 from transcoder.work import recovery
@@ -65,21 +66,31 @@ def test_records_an_earlier_version_kept_in_redis_are_imported_on_start(services
     assert recovery.prepare(services) == 0
 
 
-def test_a_web_process_puts_back_what_redis_lost_before_its_first_upload(services, tmp_path):
-    """A web process that starts on a Redis that lost everything (or a new one) puts the
-    unfinished videos back and sends their work before it answers: left to the workers'
-    first sweep, seconds later, an upload accepted meanwhile would be taken for a lost video
-    and its parts sent twice."""
-    half = "d" * 32
-    services.videos.create(video_record(half, SMALL_MEDIA))
+def test_a_web_process_marks_a_new_redis_before_its_first_upload(services, tmp_path, data_dir):
+    """A new Redis (here: one that lost everything while no video was unfinished) is
+    marked loaded by the web process as it starts; left to the workers' first sweep, an
+    upload that came before it would be taken for a lost video and its parts sent twice.
+    With an unfinished video in the catalog, the start leaves the recovery to the sweep."""
+    ended = "e" * 32
+    services.videos.create(video_record(ended, SMALL_MEDIA))
+    services.videos.update(ended, lambda v: transitions.cancel(v, 2.0))
     services.redis.flushdb()
     env = environment(URL, Path(services.settings.storage_dir))
     processes = Processes(tmp_path)
     try:
+        url = start_web(processes, env, "new-redis-web")
+        assert services.redis.get(redis_keys.LOADED) == b"0"  # no worker, no sweep: the web did
+        video_id = upload(url, data_dir / "bikes.mp4").json()["id"]
+        sent: list[tuple[str, str]] = []
+        sweep(services, lambda v, p: sent.append((v, p)), now=100.0)
+        assert sent == [] and services.videos.active() == [video_id]
+
+        # Lost everything again, this time with that video unfinished: a start sends nothing.
+        processes.stop_all()
+        services.redis.flushdb()
         start_web(processes, env, "recovering-web")
-        # No worker and no sweep: only the web process's start can have done this.
-        assert services.redis.exists(redis_keys.LOADED)
-        assert services.videos.active() == [half]
-        assert sum(messages_held(env).values()) == len(transitions.dispatchable(services.videos.get(half)))
+        assert not services.redis.exists(redis_keys.LOADED) and not any(messages_held(env).values())
+        sweep(services, lambda v, p: sent.append((v, p)), now=200.0)
+        assert {v for v, _ in sent} == {video_id}  # the sweep put it back and sent its work
     finally:
         processes.stop_all()

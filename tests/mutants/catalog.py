@@ -1066,17 +1066,9 @@ MUTANTS: tuple[Mutant, ...] = (
         ),
     ),
     Mutant(
-        "recovery_left_to_the_sweep",
-        "a web process puts back what a Redis that lost everything held before it takes an upload",
-        (
-            (
-                "web/services.py",
-                "    recover_before_uploads(svc, lambda",
-                "    (lambda *_: None)(svc, lambda",
-            ),
-        ),
-        (
-            "tests/integration/test_recovery.py::test_a_web_process_puts_back_what_redis_lost_before_its_first_upload",
-        ),
+        "new_redis_left_to_the_sweep",
+        "a web process marks a new Redis loaded before it takes an upload",
+        (("web/services.py", "    mark_new_redis(svc)\n", "    pass\n"),),
+        ("tests/integration/test_recovery.py::test_a_web_process_marks_a_new_redis_before_its_first_upload",),
     ),
 )

@@ -187,6 +187,14 @@ class Catalog:
             session.delete(row)
             return True
 
+    def has_unfinished(self) -> bool:
+        """Whether any video is still queued or processing (one row read, at most)."""
+        with self.begin() as session:
+            found = session.scalars(
+                select(VideoRow.id).where(VideoRow.state.in_(("queued", "processing"))).limit(1)
+            ).first()
+            return found is not None
+
     def unfinished(self) -> list[Video]:
         """Snapshots of videos still queued or processing (what recovery looks at)."""
         with self.begin() as session:

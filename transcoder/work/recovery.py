@@ -72,6 +72,20 @@ def loaded_since(services: Services) -> float | None:
     return None if raw is None else float(raw)
 
 
+def mark_new(services: Services) -> bool:
+    """Mark a Redis that has nothing to put back as loaded, at once; True if this did.
+
+    A new installation's Redis (or one that lost everything when no video was unfinished)
+    bears no marker until a worker's first sweep, ``TRANSCODER_SWEEP_SECONDS`` after the
+    worker starts; a video uploaded before it would be taken for a lost one and its parts
+    sent twice. A web process calls this as it starts: one row of the catalog read, never
+    the recovery itself, which stays with the sweep (it may send thousands of parts)."""
+    r = services.redis
+    if r.exists(redis_keys.LOADED) or services.catalog.has_unfinished():
+        return False
+    return bool(r.set(redis_keys.LOADED, 0, nx=True))
+
+
 def recover(services: Services, enqueue: Callable[[str, str], None], now: float) -> list[str]:
     """If Redis lost everything, put the unfinished videos back and send their work again."""
     r = services.redis
