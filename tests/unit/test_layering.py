@@ -80,7 +80,6 @@ ALLOWED: dict[str, set[str]] = {
         "storage",
         "work",
         "tasks.celery",
-        "tasks.workflow",
     },
     "web.middleware": {"errors", "settings"},
     "web.errors": {"errors", "web.middleware"},

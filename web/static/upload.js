@@ -85,6 +85,9 @@
     form.reset();
   });
   input.addEventListener("change", () => { notice.textContent = `${input.files.length} file(s) chosen.`; });
+  // The button comes disabled: clicked before this script ran, the form would go as a plain
+  // GET (the file's name in the address, nothing uploaded). It works once the page can send.
+  form.querySelector("button[type=submit]").disabled = false;
   for (const type of ["dragenter", "dragover"]) {
     drop.addEventListener(type, (e) => { e.preventDefault(); drop.classList.add("over"); });
   }
