@@ -12,7 +12,7 @@ import pytest
 
 from tests.support.brokers import messages_held
 from tests.support.clips import SMALL_MEDIA, video_record
-from tests.support.processes import Processes, environment, start_web
+from tests.support.processes import Processes, environment, start_web, wait_for
 from tests.support.requests_to_api import upload
 from tests.support.system import REDIS_URL, side_services
 from transcoder.records import redis_keys, states, transitions
@@ -24,7 +24,9 @@ URL = REDIS_URL.rsplit("/", 1)[0] + "/8"
 
 @pytest.fixture
 def services(tmp_path):
-    with side_services(URL, tmp_path) as services:
+    # A short lease: the sweeper's grace after Redis starts (2 leases and 5 s) is waited
+    # out below, and the lane's Redis may have started moments ago.
+    with side_services(URL, tmp_path, lease_seconds=1.0) as services:
         yield services
 
 
@@ -51,7 +53,10 @@ def test_one_sweep_after_a_flush_puts_unfinished_videos_back_and_sends_their_wor
     # The next sweep sends nothing again, and the running part is given time to take its lease back.
     assert sweep(services, lambda v, p: sent.append((v, p)), now=101.0) == []
     assert states.part(store.get(running), "v00")["state"] == "running"
-    late = 100.0 + restart_grace(services.settings.lease_seconds) + 1
+    grace = restart_grace(services.settings.lease_seconds)
+    uptime = lambda: int(services.redis.info("server")["uptime_in_seconds"])  # noqa: E731
+    wait_for(lambda: uptime() >= grace, 30, "Redis up longer than the sweeper's grace")
+    late = 100.0 + grace + 1
     assert sweep(services, lambda v, p: sent.append((v, p)), now=late) == [f"{running} v00 requeued"]
 
 
