@@ -19,8 +19,12 @@ URL = REDIS_URL.rsplit("/", 1)[0] + "/8"
 
 @pytest.fixture
 def services(tmp_path):
-    with side_services(URL, tmp_path, max_attempts=2) as services:
+    # A short lease, so the sweeper's grace after Redis starts (2 leases and 5 s) is soon
+    # over: in lanes, the test's Redis may have started moments ago.
+    with side_services(URL, tmp_path, max_attempts=2, lease_seconds=0.5) as services:
         services.redis.set(redis_keys.LOADED, 0)  # a Redis that has held this system's state all along
+        uptime = lambda: int(services.redis.info("server")["uptime_in_seconds"])  # noqa: E731
+        wait_for(lambda: uptime() >= restart_grace(0.5), 30, "Redis up longer than the sweeper's grace")
         yield services
 
 
