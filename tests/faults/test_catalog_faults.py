@@ -86,7 +86,9 @@ def test_flushall(run, cluster, database, fault_redis, fault_storage, clip, data
     assert recovered.get("videos", 0) >= 2 and recovered.get("parts", 0) >= 1, recovered
     measure("parts sent again after FLUSHALL", recovered["parts"])
     assert attempts(fault_redis.url, video_id)[part] == 1
-    assert recorded(database, video_id)[0] == "ready" and recorded(database, waiting)[0] == "ready"
+    # The catalog is written just after the state the API shows: wait for it, bounded.
+    for done in (video_id, waiting):
+        wait(lambda v=done: (recorded(database, v) or ("",))[0] == "ready", 15, f"{done} recorded ready")
     # The workers consume again, and the library still lists the videos.
     after = upload(cluster.url, data_dir / "bikes.mp4").json()["id"]
     assert finished(cluster, after)["state"] == "ready"
