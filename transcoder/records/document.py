@@ -113,3 +113,5 @@ class Video(TypedDict):
     owner_name: NotRequired[str | None]
     #: Bytes it keeps in storage: the source, then with its outputs once it has ended.
     stored_bytes: NotRequired[int]
+    #: The sha256 of the uploaded bytes (absent from videos recorded before it was kept).
+    source_sha256: NotRequired[str]

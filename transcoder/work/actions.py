@@ -3,11 +3,14 @@ retry, close."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
-import shutil
 import time
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 from typing import BinaryIO
 
 from transcoder.accounts import reservations
@@ -28,6 +31,44 @@ from transcoder.work.runner import Outcome
 log = logging.getLogger(__name__)
 
 
+@dataclass
+class Staged:
+    """An upload whose bytes have all arrived, not yet a video: what ffprobe reads, its
+    size and sha256 (computed as the bytes came), and how to keep or drop the bytes.
+
+    A multipart upload is staged in a scratch folder (``stage``); a resumable one where
+    its bytes gathered (``transcoder.uploads``). ``keep`` puts the bytes at a storage key
+    (the new video's source); ``discard`` drops them (refused, or already stored).
+    """
+
+    path: Path
+    size: int
+    sha256: str
+    keep: Callable[[str], None]
+    discard: Callable[[], None]
+
+
+@contextmanager
+def stage(services: Services, stream: BinaryIO) -> Iterator[Staged]:
+    """Write a multipart upload's body into a scratch folder, hashing it on the way; the
+    folder goes when the ``with`` ends, whatever happened."""
+    with scratch.folder(services.settings.scratch_dir, "upload") as folder:
+        local = folder / "source"
+        digest = hashlib.sha256()
+        with open(local, "wb") as out:
+            while chunk := stream.read(CHUNK):
+                digest.update(chunk)
+                out.write(chunk)
+            size = out.tell()
+        yield Staged(
+            path=local,
+            size=size,
+            sha256=digest.hexdigest(),
+            keep=lambda key: services.storage.put_file(key, local),
+            discard=lambda: local.unlink(missing_ok=True),
+        )
+
+
 def accept_upload(
     services: Services,
     stream: BinaryIO,
@@ -37,51 +78,63 @@ def accept_upload(
     reservation: reservations.Reservation | None = None,
     revoked: Callable[[], str | None] | None = None,
 ) -> states.Video:
-    """Store an upload, check that it is a video we can read and that it fits its owner's
-    quotas, and record it as queued (with the id of the API key it came with, if any).
+    """Store a multipart upload's body and accept it (``accept_staged``)."""
+    held = reservation if reservation is not None else reserve_upload(services, owner, 0)
+    with held, stage(services, stream) as staged:
+        return accept_staged(services, staged, filename, owner, key_id, held, revoked)
+
+
+def accept_staged(
+    services: Services,
+    staged: Staged,
+    filename: str,
+    owner: User,
+    key_id: str | None,
+    held: reservations.Reservation,
+    revoked: Callable[[], str | None] | None = None,
+) -> states.Video:
+    """Check that an upload is a video we can read and that it fits its owner's quotas,
+    keep its bytes as the new video's source and record it as queued (with the id of the
+    API key it came with, if any).
 
     ``revoked`` says, once the body has come, whether the credential it came with was
     revoked meanwhile (None: it holds); if so, nothing is kept.
 
-    ``reservation`` holds the upload's bytes against the quotas since before its body was
-    read (the web app makes it from ``Content-Length``); without one, one is made here.
-    It is trimmed to the file's real size, and released once the video is recorded, or
-    refused, or failed. A refused upload leaves nothing behind: no file, no record.
+    ``held`` holds the upload's bytes against the quotas since before its body was read
+    (the web app makes it from ``Content-Length``, or at a resumable upload's creation).
+    It is trimmed to the file's real size; the caller releases it once this returns or
+    raises. A refused upload leaves nothing behind: no file, no record.
     """
     video_id = transitions.new_video_id()
-    held = reservation if reservation is not None else reserve_upload(services, owner, 0)
-    with held, scratch.folder(services.settings.scratch_dir, "upload") as folder:
-        local = folder / "source"
-        with open(local, "wb") as out:
-            shutil.copyfileobj(stream, out, CHUNK)
-            size = out.tell()
-        try:
-            if size == 0:
-                raise InvalidInput("The uploaded file is empty.", code="empty_file")
-            # Before anything is stored: a refusal never reaches storage.
-            held.resize(size)
-            media, found = probe_and_scan(local, services.settings.limits)
-            policy.check_duration(found.duration, services.settings.limits)
-        except (InvalidInput, QuotaExceeded) as refused:
-            metrics.record_refusal(services.redis, refused.code)
-            raise
-        # The body took its time: a key revoked, a user disabled or signed out meanwhile
-        # keeps nothing of it.
-        if revoked is not None and (why := revoked()) is not None:
-            raise Unauthorized(
-                f"Your credential was revoked while this upload arrived ({why}); nothing was kept."
-            )
-        name, ladder = clean_filename(filename), renditions_for(media.width, media.height)
-        record = new_record(services, video_id, name, media, found, ladder)
-        record.update({"owner": owner.id, "owner_name": owner.name, "stored_bytes": size})
-        try:
-            services.storage.put_file(source_key(video_id), local)
-            video = services.videos.create(record, key_id)
-        except BaseException:
-            services.storage.delete_prefix(video_prefix(video_id))
-            raise
-        # Counted by the catalog and the ledger before the reservation goes (leaving ``held``).
-        services.quotas.record_upload(owner, size)
+    size = staged.size
+    try:
+        if size == 0:
+            raise InvalidInput("The uploaded file is empty.", code="empty_file")
+        # Before anything is stored: a refusal never reaches storage.
+        held.resize(size)
+        media, found = probe_and_scan(staged.path, services.settings.limits)
+        policy.check_duration(found.duration, services.settings.limits)
+    except (InvalidInput, QuotaExceeded) as refused:
+        metrics.record_refusal(services.redis, refused.code)
+        raise
+    # The body took its time: a key revoked, a user disabled or signed out meanwhile
+    # keeps nothing of it.
+    if revoked is not None and (why := revoked()) is not None:
+        raise Unauthorized(
+            f"Your credential was revoked while this upload arrived ({why}); nothing was kept."
+        )
+    name, ladder = clean_filename(filename), renditions_for(media.width, media.height)
+    record = new_record(services, video_id, name, media, found, ladder)
+    record.update({"owner": owner.id, "owner_name": owner.name, "stored_bytes": size})
+    record["source_sha256"] = staged.sha256
+    try:
+        staged.keep(source_key(video_id))
+        video = services.videos.create(record, key_id)
+    except BaseException:
+        services.storage.delete_prefix(video_prefix(video_id))
+        raise
+    # Counted by the catalog and the ledger before the reservation goes (leaving ``held``).
+    services.quotas.record_upload(owner, size)
     metrics.record_upload(services.redis, size)
     return video
 

@@ -68,6 +68,7 @@ def video_json(video: states.Video, url: UrlBuilder | None = None) -> dict[str, 
             "height": source["height"],
             "duration": source["duration"],
             "has_audio": source["has_audio"],
+            "sha256": video.get("source_sha256"),
             # Records made before colour was probed lack these keys.
             "hdr": source.get("hdr"),
             "color": {
