@@ -37,7 +37,7 @@ class Frames:
 
 
 def scan_args(path: Path | str, stream: int) -> list[str]:
-    return [*policy.ffprobe_head(), "-select_streams", str(stream),
+    return [*policy.ffprobe_head(source=path), "-select_streams", str(stream),
             "-show_entries", "packet=pts_time,dts_time,flags", "-of", "csv=p=0",
             policy.local_input(path)]  # fmt: skip
 

@@ -18,6 +18,28 @@ FORMATS = ("mov", "matroska", "avi", "mpegts", "flv", "ogg", "mxf", "mpeg")
 #: Only local files; nothing an input can name may open a network connection or another protocol.
 PROTOCOLS = "file"
 
+
+class SignedUrl(str):
+    """A URL we presigned for an object of our own bucket: a resumable upload staged in S3,
+    probed where it lies instead of after a download (``transcoder.uploads.s3_staging``).
+
+    The one input ffprobe may read over the network. Only our code makes one, from a key
+    it chose, so the protocol allowlist widens to http(s) for this input alone; the
+    demuxer allowlist stays, so nothing inside the file can name another URL.
+    """
+
+    def __new__(cls, url: str) -> SignedUrl:
+        if not url.startswith(("https://", "http://")):
+            raise ValueError(f"Not an http(s) URL: {url[:40]!r}")
+        return super().__new__(cls, url)
+
+
+def protocols_for(source: Path | str | None) -> str:
+    """The protocols an input may use: local files, or http(s) for a URL we presigned."""
+    if isinstance(source, SignedUrl):
+        return "https,tls,tcp" if source.startswith("https://") else "http,tcp"
+    return PROTOCOLS
+
 VIDEO_CODECS = frozenset(
     {"h264", "hevc", "vp8", "vp9", "av1", "mpeg4", "mpeg2video", "mpeg1video", "prores", "mjpeg",
      "theora", "vc1", "wmv3", "dnxhd", "ffv1", "h263", "msmpeg4v3", "flv1", "dvvideo", "rawvideo"}
@@ -47,7 +69,10 @@ DEFAULT_LIMITS = Limits()
 
 
 def local_input(path: Path | str) -> str:
-    """How we name a file to ffmpeg: absolute, behind ``file:``, so no name reads as an option or protocol."""
+    """How we name a file to ffmpeg: absolute, behind ``file:``, so no name reads as an option or protocol
+    (a ``SignedUrl`` stays itself: an http(s) URL never reads as an option)."""
+    if isinstance(path, SignedUrl):
+        return str.__str__(path)
     return "file:" + str(Path(path).resolve())
 
 
@@ -68,10 +93,10 @@ def command_head(limits: Limits) -> list[str]:
             "-nostats", "-progress", "pipe:1"]  # fmt: skip
 
 
-def ffprobe_head(formats: str = "") -> list[str]:
-    """The start of every ffprobe we run: quiet, local files only, and only these demuxers
-    (by default the ones we accept from uploads)."""
-    return ["ffprobe", "-v", "error", "-protocol_whitelist", PROTOCOLS,
+def ffprobe_head(formats: str = "", source: Path | str | None = None) -> list[str]:
+    """The start of every ffprobe we run: quiet, local files only (or http(s) when ``source``
+    is a ``SignedUrl``), and only these demuxers (by default the ones we accept from uploads)."""
+    return ["ffprobe", "-v", "error", "-protocol_whitelist", protocols_for(source),
             "-format_whitelist", formats or ",".join(FORMATS)]  # fmt: skip
 
 

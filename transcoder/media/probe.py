@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import urllib.request
 from dataclasses import asdict, dataclass, replace
 from fractions import Fraction
 from pathlib import Path
@@ -98,7 +99,8 @@ class MediaInfo:
 
 def probe_args(path: Path | str) -> list[str]:
     """The ffprobe command line: ``ffmpeg.probe``'s options, our allowlists, quiet logging."""
-    return [*policy.ffprobe_head(), "-show_format", "-show_streams", "-of", "json", policy.local_input(path)]
+    return [*policy.ffprobe_head(source=path), "-show_format", "-show_streams", "-of", "json",
+            policy.local_input(path)]  # fmt: skip
 
 
 def probe(
@@ -139,7 +141,7 @@ def _describe(
 def first_frame_peak(path: Path | str, stream: int, timeout: float = PROBE_TIMEOUT_S) -> float | None:
     """The peak an HDR stream declares in its first frame (HEVC carries its mastering display
     and content light level there, not in the container); None if it declares none."""
-    argv = [*policy.ffprobe_head(), "-select_streams", str(stream), "-read_intervals", "%+#1", "-show_frames",
+    argv = [*policy.ffprobe_head(source=path), "-select_streams", str(stream), "-read_intervals", "%+#1", "-show_frames",
             "-show_entries", "frame=side_data_list", "-of", "json", policy.local_input(path)]  # fmt: skip
     try:
         done = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout)
@@ -162,7 +164,7 @@ def run_ffprobe(path: Path | str, timeout: float = PROBE_TIMEOUT_S) -> dict[str,
     except subprocess.TimeoutExpired as exc:
         raise InvalidInput("Reading this file took too long; it may be damaged.", code="not_a_video") from exc
     if done.returncode != 0:
-        raise refusal(done.stderr.decode("utf-8", "replace"), Path(path))
+        raise refusal(done.stderr.decode("utf-8", "replace"), path)
     try:
         data = json.loads(done.stdout or b"{}")
     except ValueError as exc:
@@ -183,7 +185,7 @@ def looks_like_video(head: bytes) -> bool:
     )
 
 
-def refusal(stderr: str, path: Path) -> InvalidInput:
+def refusal(stderr: str, path: Path | str) -> InvalidInput:
     """Why ffprobe could not read a file, in words a person can act on."""
     if "not on whitelist" in stderr:
         kind = re.search(r"\[(\w+) @", stderr)
@@ -192,13 +194,24 @@ def refusal(stderr: str, path: Path) -> InvalidInput:
             f"This kind of file{what} is not accepted: upload a video file such as MP4, MOV, MKV or WebM.",
             code="unsupported_format",
         )
-    with open(path, "rb") as fh:
-        head = fh.read(12)
-    if looks_like_video(head):
+    if looks_like_video(first_bytes(path, 12)):
         return InvalidInput(
             "This video is damaged or incomplete (was the upload cut short?).", code="corrupt"
         )
     return InvalidInput("This file is not a video we can read.", code="not_a_video")
+
+
+def first_bytes(path: Path | str, count: int) -> bytes:
+    """The first ``count`` bytes of a local file, or of the object behind a URL we presigned."""
+    if isinstance(path, policy.SignedUrl):
+        request = urllib.request.Request(str.__str__(path), headers={"Range": f"bytes=0-{count - 1}"})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as reply:  # noqa: S310 (our own URL)
+                return bytes(reply.read(count))
+        except OSError:
+            return b""
+    with open(path, "rb") as fh:
+        return fh.read(count)
 
 
 def parse_probe(data: dict[str, Any]) -> MediaInfo:

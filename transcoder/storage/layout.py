@@ -39,3 +39,20 @@ def tiles_prefix(video_id: str, part_id: str) -> str:
 def preview_key(video_id: str, filename: str) -> str:
     """``poster.jpg``, ``storyboard.jpg`` or ``storyboard.vtt``."""
     return f"videos/{video_id}/{filename}"
+
+
+def staging_prefix(upload_id: str) -> str:
+    """Everything an unfinished resumable upload keeps in object storage (one folder, so one
+    delete removes it, multipart upload included)."""
+    return f"uploads/{upload_id}"
+
+
+def staging_key(upload_id: str) -> str:
+    """The object a resumable upload's multipart upload completes to, read by the probe."""
+    return f"uploads/{upload_id}/source"
+
+
+def staging_tail_key(upload_id: str, end: int) -> str:
+    """The bytes past a resumable upload's last whole part, ending at offset ``end``: each tail
+    is a new object, so the one the catalog names is never overwritten."""
+    return f"uploads/{upload_id}/tail/{end}"

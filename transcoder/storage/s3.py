@@ -11,7 +11,7 @@ with the same bytes.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +77,14 @@ class S3Storage:
             if code == "InvalidRange":
                 raise StorageError(f"That byte range is not in {key!r}.", code="bad_range") from exc
             raise StorageError(f"Object storage refused {key!r}: {code or exc}") from exc
+
+    def object_name(self, key: str) -> str:
+        """The bucket's name for ``key`` (with this service's prefix), for code that speaks S3 itself."""
+        return self._name(key)
+
+    def errors(self, key: str) -> AbstractContextManager[None]:
+        """boto3's errors about ``key`` as ours, for code that speaks S3 itself."""
+        return self._errors(key)
 
     def put_file(self, key: str, path: Path) -> None:
         with self._errors(key):

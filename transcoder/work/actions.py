@@ -41,7 +41,8 @@ class Staged:
     (the new video's source); ``discard`` drops them (refused, or already stored).
     """
 
-    path: Path
+    #: A local file, or (a resumable upload staged in S3) a URL we presigned for ffprobe.
+    path: Path | policy.SignedUrl
     size: int
     sha256: str
     keep: Callable[[str], None]
