@@ -39,7 +39,7 @@ ALLOWED: dict[str, set[str]] = {
     "accounts": {"errors", "records", "settings"},
     "services": {"accounts", "errors", "records", "settings", "storage"},
     "work": {"accounts", "errors", "media", "ops", "records", "services", "settings", "storage"},
-    "uploads": {"accounts", "errors", "ops", "records", "services", "settings", "storage", "work"},
+    "uploads": {"accounts", "errors", "media", "ops", "records", "services", "settings", "storage", "work"},
     "client": {"errors"},
     "cli": {"accounts", "brokers", "client", "errors", "ops", "records", "services", "settings"},
     "__init__": set(),

@@ -40,6 +40,7 @@ def protocols_for(source: Path | str | None) -> str:
         return "https,tls,tcp" if source.startswith("https://") else "http,tcp"
     return PROTOCOLS
 
+
 VIDEO_CODECS = frozenset(
     {"h264", "hevc", "vp8", "vp9", "av1", "mpeg4", "mpeg2video", "mpeg1video", "prores", "mjpeg",
      "theora", "vc1", "wmv3", "dnxhd", "ffv1", "h263", "msmpeg4v3", "flv1", "dvvideo", "rawvideo"}

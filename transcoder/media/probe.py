@@ -141,8 +141,9 @@ def _describe(
 def first_frame_peak(path: Path | str, stream: int, timeout: float = PROBE_TIMEOUT_S) -> float | None:
     """The peak an HDR stream declares in its first frame (HEVC carries its mastering display
     and content light level there, not in the container); None if it declares none."""
-    argv = [*policy.ffprobe_head(source=path), "-select_streams", str(stream), "-read_intervals", "%+#1", "-show_frames",
-            "-show_entries", "frame=side_data_list", "-of", "json", policy.local_input(path)]  # fmt: skip
+    argv = [*policy.ffprobe_head(source=path), "-select_streams", str(stream), "-read_intervals", "%+#1",
+            "-show_frames", "-show_entries", "frame=side_data_list", "-of", "json",
+            policy.local_input(path)]  # fmt: skip
     try:
         done = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout)
         frames = json.loads(done.stdout or b"{}").get("frames") or []

@@ -26,20 +26,23 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import botocore.exceptions
 
-from transcoder.errors import StorageError
+from transcoder.errors import ConfigError, StorageError
 from transcoder.media.policy import SignedUrl
-from transcoder.storage.base import CHUNK
+from transcoder.settings import Settings
+from transcoder.storage.base import CHUNK, Storage
 from transcoder.storage.layout import staging_key, staging_prefix, staging_tail_key
 from transcoder.storage.s3 import TRANSFER, S3Storage
 from transcoder.work.actions import Staged
 
 log = logging.getLogger(__name__)
+_ID = re.compile(r"[0-9a-f]{32}")
 
 #: S3's smallest part (all parts but the last); each whole part goes up as soon as it fills.
 PART_BYTES = 5 * 1024**2
@@ -57,7 +60,9 @@ def offset_of(state: dict[str, Any]) -> int:
 class S3Staging:
     """``transcoder.uploads.staging.Staging`` in the bucket of an ``S3Storage``."""
 
-    def __init__(self, storage: S3Storage, part_bytes: int = PART_BYTES) -> None:
+    def __init__(self, settings: Settings, storage: Storage, part_bytes: int = PART_BYTES) -> None:
+        if not isinstance(storage, S3Storage):
+            raise ConfigError("S3 staging needs TRANSCODER_STORAGE=s3.")
         self.storage = storage
         self.client = storage.client
         self.bucket = storage.bucket
@@ -65,7 +70,7 @@ class S3Staging:
 
     def begin(self, upload_id: str) -> dict[str, Any]:
         """Start the upload's S3 multipart upload; its id is the state's ``upload``."""
-        key = staging_key(upload_id)
+        key = self._key(upload_id)
         with self.storage.errors(key):
             reply = self.client.create_multipart_upload(Bucket=self.bucket, Key=self._name(key))
         return {"upload": reply["UploadId"], "parts": [], "tail": 0}
@@ -79,6 +84,7 @@ class S3Staging:
         fail part-way, the error rises and the recorded state still holds: parts this call
         sent are sent again, under the same numbers, by the next one.
         """
+        self._key(upload_id)
         parts, tail_from, tail = self._cut(upload_id, state, offset)
         self._drop_stale_tails(upload_id, keep=tail_from if tail else None)
         buffer = bytearray(self._read(upload_id, tail_from, tail) if tail else b"")
@@ -106,7 +112,7 @@ class S3Staging:
             raise StorageError(
                 f"Upload {upload_id} holds {offset_of(state)} bytes in object storage, not {size}."
             )
-        key = staging_key(upload_id)
+        key = self._key(upload_id)
         name = self._name(key)
         try:
             self._complete(upload_id, state, size)
@@ -140,7 +146,7 @@ class S3Staging:
     def discard(self, upload_id: str, state: dict[str, Any]) -> None:
         """Abort the multipart upload and remove the upload's folder (tails, staged object);
         harmless twice, and after ``finish`` or ``keep``."""
-        key = staging_key(upload_id)
+        key = self._key(upload_id)
         try:
             self.client.abort_multipart_upload(
                 Bucket=self.bucket, Key=self._name(key), UploadId=state["upload"]
@@ -154,7 +160,14 @@ class S3Staging:
     def _name(self, key: str) -> str:
         return self.storage.object_name(key)
 
-    def _cut(self, upload_id: str, state: dict[str, Any], offset: int) -> tuple[list[dict[str, Any]], int, int]:
+    def _key(self, upload_id: str) -> str:
+        if not _ID.fullmatch(upload_id):  # never a key outside the upload's folder
+            raise StorageError(f"Not an upload id: {upload_id[:40]!r}")
+        return staging_key(upload_id)
+
+    def _cut(
+        self, upload_id: str, state: dict[str, Any], offset: int
+    ) -> tuple[list[dict[str, Any]], int, int]:
         """The parts and tail (the offset it ends at, and how many of its bytes) that hold the
         upload's first ``offset`` bytes: what an append continues from."""
         stored = offset_of(state)
@@ -195,7 +208,9 @@ class S3Staging:
             pages = self.client.get_paginator("list_objects_v2").paginate(
                 Bucket=self.bucket, Prefix=self._name(folder) + "/"
             )
-            stale = [{"Key": o["Key"]} for page in pages for o in page.get("Contents", []) if o["Key"] != kept]
+            stale = [
+                {"Key": o["Key"]} for page in pages for o in page.get("Contents", []) if o["Key"] != kept
+            ]
             if stale:
                 self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": stale, "Quiet": True})
 
@@ -205,7 +220,7 @@ class S3Staging:
                 f"Upload {upload_id} is past {MAX_PARTS} parts of {self.part_bytes} bytes, "
                 "the most one S3 multipart upload holds."
             )
-        key = staging_key(upload_id)
+        key = self._key(upload_id)
         with self.storage.errors(key):
             reply = self.client.upload_part(
                 Bucket=self.bucket, Key=self._name(key), UploadId=upload, PartNumber=number, Body=body
@@ -215,7 +230,7 @@ class S3Staging:
     def _complete(self, upload_id: str, state: dict[str, Any], size: int) -> None:
         """Complete the multipart upload, the tail copied in as its last part (S3 allows a small
         last part); a second call (a retried last PATCH) finds it done."""
-        key = staging_key(upload_id)
+        key = self._key(upload_id)
         name = self._name(key)
         parts = [{"PartNumber": int(p["n"]), "ETag": p["etag"]} for p in state["parts"]]
         try:
@@ -230,7 +245,10 @@ class S3Staging:
                     parts.append({"PartNumber": len(parts) + 1, "ETag": reply["CopyPartResult"]["ETag"]})
                 if parts:
                     self.client.complete_multipart_upload(
-                        Bucket=self.bucket, Key=name, UploadId=state["upload"], MultipartUpload={"Parts": parts}
+                        Bucket=self.bucket,
+                        Key=name,
+                        UploadId=state["upload"],
+                        MultipartUpload={"Parts": parts},
                     )
                 else:  # an empty upload: S3 completes none, so store an empty object
                     self.client.put_object(Bucket=self.bucket, Key=name, Body=b"")

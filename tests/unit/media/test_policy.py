@@ -61,3 +61,17 @@ def test_every_ffmpeg_and_ffprobe_is_bound_to_local_files_our_demuxers_and_caps(
         "mov,matroska,avi,mpegts,flv,ogg,mxf,mpeg",
     ]  # fmt: skip
     assert policy.ffprobe_head("mov")[-1] == "mov"
+
+
+def test_only_a_url_we_presigned_may_be_read_over_the_network():
+    signed = policy.SignedUrl("https://bucket.s3.amazonaws.com/uploads/x/source?X-Amz-Signature=ab")
+    assert policy.local_input(signed) == str(signed)
+    assert policy.ffprobe_head(source=signed)[3:5] == ["-protocol_whitelist", "https,tls,tcp"]
+    assert policy.ffprobe_head(source=policy.SignedUrl("http://minio:9000/v/s"))[4] == "http,tcp"
+    # The same text as a plain string or path stays a local file name, bound to local files.
+    plain = "https://example.com/x.mp4"
+    assert policy.local_input(plain).startswith("file:/")
+    assert policy.ffprobe_head(source=plain)[4] == "file"
+    assert policy.ffprobe_head(source=Path("/a/b.mp4"))[4] == "file"
+    with pytest.raises(ValueError):
+        policy.SignedUrl("file:/etc/passwd")
