@@ -44,8 +44,7 @@ def check_version(value: str | None) -> None:
     """Every tus request but OPTIONS names the version it speaks; we speak one."""
     if value != VERSION:
         raise UnsupportedVersion(
-            f"This server speaks tus {VERSION}; send 'Tus-Resumable: {VERSION}' "
-            f"(got {value!r})."
+            f"This server speaks tus {VERSION}; send 'Tus-Resumable: {VERSION}' (got {value!r})."
         )
 
 
