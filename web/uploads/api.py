@@ -140,10 +140,10 @@ def look(upload_id: str):  # type: ignore[no-untyped-def]
 @bp.patch("/<upload_id>")
 def append(upload_id: str):  # type: ignore[no-untyped-def]
     """Append the body at ``Upload-Offset``; the last byte makes the video."""
+    upload = resumable().get(current_user(), upload_id)  # first: another's upload is only 404
     needs_offset_stream()
     offset = tus.parse_size(request.headers.get("Upload-Offset"), "Upload-Offset")
     checksum = tus.parse_checksum(request.headers.get("Upload-Checksum"))
-    upload = resumable().get(current_user(), upload_id)
     left = upload.length - upload.offset
     bodies.tighten(left, past_length(left))
     upload, video_id = take_body(upload_id, offset, checksum)
