@@ -355,6 +355,45 @@ def test_two_patches_at_once_one_is_refused_and_the_file_is_whole(tus):
     assert video["source"]["sha256"] == hashlib.sha256(data).hexdigest()
 
 
+class Lapsed:
+    """A lock that holds nothing, as one whose TTL ran out while its PATCH stalled."""
+
+    def refresh(self, force: bool = False) -> None:
+        pass
+
+
+def test_a_lapsed_lock_still_cannot_record_two_bodies(tus, monkeypatch):
+    """The offset is recorded only if the upload still stands where the PATCH began: two
+    PATCHes that both got past a lapsed lock, both at offset 0, cannot both record theirs."""
+    from transcoder.uploads import locks, resumable, staging
+
+    monkeypatch.setattr(locks, "hold", lambda *_: contextlib.nullcontext(Lapsed()))
+    svc = tus.services
+    alice = svc.users.by_name("alice")
+    uploads = resumable.Resumable(svc, staging.of(svc.settings, svc.storage))
+    upload = uploads.create(alice, None, 1000, "lapsed.mp4")
+    both_checked = threading.Barrier(2, timeout=30)
+    outcomes: list[object] = []
+
+    def body(letter: bytes):
+        both_checked.wait()  # both PATCHes are past their offset check before either writes
+        yield letter * 100
+
+    def one(letter: bytes) -> None:
+        try:
+            outcomes.append(uploads.append(alice, upload.id, 0, body(letter))[0].offset)
+        except Exception as exc:  # noqa: BLE001 - the outcome is what the test looks at
+            outcomes.append(type(exc).__name__)
+
+    threads = [threading.Thread(target=one, args=(letter,)) for letter in (b"a", b"b")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(map(str, outcomes)) == ["100", "OffsetMismatch"], outcomes
+    uploads.terminate(alice, upload.id)
+
+
 def test_ten_parallel_creations_with_room_for_one_accept_one(tus):
     size = len(tus.data)
     erin_id, erin, _ = user(tus, "erin", storage_quota=size + size // 2)
