@@ -17,7 +17,7 @@ import hashlib
 import re
 from typing import NamedTuple
 
-from transcoder.errors import InvalidInput, TranscoderError
+from transcoder.errors import InvalidInput, UnsupportedVersion
 
 VERSION = "1.0.0"
 EXTENSIONS = ("creation", "creation-with-upload", "termination", "expiration", "checksum")
@@ -29,12 +29,6 @@ _DECIMAL = re.compile(r"[0-9]{1,19}")
 _KEY = re.compile(r"[!-+\--~]+")  # printable ASCII but the space and the comma
 #: Metadata we keep at most: a browser sends a handful of short pairs.
 MAX_METADATA_PAIRS = 32
-
-
-class UnsupportedVersion(TranscoderError):
-    """A request that does not speak tus 1.0.0 (412)."""
-
-    code = "unsupported_tus_version"
 
 
 class Checksum(NamedTuple):
@@ -50,8 +44,7 @@ def check_version(value: str | None) -> None:
     """Every tus request but OPTIONS names the version it speaks; we speak one."""
     if value != VERSION:
         raise UnsupportedVersion(
-            f"This server speaks tus {VERSION}; send 'Tus-Resumable: {VERSION}' "
-            f"(got {value!r})."
+            f"This server speaks tus {VERSION}; send 'Tus-Resumable: {VERSION}' (got {value!r})."
         )
 
 
