@@ -126,6 +126,23 @@ def test_an_append_whose_state_was_not_recorded_is_written_again(s3_endpoint, bu
     web.discard(upload_id, state)
 
 
+def test_a_patch_refused_after_its_bytes_were_sent_keeps_nothing(s3_endpoint, bucket, tmp_path):
+    """A body past the upload's length, a checksum mismatch: the caller hands back the state
+    the append made, with the offset recorded before it, and nothing of the body stays."""
+    web = machine(s3_endpoint, bucket, tmp_path, "web")
+    data = os.urandom(16 * MiB)
+    upload_id = uuid.uuid4().hex
+    state = web.begin(upload_id)
+    offset, recorded = web.append(upload_id, state, 0, pieces(data[: 3 * MiB]))
+    for refused in (os.urandom(4 * MiB), os.urandom(MiB)):  # across a part boundary, within the tail
+        reached, made = web.append(upload_id, recorded, offset, pieces(refused))
+        back, state = web.append(upload_id, made, offset, ())
+        assert (back, state) == (offset, recorded)
+    offset, state = web.append(upload_id, recorded, offset, pieces(data[offset:]))
+    with web.finish(upload_id, state, len(data), None) as staged:
+        assert staged.sha256 == hashlib.sha256(data).hexdigest()
+
+
 def test_discard_leaves_no_object_and_no_multipart_upload(s3_endpoint, bucket, tmp_path):
     web = machine(s3_endpoint, bucket, tmp_path, "web")
     upload_id = uuid.uuid4().hex

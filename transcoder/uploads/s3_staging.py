@@ -182,7 +182,12 @@ class S3Staging:
         self, upload_id: str, state: dict[str, Any], offset: int
     ) -> tuple[list[dict[str, Any]], int, int]:
         """The parts and tail (the offset it ends at, and how many of its bytes) that hold the
-        upload's first ``offset`` bytes: what an append continues from."""
+        upload's first ``offset`` bytes: what an append continues from.
+
+        Going back (a PATCH whose bytes must not be kept, handed the state it made) finds the
+        tail an earlier state recorded at ``offset``: a tail is never overwritten, and the
+        one the catalog names outlives the appends after it until their state is recorded.
+        """
         stored = offset_of(state)
         parts = [dict(p) for p in state["parts"]]
         if offset == stored:
@@ -190,15 +195,27 @@ class S3Staging:
         if offset > stored:
             raise StorageError(f"Upload {upload_id} holds {stored} bytes in object storage, not {offset}.")
         whole = sum(int(p["size"]) for p in parts)
-        if offset >= whole:  # within the tail: keep its first bytes
-            return parts, stored, offset - whole
+        kept = len(parts)
         while parts and whole > offset:
             whole -= int(parts.pop()["size"])
-        if whole != offset:
-            raise StorageError(
-                f"Upload {upload_id} cannot go back to byte {offset}: object storage keeps it in whole parts."
-            )
-        return parts, offset, 0
+        left = offset - whole
+        if left == 0:
+            return parts, offset, 0
+        if self._tail_size(upload_id, offset) == left:
+            return parts, offset, left
+        if len(parts) == kept:  # within this state's tail: its first bytes
+            return parts, stored, left
+        raise StorageError(
+            f"Upload {upload_id} cannot go back to byte {offset}: object storage keeps it in whole parts."
+        )
+
+    def _tail_size(self, upload_id: str, end: int) -> int | None:
+        key = staging_tail_key(upload_id, end)
+        try:
+            with self.storage.errors(key):
+                return int(self.client.head_object(Bucket=self.bucket, Key=self._name(key))["ContentLength"])
+        except StorageError:
+            return None
 
     def _read(self, upload_id: str, tail_end: int, length: int) -> bytes:
         """The first ``length`` bytes of the tail that ends at ``tail_end`` (less than a part)."""
