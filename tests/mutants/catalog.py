@@ -20,6 +20,7 @@ BODIES = "tests/integration/test_bodies.py"
 WEAK = "tests/integration/test_weaknesses.py"
 FUZZ = "tests/integration/test_fuzz.py"
 TUS = "tests/integration/test_tus.py"
+S3_STAGING = "tests/integration/test_s3_staging.py"
 
 
 @dataclass(frozen=True)
@@ -1113,5 +1114,57 @@ MUTANTS: tuple[Mutant, ...] = (
             ),
         ),
         (f"{TUS}::test_ten_parallel_creations_with_room_for_one_accept_one",),
+    ),
+    Mutant(
+        "s3_tail_not_kept",
+        "an S3-staged upload keeps the bytes past its last whole part as a tail any web machine continues from",
+        (
+            (
+                "transcoder/uploads/s3_staging.py",
+                "if filled and (end, filled) != (tail_from, tail):",
+                "if False:",
+            ),
+        ),
+        (f"{S3_STAGING}::test_patches_of_any_size_from_two_machines_build_the_exact_bytes",),
+        quick=True,
+    ),
+    Mutant(
+        "s3_refused_patch_kept",
+        "a PATCH refused after its bytes went to S3 keeps nothing: the staging goes back to the recorded tail",
+        (
+            (
+                "transcoder/uploads/s3_staging.py",
+                "if self._tail_size(upload_id, offset) == left:",
+                "if False:",
+            ),
+        ),
+        (f"{S3_STAGING}::test_a_patch_refused_after_its_bytes_were_sent_keeps_nothing",),
+        quick=True,
+    ),
+    Mutant(
+        "s3_staging_left_behind",
+        "a terminated or expired S3-staged upload leaves no object and no multipart upload",
+        (
+            (
+                "transcoder/uploads/s3_staging.py",
+                'harmless twice, and after ``finish`` or ``keep``."""\n',
+                'harmless twice, and after ``finish`` or ``keep``."""\n        return\n',
+            ),
+        ),
+        (f"{S3_STAGING}::test_discard_leaves_no_object_and_no_multipart_upload",),
+        quick=True,
+    ),
+    Mutant(
+        "network_input_for_any_url",
+        "ffprobe reads over http(s) only a URL we presigned; any other input stays a local file",
+        (
+            (
+                "transcoder/media/policy.py",
+                "    if isinstance(source, SignedUrl):\n",
+                "    if isinstance(source, str):\n",
+            ),
+        ),
+        ("tests/unit/media/test_policy.py::test_only_a_url_we_presigned_may_be_read_over_the_network",),
+        quick=True,
     ),
 )
