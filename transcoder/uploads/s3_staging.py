@@ -66,6 +66,12 @@ class S3Staging:
     def __init__(self, settings: Settings, storage: Storage, part_bytes: int = PART_BYTES) -> None:
         if not isinstance(storage, S3Storage):
             raise ConfigError("S3 staging needs TRANSCODER_STORAGE=s3.")
+        if settings.max_upload_bytes > MAX_PARTS * part_bytes:
+            raise ConfigError(
+                f"TRANSCODER_MAX_UPLOAD_BYTES is {settings.max_upload_bytes}, but a resumable upload "
+                f"staged in S3 holds at most {MAX_PARTS} parts of {part_bytes} bytes "
+                f"({MAX_PARTS * part_bytes}); lower it."
+            )
         self.storage = storage
         self.client = storage.client
         self.bucket = storage.bucket
