@@ -13,7 +13,7 @@ import pytest
 
 from tests.support.clips import make_clip
 from tests.support.s3 import keys_in, new_bucket, s3_client, s3_settings
-from transcoder.errors import StorageError
+from transcoder.errors import ConfigError, StorageError
 from transcoder.media import policy
 from transcoder.media.probe import probe_and_scan
 from transcoder.services import open_storage
@@ -186,3 +186,11 @@ def test_a_file_that_is_not_a_video_is_refused_from_the_bucket(s3_endpoint, buck
     with web.finish(upload_id, state, offset, None) as staged, pytest.raises(InvalidInput):
         probe_and_scan(staged.path)
     assert keys_in(s3_endpoint, bucket) == [] and uploads_in(s3_endpoint, bucket) == []
+
+
+def test_a_largest_upload_past_what_s3_staging_holds_is_refused_at_start(s3_endpoint, bucket, tmp_path):
+    settings = Settings.from_env(
+        {}, scratch_dir=tmp_path, max_upload_bytes=str(50 * 1024**3), **s3_settings(s3_endpoint, bucket)
+    )
+    with pytest.raises(ConfigError, match="TRANSCODER_MAX_UPLOAD_BYTES"):
+        staging.of(settings, open_storage(settings))
