@@ -82,7 +82,8 @@ def get_video(video_id: str):  # type: ignore[no-untyped-def]
 def delete(video_id: str):  # type: ignore[no-untyped-def]
     """Delete: a running video is canceled first; its files and its record go; later reads are 404."""
     owned_video(video_id)
-    actions.delete_video(services(), video_id)
+    for follower in actions.delete_video(services(), video_id):
+        workflow.submit(celery(), follower)  # it waited for this one: it encodes on its own
     return "", 204
 
 
@@ -91,7 +92,9 @@ def cancel(video_id: str):  # type: ignore[no-untyped-def]
     """Cancel: running encodes stop within a second or two, queued ones are skipped, files removed;
     the record stays, ``canceled``."""
     owned_video(video_id)
-    video = actions.cancel_video(services(), video_id)
+    video, released = actions.cancel_video(services(), video_id)
+    for follower in released:
+        workflow.submit(celery(), follower)  # it waited for this one: it encodes on its own
     if video["state"] != "canceled":
         raise Conflict(f"This video has already ended ({video['state']}); there is nothing to cancel.")
     return jsonify(video_json(video))
