@@ -96,11 +96,11 @@ def admit(
     try:
         for _ in range(ATTEMPTS):
             seen = sources.peek(key)
+            if seen is None and planned is None:
+                planned = plan()  # before ``keep``, which may move the bytes away
             if (seen is None or seen.state == ENCODING) and not kept:
                 keep(source_key(video_id))
                 kept = True
-            if seen is None and planned is None:
-                planned = plan()
             decide = functools.partial(_decide, own, key_id, time.time(), kept, planned)
             try:
                 video = sources.admit(key, own["source_sha256"], decide).video
