@@ -3,6 +3,7 @@ retry, close."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import time
@@ -12,6 +13,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
+
+import redis
 
 from transcoder.accounts import reservations
 from transcoder.accounts.users import User
@@ -261,6 +264,18 @@ def delete_video(services: Services, video_id: str) -> list[states.Video]:
     services.redis.set(redis_keys.cancel_key(video_id), 1, ex=redis_keys.FLAG_TTL)
     reuse.forget(services, video_id, then=lambda: services.videos.delete(video_id))
     return released
+
+
+def discard_video(services: Services, video_id: str) -> None:
+    """Forget a video just accepted whose work could not be queued: its record, its claim on
+    its bytes' outputs, its files. Redis may be out of reach (what failed): its copy there
+    is left to expire with the record gone."""
+
+    def forget_in_redis() -> None:
+        with contextlib.suppress(redis.RedisError):
+            services.videos.delete(video_id)
+
+    reuse.forget(services, video_id, then=forget_in_redis)
 
 
 def retry_video(services: Services, video_id: str) -> tuple[states.Video, list[str]]:

@@ -3,15 +3,12 @@
 
 from __future__ import annotations
 
-import contextlib
-
 import kombu.exceptions
 import redis
 from flask import Blueprint, jsonify, request
 
 from tasks import workflow
 from transcoder.errors import Conflict, InvalidInput, Unavailable
-from transcoder.storage.layout import video_prefix
 from transcoder.work import actions
 
 from ..auth import revocation
@@ -56,9 +53,7 @@ def upload():  # type: ignore[no-untyped-def]
         workflow.submit(celery(), video)
     except UNREACHABLE as exc:
         # Nothing half-done: the work could not be queued, so the video is not kept.
-        svc.storage.delete_prefix(video_prefix(video["id"]))
-        with contextlib.suppress(*UNREACHABLE):
-            svc.videos.delete(video["id"])
+        actions.discard_video(svc, video["id"])
         raise Unavailable("The service cannot queue work right now; try again in a minute.") from exc
     body = {"id": video["id"], "state": video["state"], "links": links(video["id"])}
     return jsonify(body), 201, {"Location": body["links"]["self"]}
