@@ -18,7 +18,7 @@ from transcoder.work import actions
 
 from .celery import app, services
 from .config import CLOSE_TASK, PART_TASK
-from .workflow import send
+from .workflow import send, submit
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +41,12 @@ def part(self: Task, video_id: str, part_id: str) -> None:
 
 @app.task(name=CLOSE_TASK)
 def close(video_id: str) -> None:
-    """Callback once all a video's work has ended: close the video (idempotent)."""
+    """Callback once all a video's work has ended: close the video (idempotent); the videos
+    that followed it and now encode on their own are sent."""
     try:
-        actions.close_video(services(), video_id)
+        _, released = actions.close_video(services(), video_id)
     except VideoNotFound:
         log.info("video %s was deleted before it was closed", video_id)
+        return
+    for video in released:
+        submit(app, video)

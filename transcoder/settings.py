@@ -116,6 +116,10 @@ class Settings:
     chunk_seconds: float = 0.0
     #: x264 preset: speed against size at the same quality.
     x264_preset: str = "veryfast"
+    #: The same bytes uploaded again reuse what they became (transcoder.work.reuse):
+    #: "owner" among one owner's videos, "all" among everyone's (a video ready at once tells
+    #: its uploader someone sent those bytes before), "off" never.
+    dedupe: str = "owner"
     #: Least time between two progress events of one rendition, in seconds.
     progress_interval: float = 0.25
     #: Seconds of quiet after which an open stream shows it is alive: an event stream sends a
@@ -229,6 +233,8 @@ class Settings:
             raise ConfigError(f"{PREFIX}STORAGE=s3 needs {PREFIX}S3_BUCKET")
         if self.part_shape not in ("chunks", "renditions"):
             raise ConfigError(f"{PREFIX}PART_SHAPE must be chunks or renditions, got {self.part_shape!r}")
+        if self.dedupe not in ("owner", "all", "off"):
+            raise ConfigError(f"{PREFIX}DEDUPE must be owner, all or off, got {self.dedupe!r}")
         if self.chunk_seconds < 0:
             raise ConfigError(f"{PREFIX}CHUNK_SECONDS must not be negative")
         if self.max_upload_bytes <= 0:

@@ -21,6 +21,7 @@ WEAK = "tests/integration/test_weaknesses.py"
 FUZZ = "tests/integration/test_fuzz.py"
 TUS = "tests/integration/test_tus.py"
 S3_STAGING = "tests/integration/test_s3_staging.py"
+DEDUPE = "tests/integration/test_dedupe.py"
 
 
 @dataclass(frozen=True)
@@ -1166,5 +1167,39 @@ MUTANTS: tuple[Mutant, ...] = (
         ),
         ("tests/unit/media/test_policy.py::test_only_a_url_we_presigned_may_be_read_over_the_network",),
         quick=True,
+        "shared_files_deleted_with_any_reference",
+        "a video's delete removes the outputs it shares only with their last reference",
+        (
+            (
+                "transcoder/records/sources.py",
+                "            if left:\n",
+                "            if False:\n",
+            ),
+        ),
+        (f"{DEDUPE}::test_the_same_file_twice_is_ready_at_once_and_its_files_go_with_the_last_reference",),
+    ),
+    Mutant(
+        "source_row_not_locked",
+        "the source row is locked while an upload attaches to its outputs or a delete drops a reference",
+        (
+            (
+                "transcoder/records/sources.py",
+                "    return session.get(SourceRow, key, with_for_update=True)",
+                "    return session.get(SourceRow, key)",
+            ),
+        ),
+        ("tests/integration/test_dedupe_race.py",),
+    ),
+    Mutant(
+        "settings_not_in_the_content_key",
+        "the content key holds the version of the encoding settings, so new settings encode afresh",
+        (
+            (
+                "transcoder/work/reuse.py",
+                'f"{sha256}\\n{settings_version(settings)}\\n{scope}"',
+                'f"{sha256}\\n{scope}"',
+            ),
+        ),
+        ("tests/unit/work/test_reuse.py", f"{DEDUPE}::test_a_change_of_the_encoding_settings_encodes_afresh"),
     ),
 )

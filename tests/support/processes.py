@@ -177,6 +177,9 @@ def environment(redis_url: str, storage_dir: Path, **settings: str) -> dict[str,
         # The suite's systems are about videos: every request acts as the local admin. The
         # door itself is tried on systems of its own, with accounts (tests/integration/test_accounts.py).
         TRANSCODER_AUTH="off",
+        # Every upload is encoded, however often a test sends the same file: the reuse of
+        # outputs is tried on systems of its own (tests/integration/test_dedupe.py).
+        TRANSCODER_DEDUPE="off",
     )
     env.update({f"TRANSCODER_{name.upper()}": value for name, value in settings.items()})
     return env

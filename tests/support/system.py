@@ -62,6 +62,7 @@ def settings(storage_dir) -> Settings:
         storage_dir=storage_dir,
         database_url=catalog_url(storage_dir),
         max_upload_bytes=MAX_UPLOAD,
+        dedupe="off",
     )
 
 
@@ -80,6 +81,7 @@ def side_services(redis_url: str, folder: Path, **overrides: object):
     and an SQLite catalog in ``folder``, its schema made."""
     client = redis.Redis.from_url(redis_url)
     client.flushdb()
+    overrides = {"dedupe": "off", **overrides}  # as the suite's systems (support/processes.py)
     settings = Settings.from_env(
         {}, redis_url=redis_url, storage_dir=folder, database_url=catalog_url(folder), **overrides
     )

@@ -67,6 +67,9 @@ class VideoRow(Base):
     owner_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     #: Bytes it keeps in storage: the source, then with its outputs once it has ended.
     stored_bytes: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    #: The content-addressed source whose outputs it counts as a reference to
+    #: (``records/sources``); written only with that source's row locked.
+    content_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
     #: The video's document as of ``seq`` (the column keeps its first name, ``snapshot``).
     document: Mapped[Video] = mapped_column("snapshot", JSON)
     renditions: Mapped[list[RenditionRow]] = relationship(
@@ -78,6 +81,7 @@ class VideoRow(Base):
         Index("ix_videos_state_created", "state", "created_at", "id"),
         Index("ix_videos_listing", "created_at", "id", "state", "name_key"),
         Index("ix_videos_owner_created", "owner_id", "created_at", "id"),
+        Index("ix_videos_content_key", "content_key"),
     )
 
 
@@ -127,34 +131,46 @@ class Catalog:
 
     def _record(self, video: Video, key_id: str | None) -> bool:
         with self.begin() as session:
-            row = session.get(VideoRow, video["id"], with_for_update=True)
-            if row is not None and row.seq >= video["seq"]:
-                return False
-            if row is None:
-                row = VideoRow(
-                    id=video["id"], created_at=video["created_at"], key_id=key_id, owner_id=video.get("owner")
-                )
-                session.add(row)
-            row.filename = video.get("filename") or ""
-            row.name_key = row.filename.casefold()
-            row.state = video["state"]
-            row.seq = video["seq"]
-            # A document has no time of its last change: the column has always held its creation's.
-            row.updated_at = video["created_at"]
-            row.duration = video["source"]["duration"]
-            row.stored_bytes = video.get("stored_bytes") or 0
-            row.document = video
-            wanted = {r["name"]: r for r in video["renditions"]}
-            row.renditions = [r for r in row.renditions if r.name in wanted]
-            have = {r.name: r for r in row.renditions}
-            for name, r in wanted.items():
-                item = have.get(name) or RenditionRow(name=name)
-                item.width, item.height, item.state = r["width"], r["height"], r["state"]
-                error = r.get("error")
-                item.error = error.get("message") if error else None
-                if name not in have:
-                    row.renditions.append(item)
-            return True
+            return self.write(session, video, key_id)
+
+    def write(
+        self, session: Session, video: Video, key_id: str | None = None, content_key: str | None = None
+    ) -> bool:
+        """``record`` inside a transaction of the caller's (``records/sources`` records a new
+        video in the transaction that counts its reference); ``content_key`` is written only
+        when the row is made."""
+        row = session.get(VideoRow, video["id"], with_for_update=True)
+        if row is not None and row.seq >= video["seq"]:
+            return False
+        if row is None:
+            row = VideoRow(
+                id=video["id"],
+                created_at=video["created_at"],
+                key_id=key_id,
+                owner_id=video.get("owner"),
+                content_key=content_key,
+            )
+            session.add(row)
+        row.filename = video.get("filename") or ""
+        row.name_key = row.filename.casefold()
+        row.state = video["state"]
+        row.seq = video["seq"]
+        # A document has no time of its last change: the column has always held its creation's.
+        row.updated_at = video["created_at"]
+        row.duration = video["source"]["duration"]
+        row.stored_bytes = video.get("stored_bytes") or 0
+        row.document = video
+        wanted = {r["name"]: r for r in video["renditions"]}
+        row.renditions = [r for r in row.renditions if r.name in wanted]
+        have = {r.name: r for r in row.renditions}
+        for name, r in wanted.items():
+            item = have.get(name) or RenditionRow(name=name)
+            item.width, item.height, item.state = r["width"], r["height"], r["state"]
+            error = r.get("error")
+            item.error = error.get("message") if error else None
+            if name not in have:
+                row.renditions.append(item)
+        return True
 
     def get(self, video_id: str) -> Video | None:
         with self.begin() as session:

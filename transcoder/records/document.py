@@ -115,3 +115,9 @@ class Video(TypedDict):
     stored_bytes: NotRequired[int]
     #: The sha256 of the uploaded bytes (absent from videos recorded before it was kept).
     source_sha256: NotRequired[str]
+    #: The content key it was admitted under (``transcoder.work.reuse``; absent with DEDUPE=off).
+    reuse_key: NotRequired[str]
+    #: The video whose folder holds its files, when not its own (it reuses that one's outputs).
+    files_from: NotRequired[str]
+    #: The video it waits for while that one encodes the same bytes (a follower sends no parts).
+    follows: NotRequired[str]

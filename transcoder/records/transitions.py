@@ -85,7 +85,10 @@ def running_parts(videos: list[Video]) -> list[tuple[str, PartEntry]]:
 
 
 def dispatchable(video: Video) -> list[str]:
-    """The parts to send to workers now: queued, and not waiting for other parts."""
+    """The parts to send to workers now: queued, and not waiting for other parts (none of a
+    video that follows another: see ``records/shared``)."""
+    if video.get("follows"):
+        return []
     return [p["id"] for p in video["parts"] if p["state"] == PartState.QUEUED and p["released"]]
 
 
@@ -104,6 +107,8 @@ def start_part(
     """
     entry = part(video, part_id)
     if entry["state"] in PART_TERMINAL or video["state"] in TERMINAL or not entry["released"]:
+        return False
+    if video.get("follows"):
         return False
     if entry["state"] == PartState.RUNNING and max_attempts is not None and entry["attempts"] >= max_attempts:
         return False

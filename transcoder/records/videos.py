@@ -47,19 +47,31 @@ class VideoStore:
         """Record a new video: the database first, so an upload it refuses leaves nothing."""
         video = {**video, "seq": 1}
         self.catalog.record(video, key_id)
-        data = json.dumps(video)
         try:
-            with self.redis.pipeline() as pipe:
-                pipe.set(redis_keys.video_key(video["id"]), data, nx=True)
-                pipe.set(redis_keys.floor_key(video["id"]), 1, ex=redis_keys.FLAG_TTL)
-                pipe.sadd(redis_keys.ACTIVE_VIDEOS, video["id"])
-                pipe.publish(redis_keys.events_channel(video["id"]), data)
-                pipe.incr(redis_keys.PAGES_VERSION)
-                pipe.execute()
+            self.announce(video)
         except redis.RedisError:
             self.catalog.delete(video["id"])
             raise
         return video
+
+    def announce(self, video: Video) -> None:
+        """Put a video the catalog has just recorded into Redis and publish it. One born
+        ended (a repeat of bytes already encoded, ``transcoder.work.reuse``) is not active."""
+        data = json.dumps(video)
+        ended = video["state"] in TERMINAL
+        with self.redis.pipeline() as pipe:
+            pipe.set(
+                redis_keys.video_key(video["id"]),
+                data,
+                nx=True,
+                ex=(self.cache.ttl or BRIEF_S) if ended else None,
+            )
+            pipe.set(redis_keys.floor_key(video["id"]), video["seq"], ex=redis_keys.FLAG_TTL)
+            if not ended:
+                pipe.sadd(redis_keys.ACTIVE_VIDEOS, video["id"])
+            pipe.publish(redis_keys.events_channel(video["id"]), data)
+            pipe.incr(redis_keys.PAGES_VERSION)
+            pipe.execute()
 
     def get(self, video_id: str) -> Video:
         found = self.many([video_id])

@@ -3,6 +3,7 @@ retry, close."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import time
@@ -12,6 +13,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
+
+import redis
 
 from transcoder.accounts import reservations
 from transcoder.accounts.users import User
@@ -25,7 +28,7 @@ from transcoder.services import Services
 from transcoder.storage import scratch
 from transcoder.storage.base import CHUNK
 from transcoder.storage.layout import source_key, video_prefix
-from transcoder.work import runner, weighing
+from transcoder.work import reuse, runner, weighing
 from transcoder.work.runner import Outcome
 
 log = logging.getLogger(__name__)
@@ -108,32 +111,67 @@ def accept_staged(
     """
     video_id = transitions.new_video_id()
     size = staged.size
+    limits = services.settings.limits
+    key = reuse.key_for(services.settings, staged.sha256, owner.id)
+    planned: list[states.Video] = []
+
+    def plan() -> states.Video:
+        """The new video's document, from a probe of its bytes (made once)."""
+        if not planned:
+            try:
+                media, found = probe_and_scan(staged.path, limits)
+                policy.check_duration(found.duration, limits)
+            except (InvalidInput, QuotaExceeded) as refused:
+                metrics.record_refusal(services.redis, refused.code)
+                raise
+            name, ladder = clean_filename(filename), renditions_for(media.width, media.height)
+            record = new_record(services, video_id, name, media, found, ladder)
+            record.update({"owner": owner.id, "owner_name": owner.name, "stored_bytes": size})
+            record["source_sha256"] = staged.sha256
+            if key is not None:
+                record["reuse_key"] = key
+            planned.append(record)
+        return planned[0]
+
     try:
         if size == 0:
             raise InvalidInput("The uploaded file is empty.", code="empty_file")
         # Before anything is stored: a refusal never reaches storage.
         held.resize(size)
-        media, found = probe_and_scan(staged.path, services.settings.limits)
-        policy.check_duration(found.duration, services.settings.limits)
+        seen = reuse.peek(services, key)
+        if seen is not None:
+            # The same bytes were probed before; the limits may have changed since.
+            policy.check_duration(seen.document["source"]["duration"], limits)
     except (InvalidInput, QuotaExceeded) as refused:
         metrics.record_refusal(services.redis, refused.code)
         raise
+    if seen is None:
+        plan()
     # The body took its time: a key revoked, a user disabled or signed out meanwhile
     # keeps nothing of it.
     if revoked is not None and (why := revoked()) is not None:
         raise Unauthorized(
             f"Your credential was revoked while this upload arrived ({why}); nothing was kept."
         )
-    name, ladder = clean_filename(filename), renditions_for(media.width, media.height)
-    record = new_record(services, video_id, name, media, found, ladder)
-    record.update({"owner": owner.id, "owner_name": owner.name, "stored_bytes": size})
-    record["source_sha256"] = staged.sha256
-    try:
-        staged.keep(source_key(video_id))
-        video = services.videos.create(record, key_id)
-    except BaseException:
-        services.storage.delete_prefix(video_prefix(video_id))
-        raise
+    if key is None:
+        try:
+            staged.keep(source_key(video_id))
+            video = services.videos.create(plan(), key_id)
+        except BaseException:
+            services.storage.delete_prefix(video_prefix(video_id))
+            raise
+    else:
+        own = {
+            "id": video_id,
+            "filename": clean_filename(filename),
+            "owner": owner.id,
+            "owner_name": owner.name,
+            "source_sha256": staged.sha256,
+            "reuse_key": key,
+            "created_at": time.time(),
+            "stored_bytes": size,
+        }
+        video = reuse.admit(services, staged.keep, key, own, plan, key_id)
     # Counted by the catalog and the ledger before the reservation goes (leaving ``held``).
     services.quotas.record_upload(owner, size)
     metrics.record_upload(services.redis, size)
@@ -194,31 +232,51 @@ def run_part(services: Services, video_id: str, part_id: str, worker: str) -> Ou
     return runner.run(services, video_id, part_id, worker)
 
 
-def cancel_video(services: Services, video_id: str) -> states.Video:
+def cancel_video(services: Services, video_id: str) -> tuple[states.Video, list[states.Video]]:
     """Cancel a video: running encodes see the flag within a second and stop; files are removed.
 
     The flag is raised only once the video is recorded as canceled, so a part that
-    finishes meanwhile never mistakes a finished video for a canceled one.
+    finishes meanwhile never mistakes a finished video for a canceled one. Returns the
+    video, and those that followed it and now encode on their own (the caller sends
+    their parts).
     """
     video, _ = services.videos.update(video_id, lambda v: transitions.cancel(v, time.time()))
+    released: list[states.Video] = []
     if video["state"] == states.VideoState.CANCELED:
         services.redis.set(redis_keys.cancel_key(video_id), 1, ex=redis_keys.FLAG_TTL)
+        # Its own folder: a video that never ended ready shares nothing.
         services.storage.delete_prefix(video_prefix(video_id))
-    return video
+        released = reuse.settle(services, video_id)
+    return video, released
 
 
-def delete_video(services: Services, video_id: str) -> None:
-    """Delete a video: stop its work, then remove its record and every file it has.
+def delete_video(services: Services, video_id: str) -> list[states.Video]:
+    """Delete a video: stop its work, then remove its record and every file nobody else uses.
 
     The cancel flag outlives the record, so a part still finishing, or a message
     delivered late, finds the video gone and leaves nothing behind (see ``runner``).
+    Outputs another video still reads stay (``reuse.forget``). Returns the videos that
+    followed it and now encode on their own.
     """
     video = services.videos.get(video_id)
+    released: list[states.Video] = []
     if video["state"] not in states.TERMINAL:
-        cancel_video(services, video_id)
+        _, released = cancel_video(services, video_id)
     services.redis.set(redis_keys.cancel_key(video_id), 1, ex=redis_keys.FLAG_TTL)
-    services.videos.delete(video_id)
-    services.storage.delete_prefix(video_prefix(video_id))
+    reuse.forget(services, video_id, then=lambda: services.videos.delete(video_id))
+    return released
+
+
+def discard_video(services: Services, video_id: str) -> None:
+    """Forget a video just accepted whose work could not be queued: its record, its claim on
+    its bytes' outputs, its files. Redis may be out of reach (what failed): its copy there
+    is left to expire with the record gone."""
+
+    def forget_in_redis() -> None:
+        with contextlib.suppress(redis.RedisError):
+            services.videos.delete(video_id)
+
+    reuse.forget(services, video_id, then=forget_in_redis)
 
 
 def retry_video(services: Services, video_id: str) -> tuple[states.Video, list[str]]:
@@ -235,13 +293,16 @@ def retry_video(services: Services, video_id: str) -> tuple[states.Video, list[s
     return video, names
 
 
-def close_video(services: Services, video_id: str) -> states.Video:
-    """Make sure a video whose parts have all ended is closed, and tidy its folder."""
+def close_video(services: Services, video_id: str) -> tuple[states.Video, list[states.Video]]:
+    """Make sure a video whose parts have all ended is closed, and tidy its folder; its
+    followers attach to its outputs or encode on their own (returned: the caller sends them)."""
     runner.count_run(services, video_id, "close")
     # Most videos were ended (and weighed) by their last part; a close ends those whose
     # remaining parts wait for one that failed. A repeated close (a duplicate delivery)
     # finds it ended and weighs nothing.
     video, _ = weighing.update(services, video_id, lambda v: transitions.settle(v, time.time()))
+    released: list[states.Video] = []
     if video["state"] in states.TERMINAL:
         services.storage.discard_partials(video_prefix(video_id))
-    return video
+        released = reuse.settle(services, video_id)
+    return video, released

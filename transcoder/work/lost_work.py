@@ -18,7 +18,7 @@ from transcoder.errors import CatalogUnavailable, ErrorInfo
 from transcoder.records import redis_keys, states, transitions
 from transcoder.records.leases import held
 from transcoder.services import Services
-from transcoder.work import weighing
+from transcoder.work import reuse, weighing
 from transcoder.work.recovery import loaded_since, recover
 
 log = logging.getLogger(__name__)
@@ -82,6 +82,11 @@ def sweep(services: Services, enqueue: Callable[[str, str], None], now: float | 
             if action:
                 log.warning("sweeper: video %s %s %s", video_id, name, action)
                 done.append(f"{video_id} {name} {action}")
+    # Followers whose origin ended or vanished without settling them (a lost close).
+    for video in reuse.sweep_followers(services):
+        for name in transitions.dispatchable(video):
+            enqueue(video["id"], name)
+            done.append(f"{video['id']} {name} released")
     return done
 
 

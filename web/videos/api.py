@@ -3,15 +3,12 @@
 
 from __future__ import annotations
 
-import contextlib
-
 import kombu.exceptions
 import redis
 from flask import Blueprint, jsonify, request
 
 from tasks import workflow
 from transcoder.errors import Conflict, InvalidInput, Unavailable
-from transcoder.storage.layout import video_prefix
 from transcoder.work import actions
 
 from ..auth import revocation
@@ -56,9 +53,7 @@ def upload():  # type: ignore[no-untyped-def]
         workflow.submit(celery(), video)
     except UNREACHABLE as exc:
         # Nothing half-done: the work could not be queued, so the video is not kept.
-        svc.storage.delete_prefix(video_prefix(video["id"]))
-        with contextlib.suppress(*UNREACHABLE):
-            svc.videos.delete(video["id"])
+        actions.discard_video(svc, video["id"])
         raise Unavailable("The service cannot queue work right now; try again in a minute.") from exc
     body = {"id": video["id"], "state": video["state"], "links": links(video["id"])}
     return jsonify(body), 201, {"Location": body["links"]["self"]}
@@ -82,7 +77,8 @@ def get_video(video_id: str):  # type: ignore[no-untyped-def]
 def delete(video_id: str):  # type: ignore[no-untyped-def]
     """Delete: a running video is canceled first; its files and its record go; later reads are 404."""
     owned_video(video_id)
-    actions.delete_video(services(), video_id)
+    for follower in actions.delete_video(services(), video_id):
+        workflow.submit(celery(), follower)  # it waited for this one: it encodes on its own
     return "", 204
 
 
@@ -91,7 +87,9 @@ def cancel(video_id: str):  # type: ignore[no-untyped-def]
     """Cancel: running encodes stop within a second or two, queued ones are skipped, files removed;
     the record stays, ``canceled``."""
     owned_video(video_id)
-    video = actions.cancel_video(services(), video_id)
+    video, released = actions.cancel_video(services(), video_id)
+    for follower in released:
+        workflow.submit(celery(), follower)  # it waited for this one: it encodes on its own
     if video["state"] != "canceled":
         raise Conflict(f"This video has already ended ({video['state']}); there is nothing to cancel.")
     return jsonify(video_json(video))

@@ -41,6 +41,11 @@ PLAYLIST_HEADERS = {"Cache-Control": "private, no-cache", "Vary": "Authorization
 HLS_TYPES = {".m3u8": "application/vnd.apple.mpegurl", ".mp4": "video/mp4", ".m4s": "video/iso.segment"}
 
 
+def home(video: states.Video) -> str:
+    """Whose folder holds a video's files: its own, or the one whose outputs it reuses."""
+    return video.get("files_from") or video["id"]
+
+
 def _ready_rendition(video: states.Video, name: str) -> dict:
     entry = next((e for e in video["renditions"] if e["name"] == name), None)
     if entry is None or entry["state"] != states.PartState.READY:
@@ -52,7 +57,7 @@ def _ready_rendition(video: states.Video, name: str) -> dict:
 def rendition_file(video_id: str, name: str):  # type: ignore[no-untyped-def]
     video = owned_video(video_id)
     _ready_rendition(video, name)
-    response = serve(rendition_key(video_id, name), "video/mp4")
+    response = serve(rendition_key(home(video), name), "video/mp4")
     if request.args.get("download") == "1":
         stem = PurePath(video["filename"] or "video").stem or "video"
         response.headers["Content-Disposition"] = content_disposition(f"{stem}-{name}.mp4")
@@ -94,7 +99,7 @@ def hls_file(video_id: str, name: str, part_id: str, filename: str):  # type: ig
         abort(404)
     if name not in (part["results"] or {}).get("renditions", {}):
         abort(404)
-    key = f"{part_prefix(video_id, name, part_id)}/{filename}"
+    key = f"{part_prefix(home(video), name, part_id)}/{filename}"
     return serve(key, HLS_TYPES[PurePath(filename).suffix])
 
 
@@ -105,7 +110,7 @@ def preview_file(video_id: str, filename: str):  # type: ignore[no-untyped-def]
     poster = filename == POSTER and _has_poster(video)
     if not (ready or poster):
         abort(404)
-    return serve(preview_key(video_id, filename), PREVIEW_FILES[filename])
+    return serve(preview_key(home(video), filename), PREVIEW_FILES[filename])
 
 
 def _has_poster(video: states.Video) -> bool:
