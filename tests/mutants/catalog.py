@@ -19,6 +19,7 @@ FLOOD = "tests/integration/test_flood.py"
 BODIES = "tests/integration/test_bodies.py"
 WEAK = "tests/integration/test_weaknesses.py"
 FUZZ = "tests/integration/test_fuzz.py"
+PAGE_TUS = "tests/browser/test_resumable_upload.py"
 
 
 @dataclass(frozen=True)
@@ -1070,5 +1071,23 @@ MUTANTS: tuple[Mutant, ...] = (
         "a web process marks a new Redis loaded before it takes an upload",
         (("web/services.py", "    mark_new_redis(svc)\n", "    pass\n"),),
         ("tests/integration/test_recovery.py::test_a_web_process_marks_a_new_redis_before_its_first_upload",),
+    ),
+    Mutant(
+        "page_upload_not_retried",
+        "the upload page retries a dropped connection and goes on from the server's offset by itself",
+        (("web/static/upload.js", "      retryDelays: RETRY_DELAYS,\n", "      retryDelays: null,\n"),),
+        (f"{PAGE_TUS}::test_a_dropped_connection_resumes_by_itself_and_the_video_ends_ready",),
+    ),
+    Mutant(
+        "page_resume_not_offered",
+        "a file picked again after a reload is offered to resume from the server's offset",
+        (("web/static/upload.js", "      if (previous.length) offer(", "      if (false) offer("),),
+        (f"{PAGE_TUS}::test_a_reloaded_page_offers_to_resume_the_same_file_and_does",),
+    ),
+    Mutant(
+        "page_fingerprint_not_per_user",
+        "the upload page's fingerprint names the user: another user on the browser is never offered an upload",
+        (("web/static/upload.js", '["transcoder", user, file.name', '["transcoder", file.name'),),
+        (f"{PAGE_TUS}::test_another_user_on_the_same_browser_is_not_offered_the_upload",),
     ),
 )
