@@ -210,7 +210,7 @@ def test_a_dropped_connection_resumes_by_itself_and_the_video_ends_ready(resumab
     # Went on from what the server kept, not from the start.
     assert offsets[-1] > SIZE / 4, (offsets, cut_at)
     assert not any(k.startswith("tus::") for k in page.evaluate("Object.keys(localStorage)"))
-    assert video["name"] == "dropped.mp4"
+    assert video["filename"] == "dropped.mp4"
     context.close()
 
 
@@ -242,7 +242,7 @@ def test_a_reloaded_page_offers_to_resume_the_same_file_and_does(resumable, brow
     offsets = seen.patches()
     assert offsets and offsets[0] >= kept > SIZE / 4, (offsets, kept)
     expect(unfinished).to_be_hidden()
-    assert video["name"] == "reloaded.mp4"
+    assert video["filename"] == "reloaded.mp4"
     context.close()
 
 
