@@ -284,3 +284,36 @@ def test_a_refused_file_shows_the_servers_message(resumable, browser, tmp_path):
     expect(sent).to_have_text(refused.json()["error"]["message"])
     assert not any(k.startswith("tus::") for k in page.evaluate("Object.keys(localStorage)"))
     context.close()
+
+
+def test_a_lost_answer_to_the_last_patch_still_finds_the_video(resumable, browser, lavfi_clip):
+    """The last PATCH reaches the server but its answer (with X-Video-Id) is lost: the retry's
+    HEAD finds every byte there. Our HEAD names the video too; without it (taken off here,
+    as another tus server would answer) the page asks the upload's record (GET) for it."""
+    side = resumable
+    context = browser.new_context(viewport={"width": 1000, "height": 800})
+    page = context.new_page()
+    lost = []
+
+    def lose_the_first_patch_answer(route) -> None:
+        if route.request.method == "PATCH" and not lost:
+            lost.append(route.fetch().headers.get("x-video-id"))
+            route.abort("connectionreset")
+        elif route.request.method == "HEAD":
+            answer = route.fetch()
+            headers = {k: v for k, v in answer.headers.items() if k.lower() != "x-video-id"}
+            route.fulfill(response=answer, headers=headers)
+        else:
+            route.continue_()
+
+    sign_in(page, side.relay_url, "uploader")
+    page.route("**/api/uploads/*", lose_the_first_patch_answer)
+    seen = Seen(page)
+    choose_and_upload(page, lavfi_clip)
+    card = page.locator(".video").first
+    video = ready_video(side, "uploader", card)
+    assert lost and lost[0] == video["id"], (lost, video["id"])
+    methods = [method for method, _, _ in seen.requests]
+    assert methods[:3] == ["POST", "PATCH", "HEAD"] and "GET" in methods[3:], seen.requests
+    assert methods.count("PATCH") == 1, seen.requests
+    context.close()

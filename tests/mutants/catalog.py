@@ -1090,4 +1090,16 @@ MUTANTS: tuple[Mutant, ...] = (
         (("web/static/upload.js", '["transcoder", user, file.name', '["transcoder", file.name'),),
         (f"{PAGE_TUS}::test_another_user_on_the_same_browser_is_not_offered_the_upload",),
     ),
+    Mutant(
+        "page_video_id_not_looked_up",
+        "an upload whose last answer was lost finds its video in the upload's record (GET)",
+        (
+            (
+                "web/static/upload.js",
+                ': fetch(upload.url, { headers: { "Tus-Resumable": "1.0.0" } }).then((r) => r.json()).then((b) => b.video_id);',
+                ": Promise.resolve(null);",
+            ),
+        ),
+        (f"{PAGE_TUS}::test_a_lost_answer_to_the_last_patch_still_finds_the_video",),
+    ),
 )
