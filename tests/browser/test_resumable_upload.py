@@ -317,3 +317,29 @@ def test_a_lost_answer_to_the_last_patch_still_finds_the_video(resumable, browse
     assert methods[:3] == ["POST", "PATCH", "HEAD"] and "GET" in methods[3:], seen.requests
     assert methods.count("PATCH") == 1, seen.requests
     context.close()
+
+
+def test_an_unfinished_upload_the_server_no_longer_has_is_forgotten(resumable, browser, tmp_path):
+    side, relay = resumable, resumable.relay
+    path = padded_video(tmp_path, "deleted.mp4", SIZE)
+    context = browser.new_context(viewport={"width": 1000, "height": 800})
+    page = context.new_page()
+    sign_in(page, side.relay_url, "uploader")
+    before = relay.sent_up
+    choose_and_upload(page, path)
+    wait_for(lambda: relay.sent_up - before > SIZE * 0.2, 60, "a fifth of the upload through the relay")
+    url = stored_upload_url(page)
+    page.reload()
+    unfinished = page.get_by_role("region", name="Unfinished uploads")
+    expect(unfinished).to_contain_text("deleted.mp4")
+
+    uploader = signed_in(side.url, "uploader", USERS["uploader"])
+    direct = side.url + "/" + url.split("/", 3)[3]
+    # 423 while the server still holds the cut request's lock.
+    tus = {"Tus-Resumable": "1.0.0"}
+    deleted = lambda: uploader.delete(direct, headers=tus, timeout=10).status_code == 204  # noqa: E731
+    wait_for(deleted, 30, "the upload deleted")
+    page.reload()
+    expect(unfinished).to_be_hidden()
+    assert not any(k.startswith("tus::") for k in page.evaluate("Object.keys(localStorage)"))
+    context.close()

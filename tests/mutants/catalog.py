@@ -1145,4 +1145,10 @@ MUTANTS: tuple[Mutant, ...] = (
         ),
         (f"{PAGE_TUS}::test_a_lost_answer_to_the_last_patch_still_finds_the_video",),
     ),
+    Mutant(
+        "page_gone_uploads_listed",
+        "the upload page forgets unfinished uploads the server no longer has (expired, deleted)",
+        (("web/static/upload.js", "  pruneUnfinished();\n})();", "})();"),),
+        (f"{PAGE_TUS}::test_an_unfinished_upload_the_server_no_longer_has_is_forgotten",),
+    ),
 )

@@ -211,13 +211,30 @@
   }
 
   // After a reload: the uploads that stopped part-way, to pick again.
-  function showUnfinished() {
+  function unfinishedEntries() {
     const entries = [];
     for (let i = 0; i < localStorage.length; i++) {
       const key = localStorage.key(i);
       if (!key || !key.startsWith(TUS_PREFIX)) continue;
-      try { entries.push(JSON.parse(localStorage.getItem(key))); } catch (_) { /* ignore */ }
+      try { entries.push({ ...JSON.parse(localStorage.getItem(key)), key }); } catch (_) { /* ignore */ }
     }
+    return entries;
+  }
+
+  // Those the server no longer has (expired, deleted) are forgotten at once, not offered.
+  function pruneUnfinished() {
+    for (const e of unfinishedEntries()) {
+      fetch(e.uploadUrl, { method: "HEAD", headers: { "Tus-Resumable": "1.0.0" } }).then((r) => {
+        if (r.status === 404 || r.status === 410) {
+          localStorage.removeItem(e.key);
+          showUnfinished();
+        }
+      }).catch(() => { /* unreachable now: keep it */ });
+    }
+  }
+
+  function showUnfinished() {
+    const entries = unfinishedEntries();
     unfinished.replaceChildren();
     unfinished.hidden = !entries.length;
     if (!entries.length) return;
@@ -258,4 +275,5 @@
     track(box, { id: entry.id, seq: -1, links: entry.links });
   }
   showUnfinished();
+  pruneUnfinished();
 })();
