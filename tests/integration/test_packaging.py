@@ -149,4 +149,5 @@ def test_every_asset_each_page_references_is_served_by_the_installed_app(
             assert got.content, f"{asset} is empty"
             fetched.add(asset)
     assert any("vendor/hls.js/hls.light.min.js" in a for a in fetched)
+    assert any("vendor/tus-js-client/tus.min.js" in a for a in fetched)
     client.flushdb()

@@ -22,6 +22,7 @@ FUZZ = "tests/integration/test_fuzz.py"
 TUS = "tests/integration/test_tus.py"
 S3_STAGING = "tests/integration/test_s3_staging.py"
 DEDUPE = "tests/integration/test_dedupe.py"
+PAGE_TUS = "tests/browser/test_resumable_upload.py"
 
 
 @dataclass(frozen=True)
@@ -1167,6 +1168,8 @@ MUTANTS: tuple[Mutant, ...] = (
         ),
         ("tests/unit/media/test_policy.py::test_only_a_url_we_presigned_may_be_read_over_the_network",),
         quick=True,
+    ),
+    Mutant(
         "shared_files_deleted_with_any_reference",
         "a video's delete removes the outputs it shares only with their last reference",
         (
@@ -1201,5 +1204,41 @@ MUTANTS: tuple[Mutant, ...] = (
             ),
         ),
         ("tests/unit/work/test_reuse.py", f"{DEDUPE}::test_a_change_of_the_encoding_settings_encodes_afresh"),
+    ),
+    Mutant(
+        "page_upload_not_retried",
+        "the upload page retries a dropped connection and goes on from the server's offset by itself",
+        (("web/static/upload.js", "      retryDelays: RETRY_DELAYS,\n", "      retryDelays: null,\n"),),
+        (f"{PAGE_TUS}::test_a_dropped_connection_resumes_by_itself_and_the_video_ends_ready",),
+    ),
+    Mutant(
+        "page_resume_not_offered",
+        "a file picked again after a reload is offered to resume from the server's offset",
+        (("web/static/upload.js", "      if (previous.length) offer(", "      if (false) offer("),),
+        (f"{PAGE_TUS}::test_a_reloaded_page_offers_to_resume_the_same_file_and_does",),
+    ),
+    Mutant(
+        "page_fingerprint_not_per_user",
+        "the upload page's fingerprint names the user: another user on the browser is never offered an upload",
+        (("web/static/upload.js", '["transcoder", user, file.name', '["transcoder", file.name'),),
+        (f"{PAGE_TUS}::test_another_user_on_the_same_browser_is_not_offered_the_upload",),
+    ),
+    Mutant(
+        "page_video_id_not_looked_up",
+        "an upload whose last answer was lost finds its video in the upload's record (GET)",
+        (
+            (
+                "web/static/upload.js",
+                ': fetch(upload.url, { headers: { "Tus-Resumable": "1.0.0" } }).then((r) => r.json()).then((b) => b.video_id);',
+                ": Promise.resolve(null);",
+            ),
+        ),
+        (f"{PAGE_TUS}::test_a_lost_answer_to_the_last_patch_still_finds_the_video",),
+    ),
+    Mutant(
+        "page_gone_uploads_listed",
+        "the upload page forgets unfinished uploads the server no longer has (expired, deleted)",
+        (("web/static/upload.js", "  pruneUnfinished();\n})();", "})();"),),
+        (f"{PAGE_TUS}::test_an_unfinished_upload_the_server_no_longer_has_is_forgotten",),
     ),
 )
