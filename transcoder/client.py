@@ -23,7 +23,9 @@ class Client:
         if api_key:
             self.http.headers["Authorization"] = f"Bearer {api_key}"
 
-    def _check(self, response: requests.Response) -> Any:
+    def check(self, response: requests.Response) -> Any:
+        """The answer's JSON body; an error answer raised as ApiError with the server's code and
+        message (so every command shows the server's own sentence)."""
         try:
             body = response.json()
         except ValueError:
@@ -39,19 +41,19 @@ class Client:
             response = self.http.post(
                 f"{self.base}/api/videos", files={"file": (path.name, fh)}, timeout=None
             )
-        return self._check(response)
+        return self.check(response)
 
     def video(self, video_id: str) -> dict[str, Any]:
-        return self._check(self.http.get(f"{self.base}/api/videos/{video_id}", timeout=self.timeout))
+        return self.check(self.http.get(f"{self.base}/api/videos/{video_id}", timeout=self.timeout))
 
     def delete(self, video_id: str) -> None:
         """Delete a video (canceling it first if it still runs), its files and its record."""
         response = self.http.delete(f"{self.base}/api/videos/{video_id}", timeout=self.timeout)
         if response.status_code != 204:
-            self._check(response)
+            self.check(response)
 
     def videos(self) -> list[dict[str, Any]]:
-        return self._check(self.http.get(f"{self.base}/api/videos", timeout=self.timeout))["videos"]
+        return self.check(self.http.get(f"{self.base}/api/videos", timeout=self.timeout))["videos"]
 
     def follow(self, *video_ids: str) -> Iterator[dict[str, Any]]:
         """Yield snapshots of these videos from one event stream until all have ended.
@@ -84,7 +86,7 @@ class Client:
             url, params=params, headers=headers, stream=True, timeout=(self.timeout, 60)
         ) as response:
             if response.status_code != 200:
-                self._check(response)
+                self.check(response)
             lines: Iterator[str] = response.iter_lines(decode_unicode=True)  # type: ignore[assignment]
             for event, event_id, data in parse_sse(lines):
                 if event == "video":
