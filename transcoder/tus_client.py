@@ -38,6 +38,8 @@ BLOCK = 1 * MiB
 #: Seconds before each retry in a row that made no progress (about a minute in all); any
 #: byte the server kept since the last failure starts the count again.
 RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 15.0, 15.0)
+#: Tries of the creation after the first (its delays are RETRY_DELAYS' first ones).
+CREATE_RETRIES = 2
 #: Seconds to wait for the answer to a PATCH once its body is sent: the last one probes the file.
 PATCH_READ_TIMEOUT = 300.0
 
@@ -179,18 +181,21 @@ class Uploader:
     def _create(self, filename: str, size: int) -> str | None:
         endpoint = f"{self.client.base}/api/uploads/"
         headers = self._headers(**{"Upload-Length": str(size), "Upload-Metadata": metadata(filename)})
-        for attempt in range(len(self.delays) + 1):
+        # A few quick tries only: a server that is not there says so at once (and a creation
+        # retried after a lost answer leaves an upload behind, holding quota until it expires).
+        delays = self.delays[:CREATE_RETRIES]
+        for attempt in range(len(delays) + 1):
             try:
                 answer = self.http.post(endpoint, headers=headers, timeout=self.client.timeout)
             except (requests.ConnectionError, requests.Timeout):
-                if attempt == len(self.delays):
+                if attempt == len(delays):
                     raise
-                self.sleep(self.delays[attempt])
+                self.sleep(delays[attempt])
                 continue
             if answer.status_code == 404:
                 return None
-            if worth_retrying(answer.status_code) and attempt < len(self.delays):
-                self.sleep(self.delays[attempt])
+            if worth_retrying(answer.status_code) and attempt < len(delays):
+                self.sleep(delays[attempt])
                 continue
             self.client.check(answer)
             if answer.status_code != 201 or not answer.headers.get("Location"):
