@@ -1,5 +1,6 @@
-"""Runs ``transcoder.work.lost_work`` in every worker's main process, on a timer, and clears
-this machine's scratch folder of what killed processes left.
+"""Runs ``transcoder.work.lost_work`` in every worker's main process, on a timer, clears
+this machine's scratch folder of what killed processes left, and removes the resumable
+uploads that expired (``transcoder.uploads.resumable``: their bytes, records and quota).
 
 A thread rather than Celery beat, so no extra process needs deploying and a
 cluster keeps sweeping as long as any worker lives; sweeps by several workers
@@ -15,6 +16,8 @@ from celery.signals import worker_ready, worker_shutdown
 
 from transcoder.services import build_services
 from transcoder.storage import scratch
+from transcoder.uploads import staging
+from transcoder.uploads.resumable import Resumable
 from transcoder.work.lost_work import sweep
 
 from .celery import app
@@ -36,6 +39,10 @@ def _start(**_: object) -> None:
                 scratch.clean(settings.scratch_dir)  # folders of pool processes that were killed
             except Exception:
                 log.exception("sweep failed; trying again next time")
+            try:
+                Resumable(services, staging.of(settings, services.storage)).sweep()
+            except Exception:
+                log.exception("sweeping expired uploads failed; trying again next time")
 
     threading.Thread(target=loop, name="transcoder-sweeper", daemon=True).start()
 

@@ -176,6 +176,55 @@ class QuotaExceeded(TranscoderError):
     code = "quota_exceeded"
 
 
+class UploadNotFound(TranscoderError):
+    """Raised when a resumable upload's id names nothing of this user's."""
+
+    code = "not_found"
+
+
+class UploadGone(TranscoderError):
+    """Raised for a resumable upload past its expiry: its bytes are (or will be) removed."""
+
+    code = "upload_expired"
+
+
+class UploadBusy(TranscoderError):
+    """Raised when another request is writing this resumable upload's bytes right now."""
+
+    code = "upload_busy"
+
+
+class OffsetMismatch(TranscoderError):
+    """Raised for a PATCH whose Upload-Offset is not where the upload stands."""
+
+    code = "offset_mismatch"
+
+
+class ChecksumMismatch(TranscoderError):
+    """Raised when a PATCH's body does not match its Upload-Checksum (it was dropped)."""
+
+    code = "checksum_mismatch"
+
+
+class PastUploadLength(TranscoderError):
+    """Raised for a body that would take a resumable upload past its Upload-Length, or one
+    longer than this server accepts (nothing past the length is kept)."""
+
+    code = "too_large"
+
+
+class UnsupportedMediaType(TranscoderError):
+    """Raised for a tus PATCH whose body is not application/offset+octet-stream."""
+
+    code = "unsupported_media_type"
+
+
+class UnsupportedVersion(TranscoderError):
+    """Raised for a tus request that does not speak tus 1.0.0."""
+
+    code = "unsupported_tus_version"
+
+
 class ApiError(TranscoderError):
     """Raised when the server answers with an error; carries its code and message."""
 

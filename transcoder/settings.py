@@ -87,6 +87,9 @@ class Settings:
     s3_secret_access_key: str = ""
     #: Largest accepted upload, in bytes (HTTP 413 above it).
     max_upload_bytes: int = 2 * 1024**3
+    #: A resumable (tus) upload not finished this many seconds after its creation expires:
+    #: its PATCHes are refused (410), and the workers' sweep removes its bytes.
+    upload_expiry: float = 86400.0
     #: Address the web app listens on under `make run`.
     host: str = "127.0.0.1"
     port: int = 8000
@@ -230,6 +233,8 @@ class Settings:
             raise ConfigError(f"{PREFIX}CHUNK_SECONDS must not be negative")
         if self.max_upload_bytes <= 0:
             raise ConfigError(f"{PREFIX}MAX_UPLOAD_BYTES must be positive")
+        if self.upload_expiry <= 0:
+            raise ConfigError(f"{PREFIX}UPLOAD_EXPIRY must be positive")
         if self.progress_interval < 0:
             raise ConfigError(f"{PREFIX}PROGRESS_INTERVAL must not be negative")
         for name in ("max_duration", "max_pixels", "max_fps", "max_streams", "ffmpeg_cpu_seconds",

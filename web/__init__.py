@@ -1,6 +1,6 @@
 """The Flask app: HTTP API, event streams and the pages.
 
-``create_app`` is the factory; each feature package (``auth``, ``videos``, ``live``) and
+``create_app`` is the factory; each feature package (``auth``, ``videos``, ``uploads``, ``live``) and
 module (``services``, ``middleware``, ``ops``, ``errors``) has its own ``init_app(app)``,
 as the Flask tutorial's ``db.init_app``. The order of the calls is the order in which a
 request meets them: a body's limit and the host name first, then who is asking, then the
@@ -25,7 +25,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     from transcoder.settings import Settings
 
-    from . import auth, errors, live, middleware, ops, services, videos
+    from . import auth, errors, live, middleware, ops, services, uploads, videos
 
     settings = settings or Settings.from_env()
     app = Flask(__name__)
@@ -33,6 +33,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     middleware.init_app(app, settings)  # first: no hook after it reads a body without its limit
     auth.init_app(app, settings)
     videos.init_app(app)
+    uploads.init_app(app)
     live.init_app(app)
     ops.init_app(app)
     errors.init_app(app)

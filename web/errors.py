@@ -33,6 +33,15 @@ CODE_STATUS = {
     "unavailable": 503,
     "storage_unreachable": 503,
     "database_unavailable": 503,
+    # tus (web.uploads): the statuses the protocol names.
+    "bad_tus_header": 400,
+    "upload_expired": 410,
+    "upload_busy": 423,
+    "offset_mismatch": 409,
+    "checksum_mismatch": 460,
+    "too_large": 413,
+    "unsupported_media_type": 415,
+    "unsupported_tus_version": 412,
 }
 HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "too_large"}
 HTTP_MESSAGES = {404: "Nothing here."}

@@ -41,12 +41,12 @@ def test_migrations_from_empty_make_the_tables_and_are_recorded(database_url):  
     names = set(inspect(engine).get_table_names())
     assert {"videos", "renditions", "users", "sessions", "api_keys", "uploads", "alembic_version"} <= names
     with engine.connect() as connection:
-        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0004"
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0005"
         # The migrations make exactly the schema the code's tables describe.
         from alembic.autogenerate import compare_metadata
         from alembic.migration import MigrationContext
 
-        from transcoder.records import account_rows  # noqa: F401  (its tables join the metadata)
+        from transcoder.records import account_rows, upload_rows  # noqa: F401  (their tables join the metadata)
 
         drift = compare_metadata(MigrationContext.configure(connection), Base.metadata)
         assert drift == [], drift
@@ -67,7 +67,7 @@ def test_migrating_from_the_previous_revision_keeps_every_record_and_makes_it_se
         )  # fmt: skip
     database.migrate(engine)
     with engine.connect() as connection:
-        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0004"
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0005"
         assert connection.execute(text("SELECT name_key FROM videos")).scalar() == "été à la plage.mp4"
     kept = Catalog(engine)
     assert kept.get(old["id"]) == old

@@ -39,6 +39,7 @@ ALLOWED: dict[str, set[str]] = {
     "accounts": {"errors", "records", "settings"},
     "services": {"accounts", "errors", "records", "settings", "storage"},
     "work": {"accounts", "errors", "media", "ops", "records", "services", "settings", "storage"},
+    "uploads": {"accounts", "errors", "ops", "records", "services", "settings", "storage", "work"},
     "client": {"errors"},
     "upload_urls": set(),
     "tus_client": {"client", "errors", "upload_urls"},
@@ -71,7 +72,7 @@ ALLOWED: dict[str, set[str]] = {
     },
     "tasks.workflow": {"brokers", "records", "tasks.config"},
     "tasks.transcode": {"errors", "work", "tasks.celery", "tasks.config", "tasks.workflow"},
-    "tasks.sweeper": {"services", "storage", "work", "tasks.celery", "tasks.workflow"},
+    "tasks.sweeper": {"services", "storage", "uploads", "work", "tasks.celery", "tasks.workflow"},
     # web/: the Flask app. Its packages import downwards only: live > videos > auth >
     # middleware; the factory (``web``) imports them all and nothing imports it.
     "web": {
@@ -82,6 +83,7 @@ ALLOWED: dict[str, set[str]] = {
         "web.middleware",
         "web.ops",
         "web.services",
+        "web.uploads",
         "web.videos",
     },
     "web.server": {"settings"},
@@ -114,6 +116,15 @@ ALLOWED: dict[str, set[str]] = {
         "records",
         "storage",
         "work",
+        "tasks.workflow",
+        "web.auth",
+        "web.middleware",
+        "web.services",
+    },
+    "web.uploads": {
+        "errors",
+        "storage",
+        "uploads",
         "tasks.workflow",
         "web.auth",
         "web.middleware",

@@ -74,7 +74,9 @@ for i = 1, #all, 2 do
 end
 local ttl = tonumber(ARGV[3])
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. ' ' .. (now + ttl))
-redis.call('EXPIRE', KEYS[1], ttl)
+if redis.call('TTL', KEYS[1]) < ttl then
+  redis.call('EXPIRE', KEYS[1], ttl)
+end
 return {others, before}
 """
 
@@ -82,10 +84,20 @@ return {others, before}
 class Reservation:
     """The bytes one upload holds against its user's quotas until ``release``."""
 
-    def __init__(self, client: redis.Redis, ledger: quotas.Quotas, user: User) -> None:
+    def __init__(
+        self,
+        client: redis.Redis,
+        ledger: quotas.Quotas,
+        user: User,
+        reservation_id: str | None = None,
+        ttl_s: int | None = None,
+    ) -> None:
         self.redis, self.quotas, self.user = client, ledger, user
         limits = quotas.limits_of(user, ledger.storage_default, ledger.daily_default)
-        self.id = uuid.uuid4().hex
+        #: A resumable upload's reservation has its upload's id and lasts until the upload
+        #: expires (each PATCH claims it again); a multipart upload's lasts ``TTL_S``.
+        self.id = reservation_id or uuid.uuid4().hex
+        self.ttl_s = ttl_s
         self.size = 0
         self.released = False
         #: No quota to hold against (an admin, or 0 for both): nothing is kept in Redis.
@@ -100,7 +112,7 @@ class Reservation:
             return
         self.released = False
         key = redis_keys.reservations_key(self.user.id)
-        others, before = self.redis.eval(_CLAIM, 1, key, self.id, str(max(size, 0)), str(TTL_S))
+        others, before = self.redis.eval(_CLAIM, 1, key, self.id, str(max(size, 0)), str(self.ttl_s or TTL_S))
         self.size = size
         if 0 <= size <= before:
             return
@@ -134,13 +146,26 @@ class Reservation:
             )
 
 
-def reserve(client: redis.Redis, ledger: quotas.Quotas, user: User, size: int) -> Reservation:
+def reserve(
+    client: redis.Redis,
+    ledger: quotas.Quotas,
+    user: User,
+    size: int,
+    reservation_id: str | None = None,
+    ttl_s: int | None = None,
+) -> Reservation:
     """Reserve ``size`` bytes of ``user``'s quotas for an upload, or raise ``QuotaExceeded``.
 
     Call it before reading the body, with its ``Content-Length`` (0 when it has none: the
     real size is then checked by ``resize`` once the body is read). Redis errors go up to
     the caller (the web app answers 503).
     """
-    held = Reservation(client, ledger, user)
+    held = Reservation(client, ledger, user, reservation_id, ttl_s)
     held.resize(size)
     return held
+
+
+def forget(client: redis.Redis, user_id: str, reservation_id: str) -> None:
+    """Drop a reservation by its id, without its user at hand (an expired resumable
+    upload's, removed by the sweep). Harmless if it is gone."""
+    client.hdel(redis_keys.reservations_key(user_id), reservation_id)

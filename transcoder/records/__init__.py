@@ -7,7 +7,7 @@ documents applied atomically in Redis and written to the catalog (``videos``), t
 catalog and its database (``catalog``, ``database``, ``migrations``), Redis as a cache
 over it (``cache``), every Redis key and queue name (``redis_keys``), Redis replies as
 text (``replies``), a part's lease (``leases``), and the catalog's tables of users,
-sessions, keys and uploads (``account_rows``).
+sessions, keys and uploads (``account_rows``) and of resumable uploads (``upload_rows``).
 
 May import: ``transcoder.errors``, ``transcoder.media`` and itself.
 """

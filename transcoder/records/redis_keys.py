@@ -107,6 +107,12 @@ def reservations_key(user_id: str) -> str:
     return f"{PREFIX}:reservations:{user_id}"
 
 
+def upload_lock_key(upload_id: str) -> str:
+    """Held (a random token, with a TTL) by the one request that writes a resumable
+    upload's bytes (``transcoder.uploads.locks``)."""
+    return f"{PREFIX}:upload-lock:{upload_id}"
+
+
 def cancel_key(video_id: str) -> str:
     """Exists once a video is canceled; running encodes poll it and stop."""
     return f"{PREFIX}:cancel:{video_id}"

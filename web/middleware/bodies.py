@@ -2,8 +2,9 @@
 
 A body is read only by the view (or, for a page's small form, the CSRF check) that
 needs it; everything that can refuse a request without it (who it is, the host, the
-origin, the CSRF token sent in a header) answers first. Only ``POST /api/videos`` takes
-a file, as large as ``TRANSCODER_MAX_UPLOAD_BYTES``; every other route takes at most
+origin, the CSRF token sent in a header) answers first. Only ``POST /api/videos`` and the
+resumable uploads' ``POST`` and ``PATCH`` take a file, as large as
+``TRANSCODER_MAX_UPLOAD_BYTES``; every other route takes at most
 64 KiB (a sign-in form, a key's name, a JSON body), so a 200 MiB "sign-in" is never
 parsed, nor spooled to a temporary file.
 
@@ -26,7 +27,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 #: What a route that takes no file accepts: a form or JSON body, never a file.
 SMALL_BODY = 64 * 1024
 #: The endpoints that take a file; their bodies may be as large as MAX_CONTENT_LENGTH.
-TAKES_FILE = frozenset({"api.upload"})
+TAKES_FILE = frozenset({"api.upload", "uploads.create", "uploads.append"})
 PIECE = 64 * 1024
 MiB = 1024 * 1024
 
@@ -55,6 +56,18 @@ def limit_body() -> None:
     elif "chunked" in request.environ.get("HTTP_TRANSFER_ENCODING", "").lower():
         request.environ["wsgi.input"] = CappedInput(request.environ["wsgi.input"], limit)
         request.max_content_length = None  # the count above is the limit (see the docstring)
+
+
+def tighten(limit: int, refusal: Callable[[int], Exception]) -> None:
+    """Lower this request's limit once its route knows more, still before anything reads
+    the body: a resumable upload's PATCH takes at most what is left of the upload (known
+    only once its user and upload are). A ``Content-Length`` past it is refused now, with
+    ``refusal(length)``; a body that states no length is counted by its route as it is
+    read (``transcoder.uploads.resumable`` keeps nothing past the upload's length)."""
+    g.body_limit = limit
+    length = request.content_length
+    if length is not None and length > limit:
+        raise refusal(length)
 
 
 def body_limit() -> int | None:

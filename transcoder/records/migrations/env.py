@@ -3,7 +3,7 @@ inside its transaction (and, on PostgreSQL, under its advisory lock)."""
 
 from alembic import context
 
-from transcoder.records import account_rows  # noqa: F401  (its tables join the metadata)
+from transcoder.records import account_rows, upload_rows  # noqa: F401  (their tables join the metadata)
 from transcoder.records.catalog import Base
 
 connection = context.config.attributes["connection"]
