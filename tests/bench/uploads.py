@@ -91,12 +91,8 @@ def reset_peak(pid: int) -> None:
 
 
 def multipart(base: str, clip: Path) -> str:
-    """curl streams the file as the form's one part (requests would build the body in memory)."""
-    done = subprocess.run(
-        ["curl", "-sS", "-f", "-F", f"file=@{clip};type=video/mp4", f"{base}/api/videos"],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    return json.loads(done.stdout)["id"]
+    """`transcoder submit --no-resume`'s request: the file streamed as the form's one part."""
+    return str(Client(base).upload(clip)["id"])
 
 
 def main() -> int:
