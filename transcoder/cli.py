@@ -184,7 +184,12 @@ def _upload(client: Client, path: Path, console: Console, *, resume: bool, chunk
             progress=lambda sent, total: bars.update(task, completed=sent, total=total),
             notice=lambda line: bars.console.print(line),
         )
-        video_id = uploader.upload(path)
+        try:
+            video_id = uploader.upload(path)
+        except KeyboardInterrupt:
+            bars.stop()
+            console.print("Stopped. Run the same command again to go on from where the server stands.")
+            raise SystemExit(130) from None
     if video_id is None:
         console.print(
             "This server has no resumable uploads (/api/uploads/): sending the file in one request."

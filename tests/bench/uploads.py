@@ -145,6 +145,9 @@ def main() -> int:
                              "peak_grew": peak - rss_before, "last_patch": last_patch,
                              "sha256": video["source"].get("sha256")})  # fmt: skip
                 requests.delete(f"{base}/api/videos/{video_id}", timeout=120)
+        except BaseException:
+            print((work / "web.log").read_text()[-4000:], file=sys.stderr)
+            raise
         finally:
             procs.stop_all()
     finally:
