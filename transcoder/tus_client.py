@@ -242,6 +242,12 @@ class Uploader:
         answer = self.http.head(url, headers=self._headers(), timeout=self.client.timeout)
         if worth_retrying(answer.status_code):
             raise Interrupted(f"HEAD answered {answer.status_code}")
+        if answer.status_code in (404, 410):  # a HEAD answer has no body to say why
+            raise ApiError(
+                "the server no longer has this upload (it expired or was deleted); run the same "
+                "command again to start afresh",
+                code="upload_gone",
+            )
         self.client.check(answer)
         return upload_offset(answer.headers)
 

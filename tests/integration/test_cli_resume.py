@@ -235,3 +235,32 @@ def test_stored_url_of_an_upload_that_is_gone_starts_afresh(system, lavfi_clip, 
     assert "resuming" not in done.stderr
     assert source_sha256(system, done.stdout.strip()) == sha256(lavfi_clip)
     assert stored(cache) == {}
+
+
+def test_upload_deleted_while_the_connection_is_down_is_reported_and_forgotten(
+    system, big_clip, relay, cache, tmp_path
+):
+    size = big_clip.stat().st_size
+    log = tmp_path / "stderr"
+    proc = start_cli(cache, "submit", str(big_clip), "--url", f"http://127.0.0.1:{relay.port}",
+                     "--chunk-size", CHUNK, log=log)  # fmt: skip
+    try:
+        wait_for(lambda: past(system, cache, size // 3), 60, "a third of the upload on the server")
+        upload_url = system + urlsplit(next(iter(stored(cache).values()))["url"]).path
+        relay.down()
+        wait_for(lambda: "trying again" in log.read_text(), 30, "the CLI to notice the drop")
+
+        def deleted() -> bool:  # 423 while the server still drains the cut PATCH
+            return (
+                requests.delete(upload_url, headers={"Tus-Resumable": "1.0.0"}, timeout=10).status_code == 204
+            )
+
+        wait_for(deleted, 30, "the upload deleted on the server")
+        relay.up()
+        proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 2
+    assert "upload_gone" in log.read_text() and "start afresh" in log.read_text()
+    assert stored(cache) == {}
