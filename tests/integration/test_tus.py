@@ -439,6 +439,26 @@ def test_another_users_upload_is_not_found(tus):
     tus.alice.delete(location, timeout=10)
 
 
+def test_a_key_revoked_mid_body_keeps_nothing_of_that_body(tus):
+    data = tus.data
+    ivy = tus.services.users.add("ivy", "ivy's long password")
+    made, key = tus.services.keys.create(ivy, "revoked mid-body")
+    spare = keyed(tus.services.keys.create(ivy, "spare")[1])
+    spare.headers.update(TUS)
+    location = created(spare, tus.url, len(data), "revoked.mp4")
+    raw = RawPatch(tus.url, location, key, 0, len(data))
+    raw.send(data[:1000])
+    wait_for(lambda: tus.redis.exists(redis_keys.upload_lock_key(location.rsplit("/", 1)[1])), 30,
+             "the PATCH under way")  # fmt: skip
+    tus.services.keys.revoke(made.id, ivy)
+    raw.send(data[1000:])
+    status, answer = raw.answer()
+    assert status == 401, answer
+    assert offset_of(spare, location) == 0 and staged(tus, location).stat().st_size == 0
+    assert not query(tus, "SELECT id FROM videos WHERE owner_id = ?", ivy.id)
+    spare.delete(location, timeout=10)
+
+
 def test_a_session_needs_its_csrf_token_for_unsafe_requests(tus):
     tus.services.users.add("carol", "carol's long password")
     browser = signed_in(tus.url, "carol", "carol's long password")

@@ -711,7 +711,7 @@ MUTANTS: tuple[Mutant, ...] = (
         (
             (
                 "transcoder/accounts/reservations.py",
-                "others, before = self.redis.eval(_CLAIM, 1, key, self.id, str(max(size, 0)), str(TTL_S))",
+                "others, before = self.redis.eval(_CLAIM, 1, key, self.id, str(max(size, 0)), str(self.ttl_s or TTL_S))",
                 "others, before = 0, -1",
             ),
         ),

@@ -173,6 +173,8 @@ def progress_headers(upload: Upload, video_id: str | None) -> dict[str, str]:
     headers = {"Upload-Offset": str(upload.offset)}
     if video_id is not None:
         headers["X-Video-Id"] = video_id
+    else:  # the expiration extension: every answer on an upload that will expire says when
+        headers["Upload-Expires"] = tus.http_date(upload.expires_at)
     return headers
 
 
