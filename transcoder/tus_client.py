@@ -129,7 +129,7 @@ class Uploader:
         self.client, self.http = client, client.http
         self.chunk_size, self.store, self.delays = chunk_size, store, delays
         self.progress, self.notice, self.sleep = progress, notice, sleep
-        #: Upload-Offset of every PATCH sent, in order (what a run sent, for tests and the bench).
+        #: Upload-Offset of every PATCH sent, in order (an empty file is sent by one empty PATCH).
         self.patched_at: list[int] = []
         #: Seconds from the latest PATCH's last byte handed to the connection to its answer.
         self.last_answer_seconds: float | None = None
