@@ -121,3 +121,4 @@ bench: test-setup redis bytecode
 	$(BIN)/python -m tests.bench.sign_in_flood
 	$(BIN)/python -m tests.bench.library
 	$(BIN)/python -m tests.bench.brokers
+	$(BIN)/python -m tests.bench.uploads

@@ -13,9 +13,17 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskID, TextColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
 
-from transcoder import brokers
+from transcoder import brokers, tus_client, upload_urls
 from transcoder.accounts import admin_cli
 from transcoder.client import Client
 from transcoder.errors import TranscoderError
@@ -34,6 +42,19 @@ def main(argv: list[str] | None = None) -> int:
     submit.add_argument("file", type=Path)
     submit.add_argument("--url", default=DEFAULT_URL, help="the server's base URL")
     submit.add_argument("--watch", action="store_true", help="follow progress until the video ends")
+    submit.add_argument(
+        "--no-resume",
+        action="store_true",
+        help="send the file in one multipart request (POST /api/videos) instead of a resumable upload",
+    )
+    submit.add_argument(
+        "--chunk-size",
+        type=_chunk_size,
+        default=tus_client.DEFAULT_CHUNK,
+        metavar="SIZE",
+        help="bytes per request of a resumable upload, e.g. 5M or 50MiB (default: 50M); "
+        "a dropped connection costs at most one chunk",
+    )
     watch = sub.add_parser("watch", help="follow existing videos until they end, on one stream")
     watch.add_argument("ids", nargs="+", metavar="id")
     watch.add_argument("--url", default=DEFAULT_URL, help="the server's base URL")
@@ -84,7 +105,7 @@ def _run(args: argparse.Namespace, client: Client | None, console: Console) -> i
         return _autoscale(args)
     assert client is not None  # every other command has --url, so a client
     if args.command == "submit":
-        return _submit(client, args.file, args.watch, console)
+        return _submit(client, args, console)
     if args.command == "watch":
         return watch_videos(client, args.ids, console)
     if args.command == "rm":
@@ -130,12 +151,51 @@ def _autoscale(args: argparse.Namespace) -> int:
     return 0
 
 
-def _submit(client: Client, path: Path, watch: bool, console: Console) -> int:
-    created = client.upload(path)
-    print(created["id"])
-    if not watch:
+def _chunk_size(text: str) -> int:
+    try:
+        return tus_client.parse_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _submit(client: Client, args: argparse.Namespace, console: Console) -> int:
+    video_id = _upload(client, args.file, console, resume=not args.no_resume, chunk_size=args.chunk_size)
+    print(video_id, flush=True)
+    if not args.watch:
         return 0
-    return watch_videos(client, [created["id"]], console)
+    return watch_videos(client, [video_id], console)
+
+
+def _upload(client: Client, path: Path, console: Console, *, resume: bool, chunk_size: int) -> str:
+    """A resumable upload (tus) with a bar, its URL kept until it ends so another run goes on
+    from the server's offset; or, with ``resume`` off or a server without ``/api/uploads/``,
+    one multipart request."""
+    if not resume:
+        return str(client.upload(path)["id"])
+    store = upload_urls.UrlStore(upload_urls.default_path(os.environ))
+    columns = (TextColumn("{task.description:>5}"), BarColumn(), DownloadColumn(binary_units=True),
+               TransferSpeedColumn(), TimeRemainingColumn())  # fmt: skip
+    with Progress(*columns, console=console, transient=False) as bars:
+        task = bars.add_task("upload", total=path.stat().st_size)
+        uploader = tus_client.Uploader(
+            client,
+            chunk_size=chunk_size,
+            store=store,
+            progress=lambda sent, total: bars.update(task, completed=sent, total=total),
+            notice=lambda line: bars.console.print(line),
+        )
+        try:
+            video_id = uploader.upload(path)
+        except KeyboardInterrupt:
+            bars.stop()
+            console.print("Stopped. Run the same command again to go on from where the server stands.")
+            raise SystemExit(130) from None
+    if video_id is None:
+        console.print(
+            "This server has no resumable uploads (/api/uploads/): sending the file in one request."
+        )
+        return str(client.upload(path)["id"])
+    return video_id
 
 
 def _list(client: Client) -> int:

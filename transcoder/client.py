@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import Any
 
 import requests
 
-from transcoder.errors import ApiError
+from transcoder.errors import ApiError, InvalidInput
 
 TERMINAL = {"ready", "failed", "canceled"}
 
@@ -23,7 +24,9 @@ class Client:
         if api_key:
             self.http.headers["Authorization"] = f"Bearer {api_key}"
 
-    def _check(self, response: requests.Response) -> Any:
+    def check(self, response: requests.Response) -> Any:
+        """The answer's JSON body; an error answer raised as ApiError with the server's code and
+        message (so every command shows the server's own sentence)."""
         try:
             body = response.json()
         except ValueError:
@@ -35,23 +38,25 @@ class Client:
         return body
 
     def upload(self, path: Path) -> dict[str, Any]:
-        with open(path, "rb") as fh:
-            response = self.http.post(
-                f"{self.base}/api/videos", files={"file": (path.name, fh)}, timeout=None
-            )
-        return self._check(response)
+        """One multipart ``POST /api/videos``, the file read as it is sent (requests' ``files=``
+        would build the whole body in memory first)."""
+        body = MultipartFile(path)
+        response = self.http.post(
+            f"{self.base}/api/videos", data=body, headers={"Content-Type": body.content_type}, timeout=None
+        )
+        return self.check(response)
 
     def video(self, video_id: str) -> dict[str, Any]:
-        return self._check(self.http.get(f"{self.base}/api/videos/{video_id}", timeout=self.timeout))
+        return self.check(self.http.get(f"{self.base}/api/videos/{video_id}", timeout=self.timeout))
 
     def delete(self, video_id: str) -> None:
         """Delete a video (canceling it first if it still runs), its files and its record."""
         response = self.http.delete(f"{self.base}/api/videos/{video_id}", timeout=self.timeout)
         if response.status_code != 204:
-            self._check(response)
+            self.check(response)
 
     def videos(self) -> list[dict[str, Any]]:
-        return self._check(self.http.get(f"{self.base}/api/videos", timeout=self.timeout))["videos"]
+        return self.check(self.http.get(f"{self.base}/api/videos", timeout=self.timeout))["videos"]
 
     def follow(self, *video_ids: str) -> Iterator[dict[str, Any]]:
         """Yield snapshots of these videos from one event stream until all have ended.
@@ -84,11 +89,49 @@ class Client:
             url, params=params, headers=headers, stream=True, timeout=(self.timeout, 60)
         ) as response:
             if response.status_code != 200:
-                self._check(response)
+                self.check(response)
             lines: Iterator[str] = response.iter_lines(decode_unicode=True)  # type: ignore[assignment]
             for event, event_id, data in parse_sse(lines):
                 if event == "video":
                     yield event_id, json.loads(data)
+
+
+class MultipartFile:
+    """A multipart/form-data body of one field, ``file``: its head, the file a megabyte at a
+    time, its tail; ``len()`` gives requests the Content-Length (so the body is not chunked)."""
+
+    BLOCK = 1024 * 1024
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        boundary = secrets.token_hex(16)
+        self.content_type = f"multipart/form-data; boundary={boundary}"
+        self.head = (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+            f'filename="{quoted(path.name)}"\r\nContent-Type: application/octet-stream\r\n\r\n'
+        ).encode()
+        self.tail = f"\r\n--{boundary}--\r\n".encode()
+        self.size = path.stat().st_size
+
+    def __len__(self) -> int:
+        return len(self.head) + self.size + len(self.tail)
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield self.head
+        left = self.size
+        with open(self.path, "rb") as fh:
+            while left:
+                block = fh.read(min(self.BLOCK, left))
+                if not block:
+                    raise InvalidInput("the file became shorter while it was being sent; send it again")
+                left -= len(block)
+                yield block
+        yield self.tail
+
+
+def quoted(name: str) -> str:
+    """A file name inside a quoted header parameter, escaped as browsers (and urllib3) do."""
+    return name.replace("\\", "\\\\").replace('"', "%22").replace("\r", "%0D").replace("\n", "%0A")
 
 
 def parse_sse(lines: Iterator[str]) -> Iterator[tuple[str, str, str]]:

@@ -23,6 +23,7 @@ TUS = "tests/integration/test_tus.py"
 S3_STAGING = "tests/integration/test_s3_staging.py"
 DEDUPE = "tests/integration/test_dedupe.py"
 PAGE_TUS = "tests/browser/test_resumable_upload.py"
+CLI_RESUME = "tests/integration/test_cli_resume.py"
 
 
 @dataclass(frozen=True)
@@ -1048,6 +1049,42 @@ MUTANTS: tuple[Mutant, ...] = (
             ),
         ),
         (f"{FLOOD}::test_guesses_at_one_account_from_many_addresses_are_counted_against_it",),
+    ),
+    Mutant(
+        "tus_upload_restarts_from_zero",
+        "`transcoder submit` goes on from the server's offset (HEAD) after a dropped connection, not from 0",
+        (
+            (
+                "transcoder/tus_client.py",
+                "                    offset = None\n",
+                "                    offset = 0\n",
+            ),
+        ),
+        (f"{CLI_RESUME}::test_connection_cut_mid_upload_resumes_in_the_same_run",),
+    ),
+    Mutant(
+        "tus_upload_urls_not_kept",
+        "`transcoder submit` keeps an unfinished upload's URL, so the next run of the same file goes on",
+        (
+            (
+                "transcoder/tus_client.py",
+                "                self.store.put(entry, url)\n",
+                "                pass\n",
+            ),
+        ),
+        (f"{CLI_RESUME}::test_second_run_resumes_from_the_stored_url",),
+    ),
+    Mutant(
+        "tus_upload_in_one_patch",
+        "`transcoder submit` sends a resumable upload in chunks (a drop loses at most one)",
+        (
+            (
+                "transcoder/tus_client.py",
+                "url, fh, offset, min(self.chunk_size, size - offset), size",
+                "url, fh, offset, size - offset, size",
+            ),
+        ),
+        (f"{CLI_RESUME}::test_submit_over_tus_ends_ready",),
     ),
     Mutant(
         "later_parts_not_lowered",
