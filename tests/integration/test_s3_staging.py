@@ -190,7 +190,7 @@ def test_a_file_that_is_not_a_video_is_refused_from_the_bucket(s3_endpoint, buck
 
 def test_a_largest_upload_past_what_s3_staging_holds_is_refused_at_start(s3_endpoint, bucket, tmp_path):
     settings = Settings.from_env(
-        {}, scratch_dir=tmp_path, max_upload_bytes=str(50 * 1024**3), **s3_settings(s3_endpoint, bucket)
+        {}, scratch_dir=tmp_path, max_upload_bytes=50 * 1024**3, **s3_settings(s3_endpoint, bucket)
     )
     with pytest.raises(ConfigError, match="TRANSCODER_MAX_UPLOAD_BYTES"):
         staging.of(settings, open_storage(settings))

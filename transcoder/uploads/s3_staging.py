@@ -5,7 +5,8 @@ One S3 multipart upload per resumable upload, created at ``begin`` at the stagin
 ``PATCH`` may bring any number of bytes, so each ``append`` sends whole 5 MiB parts as
 they fill and keeps the bytes past the last whole part as a small object of its own, the
 tail (``uploads/<upload id>/tail/<offset>``); the next ``append``, on whichever machine,
-reads the tail back and continues from it. At most two parts are in memory at once.
+reads the tail back and continues from it. At most two parts are in memory at once: one goes up
+while the body fills the other.
 
 The state the catalog keeps with the upload (``ResumableUploadRow.staging``) names the
 multipart upload, its parts (number, ETag, size) and the tail's size: the parts and the
@@ -28,6 +29,7 @@ import hashlib
 import logging
 import re
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
@@ -96,23 +98,33 @@ class S3Staging:
         self._key(upload_id)
         parts, tail_from, tail = self._cut(upload_id, state, offset)
         self._drop_stale_tails(upload_id, keep=tail_from if tail else None)
-        # One part's room, filled in place and sent as it is: the web process holds one part,
-        # not the copies a growing buffer makes (and glibc keeps), however long the upload.
-        room = bytearray(self.part_bytes)
+        # Two parts' rooms, each filled in place and sent as it is: one goes up (in a thread)
+        # while the body fills the other, so the client's bytes keep coming during a part's
+        # upload, and the web process holds two parts, however long the upload.
+        room, spare = bytearray(self.part_bytes), bytearray()
         filled = 0
         if tail:
             room[:tail] = self._read(upload_id, tail_from, tail)
             filled = tail
-        for chunk in chunks:
-            view = memoryview(chunk)
-            while view:
-                count = min(len(view), self.part_bytes - filled)
-                room[filled : filled + count] = view[:count]
-                filled += count
-                view = view[count:]
-                if filled == self.part_bytes:
-                    parts.append(self._send_part(upload_id, state["upload"], len(parts) + 1, room))
-                    filled = 0
+        number = len(parts) + 1
+        sending: Future[dict[str, Any]] | None = None
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="s3-part") as sender:
+            for chunk in chunks:
+                view = memoryview(chunk)
+                while view:
+                    count = min(len(view), self.part_bytes - filled)
+                    room[filled : filled + count] = view[:count]
+                    filled += count
+                    view = view[count:]
+                    if filled == self.part_bytes:
+                        if sending is not None:
+                            parts.append(sending.result())  # its room is free again
+                        sending = sender.submit(self._send_part, upload_id, state["upload"], number, room)
+                        number += 1
+                        room, spare = spare or bytearray(self.part_bytes), room
+                        filled = 0
+            if sending is not None:
+                parts.append(sending.result())
         new = {"upload": state["upload"], "parts": parts, "tail": filled}
         end = offset_of(new)
         if filled and (end, filled) != (tail_from, tail):  # a tail other than the stored one
