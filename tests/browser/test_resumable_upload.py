@@ -337,7 +337,10 @@ def test_an_unfinished_upload_the_server_no_longer_has_is_forgotten(resumable, b
     direct = side.url + "/" + url.split("/", 3)[3]
     # 423 while the server still holds the cut request's lock.
     tus = {"Tus-Resumable": "1.0.0"}
-    deleted = lambda: uploader.delete(direct, headers=tus, timeout=10).status_code == 204  # noqa: E731
+
+    def deleted() -> bool:
+        return uploader.delete(direct, headers=tus, timeout=10).status_code == 204
+
     wait_for(deleted, 30, "the upload deleted")
     page.reload()
     expect(unfinished).to_be_hidden()
