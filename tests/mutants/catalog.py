@@ -1100,7 +1100,7 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "upload_length_unchecked",
         "nothing past a resumable upload's Upload-Length is kept, even from a body that states no length",
-        (("transcoder/uploads/resumable.py", "if self.count + len(chunk) > self.room:", "if False:"),),
+        (("transcoder/uploads/streaming.py", "if self.count + len(chunk) > self.room:", "if False:"),),
         (f"{TUS}::test_a_client_that_lies_about_its_length_keeps_nothing_past_it",),
     ),
     Mutant(
