@@ -23,7 +23,7 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
-from transcoder.errors import ConfigError, InvalidInput
+from transcoder.errors import ConfigError, InvalidInput, UploadGone
 from transcoder.settings import Settings
 from transcoder.storage.base import CHUNK, Storage
 from transcoder.work.actions import Staged
@@ -85,12 +85,20 @@ class LocalStaging:
     ) -> tuple[int, dict[str, Any]]:
         path = self.path(upload_id)
         with open(path, "r+b") as out:
+            # No fsync per PATCH (it cost a third of the rate: 42 against 28 MiB/s in 50 MiB
+            # PATCHes): a process that dies leaves its writes in the page cache, and a machine
+            # that crashed before they reached the disk leaves the file shorter than its
+            # recorded offset (the size is written after the data), which is caught here.
+            if out.seek(0, os.SEEK_END) < offset:
+                raise UploadGone(
+                    f"This upload's bytes before byte {offset} were lost (the server restarted "
+                    "before they reached its disk); start the upload again."
+                )
             out.truncate(offset)  # whatever a PATCH that was not recorded left past it
             out.seek(offset)
             for chunk in chunks:
                 out.write(chunk)
             out.flush()
-            os.fsync(out.fileno())  # the offset recorded next must be on disk
             return out.tell(), state
 
     @contextmanager

@@ -7,7 +7,7 @@ import hashlib
 
 import pytest
 
-from transcoder.errors import ConfigError, InvalidInput
+from transcoder.errors import ConfigError, InvalidInput, UploadGone
 from transcoder.settings import Settings
 from transcoder.storage.local import LocalStorage
 from transcoder.uploads import staging
@@ -74,3 +74,13 @@ def test_of_picks_local_and_says_what_s3_lacks(tmp_path):
     except ImportError:
         with pytest.raises(ConfigError):
             staging.of(s3, LocalStorage(tmp_path / "s"))
+
+
+def test_bytes_lost_before_the_recorded_offset_are_said_not_written_over(local):
+    """A machine that crashed before its page cache reached the disk leaves the file
+    shorter than the catalog's offset: the upload cannot go on (410), never with a hole."""
+    state = local.begin(UPLOAD)
+    local.append(UPLOAD, state, 0, [b"abc"])
+    with pytest.raises(UploadGone):
+        local.append(UPLOAD, state, 10, [b"more"])
+    assert local.path(UPLOAD).read_bytes() == b"abc"
