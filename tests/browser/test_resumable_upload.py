@@ -183,11 +183,11 @@ def ready_video(side, name: str, card) -> dict:
     return video
 
 
-def test_a_dropped_connection_resumes_by_itself_and_the_video_ends_ready(resumable, browser, tmp_path):
+def test_a_dropped_connection_resumes_by_itself_and_the_video_ends_ready(
+    resumable, page, tmp_path, artifacts_dir
+):
     side, relay = resumable, resumable.relay
     path = padded_video(tmp_path, "dropped.mp4", SIZE)
-    context = browser.new_context(viewport={"width": 1000, "height": 800})
-    page = context.new_page()
     seen = Seen(page)
     sign_in(page, side.relay_url, "uploader")
     before = relay.sent_up
@@ -201,6 +201,7 @@ def test_a_dropped_connection_resumes_by_itself_and_the_video_ends_ready(resumab
     relay.down()
     cut_at = relay.sent_up - before
     expect(sent).to_have_text("Connection lost: trying again…")
+    page.screenshot(path=str(artifacts_dir / "resumable-connection-lost.png"))
     relay.up()
 
     video = ready_video(side, "uploader", card)
@@ -211,14 +212,11 @@ def test_a_dropped_connection_resumes_by_itself_and_the_video_ends_ready(resumab
     assert offsets[-1] > SIZE / 4, (offsets, cut_at)
     assert not any(k.startswith("tus::") for k in page.evaluate("Object.keys(localStorage)"))
     assert video["filename"] == "dropped.mp4"
-    context.close()
 
 
-def test_a_reloaded_page_offers_to_resume_the_same_file_and_does(resumable, browser, tmp_path):
+def test_a_reloaded_page_offers_to_resume_the_same_file_and_does(resumable, page, tmp_path):
     side, relay = resumable, resumable.relay
     path = padded_video(tmp_path, "reloaded.mp4", SIZE)
-    context = browser.new_context(viewport={"width": 1000, "height": 800})
-    page = context.new_page()
     sign_in(page, side.relay_url, "uploader")
     before = relay.sent_up
     choose_and_upload(page, path)
@@ -243,14 +241,11 @@ def test_a_reloaded_page_offers_to_resume_the_same_file_and_does(resumable, brow
     assert offsets and offsets[0] >= kept > SIZE / 4, (offsets, kept)
     expect(unfinished).to_be_hidden()
     assert video["filename"] == "reloaded.mp4"
-    context.close()
 
 
-def test_another_user_on_the_same_browser_is_not_offered_the_upload(resumable, browser, tmp_path):
+def test_another_user_on_the_same_browser_is_not_offered_the_upload(resumable, page, tmp_path):
     side, relay = resumable, resumable.relay
     path = padded_video(tmp_path, "theirs.mp4", SIZE)
-    context = browser.new_context(viewport={"width": 1000, "height": 800})
-    page = context.new_page()
     sign_in(page, side.relay_url, "uploader")
     before = relay.sent_up
     choose_and_upload(page, path)
@@ -264,15 +259,12 @@ def test_another_user_on_the_same_browser_is_not_offered_the_upload(resumable, b
     expect(card.locator(".sent")).to_contain_text("% of 30.0 MB sent")
     expect(card.locator(".offer")).to_have_count(0)
     assert seen.creations() == 1, seen.requests
-    context.close()
 
 
-def test_a_refused_file_shows_the_servers_message(resumable, browser, tmp_path):
+def test_a_refused_file_shows_the_servers_message(resumable, page, tmp_path):
     side = resumable
     path = tmp_path / "notes.mp4"
     path.write_bytes(b"these are not the pictures you are looking for\n" * 2000)
-    context = browser.new_context(viewport={"width": 1000, "height": 800})
-    page = context.new_page()
     sign_in(page, side.relay_url, "uploader")
     choose_and_upload(page, path)
     sent = page.locator(".video").first.locator(".sent")
@@ -283,16 +275,13 @@ def test_a_refused_file_shows_the_servers_message(resumable, browser, tmp_path):
     assert refused.status_code >= 400
     expect(sent).to_have_text(refused.json()["error"]["message"])
     assert not any(k.startswith("tus::") for k in page.evaluate("Object.keys(localStorage)"))
-    context.close()
 
 
-def test_a_lost_answer_to_the_last_patch_still_finds_the_video(resumable, browser, lavfi_clip):
+def test_a_lost_answer_to_the_last_patch_still_finds_the_video(resumable, page, lavfi_clip):
     """The last PATCH reaches the server but its answer (with X-Video-Id) is lost: the retry's
     HEAD finds every byte there. Our HEAD names the video too; without it (taken off here,
     as another tus server would answer) the page asks the upload's record (GET) for it."""
     side = resumable
-    context = browser.new_context(viewport={"width": 1000, "height": 800})
-    page = context.new_page()
     lost = []
 
     def lose_the_first_patch_answer(route) -> None:
@@ -316,14 +305,11 @@ def test_a_lost_answer_to_the_last_patch_still_finds_the_video(resumable, browse
     methods = [method for method, _, _ in seen.requests]
     assert methods[:3] == ["POST", "PATCH", "HEAD"] and "GET" in methods[3:], seen.requests
     assert methods.count("PATCH") == 1, seen.requests
-    context.close()
 
 
-def test_an_unfinished_upload_the_server_no_longer_has_is_forgotten(resumable, browser, tmp_path):
+def test_an_unfinished_upload_the_server_no_longer_has_is_forgotten(resumable, page, tmp_path):
     side, relay = resumable, resumable.relay
     path = padded_video(tmp_path, "deleted.mp4", SIZE)
-    context = browser.new_context(viewport={"width": 1000, "height": 800})
-    page = context.new_page()
     sign_in(page, side.relay_url, "uploader")
     before = relay.sent_up
     choose_and_upload(page, path)
@@ -337,9 +323,11 @@ def test_an_unfinished_upload_the_server_no_longer_has_is_forgotten(resumable, b
     direct = side.url + "/" + url.split("/", 3)[3]
     # 423 while the server still holds the cut request's lock.
     tus = {"Tus-Resumable": "1.0.0"}
-    deleted = lambda: uploader.delete(direct, headers=tus, timeout=10).status_code == 204  # noqa: E731
+
+    def deleted() -> bool:
+        return uploader.delete(direct, headers=tus, timeout=10).status_code == 204
+
     wait_for(deleted, 30, "the upload deleted")
     page.reload()
     expect(unfinished).to_be_hidden()
     assert not any(k.startswith("tus::") for k in page.evaluate("Object.keys(localStorage)"))
-    context.close()
