@@ -264,3 +264,46 @@ def test_upload_deleted_while_the_connection_is_down_is_reported_and_forgotten(
     assert proc.returncode == 2
     assert "upload_gone" in log.read_text() and "start afresh" in log.read_text()
     assert stored(cache) == {}
+
+
+def test_with_accounts_a_stored_url_resumes_only_for_the_user_who_made_it(accounts_url, lavfi_clip, cache):
+    """The CLI's key reaches the tus routes; another user's stored upload is 404 to it, so it
+    starts an upload of its own and leaves the other one as it was."""
+    from tests.support.accounts import keyed, signed_in
+    from transcoder.upload_urls import UrlStore, default_path, key_of
+
+    def new_key(name: str) -> str:
+        made = signed_in(accounts_url, name).post(
+            f"{accounts_url}/api/keys", json={"name": "cli"}, timeout=10
+        )
+        return made.json()["key"]
+
+    keys = {name: new_key(name) for name in ("alice", "bob")}
+    data, tus = lavfi_clip.read_bytes(), {"Tus-Resumable": "1.0.0"}
+    alice = keyed(keys["alice"])
+    created = alice.post(
+        f"{accounts_url}/api/uploads/", headers={**tus, "Upload-Length": str(len(data))}, timeout=10
+    )
+    assert created.status_code == 201, created.text
+    url = created.headers["Location"]
+    half = alice.patch(url, data=data[: len(data) // 2], timeout=30, headers={
+        **tus, "Upload-Offset": "0", "Content-Type": "application/offset+octet-stream"})  # fmt: skip
+    assert half.status_code == 204, half.text
+    store = UrlStore(default_path({"XDG_CACHE_HOME": str(cache)}))
+
+    def submit(who: str) -> subprocess.CompletedProcess:
+        store.put(key_of(lavfi_clip, accounts_url), url)
+        return subprocess.run([CLI, "submit", str(lavfi_clip), "--url", accounts_url, "--api-key", keys[who]],
+                              capture_output=True, text=True, timeout=120, env=cli_env(cache))  # fmt: skip
+
+    bobs = submit("bob")
+    assert bobs.returncode == 0, bobs.stderr
+    assert "resuming" not in bobs.stderr
+    assert keyed(keys["bob"]).get(f"{accounts_url}/api/videos/{bobs.stdout.strip()}", timeout=10).ok
+    assert alice.get(url, timeout=10).json()["offset"] == len(data) // 2  # untouched
+    alices = submit("alice")
+    assert alices.returncode == 0, alices.stderr
+    assert "resuming" in alices.stderr
+    video = alice.get(f"{accounts_url}/api/videos/{alices.stdout.strip()}", timeout=10).json()
+    assert video["source"]["sha256"] == hashlib.sha256(data).hexdigest()
+    assert stored(cache) == {}
