@@ -102,6 +102,11 @@ def app(tmp_path_factory, lavfi_clip):
             page = browser.get("/").get_data(as_text=True)
             app.csrf = re.search(r'name="csrf-token" content="([^"]+)"', page)[1]
             app.services = services
+            # A resumable upload to PATCH (long: no fuzzed PATCH of a byte can finish it).
+            tus = {"Tus-Resumable": "1.0.0", "Upload-Length": str(10**8)}
+            made = client.post("/api/uploads/", headers=tus)
+            assert made.status_code == 201, made.data
+            app.upload_id = made.headers["Location"].rsplit("/", 1)[1]
             yield app
         finally:
             processes.stop_all()
@@ -492,3 +497,66 @@ def test_next_after_signing_in_stays_on_this_server(app):
         assert reply.status_code == 302, (sent, reply.status_code)
         assert reply.headers["Location"] == location, sent
         assert client.get("/api/me").status_code == 200, sent
+
+
+#: tus's headers (web.uploads): any text, and text after what each parser looks for.
+TUS_PREFIXES = ["sha1 ", "sha256 ", "md5 ", "filename ", "filename YQ==,", "0", "1", "-", "1.0.0"]
+TUS_VALUES = st.one_of(
+    TEXT,
+    st.builds(lambda prefix, text: prefix + text, st.sampled_from(TUS_PREFIXES), TEXT),
+    st.builds(lambda data: "sha256 " + base64.b64encode(data).decode(), st.binary(max_size=40)),
+    st.builds(lambda data: "filename " + base64.b64encode(data).decode(), st.binary(max_size=40)),
+    st.integers(-5, 10**21).map(str),
+)
+TUS_NAMES = ["Upload-Metadata", "Upload-Offset", "Upload-Checksum", "Upload-Length", "Tus-Resumable",
+             "Upload-Defer-Length", "Content-Type"]  # fmt: skip
+
+
+@CASES
+@given(
+    who=st.sampled_from(["key", "browser"]),
+    headers=st.dictionaries(st.sampled_from(TUS_NAMES), TUS_VALUES.map(header), min_size=1, max_size=4),
+    method=st.sampled_from(["POST", "PATCH", "HEAD", "GET", "OPTIONS"]),
+)
+def test_tus_headers(app, who, headers, method):
+    """Malformed tus headers are 400 (or the protocol's own 409, 412, 415...), never a 5xx. A
+    POST's body is JSON, which creation refuses (415) once the headers are read: nothing is
+    created."""
+    client, sent = as_who(app, who, {"Tus-Resumable": "1.0.0", **headers})
+    path = "/api/uploads/" if method in ("POST", "OPTIONS") else f"/api/uploads/{app.upload_id}"
+    if method == "POST":
+        sent["Content-Type"] = "application/json"
+    response = client.open(
+        path, method=method, headers=sent, data=b"x" if method in ("POST", "PATCH") else None
+    )
+    ok(response)
+    assert response.status_code != 201, "a fuzzed creation made an upload"
+    assert response.headers.get("Tus-Resumable") == "1.0.0"
+
+
+#: Malformed values of each tus header: 400 ``bad_tus_header``, whatever else is right.
+TUS_MALFORMED = [
+    ("Upload-Offset", v) for v in ["-1", "+0", "0x0", "1e2", "1_0", "", "٠", "9" * 25]
+] + [
+    ("Upload-Checksum", v)
+    for v in ["md5 AAAA", "sha256", "sha256 !!", "sha1 " + "A" * 8, "sha256 ==", "sha256  x"]
+] + [
+    ("Upload-Metadata", v) for v in ["filename !!", "filename YQ", "a YQ==,a YQ==", "a b c", ",", "é YQ=="]
+]  # fmt: skip
+
+
+def test_each_malformed_tus_header_is_a_400(app):
+    client = client_of(app)
+    base = {"Tus-Resumable": "1.0.0", "Content-Type": "application/offset+octet-stream"}
+    for name, value in TUS_MALFORMED:
+        if name == "Upload-Metadata":
+            reply = client.post("/api/uploads/", headers={**base, "Upload-Length": "10", name: value})
+        else:
+            offset = {} if name == "Upload-Offset" else {"Upload-Offset": "0"}
+            reply = client.patch(f"/api/uploads/{app.upload_id}", headers={**base, **offset, name: value},
+                                 data=b"")  # fmt: skip
+        assert reply.status_code == 400, (name, value, reply.status_code, reply.data[:200])
+        assert reply.get_json()["error"]["code"] == "bad_tus_header", (name, value)
+    for length in ["-1", "1.5", "ten", "", "0x10"]:
+        reply = client.post("/api/uploads/", headers={"Tus-Resumable": "1.0.0", "Upload-Length": length})
+        assert reply.status_code == 400, (length, reply.status_code)

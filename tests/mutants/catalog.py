@@ -20,6 +20,7 @@ BODIES = "tests/integration/test_bodies.py"
 WEAK = "tests/integration/test_weaknesses.py"
 FUZZ = "tests/integration/test_fuzz.py"
 DEDUPE = "tests/integration/test_dedupe.py"
+TUS = "tests/integration/test_tus.py"
 
 
 @dataclass(frozen=True)
@@ -710,7 +711,7 @@ MUTANTS: tuple[Mutant, ...] = (
         (
             (
                 "transcoder/accounts/reservations.py",
-                "others, before = self.redis.eval(_CLAIM, 1, key, self.id, str(max(size, 0)), str(TTL_S))",
+                "others, before = self.redis.eval(_CLAIM, 1, key, self.id, str(max(size, 0)), str(self.ttl_s or TTL_S))",
                 "others, before = 0, -1",
             ),
         ),
@@ -1071,6 +1072,48 @@ MUTANTS: tuple[Mutant, ...] = (
         "a web process marks a new Redis loaded before it takes an upload",
         (("web/services.py", "    mark_new_redis(svc)\n", "    pass\n"),),
         ("tests/integration/test_recovery.py::test_a_web_process_marks_a_new_redis_before_its_first_upload",),
+    ),
+    Mutant(
+        "upload_lock_never_refuses",
+        "one PATCH at a time per resumable upload: a second one meanwhile is refused (423), never interleaved",
+        (
+            (
+                "transcoder/uploads/locks.py",
+                "taken = bool(self.redis.set(self.key, self.token, nx=True, px=int(self.ttl_s * 1000)))",
+                "taken = bool(self.redis.set(self.key, self.token, px=int(self.ttl_s * 1000)))",
+            ),
+        ),
+        (f"{TUS}::test_two_patches_at_once_one_is_refused_and_the_file_is_whole",),
+    ),
+    Mutant(
+        "upload_offset_recorded_blindly",
+        "a resumable upload's offset is recorded only if it still stands where the PATCH began",
+        (
+            (
+                "transcoder/uploads/resumable.py",
+                ".where(ResumableUploadRow.id == upload.id, ResumableUploadRow.offset == upload.offset)",
+                ".where(ResumableUploadRow.id == upload.id)",
+            ),
+        ),
+        (f"{TUS}::test_a_lapsed_lock_still_cannot_record_two_bodies",),
+    ),
+    Mutant(
+        "upload_length_unchecked",
+        "nothing past a resumable upload's Upload-Length is kept, even from a body that states no length",
+        (("transcoder/uploads/streaming.py", "if self.count + len(chunk) > self.room:", "if False:"),),
+        (f"{TUS}::test_a_client_that_lies_about_its_length_keeps_nothing_past_it",),
+    ),
+    Mutant(
+        "upload_quota_not_held_at_creation",
+        "a resumable upload holds its Upload-Length against its owner's quotas from its creation",
+        (
+            (
+                "transcoder/uploads/resumable.py",
+                "            held.resize(length)\n",
+                "            held.resize(0)\n",
+            ),
+        ),
+        (f"{TUS}::test_ten_parallel_creations_with_room_for_one_accept_one",),
     ),
     Mutant(
         "shared_files_deleted_with_any_reference",

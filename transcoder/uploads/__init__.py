@@ -1,7 +1,7 @@
 """Resumable uploads (tus 1.0): the protocol's headers (``tus``), where an unfinished
 upload's bytes gather (``staging``; ``s3_staging`` for S3), one upload's lock
-(``locks``), and what the protocol does: create, append, finish, terminate, expire
-(``resumable``).
+(``locks``), a PATCH's body on its way (``streaming``), and what the protocol does:
+create, append, finish, terminate, expire (``resumable``).
 
 May import ``accounts``, ``errors``, ``ops``, ``records``, ``services``, ``settings``,
 ``storage`` and ``work`` (its last byte becomes a video through

@@ -18,20 +18,17 @@ upload that creation accepted is not refused at its last byte by uploads that ca
 The last byte makes a video through ``work.actions.accept_staged``, with the refusals of
 a multipart upload; a refused one leaves nothing, not even the upload.
 
-The sha256 of the source is computed here as the bytes stream in: a hash object per
-upload in this process, with the offset it reached (it cannot move between processes);
-a PATCH that reaches a process whose hash is not at the upload's offset has lost it, and
-the last byte's ``Staging.finish`` reads the stored bytes once more.
+The sha256 of the source is computed as the bytes stream in (``streaming``); a PATCH that
+reaches a process whose hash is not at the upload's offset has lost it, and the last
+byte's ``Staging.finish`` reads the stored bytes once more.
 """
 
 from __future__ import annotations
 
 import hashlib
-import threading
 import time
 import uuid
-from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -55,11 +52,9 @@ from transcoder.records.upload_rows import ResumableUploadRow
 from transcoder.services import Services
 from transcoder.uploads import locks
 from transcoder.uploads.staging import Staging
+from transcoder.uploads.streaming import HASHES, Feed
 from transcoder.uploads.tus import Checksum
 from transcoder.work import actions
-
-#: Hash objects this process keeps at most (one per upload it took bytes of; ~400 bytes each).
-MAX_HASHES = 10_000
 
 
 @dataclass(frozen=True)
@@ -79,69 +74,6 @@ class Upload:
     def of(cls, row: ResumableUploadRow) -> Upload:
         return cls(row.id, row.owner_id, row.key_id, row.filename, row.length, row.offset,
                    row.created_at, row.expires_at, dict(row.staging or {}), row.video_id)  # fmt: skip
-
-
-class Hashes:
-    """This process's sha256 of each upload's bytes so far, with the offset it reached."""
-
-    def __init__(self) -> None:
-        self.entries: OrderedDict[str, tuple[int, Any]] = OrderedDict()
-        self.lock = threading.Lock()
-
-    def at(self, upload_id: str, offset: int) -> Any | None:
-        """A copy of the upload's hash if it reached ``offset`` (a fresh one at 0); None: lost.
-        A copy: a PATCH that is refused leaves the kept one as it was."""
-        if offset == 0:
-            return hashlib.sha256()
-        with self.lock:
-            entry = self.entries.get(upload_id)
-        return entry[1].copy() if entry is not None and entry[0] == offset else None
-
-    def keep(self, upload_id: str, offset: int, digest: Any | None) -> None:
-        with self.lock:
-            self.entries.pop(upload_id, None)
-            if digest is not None:
-                self.entries[upload_id] = (offset, digest)
-                while len(self.entries) > MAX_HASHES:
-                    self.entries.popitem(last=False)
-
-    def drop(self, upload_id: str) -> None:
-        with self.lock:
-            self.entries.pop(upload_id, None)
-
-
-HASHES = Hashes()
-
-
-class Feed:
-    """A PATCH's body on its way to staging: hashed, checked against the upload's length,
-    and the lock refreshed as it drains."""
-
-    def __init__(
-        self,
-        chunks: Iterable[bytes],
-        room: int,
-        digest: Any | None,
-        check: Any | None,
-        lock: locks.UploadLock,
-    ) -> None:
-        self.chunks, self.room, self.digest, self.check, self.lock = chunks, room, digest, check, lock
-        self.count = 0
-        self.past = False
-
-    def __iter__(self) -> Iterator[bytes]:
-        for chunk in self.chunks:
-            self.lock.refresh()
-            if self.count + len(chunk) > self.room:
-                # Nothing past Upload-Length is kept; the caller drops the rest of this PATCH.
-                self.past = True
-                return
-            self.count += len(chunk)
-            if self.digest is not None:
-                self.digest.update(chunk)
-            if self.check is not None:
-                self.check.update(chunk)
-            yield chunk
 
 
 class Resumable:

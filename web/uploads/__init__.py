@@ -1,4 +1,4 @@
-"""Resumable uploads over HTTP: the tus 1.0.0 routes at ``/api/uploads/`` (``api``); the
+"""Resumable uploads over HTTP: the tus 1.0.0 routes at ``/api/uploads/`` (``uploads``); the
 protocol itself is ``transcoder.uploads``."""
 
 from __future__ import annotations
@@ -7,6 +7,6 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from . import api  # here: a module of this package imported alone loads only itself
+    from . import uploads  # here: a module of this package imported alone loads only itself
 
-    app.register_blueprint(api.bp)
+    app.register_blueprint(uploads.bp)

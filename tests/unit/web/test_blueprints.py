@@ -33,7 +33,7 @@ def defines_init_app(path: Path) -> bool:
 
 def test_each_package_has_an_init_app_the_factory_calls():
     packages = sorted(p.parent.name for p in WEB.glob("*/__init__.py"))
-    assert packages == ["auth", "live", "middleware", "videos"]
+    assert packages == ["auth", "live", "middleware", "uploads", "videos"]
     assert all(defines_init_app(WEB / name / "__init__.py") for name in packages)
     factory = (WEB / "__init__.py").read_text()
     assert all(f"{name}.init_app(app" in factory for name in packages)

@@ -140,10 +140,10 @@ def look(upload_id: str):  # type: ignore[no-untyped-def]
 @bp.patch("/<upload_id>")
 def append(upload_id: str):  # type: ignore[no-untyped-def]
     """Append the body at ``Upload-Offset``; the last byte makes the video."""
+    upload = resumable().get(current_user(), upload_id)  # first: another's upload is only 404
     needs_offset_stream()
     offset = tus.parse_size(request.headers.get("Upload-Offset"), "Upload-Offset")
     checksum = tus.parse_checksum(request.headers.get("Upload-Checksum"))
-    upload = resumable().get(current_user(), upload_id)
     left = upload.length - upload.offset
     bodies.tighten(left, past_length(left))
     upload, video_id = take_body(upload_id, offset, checksum)
@@ -173,6 +173,8 @@ def progress_headers(upload: Upload, video_id: str | None) -> dict[str, str]:
     headers = {"Upload-Offset": str(upload.offset)}
     if video_id is not None:
         headers["X-Video-Id"] = video_id
+    else:  # the expiration extension: every answer on an upload that will expire says when
+        headers["Upload-Expires"] = tus.http_date(upload.expires_at)
     return headers
 
 
