@@ -11,6 +11,7 @@ its own, so no test reuses another's outputs.
 
 from __future__ import annotations
 
+import base64
 import itertools
 import threading
 import time
@@ -163,6 +164,32 @@ def test_the_same_file_twice_is_ready_at_once_and_its_files_go_with_the_last_ref
     assert side.alice.delete(f"{side.url}/api/videos/{second['id']}", timeout=10).status_code == 204
     assert stored(side, first["id"], second["id"]) == []
     assert not [s for s in sources(side) if s.sha256 == first["source"]["sha256"]]
+
+
+def test_a_resumable_upload_of_bytes_already_encoded_is_ready_at_its_last_patch(local, clip):
+    """The tus path reaches the same reuse: its last PATCH names a video ready at once."""
+    path = clip()
+    first = ended(local, local.alice, post(local.alice, local.url, path).json()["id"])
+    data = path.read_bytes()
+    tus = {"Tus-Resumable": "1.0.0"}
+    name = base64.b64encode(b"again.mp4").decode()
+    created = local.alice.post(
+        f"{local.url}/api/uploads/",
+        headers={**tus, "Upload-Length": str(len(data)), "Upload-Metadata": f"filename {name}"},
+        timeout=30,
+    )
+    assert created.status_code == 201, created.text
+    location, half = created.headers["Location"], len(data) // 2
+    octets = {**tus, "Content-Type": "application/offset+octet-stream"}
+    for offset, chunk in ((0, data[:half]), (half, data[half:])):
+        sent = local.alice.patch(
+            location, data=chunk, headers={**octets, "Upload-Offset": str(offset)}, timeout=60
+        )
+        assert sent.status_code == 204, sent.text
+    video = get(local, local.alice, sent.headers["X-Video-Id"])
+    assert video["state"] == "ready" and video["source"]["sha256"] == first["source"]["sha256"]
+    assert runs(local, video["id"]) == {} and stored(local, video["id"]) == []
+    plays(local, local.alice, video)
 
 
 def test_a_reused_video_counts_its_full_size_against_its_owner(local, clip):
