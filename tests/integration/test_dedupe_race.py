@@ -112,3 +112,25 @@ def test_a_delete_racing_an_upload_of_the_same_bytes_never_leaves_a_ready_video_
     # The last one deleted, nothing is left.
     actions.delete_video(services, current)
     assert not list((services.settings.storage_dir / "videos").rglob("*.mp4"))
+
+
+def test_identical_uploads_at_the_same_instant_make_one_home_and_followers(services, tmp_path):
+    """Both find no row; one makes it (on PostgreSQL the other's insert waits for it, then
+    fails on the key, and it tries again): exactly one will encode, the others follow it."""
+    for n in range(5):
+        clip = make_clip(tmp_path / f"once{n}.mp4", size="160x90", seconds=1 + n * 0.2, audio=False)
+        go, came = threading.Barrier(3), []
+
+        def one(go: threading.Barrier = go, came: list[dict] = came, clip=clip) -> None:
+            go.wait()
+            came.append(upload(services, clip))
+
+        threads = [threading.Thread(target=one) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert len(came) == 3
+        homes = [v for v in came if not v.get("follows")]
+        assert len(homes) == 1 and all(v["follows"] == homes[0]["id"] for v in came if v is not homes[0])
+        assert all(v["state"] == "queued" for v in came)
