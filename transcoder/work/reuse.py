@@ -109,10 +109,10 @@ def admit(
             break
         else:
             log.warning("video %s: its content key kept changing; it is encoded on its own", video_id)
+            alone = {k: v for k, v in (planned or plan()).items() if k != "reuse_key"}
             if not kept:
                 keep(source_key(video_id))
                 kept = True
-            alone = {k: v for k, v in (planned or plan()).items() if k != "reuse_key"}
             return services.videos.create(alone, key_id)  # type: ignore[arg-type]
         try:
             services.videos.announce(video)
