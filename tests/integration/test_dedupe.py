@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.integration.test_ops import scrape
 from tests.support.accounts import keyed
 from tests.support.clips import make_clip
 from tests.support.processes import start_web, start_worker, wait_for
@@ -140,9 +141,12 @@ def test_the_same_file_twice_is_ready_at_once_and_its_files_go_with_the_last_ref
     wait_for(lambda: runs(side, first["id"]).get("close"), 30, "the first video closed")
     runs_of_first = runs(side, first["id"])
 
+    reused = ("transcoder_uploads_reused_total", (("how", "ready"),))
+    before = scrape(side.url).get(reused, 0)
     asked = time.monotonic()
     answer = post(side.alice, side.url, path).json()
     took = time.monotonic() - asked
+    assert scrape(side.url)[reused] == before + 1
     second = get(side, side.alice, answer["id"])
     with open(artifacts_dir / "dedupe.txt", "a") as figures:
         print(f"{where}: a repeat was answered {answer['state']} in {took * 1000:.0f} ms", file=figures)
@@ -218,8 +222,10 @@ def test_another_owners_identical_upload_encodes_afresh(local, clip):
 def test_a_repeat_of_a_video_still_encoding_follows_it(local, clip):
     path = clip(seconds=10, size="1280x720")
     origin = post(local.alice, local.url, path).json()["id"]
+    following = ("transcoder_uploads_reused_total", (("how", "following"),))
+    before = scrape(local.url).get(following, 0)
     repeat = post(local.alice, local.url, path).json()
-    assert repeat["state"] == "queued"
+    assert repeat["state"] == "queued" and scrape(local.url)[following] == before + 1
     assert get(local, local.alice, origin)["state"] in ("queued", "processing")
     done = ended(local, local.alice, repeat["id"])
     assert done["state"] == "ready" and ended(local, local.alice, origin)["state"] == "ready"
