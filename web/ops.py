@@ -71,6 +71,13 @@ class ClusterCollector(Collector):
             "transcoder_upload_bytes", "Bytes of accepted uploads.", value=snap.upload_bytes
         )
         yield CounterMetricFamily("transcoder_uploads", "Accepted uploads.", value=snap.uploads)
+        yield _family(
+            CounterMetricFamily,
+            "uploads_reused",
+            "Uploads of bytes already encoded (ready at once) or encoding (following).",
+            "how",
+            snap.reuses,
+        )
         yield CounterMetricFamily(
             "transcoder_lease_refusals",
             "Deliveries of a part already running elsewhere, turned away by its lease.",

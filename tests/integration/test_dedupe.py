@@ -11,6 +11,7 @@ its own, so no test reuses another's outputs.
 
 from __future__ import annotations
 
+import base64
 import itertools
 import threading
 import time
@@ -20,6 +21,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.integration.test_ops import scrape
 from tests.support.accounts import keyed
 from tests.support.clips import make_clip
 from tests.support.processes import start_web, start_worker, wait_for
@@ -95,6 +97,12 @@ def runs(side, video_id: str) -> dict[str, int]:
     return {k.decode(): int(v) for k, v in side.redis.hgetall(redis_keys.runs_key(video_id)).items()}
 
 
+def encoded(side, video_id: str) -> bool:
+    """It ran its own parts and was closed (the close comes just after ``ready``)."""
+    wait_for(lambda: runs(side, video_id).get("close"), 30, f"video {video_id} closed")
+    return runs(side, video_id).get("join") == 1
+
+
 def plays(side, client: requests.Session, video: dict) -> None:
     """Its MP4s whole, its HLS (master, a media playlist, each segment) and its poster."""
     base = f"{side.url}/api/videos/{video['id']}"
@@ -139,9 +147,12 @@ def test_the_same_file_twice_is_ready_at_once_and_its_files_go_with_the_last_ref
     wait_for(lambda: runs(side, first["id"]).get("close"), 30, "the first video closed")
     runs_of_first = runs(side, first["id"])
 
+    reused = ("transcoder_uploads_reused_total", (("how", "ready"),))
+    before = scrape(side.url).get(reused, 0)
     asked = time.monotonic()
     answer = post(side.alice, side.url, path).json()
     took = time.monotonic() - asked
+    assert scrape(side.url)[reused] == before + 1
     second = get(side, side.alice, answer["id"])
     with open(artifacts_dir / "dedupe.txt", "a") as figures:
         print(f"{where}: a repeat was answered {answer['state']} in {took * 1000:.0f} ms", file=figures)
@@ -165,10 +176,39 @@ def test_the_same_file_twice_is_ready_at_once_and_its_files_go_with_the_last_ref
     assert not [s for s in sources(side) if s.sha256 == first["source"]["sha256"]]
 
 
+def test_a_resumable_upload_of_bytes_already_encoded_is_ready_at_its_last_patch(local, clip):
+    """The tus path reaches the same reuse: its last PATCH names a video ready at once."""
+    path = clip()
+    first = ended(local, local.alice, post(local.alice, local.url, path).json()["id"])
+    data = path.read_bytes()
+    tus = {"Tus-Resumable": "1.0.0"}
+    name = base64.b64encode(b"again.mp4").decode()
+    created = local.alice.post(
+        f"{local.url}/api/uploads/",
+        headers={**tus, "Upload-Length": str(len(data)), "Upload-Metadata": f"filename {name}"},
+        timeout=30,
+    )
+    assert created.status_code == 201, created.text
+    location, half = created.headers["Location"], len(data) // 2
+    octets = {**tus, "Content-Type": "application/offset+octet-stream"}
+    for offset, chunk in ((0, data[:half]), (half, data[half:])):
+        sent = local.alice.patch(
+            location, data=chunk, headers={**octets, "Upload-Offset": str(offset)}, timeout=60
+        )
+        assert sent.status_code == 204, sent.text
+    video = get(local, local.alice, sent.headers["X-Video-Id"])
+    assert video["state"] == "ready" and video["source"]["sha256"] == first["source"]["sha256"]
+    assert runs(local, video["id"]) == {} and stored(local, video["id"]) == []
+    plays(local, local.alice, video)
+
+
 def test_a_reused_video_counts_its_full_size_against_its_owner(local, clip):
     path = clip()
     first = ended(local, local.alice, post(local.alice, local.url, path).json()["id"])
+    # Its close shares its outputs (a repeat before that follows it, and attaches at the close).
+    wait_for(lambda: runs(local, first["id"]).get("close"), 30, "the first video closed")
     second = post(local.alice, local.url, path).json()
+    assert second["state"] == "ready"
     with local.services.catalog.begin() as session:
         from transcoder.records.catalog import VideoRow
 
@@ -183,7 +223,7 @@ def test_another_owners_identical_upload_encodes_afresh(local, clip):
     answer = post(local.bob, local.url, path).json()
     assert answer["state"] == "queued"
     theirs = ended(local, local.bob, answer["id"])
-    assert theirs["state"] == "ready" and runs(local, theirs["id"]).get("close") == 1
+    assert theirs["state"] == "ready" and encoded(local, theirs["id"])
     assert stored(local, theirs["id"]) and stored(local, first["id"])
     plays(local, local.bob, theirs)
 
@@ -191,8 +231,10 @@ def test_another_owners_identical_upload_encodes_afresh(local, clip):
 def test_a_repeat_of_a_video_still_encoding_follows_it(local, clip):
     path = clip(seconds=10, size="1280x720")
     origin = post(local.alice, local.url, path).json()["id"]
+    following = ("transcoder_uploads_reused_total", (("how", "following"),))
+    before = scrape(local.url).get(following, 0)
     repeat = post(local.alice, local.url, path).json()
-    assert repeat["state"] == "queued"
+    assert repeat["state"] == "queued" and scrape(local.url)[following] == before + 1
     assert get(local, local.alice, origin)["state"] in ("queued", "processing")
     done = ended(local, local.alice, repeat["id"])
     assert done["state"] == "ready" and ended(local, local.alice, origin)["state"] == "ready"
@@ -228,7 +270,7 @@ def test_a_follower_whose_origin_is_canceled_encodes_on_its_own(local, clip):
     canceled = local.alice.post(f"{local.url}/api/videos/{origin}/cancel", timeout=10)
     assert canceled.status_code == 200 and canceled.json()["state"] == "canceled"
     done = ended(local, local.alice, repeat)
-    assert done["state"] == "ready" and runs(local, repeat).get("close") == 1
+    assert done["state"] == "ready" and encoded(local, repeat)
     assert stored(local, origin) == []
     plays(local, local.alice, done)
 

@@ -545,7 +545,7 @@ MUTANTS: tuple[Mutant, ...] = (
         (
             (
                 "transcoder/work/actions.py",
-                "policy.check_duration(found.duration, services.settings.limits)",
+                "policy.check_duration(found.duration, limits)",
                 "pass",
             ),
         ),

@@ -93,6 +93,11 @@ def record_upload(client: redis.Redis, size: int) -> None:
     _quietly("upload", client, ("hincrby", key, "bytes", size), ("hincrby", key, "count", 1))
 
 
+def record_reuse(client: redis.Redis, how: str) -> None:
+    """An upload of bytes already encoded (``ready``) or encoding (``following``)."""
+    _quietly("reuse", client, ("hincrby", figure_key("reuses"), how, 1))
+
+
 @dataclass
 class Histogram:
     buckets: list[tuple[str, int]]  # cumulative, as Prometheus wants them, ending with +Inf
@@ -113,6 +118,8 @@ class Figures:
     upload_bytes: int = 0
     uploads: int = 0
     lease_refusals: int = 0
+    #: Uploads that reused outputs: ready (at once) or following (one still encoding).
+    reuses: dict[str, int] = field(default_factory=dict)
     #: Reads served from Redis or from the database: hit, miss, page_hit, page_miss.
     cache: dict[str, int] = field(default_factory=dict)
     #: What recoveries did since Redis last lost its state: videos put back, parts sent again.
@@ -146,6 +153,7 @@ def read_figures(client: redis.Redis, videos: VideoStore, queues: dict[str, int]
         upload_bytes=uploads.get("bytes", 0),
         uploads=uploads.get("count", 0),
         lease_refusals=int(client.get(figure_key("lease-refusals")) or 0),
+        reuses={as_text(k): int(v) for k, v in client.hgetall(figure_key("reuses")).items()},
         cache=videos.cache.counts(),
         recovered={as_text(k): int(v) for k, v in client.hgetall(figure_key("recoveries")).items()},
     )

@@ -199,21 +199,6 @@ class Sources:
             session.delete(row)
             return sorted({video_id, row.home})
 
-    def prune(self, key: str) -> list[str]:
-        """A ready row nobody refers to any longer goes; returns the home whose folder may go."""
-        with self.catalog.begin() as session:
-            row = _locked(session, key)
-            if row is None or row.state != READY:
-                return []
-            if session.scalar(select(func.count()).where(VideoRow.content_key == key)):
-                return []
-            session.delete(row)
-            return [row.home]
-
-    def references(self, key: str) -> int:
-        with self.catalog.begin() as session:
-            return int(session.scalar(select(func.count()).where(VideoRow.content_key == key)) or 0)
-
 
 def _locked(session: Session, key: str) -> SourceRow | None:
     """The row, locked until the transaction ends: every attach and detach goes through here."""

@@ -161,16 +161,9 @@ def accept_staged(
             services.storage.delete_prefix(video_prefix(video_id))
             raise
     else:
-        own = {
-            "id": video_id,
-            "filename": clean_filename(filename),
-            "owner": owner.id,
-            "owner_name": owner.name,
-            "source_sha256": staged.sha256,
-            "reuse_key": key,
-            "created_at": time.time(),
-            "stored_bytes": size,
-        }
+        own = {"id": video_id, "filename": clean_filename(filename), "owner": owner.id,
+               "owner_name": owner.name, "source_sha256": staged.sha256, "reuse_key": key,
+               "created_at": time.time(), "stored_bytes": size}  # fmt: skip
         video = reuse.admit(services, staged.keep, key, own, plan, key_id)
     # Counted by the catalog and the ledger before the reservation goes (leaving ``held``).
     services.quotas.record_upload(owner, size)

@@ -29,6 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from transcoder.errors import VideoNotFound
 from transcoder.media import commands, hls, previews
 from transcoder.media.ladder import LADDER
+from transcoder.ops import metrics
 from transcoder.records import shared, states
 from transcoder.records.sources import ENCODING, READY, Admission, NotYet, Shared, Sources
 from transcoder.services import Services
@@ -109,10 +110,10 @@ def admit(
             break
         else:
             log.warning("video %s: its content key kept changing; it is encoded on its own", video_id)
+            alone = {k: v for k, v in (planned or plan()).items() if k != "reuse_key"}
             if not kept:
                 keep(source_key(video_id))
                 kept = True
-            alone = {k: v for k, v in (planned or plan()).items() if k != "reuse_key"}
             return services.videos.create(alone, key_id)  # type: ignore[arg-type]
         try:
             services.videos.announce(video)
@@ -125,6 +126,8 @@ def admit(
         raise
     if kept and video.get("files_from"):
         services.storage.delete_prefix(video_prefix(video_id))  # its own copy: not needed
+    if video.get("files_from") or video.get("follows"):
+        metrics.record_reuse(services.redis, "ready" if video.get("files_from") else "following")
     return video
 
 
