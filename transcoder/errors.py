@@ -194,6 +194,13 @@ class UploadBusy(TranscoderError):
     code = "upload_busy"
 
 
+class TooManyUploads(TranscoderError):
+    """Raised for a resumable upload created past ``TRANSCODER_UPLOADS_UNDER_WAY`` unfinished
+    ones of its user: each holds a row, bytes and quota until it ends or expires."""
+
+    code = "too_many_uploads"
+
+
 class OffsetMismatch(TranscoderError):
     """Raised for a PATCH whose Upload-Offset is not where the upload stands."""
 

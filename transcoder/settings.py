@@ -90,6 +90,9 @@ class Settings:
     #: A resumable (tus) upload not finished this many seconds after its creation expires:
     #: its PATCHes are refused (410), and the workers' sweep removes its bytes.
     upload_expiry: float = 86400.0
+    #: Unfinished resumable uploads one user may hold at once (a creation past it: 429);
+    #: 0: no cap.
+    uploads_under_way: int = 20
     #: Address the web app listens on under `make run`.
     host: str = "127.0.0.1"
     port: int = 8000
@@ -241,6 +244,8 @@ class Settings:
             raise ConfigError(f"{PREFIX}MAX_UPLOAD_BYTES must be positive")
         if self.upload_expiry <= 0:
             raise ConfigError(f"{PREFIX}UPLOAD_EXPIRY must be positive")
+        if self.uploads_under_way < 0:
+            raise ConfigError(f"{PREFIX}UPLOADS_UNDER_WAY must not be negative")
         if self.progress_interval < 0:
             raise ConfigError(f"{PREFIX}PROGRESS_INTERVAL must not be negative")
         for name in ("max_duration", "max_pixels", "max_fps", "max_streams", "ffmpeg_cpu_seconds",

@@ -37,6 +37,7 @@ CODE_STATUS = {
     "bad_tus_header": 400,
     "upload_expired": 410,
     "upload_busy": 423,
+    "too_many_uploads": 429,
     "offset_mismatch": 409,
     "checksum_mismatch": 460,
     "too_large": 413,

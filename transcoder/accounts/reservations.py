@@ -39,6 +39,7 @@ it whatever happened (releasing twice is harmless).
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from types import TracebackType
 
@@ -163,6 +164,19 @@ def reserve(
     held = Reservation(client, ledger, user, reservation_id, ttl_s)
     held.resize(size)
     return held
+
+
+def held_bytes(client: redis.Redis, user_id: str) -> int:
+    """The bytes the user's uploads under way hold now (lapsed entries not counted): what
+    ``/api/me`` shows, since a refusal counts them against the quotas too."""
+    now = time.time()
+    total = 0
+    for raw in client.hvals(redis_keys.reservations_key(user_id)):
+        text = raw.decode() if isinstance(raw, bytes) else str(raw)
+        size, _, expires = text.partition(" ")
+        if size.isdigit() and expires.isdigit() and int(expires) > now:
+            total += int(size)
+    return total
 
 
 def forget(client: redis.Redis, user_id: str, reservation_id: str) -> None:

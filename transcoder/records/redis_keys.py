@@ -113,6 +113,13 @@ def upload_lock_key(upload_id: str) -> str:
     return f"{PREFIX}:upload-lock:{upload_id}"
 
 
+def creating_key(user_id: str) -> str:
+    """Held (a random token, with a TTL) while one of a user's resumable uploads is counted
+    and created, so two creations cannot both take the last place
+    (``transcoder.uploads.under_way``)."""
+    return f"{PREFIX}:upload-creating:{user_id}"
+
+
 def cancel_key(video_id: str) -> str:
     """Exists once a video is canceled; running encodes poll it and stop."""
     return f"{PREFIX}:cancel:{video_id}"

@@ -50,7 +50,7 @@ from transcoder.ops import metrics
 from transcoder.records import states
 from transcoder.records.upload_rows import ResumableUploadRow
 from transcoder.services import Services
-from transcoder.uploads import locks
+from transcoder.uploads import locks, under_way
 from transcoder.uploads.staging import Staging
 from transcoder.uploads.streaming import HASHES, Feed
 from transcoder.uploads.tus import Checksum
@@ -88,7 +88,7 @@ class Resumable:
     def create(self, owner: User, key_id: str | None, length: int, filename: str) -> Upload:
         """A new upload of ``length`` bytes, its bytes reserved against ``owner``'s quotas
         now (413 ``quota_exceeded`` if they do not fit, 413 ``too_large`` past the
-        server's largest upload)."""
+        server's largest upload; 429 ``too_many_uploads`` past the user's unfinished uploads)."""
         limit = self.settings.max_upload_bytes
         if length > limit:
             raise PastUploadLength(
@@ -99,23 +99,25 @@ class Resumable:
         now = time.time()
         upload = Upload(uuid.uuid4().hex, owner.id, key_id, actions.clean_filename(filename) or "upload",
                         length, 0, now, now + self.settings.upload_expiry, {}, None)  # fmt: skip
-        held = self.reservation(owner, upload)
-        try:
-            held.resize(length)
-        except QuotaExceeded as refused:
-            metrics.record_refusal(self.services.redis, refused.code)
-            raise
-        try:
-            upload = replace(upload, staging=self.staging.begin(upload.id))
-            with self.services.catalog.begin() as session:
-                session.add(ResumableUploadRow(
-                    id=upload.id, owner_id=owner.id, key_id=key_id, filename=upload.filename,
-                    length=length, offset=0, created_at=now, expires_at=upload.expires_at,
-                    staging=upload.staging, video_id=None))  # fmt: skip
-        except BaseException:
-            held.release()
-            self.staging.discard(upload.id, upload.staging)
-            raise
+        cap = self.settings.uploads_under_way
+        with under_way.place(self.services.redis, self.services.catalog, owner.id, cap):
+            held = self.reservation(owner, upload)
+            try:
+                held.resize(length)
+            except QuotaExceeded as refused:
+                metrics.record_refusal(self.services.redis, refused.code)
+                raise
+            try:
+                upload = replace(upload, staging=self.staging.begin(upload.id))
+                with self.services.catalog.begin() as session:
+                    session.add(ResumableUploadRow(
+                        id=upload.id, owner_id=owner.id, key_id=key_id, filename=upload.filename,
+                        length=length, offset=0, created_at=now, expires_at=upload.expires_at,
+                        staging=upload.staging, video_id=None))  # fmt: skip
+            except BaseException:
+                held.release()
+                self.staging.discard(upload.id, upload.staging)
+                raise
         return upload
 
     def reservation(self, owner: User, upload: Upload) -> reservations.Reservation:

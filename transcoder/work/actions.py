@@ -24,6 +24,7 @@ from transcoder.media.ladder import Rendition, renditions_for
 from transcoder.media.probe import MediaInfo, probe_and_scan
 from transcoder.ops import metrics
 from transcoder.records import redis_keys, states, transitions
+from transcoder.records.sources import READY
 from transcoder.services import Services
 from transcoder.storage import scratch
 from transcoder.storage.base import CHUNK
@@ -142,6 +143,9 @@ def accept_staged(
         if seen is not None:
             # The same bytes were probed before; the limits may have changed since.
             policy.check_duration(seen.document["source"]["duration"], limits)
+            if seen.state == READY:
+                # A reused video is charged its outputs too (``shared.reused``): they must fit.
+                held.resize(max(size, int(seen.document.get("stored_bytes") or 0)))
     except (InvalidInput, QuotaExceeded) as refused:
         metrics.record_refusal(services.redis, refused.code)
         raise

@@ -198,7 +198,9 @@ def _followers_of(services: Services, origins: set[str]) -> list[states.Video]:
     if not origins:
         return []
     released = []
-    for follower in services.videos.active_videos():
+    # Oldest first: the first follower (by its upload's time) takes over a canceled origin.
+    waiting = sorted(services.videos.active_videos(), key=lambda v: (v.get("created_at") or 0, v["id"]))
+    for follower in waiting:
         if follower.get("follows") in origins and (video := _resolve(services, follower)) is not None:
             released.append(video)
     return released

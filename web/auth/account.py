@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, redirect, render_template, request, url_for
 
+from transcoder.accounts import reservations
 from transcoder.accounts.keys import ApiKey
 from transcoder.accounts.quotas import Usage
 from transcoder.errors import Forbidden, InvalidInput
@@ -58,7 +59,11 @@ def revoke_key_page(key_id: str) -> Response:
 @bp.get("/api/me")
 def me():  # type: ignore[no-untyped-def]
     user = identity.current_user()
-    return jsonify({"name": user.name, "role": user.role, "usage": usage_json(services().quotas.usage(user))})
+    svc = services()
+    usage = usage_json(svc.quotas.usage(user))
+    # Counted against the quotas as well, so a refusal can be understood from here.
+    usage["uploads_under_way_bytes"] = reservations.held_bytes(svc.redis, user.id)
+    return jsonify({"name": user.name, "role": user.role, "usage": usage})
 
 
 @bp.get("/api/keys")

@@ -26,6 +26,7 @@ from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 from tasks import workflow
 from transcoder.errors import (
     InvalidInput,
+    OffsetMismatch,
     PastUploadLength,
     TranscoderError,
     Unavailable,
@@ -33,7 +34,7 @@ from transcoder.errors import (
     UploadTooSlow,
 )
 from transcoder.storage.layout import video_prefix
-from transcoder.uploads import staging, tus
+from transcoder.uploads import staging, tus, under_way
 from transcoder.uploads.resumable import Resumable, Upload
 
 from ..auth import revocation
@@ -64,8 +65,12 @@ def _speaks_tus() -> None:
         tus.check_version(request.headers.get("Tus-Resumable"))
 
 
-@bp.after_request
+@bp.after_app_request
 def _tus_headers(response: Response) -> Response:
+    """Every answer under /api/uploads/ says Tus-Resumable: also those made before a route
+    of this blueprint matched (405 for a method it does not take, 404)."""
+    if not request.path.startswith(bp.url_prefix or "/api/uploads"):
+        return response
     response.headers["Tus-Resumable"] = tus.VERSION
     if response.status_code == 412:
         response.headers["Tus-Version"] = tus.VERSION
@@ -76,6 +81,18 @@ def _tus_headers(response: Response) -> Response:
 def discover():  # type: ignore[no-untyped-def]
     """What this server does: versions, extensions, checksums, largest upload."""
     return "", 204, tus.discovery_headers(services().settings.max_upload_bytes)
+
+
+@bp.get("/")
+def listing():  # type: ignore[no-untyped-def]
+    """The user's unfinished uploads, newest first: one whose creation answer was lost
+    (and so its Location) can be found here, resumed or deleted."""
+    try:
+        rows = under_way.unfinished(services().catalog, current_user().id)
+    except UNREACHABLE as exc:
+        raise Unavailable("The service cannot list uploads right now; try again in a minute.") from exc
+    found = [{**row, "url": url_for(".look", upload_id=row["id"], _external=True)} for row in rows]
+    return jsonify({"uploads": found, "limit": under_way.LIST_LIMIT}), 200, {"Cache-Control": "no-store"}
 
 
 @bp.post("/", provide_automatic_options=False)
@@ -143,6 +160,11 @@ def append(upload_id: str):  # type: ignore[no-untyped-def]
     upload = resumable().get(current_user(), upload_id)  # first: another's upload is only 404
     needs_offset_stream()
     offset = tus.parse_size(request.headers.get("Upload-Offset"), "Upload-Offset")
+    if offset != upload.offset:  # before the body's size: a wrong offset is 409, even when complete
+        raise OffsetMismatch(
+            f"This upload stands at byte {upload.offset}, not {offset}: ask for its offset (HEAD) "
+            "and go on from there."
+        )
     checksum = tus.parse_checksum(request.headers.get("Upload-Checksum"))
     left = upload.length - upload.offset
     bodies.tighten(left, past_length(left))
