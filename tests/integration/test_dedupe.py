@@ -316,3 +316,44 @@ def test_a_change_of_the_encoding_settings_encodes_afresh(local, clip):
     # ...and a third upload under the new settings reuses the second's outputs.
     third = post(local.alice, local.url, path).json()
     assert third["state"] == "ready" and runs(local, third["id"]) == {}
+
+
+def test_a_reused_video_past_the_storage_quota_is_refused_and_leaves_nothing(local, clip):
+    """F4: the source alone fits, but a reused video is charged its outputs too: refused,
+    by a multipart upload and a resumable one alike, with nothing left behind."""
+    made = local.services.users.add("carol", "carol's long password")
+    carol = keyed(local.services.keys.create(made, "tests")[1])
+    path = clip()
+    first = ended(local, carol, post(carol, local.url, path).json()["id"])
+    wait_for(lambda: runs(local, first["id"]).get("close"), 30, "the first video closed")
+    full = carol.get(f"{local.url}/api/me", timeout=10).json()["usage"]["stored_bytes"]
+    size = path.stat().st_size
+    assert full > size
+    local.services.users.change("carol", storage_quota=full + size + 4096)  # the source fits, the outputs not
+    with open(path, "rb") as fh:
+        answer = carol.post(f"{local.url}/api/videos", files={"file": (path.name, fh)}, timeout=60)
+    assert answer.status_code == 413 and answer.json()["error"]["code"] == "quota_exceeded", answer.text
+    tus = {"Tus-Resumable": "1.0.0"}
+    created = carol.post(f"{local.url}/api/uploads/", headers={**tus, "Upload-Length": str(size)}, timeout=30)
+    assert created.status_code == 201, created.text
+    octets = {**tus, "Content-Type": "application/offset+octet-stream", "Upload-Offset": "0"}
+    last = carol.patch(created.headers["Location"], data=path.read_bytes(), headers=octets, timeout=60)
+    assert last.status_code == 413 and last.json()["error"]["code"] == "quota_exceeded", last.text
+    assert carol.head(created.headers["Location"], headers=tus, timeout=10).status_code == 404
+    videos = carol.get(f"{local.url}/api/videos", timeout=10).json()
+    assert [v["id"] for v in videos["videos"]] == [first["id"]]
+    assert carol.get(f"{local.url}/api/me", timeout=10).json()["usage"]["stored_bytes"] == full
+    assert not local.redis.hgetall(redis_keys.reservations_key(made.id))
+
+
+def test_the_oldest_follower_takes_over_a_canceled_origin(local, clip):
+    """F5c: of two followers, the one uploaded first encodes; the other follows it."""
+    path = clip(seconds=10, size="1280x720")
+    origin = post(local.alice, local.url, path).json()["id"]
+    first = post(local.alice, local.url, path).json()["id"]
+    second = post(local.alice, local.url, path).json()["id"]
+    canceled = local.alice.post(f"{local.url}/api/videos/{origin}/cancel", timeout=10)
+    assert canceled.status_code == 200
+    assert ended(local, local.alice, first)["state"] == "ready" and encoded(local, first)
+    assert ended(local, local.alice, second)["state"] == "ready"
+    assert runs(local, second) == {}  # it followed the first, encoding nothing

@@ -517,3 +517,98 @@ def test_an_abandoned_upload_expires_and_is_swept_away(short_lived):
         )
 
     wait_for(swept, 30, "the expired upload swept: bytes, record and reservation")
+
+
+# -- uploads under way (F6, F3) and the protocol's corners (F5) -------------------------
+
+
+def test_an_upload_whose_creation_answer_was_lost_is_listed_shown_and_deleted(tus):
+    """F6: a creation-with-upload whose connection drops mid-body: the client never saw its
+    Location, yet GET /api/uploads/ lists it, /api/me shows what it holds, and it can be
+    resumed or deleted."""
+    gina_id, gina, key = user(tus, "gina")
+    assert gina.get(f"{tus.url}/api/me", timeout=10).json()["usage"]["uploads_under_way_bytes"] == 0
+    port = int(tus.url.rsplit(":", 1)[1])
+    sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+    name = b64(b"lost.mp4")
+    sock.sendall((f"POST /api/uploads/ HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {key}\r\n"
+                  f"Tus-Resumable: 1.0.0\r\nUpload-Length: 50000\r\nUpload-Metadata: filename {name}\r\n"
+                  "Content-Type: application/offset+octet-stream\r\nContent-Length: 50000\r\n\r\n").encode()
+                 + b"x" * 20_000)  # fmt: skip
+    time.sleep(0.5)
+    sock.close()  # the answer, and its Location, never read
+
+    def listed() -> list:
+        return gina.get(f"{tus.url}/api/uploads/", timeout=10).json()["uploads"]
+
+    wait_for(lambda: listed() and listed()[0]["offset"] == 20_000, 20, "the lost upload listed")
+    other = created(gina, tus.url, 1000, "newer.mp4")
+    reply = gina.get(f"{tus.url}/api/uploads/", timeout=10)
+    assert reply.status_code == 200 and reply.headers["Tus-Resumable"] == "1.0.0"
+    found = reply.json()["uploads"]
+    assert [u["filename"] for u in found] == ["newer.mp4", "lost.mp4"]  # newest first
+    assert found[0]["url"] == other
+    lost = found[1]
+    assert {"id", "url", "offset", "length", "created_at", "expires_at"} <= set(lost)
+    assert lost["length"] == 50_000 and lost["expires_at"] > lost["created_at"]
+    assert gina.get(f"{tus.url}/api/me", timeout=10).json()["usage"]["uploads_under_way_bytes"] == 51_000
+    assert offset_of(gina, lost["url"]) == 20_000
+    assert gina.delete(lost["url"], timeout=10).status_code == 204
+    assert [u["url"] for u in listed()] == [other]
+    assert gina.get(f"{tus.url}/api/me", timeout=10).json()["usage"]["uploads_under_way_bytes"] == 1000
+    theirs = tus.alice.get(f"{tus.url}/api/uploads/", timeout=10).json()["uploads"]
+    assert other not in [u["url"] for u in theirs]  # another user's uploads are not listed
+    assert requests.get(f"{tus.url}/api/uploads/", timeout=10).status_code == 401
+
+
+def test_a_user_may_hold_only_so_many_unfinished_uploads_even_at_once(tus):
+    """F3: TRANSCODER_UPLOADS_UNDER_WAY (20) unfinished uploads; five creations at once for
+    the last place: one passes, four are 429 naming the cap and the way on."""
+    cap = Settings.from_env(tus.env).uploads_under_way
+    hana_id, hana, _ = user(tus, "hana")
+    for i in range(cap - 1):
+        created(hana, tus.url, 1000, f"u{i}.mp4")
+    start, answers = threading.Barrier(5), []
+
+    def one(i: int) -> None:
+        start.wait()
+        answers.append(create(hana, tus.url if i % 2 else tus.second, 1000, f"race{i}.mp4"))
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(a.status_code for a in answers) == [201, 429, 429, 429, 429], [a.text for a in answers]
+    refused = next(a for a in answers if a.status_code == 429)
+    error = refused.json()["error"]
+    assert error["code"] == "too_many_uploads" and str(cap) in error["message"]
+    assert "GET /api/uploads/" in error["message"] and refused.headers["Tus-Resumable"] == "1.0.0"
+    rows = query(tus, "SELECT COUNT(*) FROM resumable_uploads WHERE owner_id = ?", hana_id)
+    assert rows == [(cap,)] and len(reserved(tus, hana_id)) == cap
+    # Deleting one frees its place.
+    first = hana.get(f"{tus.url}/api/uploads/", timeout=10).json()["uploads"][0]["url"]
+    assert hana.delete(first, timeout=10).status_code == 204
+    created(hana, tus.url, 1000, "again.mp4")
+
+
+def test_a_method_an_upload_url_does_not_take_still_says_tus_resumable(tus):
+    """F5a: a 405 is an answer under /api/uploads/ too."""
+    location = created(tus.alice, tus.url, 1000, "405.mp4")
+    for method in ("PUT", "POST"):
+        reply = tus.alice.request(method, location, timeout=10)
+        assert reply.status_code == 405 and reply.headers["Tus-Resumable"] == "1.0.0", method
+    reply = tus.alice.put(f"{tus.url}/api/uploads/", timeout=10)
+    assert reply.status_code == 405 and reply.headers["Tus-Resumable"] == "1.0.0"
+    assert tus.alice.delete(location, timeout=10).status_code == 204
+
+
+def test_a_patch_at_a_wrong_offset_on_a_complete_upload_is_409(tus):
+    """F5b: the offset is what is wrong, not the body's size."""
+    data = tus.data
+    location = created(tus.alice, tus.url, len(data), "complete.mp4")
+    last = patch(tus.alice, location, 0, data)
+    assert last.status_code == 204, last.text
+    again = patch(tus.alice, location, 0, data[:1000])
+    assert again.status_code == 409 and again.json()["error"]["code"] == "offset_mismatch", again.text
+    assert patch(tus.alice, location, len(data), b"").status_code == 204  # the repeated last PATCH
