@@ -96,6 +96,7 @@ def routes(door) -> list[tuple[str, str, str]]:
         "account.revoke_key",
         "uploads.append",
         "uploads.discover",
+        "uploads.listing",
     }
     return found
 

@@ -303,6 +303,7 @@ HEADER_ROUTES = [
     ("POST", "/signin"),
     ("GET", "/"),
     ("GET", "/api/me"),
+    ("GET", "/api/uploads/"),
     ("GET", "/api/videos"),
     ("GET", "/api/videos/{video}"),
     ("GET", "/api/videos/{video}/renditions/144p.mp4"),

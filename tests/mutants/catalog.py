@@ -1243,6 +1243,30 @@ MUTANTS: tuple[Mutant, ...] = (
         ("tests/unit/work/test_reuse.py", f"{DEDUPE}::test_a_change_of_the_encoding_settings_encodes_afresh"),
     ),
     Mutant(
+        "uploads_under_way_uncapped",
+        "a user may hold at most TRANSCODER_UPLOADS_UNDER_WAY unfinished resumable uploads, counted under a lock",
+        (
+            (
+                "transcoder/uploads/resumable.py",
+                "        with under_way.place(self.services.redis, self.services.catalog, owner.id, cap):\n",
+                "        if cap or True:\n",
+            ),
+        ),
+        (f"{TUS}::test_a_user_may_hold_only_so_many_unfinished_uploads_even_at_once",),
+    ),
+    Mutant(
+        "reused_size_not_checked",
+        "a reused video's full size (source and outputs) is checked against its owner's quotas before it is recorded",
+        (
+            (
+                "transcoder/work/actions.py",
+                '                held.resize(max(size, int(seen.document.get("stored_bytes") or 0)))\n',
+                "                pass\n",
+            ),
+        ),
+        (f"{DEDUPE}::test_a_reused_video_past_the_storage_quota_is_refused_and_leaves_nothing",),
+    ),
+    Mutant(
         "page_upload_not_retried",
         "the upload page retries a dropped connection and goes on from the server's offset by itself",
         (("web/static/upload.js", "      retryDelays: RETRY_DELAYS,\n", "      retryDelays: null,\n"),),
