@@ -6,8 +6,10 @@ sha256), creation-with-upload, HEAD's ``no-store``, a PATCH cut mid-body then re
 the other web process (the source's sha256 still hashlib's), two PATCHes at once (one
 refused, the file intact), ten parallel creations with room for one, a client that lies
 about its length, a refused last PATCH that leaves nothing, termination, another user's
-upload (404), a session's CSRF token, and, on a system of its own with a short expiry,
-an abandoned upload swept away.
+upload (404), a session's CSRF token, the listing of unfinished uploads and the cap on
+them (five creations at once for the last place), ``Tus-Resumable`` on a 405, 409 before
+413 on a complete upload, and, on a system of its own with a short expiry, an abandoned
+upload swept away.
 """
 
 from __future__ import annotations

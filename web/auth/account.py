@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
+import redis
 from flask import Blueprint, Response, jsonify, redirect, render_template, request, url_for
 
 from transcoder.accounts import reservations
 from transcoder.accounts.keys import ApiKey
 from transcoder.accounts.quotas import Usage
-from transcoder.errors import Forbidden, InvalidInput
+from transcoder.errors import Forbidden, InvalidInput, Unavailable
 
 from ..json_body import json_body
 from ..services import services
@@ -62,7 +63,10 @@ def me():  # type: ignore[no-untyped-def]
     svc = services()
     usage = usage_json(svc.quotas.usage(user))
     # Counted against the quotas as well, so a refusal can be understood from here.
-    usage["uploads_under_way_bytes"] = reservations.held_bytes(svc.redis, user.id)
+    try:
+        usage["uploads_under_way_bytes"] = reservations.held_bytes(svc.redis, user.id)
+    except redis.RedisError as exc:
+        raise Unavailable("Your usage cannot be read right now; try again in a minute.") from exc
     return jsonify({"name": user.name, "role": user.role, "usage": usage})
 
 

@@ -1,6 +1,7 @@
 """The tus 1.0.0 routes (core, creation, creation-with-upload, termination, expiration,
 checksum) at ``/api/uploads/``: what each answers is in docs/api.md; what they do is
-``transcoder.uploads.resumable``.
+``transcoder.uploads.resumable``. ``GET /api/uploads/`` (ours, not tus's) lists the user's
+unfinished uploads, so one whose creation answer was lost can be found again.
 
 Every route needs a user (a key, or a session whose unsafe requests carry the CSRF
 token: ``web.auth``), and every answer, errors included, says ``Tus-Resumable``. The last
