@@ -316,3 +316,21 @@ def test_a_change_of_the_encoding_settings_encodes_afresh(local, clip):
     # ...and a third upload under the new settings reuses the second's outputs.
     third = post(local.alice, local.url, path).json()
     assert third["state"] == "ready" and runs(local, third["id"]) == {}
+
+
+def test_a_repeat_after_its_origin_is_ready_but_before_its_close_is_ready_at_once(local, clip):
+    """The close that settles a ready video's outputs as shared runs just after it, on the
+    finalize queue; here no worker takes closes, so it never runs: a repeat still finds
+    its origin ready and reuses it at once, rather than following a video that ended."""
+    local.processes.stop_all()
+    local.url = start_web(local.processes, local.env, "dedupe-web-no-close")
+    for name in ("e", "f"):
+        start_worker(
+            local.processes, local.env, f"dedupe-no-close-{name}", *WORKER_OPTIONS, "--queues", "parts"
+        )
+    path = clip()
+    first = ended(local, local.alice, post(local.alice, local.url, path).json()["id"])
+    assert first["state"] == "ready" and "close" not in runs(local, first["id"])
+    repeat = post(local.alice, local.url, path).json()
+    assert repeat["state"] == "ready" and runs(local, repeat["id"]) == {}
+    plays(local, local.alice, get(local, local.alice, repeat["id"]))

@@ -1278,4 +1278,16 @@ MUTANTS: tuple[Mutant, ...] = (
         (("web/static/upload.js", "  pruneUnfinished();\n})();", "})();"),),
         (f"{PAGE_TUS}::test_an_unfinished_upload_the_server_no_longer_has_is_forgotten",),
     ),
+    Mutant(
+        "ready_origin_left_to_its_close",
+        "a repeat of a video that is ready but not yet closed settles it and is ready at once",
+        (
+            (
+                "transcoder/work/reuse.py",
+                "                settle(services, seen.home)  # type: ignore[union-attr]\n",
+                "                pass\n",
+            ),
+        ),
+        (f"{DEDUPE}::test_a_repeat_after_its_origin_is_ready_but_before_its_close_is_ready_at_once",),
+    ),
 )

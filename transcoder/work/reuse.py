@@ -97,6 +97,9 @@ def admit(
     try:
         for _ in range(ATTEMPTS):
             seen = sources.peek(key)
+            if _ready_but_unsettled(services, seen):
+                settle(services, seen.home)  # type: ignore[union-attr]
+                seen = sources.peek(key)
             if seen is None and planned is None:
                 planned = plan()  # before ``keep``, which may move the bytes away
             if (seen is None or seen.state == ENCODING) and not kept:
@@ -129,6 +132,18 @@ def admit(
     if video.get("files_from") or video.get("follows"):
         metrics.record_reuse(services.redis, "ready" if video.get("files_from") else "following")
     return video
+
+
+def _ready_but_unsettled(services: Services, seen: Shared | None) -> bool:
+    """Whether the row's home is ready but its close has not settled it yet (a few
+    milliseconds; longer on a busy machine): a repeat arriving then settles it itself and
+    is ready at once, rather than following a video that has already ended."""
+    if seen is None or seen.state != ENCODING:
+        return False
+    try:
+        return services.videos.get(seen.home)["state"] == states.VideoState.READY
+    except VideoNotFound:
+        return False
 
 
 def _decide(
