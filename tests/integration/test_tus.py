@@ -391,7 +391,7 @@ def test_a_web_process_killed_mid_patch_keeps_its_checkpoints(tus, tmp_path):
     """A web process killed (kill -9) mid-PATCH: what reached its last checkpoint stays
     recorded, its lock lapses within its TTL, and the upload goes on from there to a video
     whose sha256 is hashlib's (the hash's state died with the process: read once more)."""
-    data = make_clip(tmp_path / "big.mp4", size="1280x720", seconds=6, audio=True, crf=1).read_bytes()
+    data = make_clip(tmp_path / "big.mp4", size="1280x720", seconds=8, audio=True, crf=1).read_bytes()
     assert len(data) > 3 * CHECKPOINT_BYTES
     client = tus.alice
     location = created(client, tus.url, len(data), "killed.mp4")
