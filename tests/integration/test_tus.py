@@ -377,8 +377,8 @@ def resumed_within(url: str, location: str, offset: int, seconds: float, **heade
         try:
             sent = {**OCTETS, "Upload-Offset": str(offset), **headers}
             target = url + "/api/" + location.split("/api/", 1)[1]
-            reply = requests.patch(target, data=b"", headers=sent, timeout=10)
-        except requests.ConnectionError:  # the master is starting a new worker
+            reply = requests.patch(target, data=b"", headers=sent, timeout=5)
+        except (requests.ConnectionError, requests.Timeout):  # a new worker is starting
             return False
         assert reply.status_code in (204, 423), reply.text
         return reply.status_code == 204
@@ -405,9 +405,11 @@ def test_a_web_process_killed_mid_patch_keeps_its_checkpoints(tus, tmp_path):
     at = offset_of(client, elsewhere)
     assert CHECKPOINT_BYTES <= at <= cut, at
     auth = {"Authorization": f"Bearer {tus.alice_key}"}
-    took = resumed_within(tus.url, location, at, TTL_S + 10, **auth)
+    # On the other web process (the killed one's master is starting a new worker, which
+    # may take seconds on a busy machine): what is measured is the lock's lapse.
+    took = resumed_within(tus.second, location, at, TTL_S + 10, **auth)
     assert took <= TTL_S + 5, took
-    last = patch(client, location, at, data[at:])
+    last = patch(client, elsewhere, at, data[at:])
     assert last.status_code == 204, last.text
     video = ready_video(tus, client, last.headers["X-Video-Id"])
     assert video["source"]["sha256"] == hashlib.sha256(data).hexdigest()
