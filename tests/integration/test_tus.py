@@ -415,6 +415,24 @@ def test_a_web_process_killed_mid_patch_keeps_its_checkpoints(tus, tmp_path):
     assert video["source"]["sha256"] == hashlib.sha256(data).hexdigest()
 
 
+def test_a_live_patch_keeps_its_lock_past_the_ttl(tus):
+    """The lock's TTL is short so a dead holder frees it soon; a live one that stalls longer
+    (as the least rate allows: 8 KiB/s over 30 s windows) keeps it, renewed by its heartbeat."""
+    data, client = tus.data, tus.alice
+    location = created(client, tus.url, len(data), "stalled.mp4")
+    lock = redis_keys.upload_lock_key(location.rsplit("/", 1)[1])
+    raw = RawPatch(tus.url, location, tus.alice_key, 0, len(data))
+    half = len(data) // 2
+    raw.send(data[:half])  # then a stall shorter than one rate window (30 s), longer than the TTL
+    token = wait_for(lambda: tus.redis.get(lock), 30, "the PATCH holding the lock")
+    past = time.monotonic() + TTL_S + 3
+    wait_for(lambda: tus.redis.get(lock) != token or time.monotonic() > past, TTL_S + 10, "the TTL passed")
+    assert tus.redis.get(lock) == token  # renewed all along, never lapsed
+    raw.send(data[half:])
+    status, answer = raw.answer()
+    assert status == 204, answer
+
+
 class Lapsed:
     """A lock that holds nothing, as one whose TTL ran out while its PATCH stalled."""
 
