@@ -1167,6 +1167,12 @@ MUTANTS: tuple[Mutant, ...] = (
         ),
     ),
     Mutant(
+        "upload_lock_not_renewed",
+        "a resumable upload's lock (15 s TTL) is renewed by a heartbeat while its PATCH lives, however slow",
+        (("transcoder/uploads/locks.py", "self.lock.refresh(force=True)", "pass"),),
+        (f"{TUS}::test_a_live_patch_keeps_its_lock_past_the_ttl",),
+    ),
+    Mutant(
         "s3_tail_not_kept",
         "an S3-staged upload keeps the bytes past its last whole part as a tail any web machine continues from",
         (
