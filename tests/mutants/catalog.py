@@ -1155,6 +1155,24 @@ MUTANTS: tuple[Mutant, ...] = (
         (f"{TUS}::test_ten_parallel_creations_with_room_for_one_accept_one",),
     ),
     Mutant(
+        "upload_checkpoints_not_recorded",
+        "a PATCH's bytes are recorded at checkpoints as they drain: a web process killed mid-body keeps them",
+        (
+            ("transcoder/uploads/staging.py", "checkpoint(out.tell(), state)", "pass"),
+            ("transcoder/uploads/s3_staging.py", "checkpoint(offset_of(done), done)", "pass"),
+        ),
+        (
+            f"{TUS}::test_a_web_process_killed_mid_patch_keeps_its_checkpoints",
+            "tests/integration/test_s3_resumable.py::test_a_web_process_killed_mid_patch_keeps_its_parts",
+        ),
+    ),
+    Mutant(
+        "upload_lock_not_renewed",
+        "a resumable upload's lock (15 s TTL) is renewed by a heartbeat while its PATCH lives, however slow",
+        (("transcoder/uploads/locks.py", "self.lock.refresh(force=True)", "pass"),),
+        (f"{TUS}::test_a_live_patch_keeps_its_lock_past_the_ttl",),
+    ),
+    Mutant(
         "s3_tail_not_kept",
         "an S3-staged upload keeps the bytes past its last whole part as a tail any web machine continues from",
         (
