@@ -357,3 +357,21 @@ def test_the_oldest_follower_takes_over_a_canceled_origin(local, clip):
     assert ended(local, local.alice, first)["state"] == "ready" and encoded(local, first)
     assert ended(local, local.alice, second)["state"] == "ready"
     assert runs(local, second) == {}  # it followed the first, encoding nothing
+
+
+def test_a_repeat_after_its_origin_is_ready_but_before_its_close_is_ready_at_once(local, clip):
+    """The close that settles a ready video's outputs as shared runs just after it, on the
+    finalize queue; here no worker takes closes, so it never runs: a repeat still finds
+    its origin ready and reuses it at once, rather than following a video that ended."""
+    local.processes.stop_all()
+    local.url = start_web(local.processes, local.env, "dedupe-web-no-close")
+    for name in ("e", "f"):
+        start_worker(
+            local.processes, local.env, f"dedupe-no-close-{name}", *WORKER_OPTIONS, "--queues", "parts"
+        )
+    path = clip()
+    first = ended(local, local.alice, post(local.alice, local.url, path).json()["id"])
+    assert first["state"] == "ready" and "close" not in runs(local, first["id"])
+    repeat = post(local.alice, local.url, path).json()
+    assert repeat["state"] == "ready" and runs(local, repeat["id"]) == {}
+    plays(local, local.alice, get(local, local.alice, repeat["id"]))

@@ -17,6 +17,8 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
+import os
+import signal
 import socket
 import sqlite3
 import threading
@@ -27,10 +29,13 @@ import pytest
 import requests
 
 from tests.support.accounts import keyed, signed_in
+from tests.support.clips import make_clip
 from tests.support.processes import catalog_url, start_web, start_worker, wait_for
 from tests.support.system import prepared_services, side_system
 from transcoder.records import redis_keys
 from transcoder.settings import Settings
+from transcoder.uploads.locks import TTL_S
+from transcoder.uploads.staging import CHECKPOINT_BYTES
 
 pytestmark = pytest.mark.integration
 
@@ -135,11 +140,12 @@ def ready_video(side, client: requests.Session, video_id: str) -> dict:
 class RawPatch:
     """A PATCH written by hand on a socket, so a test can stop mid-body."""
 
-    def __init__(self, url: str, location: str, key: str, offset: int, length: int) -> None:
+    def __init__(self, url: str, location: str, key: str | None, offset: int, length: int) -> None:
         port = int(url.rsplit(":", 1)[1])
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=30)
-        path = location.split(url, 1)[1]
-        head = (f"PATCH {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {key}\r\n"
+        path = location.split("/api/uploads/", 1)[1]
+        auth = f"Authorization: Bearer {key}\r\n" if key else ""  # a system without accounts: none
+        head = (f"PATCH /api/uploads/{path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}"
                 f"Tus-Resumable: 1.0.0\r\nContent-Type: application/offset+octet-stream\r\n"
                 f"Upload-Offset: {offset}\r\nContent-Length: {length}\r\n\r\n")  # fmt: skip
         self.sock.sendall(head.encode())
@@ -355,6 +361,78 @@ def test_two_patches_at_once_one_is_refused_and_the_file_is_whole(tus):
     assert not tus.redis.exists(lock)
     video = ready_video(tus, client, video_id)
     assert video["source"]["sha256"] == hashlib.sha256(data).hexdigest()
+
+
+def gunicorn_worker(master: int) -> int:
+    """The one worker process of a gunicorn master (web.server runs one): the one a PATCH is in."""
+    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    assert len(children) == 1, children
+    return int(children[0])
+
+
+def resumed_within(url: str, location: str, offset: int, seconds: float, **headers: str) -> float:
+    """Empty PATCHes at ``offset`` until one is accepted (a killed holder's lock lapsed, its
+    web process restarted); returns how long that took."""
+    began = time.monotonic()
+
+    def accepted() -> bool:
+        try:
+            sent = {**OCTETS, "Upload-Offset": str(offset), **headers}
+            target = url + "/api/" + location.split("/api/", 1)[1]
+            reply = requests.patch(target, data=b"", headers=sent, timeout=5)
+        except (requests.ConnectionError, requests.Timeout):  # a new worker is starting
+            return False
+        assert reply.status_code in (204, 423), reply.text
+        return reply.status_code == 204
+
+    wait_for(accepted, seconds, "a PATCH accepted after the holder was killed")
+    return time.monotonic() - began
+
+
+def test_a_web_process_killed_mid_patch_keeps_its_checkpoints(tus, tmp_path):
+    """A web process killed (kill -9) mid-PATCH: what reached its last checkpoint stays
+    recorded, its lock lapses within its TTL, and the upload goes on from there to a video
+    whose sha256 is hashlib's (the hash's state died with the process: read once more)."""
+    data = make_clip(tmp_path / "big.mp4", size="1280x720", seconds=8, audio=True, crf=1).read_bytes()
+    assert len(data) > 3 * CHECKPOINT_BYTES
+    client = tus.alice
+    location = created(client, tus.url, len(data), "killed.mp4")
+    elsewhere = tus.second + location.split(tus.url, 1)[1]
+    raw = RawPatch(tus.url, location, tus.alice_key, 0, len(data))
+    cut = 2 * CHECKPOINT_BYTES + 12345
+    raw.send(data[:cut])
+    wait_for(lambda: offset_of(client, elsewhere) >= CHECKPOINT_BYTES, 30, "a checkpoint recorded")
+    os.kill(gunicorn_worker(tus.processes.by_name[f"{tus.root.name}-web"].pid), signal.SIGKILL)
+    raw.sock.close()
+    at = offset_of(client, elsewhere)
+    assert CHECKPOINT_BYTES <= at <= cut, at
+    auth = {"Authorization": f"Bearer {tus.alice_key}"}
+    # On the other web process (the killed one's master is starting a new worker, which
+    # may take seconds on a busy machine): what is measured is the lock's lapse.
+    took = resumed_within(tus.second, location, at, TTL_S + 10, **auth)
+    assert took <= TTL_S + 5, took
+    last = patch(client, elsewhere, at, data[at:])
+    assert last.status_code == 204, last.text
+    video = ready_video(tus, client, last.headers["X-Video-Id"])
+    assert video["source"]["sha256"] == hashlib.sha256(data).hexdigest()
+
+
+def test_a_live_patch_keeps_its_lock_past_the_ttl(tus):
+    """The lock's TTL is short so a dead holder frees it soon; a live one that stalls longer
+    (as the least rate allows: 8 KiB/s over 30 s windows) keeps it, renewed by its heartbeat."""
+    data, client = tus.data, tus.alice
+    location = created(client, tus.url, len(data), "stalled.mp4")
+    lock = redis_keys.upload_lock_key(location.rsplit("/", 1)[1])
+    raw = RawPatch(tus.url, location, tus.alice_key, 0, len(data))
+    half = len(data) // 2
+    raw.send(data[:half])  # then a stall shorter than one rate window (30 s), longer than the TTL
+    token = wait_for(lambda: tus.redis.get(lock), 30, "the PATCH holding the lock")
+    past = time.monotonic() + TTL_S + 3
+    wait_for(lambda: tus.redis.get(lock) != token or time.monotonic() > past, TTL_S + 10, "the TTL passed")
+    assert tus.redis.get(lock) == token  # renewed all along, never lapsed
+    raw.send(data[half:])
+    status, answer = raw.answer()
+    assert status == 204, answer
 
 
 class Lapsed:

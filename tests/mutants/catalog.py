@@ -1155,6 +1155,24 @@ MUTANTS: tuple[Mutant, ...] = (
         (f"{TUS}::test_ten_parallel_creations_with_room_for_one_accept_one",),
     ),
     Mutant(
+        "upload_checkpoints_not_recorded",
+        "a PATCH's bytes are recorded at checkpoints as they drain: a web process killed mid-body keeps them",
+        (
+            ("transcoder/uploads/staging.py", "checkpoint(out.tell(), state)", "pass"),
+            ("transcoder/uploads/s3_staging.py", "checkpoint(offset_of(done), done)", "pass"),
+        ),
+        (
+            f"{TUS}::test_a_web_process_killed_mid_patch_keeps_its_checkpoints",
+            "tests/integration/test_s3_resumable.py::test_a_web_process_killed_mid_patch_keeps_its_parts",
+        ),
+    ),
+    Mutant(
+        "upload_lock_not_renewed",
+        "a resumable upload's lock (15 s TTL) is renewed by a heartbeat while its PATCH lives, however slow",
+        (("transcoder/uploads/locks.py", "self.lock.refresh(force=True)", "pass"),),
+        (f"{TUS}::test_a_live_patch_keeps_its_lock_past_the_ttl",),
+    ),
+    Mutant(
         "s3_tail_not_kept",
         "an S3-staged upload keeps the bytes past its last whole part as a tail any web machine continues from",
         (
@@ -1259,8 +1277,8 @@ MUTANTS: tuple[Mutant, ...] = (
         "a reused video's full size (source and outputs) is checked against its owner's quotas before it is recorded",
         (
             (
-                "transcoder/work/actions.py",
-                '                held.resize(max(size, int(seen.document.get("stored_bytes") or 0)))\n',
+                "transcoder/work/reuse.py",
+                '                charge(int(seen.document.get("stored_bytes") or 0))\n',
                 "                pass\n",
             ),
         ),
@@ -1301,5 +1319,17 @@ MUTANTS: tuple[Mutant, ...] = (
         "the upload page forgets unfinished uploads the server no longer has (expired, deleted)",
         (("web/static/upload.js", "  pruneUnfinished();\n})();", "})();"),),
         (f"{PAGE_TUS}::test_an_unfinished_upload_the_server_no_longer_has_is_forgotten",),
+    ),
+    Mutant(
+        "ready_origin_left_to_its_close",
+        "a repeat of a video that is ready but not yet closed settles it and is ready at once",
+        (
+            (
+                "transcoder/work/reuse.py",
+                "                settle(services, seen.home)  # type: ignore[union-attr]\n",
+                "                pass\n",
+            ),
+        ),
+        (f"{DEDUPE}::test_a_repeat_after_its_origin_is_ready_but_before_its_close_is_ready_at_once",),
     ),
 )

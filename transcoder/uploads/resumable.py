@@ -51,6 +51,7 @@ from transcoder.records import states
 from transcoder.records.upload_rows import ResumableUploadRow
 from transcoder.services import Services
 from transcoder.uploads import locks, under_way
+from transcoder.uploads.checkpoints import Checkpoints
 from transcoder.uploads.staging import Staging
 from transcoder.uploads.streaming import HASHES, Feed
 from transcoder.uploads.tus import Checksum
@@ -151,10 +152,17 @@ class Resumable:
         chunks: Iterable[bytes],
         checksum: Checksum | None = None,
         revoked: Callable[[], str | None] | None = None,
+        sized: bool = False,
     ) -> tuple[Upload, states.Video | None]:
         """Write a PATCH's body at ``offset`` (it must be where the upload stands: 409) and
         record how far it came. The last byte makes the video (returned); a repeated last
-        PATCH, with nothing left to send, finds the upload as it was left."""
+        PATCH, with nothing left to send, finds the upload as it was left.
+
+        ``sized``: the body's length was stated and fits what is left (the web layer checked
+        it before reading), so it cannot go past ``Upload-Length`` mid-body; only then, and
+        only without ``Upload-Checksum`` (all or nothing: 460 keeps none of it), the bytes
+        are recorded at checkpoints as they drain (``checkpoints``), so a process killed
+        mid-body loses only what came since the last one."""
         self.get(owner, upload_id)
         with locks.hold(self.services.redis, upload_id, self.lock_ttl()) as lock:
             upload = self.get(owner, upload_id)  # as it stands now that it is ours
@@ -169,16 +177,26 @@ class Resumable:
             digest = HASHES.at(upload.id, upload.offset)
             check = hashlib.new(checksum.algorithm) if checksum is not None else None
             feed = Feed(chunks, upload.length - upload.offset, digest, check, lock)
+            marks = Checkpoints(
+                upload.id, upload.offset, upload.staging,
+                lambda at, reached, state: self.record_offset(replace(upload, offset=at), reached, state),
+                feed, lock, revoked,
+            )  # fmt: skip
+            usable = sized and checksum is None
             try:
-                reached, state = self.staging.append(upload.id, upload.staging, upload.offset, feed)
-            except locks.LockLost:
+                reached, state = self.staging.append(
+                    upload.id, upload.staging, upload.offset, feed, marks if usable else None
+                )
+            except (locks.LockLost, OffsetMismatch):
                 raise  # another request may be writing now: touch nothing
             except BaseException:
-                self.staging.append(upload.id, upload.staging, upload.offset, ())  # keeps nothing
+                # Back to the last record: the bytes checkpointed before stay, none after.
+                self.staging.append(upload.id, marks.state, marks.offset, ())
                 raise
             refusal = self.refusal(upload, feed, checksum, revoked)
+            upload = replace(upload, offset=marks.offset, staging=marks.state)  # as last recorded
             if refusal is not None:
-                self.staging.append(upload.id, state, upload.offset, ())  # this PATCH keeps nothing
+                self.staging.append(upload.id, state, upload.offset, ())  # this PATCH keeps no more
                 raise refusal
             lock.refresh(force=True)  # still ours: no other writer since
             self.record_offset(upload, reached, state)
@@ -228,9 +246,8 @@ class Resumable:
             )
 
     def lock_ttl(self) -> float:
-        """Longer than any one read of a body may block: a stalled connection is cut by the
-        idle timeout, or by the least rate over two of its windows."""
-        return max(self.settings.idle_timeout, 2 * self.settings.upload_rate_window) + 5
+        """Short, so a killed holder's lock lapses soon; a live one's heartbeat renews it."""
+        return locks.TTL_S
 
     # -- the last byte ----------------------------------------------------------------
 

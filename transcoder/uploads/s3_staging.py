@@ -42,6 +42,7 @@ from transcoder.settings import Settings
 from transcoder.storage.base import CHUNK, Storage
 from transcoder.storage.layout import staging_key, staging_prefix, staging_tail_key
 from transcoder.storage.s3 import S3Storage
+from transcoder.uploads.staging import Checkpoint
 from transcoder.work.actions import Staged
 
 log = logging.getLogger(__name__)
@@ -87,13 +88,20 @@ class S3Staging:
         return {"upload": reply["UploadId"], "parts": [], "tail": 0}
 
     def append(
-        self, upload_id: str, state: dict[str, Any], offset: int, chunks: Iterable[bytes]
+        self,
+        upload_id: str,
+        state: dict[str, Any],
+        offset: int,
+        chunks: Iterable[bytes],
+        checkpoint: Checkpoint | None = None,
     ) -> tuple[int, dict[str, Any]]:
         """Send ``chunks`` on from ``offset``: whole parts as they fill, the rest as a new tail.
 
         ``chunks`` ending early (a dropped connection) keeps every byte that came. Should S3
         fail part-way, the error rises and the recorded state still holds: parts this call
-        sent are sent again, under the same numbers, by the next one.
+        sent are sent again, under the same numbers, by the next one. ``checkpoint`` is
+        called once each part is in S3, with the parts so far and no tail (the tail this
+        call read is in them), so a process killed mid-body loses at most two parts.
         """
         self._key(upload_id)
         parts, tail_from, tail = self._cut(upload_id, state, offset)
@@ -108,6 +116,14 @@ class S3Staging:
             filled = tail
         number = len(parts) + 1
         sending: Future[dict[str, Any]] | None = None
+
+        def settle(part: Future[dict[str, Any]]) -> None:
+            """The part going up is in S3: a checkpoint (parts so far, no tail)."""
+            parts.append(part.result())
+            if checkpoint is not None:
+                done = {"upload": state["upload"], "parts": [dict(p) for p in parts], "tail": 0}
+                checkpoint(offset_of(done), done)
+
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="s3-part") as sender:
             for chunk in chunks:
                 view = memoryview(chunk)
@@ -118,11 +134,14 @@ class S3Staging:
                     view = view[count:]
                     if filled == self.part_bytes:
                         if sending is not None:
-                            parts.append(sending.result())  # its room is free again
+                            settle(sending)  # its room is free again
                         sending = sender.submit(self._send_part, upload_id, state["upload"], number, room)
                         number += 1
                         room, spare = spare or bytearray(self.part_bytes), room
                         filled = 0
+                if sending is not None and sending.done():
+                    settle(sending)  # as soon as it is up, not when the next part fills
+                    sending = None
             if sending is not None:
                 parts.append(sending.result())
         new = {"upload": state["upload"], "parts": parts, "tail": filled}

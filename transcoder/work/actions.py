@@ -24,7 +24,6 @@ from transcoder.media.ladder import Rendition, renditions_for
 from transcoder.media.probe import MediaInfo, probe_and_scan
 from transcoder.ops import metrics
 from transcoder.records import redis_keys, states, transitions
-from transcoder.records.sources import READY
 from transcoder.services import Services
 from transcoder.storage import scratch
 from transcoder.storage.base import CHUNK
@@ -134,6 +133,14 @@ def accept_staged(
             planned.append(record)
         return planned[0]
 
+    def charge(full: int) -> None:
+        """A reused video is charged its outputs too (``shared.reused``): they must fit."""
+        try:
+            held.resize(max(size, full))
+        except QuotaExceeded as refused:
+            metrics.record_refusal(services.redis, refused.code)
+            raise
+
     try:
         if size == 0:
             raise InvalidInput("The uploaded file is empty.", code="empty_file")
@@ -143,9 +150,6 @@ def accept_staged(
         if seen is not None:
             # The same bytes were probed before; the limits may have changed since.
             policy.check_duration(seen.document["source"]["duration"], limits)
-            if seen.state == READY:
-                # A reused video is charged its outputs too (``shared.reused``): they must fit.
-                held.resize(max(size, int(seen.document.get("stored_bytes") or 0)))
     except (InvalidInput, QuotaExceeded) as refused:
         metrics.record_refusal(services.redis, refused.code)
         raise
@@ -168,7 +172,7 @@ def accept_staged(
         own = {"id": video_id, "filename": clean_filename(filename), "owner": owner.id,
                "owner_name": owner.name, "source_sha256": staged.sha256, "reuse_key": key,
                "created_at": time.time(), "stored_bytes": size}  # fmt: skip
-        video = reuse.admit(services, staged.keep, key, own, plan, key_id)
+        video = reuse.admit(services, staged.keep, key, own, plan, key_id, charge)
     # Counted by the catalog and the ledger before the reservation goes (leaving ``held``).
     services.quotas.record_upload(owner, size)
     metrics.record_upload(services.redis, size)

@@ -83,9 +83,12 @@ def admit(
     own: dict[str, Any],
     plan: Callable[[], states.Video],
     key_id: str | None,
+    charge: Callable[[int], None] | None = None,
 ) -> states.Video:
     """Record a new upload under its content key: reused (ready at once), following the
     video that encodes the same bytes, or (no row) the home of a new row, encoding.
+    ``charge`` gets the full size a reuse would count against the owner (source and
+    outputs) before it is recorded, and refuses it by raising (``QuotaExceeded``).
 
     ``own`` is what is the new video's own (id, name, owner, size...); ``plan`` probes the
     bytes and plans the work (called only when nothing can be copied); ``keep`` stores
@@ -97,6 +100,11 @@ def admit(
     try:
         for _ in range(ATTEMPTS):
             seen = sources.peek(key)
+            if _ready_but_unsettled(services, seen):
+                settle(services, seen.home)  # type: ignore[union-attr]
+                seen = sources.peek(key)
+            if seen is not None and seen.state == READY and charge is not None:
+                charge(int(seen.document.get("stored_bytes") or 0))
             if seen is None and planned is None:
                 planned = plan()  # before ``keep``, which may move the bytes away
             if (seen is None or seen.state == ENCODING) and not kept:
@@ -129,6 +137,18 @@ def admit(
     if video.get("files_from") or video.get("follows"):
         metrics.record_reuse(services.redis, "ready" if video.get("files_from") else "following")
     return video
+
+
+def _ready_but_unsettled(services: Services, seen: Shared | None) -> bool:
+    """Whether the row's home is ready but its close has not settled it yet (a few
+    milliseconds; longer on a busy machine): a repeat arriving then settles it itself and
+    is ready at once, rather than following a video that has already ended."""
+    if seen is None or seen.state != ENCODING:
+        return False
+    try:
+        return services.videos.get(seen.home)["state"] == states.VideoState.READY
+    except VideoNotFound:
+        return False
 
 
 def _decide(

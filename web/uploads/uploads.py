@@ -11,6 +11,8 @@ one, with its refusals and codes; the video's id comes back in ``X-Video-Id``.
 A PATCH body is read in pieces straight into staging: a connection that drops mid-body
 keeps the bytes that came (the client asks HEAD and goes on from there); one cut for
 arriving too slowly (``web.middleware.upload_rate``) keeps them too, then answers 408.
+A web process killed mid-body keeps what its last checkpoint recorded
+(``transcoder.uploads.checkpoints``).
 """
 
 from __future__ import annotations
@@ -206,8 +208,12 @@ def take_body(upload_id: str, offset: int, checksum: tus.Checksum | None) -> tup
     keep nothing of it if that cannot be done: 503)."""
     body = Body(request.stream)
     try:
+        # A stated length was checked against what is left before the body was read
+        # (``bodies.tighten``): such a body cannot go past Upload-Length mid-way, so its bytes
+        # may be recorded at checkpoints as they drain (a chunked one stays all or nothing).
+        sized = request.content_length is not None
         upload, video = resumable().append(
-            current_user(), upload_id, offset, body, checksum, revocation.verdict
+            current_user(), upload_id, offset, body, checksum, revocation.verdict, sized
         )
     except UNREACHABLE as exc:
         raise Unavailable("The service cannot store uploads right now; try again in a minute.") from exc

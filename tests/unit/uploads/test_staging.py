@@ -84,3 +84,24 @@ def test_bytes_lost_before_the_recorded_offset_are_said_not_written_over(local):
     with pytest.raises(UploadGone):
         local.append(UPLOAD, state, 10, [b"more"])
     assert local.path(UPLOAD).read_bytes() == b"abc"
+
+
+def test_checkpoints_come_every_few_mib_with_the_bytes_flushed(local, monkeypatch):
+    """Each checkpoint finds its bytes in the file (flushed, so a killed process keeps
+    them); a checkpoint that raises stops the append there."""
+    monkeypatch.setattr(staging, "CHECKPOINT_BYTES", 10)
+    state = local.begin(UPLOAD)
+    seen: list[tuple[int, bytes]] = []
+
+    def checkpoint(offset: int, at: dict) -> None:
+        seen.append((offset, local.path(UPLOAD).read_bytes()))
+
+    assert local.append(UPLOAD, state, 0, [b"a" * 6] * 4, checkpoint) == (24, state)
+    assert seen == [(12, b"a" * 12), (24, b"a" * 24)]
+
+    def revoked(offset: int, at: dict) -> None:
+        raise InvalidInput("stop")
+
+    with pytest.raises(InvalidInput):
+        local.append(UPLOAD, state, 24, [b"b" * 6] * 4, revoked)
+    assert local.path(UPLOAD).read_bytes() == b"a" * 24 + b"b" * 12  # the caller drops it back
