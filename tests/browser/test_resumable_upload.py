@@ -21,7 +21,7 @@ from playwright.sync_api import expect
 from tests.support.accounts import signed_in
 from tests.support.clips import make_clip
 from tests.support.processes import catalog_url, start_worker, wait_for
-from tests.support.proxy import Relay
+from tests.support.proxy import Relay, close_both
 from tests.support.system import side_system
 from transcoder.accounts.users import Users
 from transcoder.records.catalog import Catalog
@@ -42,24 +42,7 @@ class PacedRelay(Relay):
         self.counting = threading.Lock()
         super().__init__(upstream, bind="127.0.0.1")
 
-    def _accept(self, listener: socket.socket) -> None:
-        while True:
-            try:
-                client, _ = listener.accept()
-            except OSError:
-                return
-            try:
-                server = socket.create_connection(self.upstream, timeout=5)
-                server.settimeout(None)
-            except OSError:
-                client.close()
-                continue
-            with self.lock:
-                self.connections += [client, server]
-            for a, b, up in ((client, server, True), (server, client, False)):
-                threading.Thread(target=self._paced, args=(a, b, up), daemon=True).start()
-
-    def _paced(self, src: socket.socket, dst: socket.socket, up: bool) -> None:
+    def _forward(self, src: socket.socket, dst: socket.socket, up: bool) -> None:
         began, moved = time.monotonic(), 0
         try:
             while data := src.recv(65536):
@@ -75,11 +58,7 @@ class PacedRelay(Relay):
         except OSError:
             pass
         finally:
-            for s in (src, dst):
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
+            close_both(src, dst)
 
 
 @pytest.fixture(scope="module")

@@ -26,7 +26,7 @@ import requests
 
 from tests.support.clips import make_clip
 from tests.support.processes import wait_for
-from tests.support.proxy import Relay
+from tests.support.proxy import Relay, close_both
 
 CLI = str(Path(sys.executable).parent / "transcoder")
 CHUNK = "1M"
@@ -42,8 +42,7 @@ class WatchedRelay(Relay):
         self.seen: list[tuple[str, str, int | None]] = []
         super().__init__(upstream, bind="127.0.0.1")
 
-    def _pipe(self, src: socket.socket, dst: socket.socket) -> None:  # type: ignore[override]
-        from_client = src.getsockname()[1] == self.port
+    def _forward(self, src: socket.socket, dst: socket.socket, from_client: bool) -> None:
         tail = b""
         try:
             while data := src.recv(65536):
@@ -61,11 +60,7 @@ class WatchedRelay(Relay):
         except OSError:
             pass
         finally:
-            for s in (src, dst):
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
+            close_both(src, dst)
 
     def requests(self, method: str, prefix: str = "/api/") -> list[tuple[str, str, int | None]]:
         return [r for r in self.seen if r[0] == method and r[1].startswith(prefix)]

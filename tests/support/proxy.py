@@ -58,19 +58,25 @@ class Relay:
                 continue
             with self.lock:
                 self.connections += [client, server]
-            for a, b in ((client, server), (server, client)):
-                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+            for a, b, up in ((client, server, True), (server, client, False)):
+                threading.Thread(target=self._forward, args=(a, b, up), daemon=True).start()
 
-    @staticmethod
-    def _pipe(src: socket.socket, dst: socket.socket) -> None:
+    def _forward(self, src: socket.socket, dst: socket.socket, up: bool) -> None:
+        """Carry one direction of a connection (``up``: the client's bytes) until either
+        side closes. Relays that pace or watch the bytes change this loop."""
         try:
             while data := src.recv(65536):
                 dst.sendall(data)
         except OSError:
             pass
         finally:
-            for s in (src, dst):
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
+            close_both(src, dst)
+
+
+def close_both(src: socket.socket, dst: socket.socket) -> None:
+    """End both sides of a relayed connection, whichever closed first."""
+    for s in (src, dst):
+        try:
+            s.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
